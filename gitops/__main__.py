@@ -1,0 +1,5 @@
+"""`python -m gitops` runs the command line."""
+
+from gitops.cli.main import app
+
+app()

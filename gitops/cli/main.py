@@ -1,0 +1,42 @@
+"""`phoenix-gitops`: the Typer app and its command groups. Commands import their heavy modules lazily,
+so `validate` on a large estate does not pay for the API server or the database at start-up.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from gitops.cli import configuring, validating
+
+app = typer.Typer(
+    name="phoenix-gitops",
+    help=(
+        "GitOps for Proxmox VE: validate, plan and apply the four Phoenix JSON config files, "
+        "or run the controller that follows a Git repository of them.\n\n"
+        "Example: phoenix-gitops validate configs-example"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("validate", help=validating.HELP)(validating.validate)
+app.command("schema", help=validating.SCHEMA_HELP)(validating.schema)
+app.add_typer(configuring.app, name="config")
+
+
+def _register_optional() -> None:
+    """Commands whose modules exist only once their layer is built."""
+    import importlib
+
+    for module_name in ("gitops.cli.planning", "gitops.cli.controlling"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(app)
+
+
+_register_optional()

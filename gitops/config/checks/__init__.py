@@ -1,0 +1,1 @@
+"""Cross-file checks, each adding problems with stable codes to a report. Run by `gitops.config.validation`."""

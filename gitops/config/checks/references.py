@@ -1,0 +1,150 @@
+"""Checks of references between guests, storages and stacks: ids, clones, dependencies, pools, stacks.
+
+Called by `gitops.config.validation`. Codes: guest-id-invalid, duplicate-id, clone-source-missing,
+clone-source-not-template, clone-source-kind, dependency-missing, dependency-cycle, storage-unknown,
+template-missing, stack-missing, stack-environment-missing.
+"""
+
+from __future__ import annotations
+
+from gitops.config import graph
+from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
+from gitops.config.problems import Report
+from gitops.config.templates import template_storage
+
+MIN_ID, MAX_ID = 100, 999_999_999
+
+
+def check_references(estate: Estate, report: Report) -> None:
+    _check_ids(estate, report)
+    _check_clones(estate, report)
+    _check_dependencies(estate, report)
+    if HYPERVISOR_FILE in estate.loaded:
+        _check_storages(estate, report)
+    _check_stacks(estate, report)
+
+
+def _check_ids(estate: Estate, report: Report) -> None:
+    seen: dict[int, str] = {}
+    for path, _ct in estate.lxc_items():
+        key = path[1]
+        if not key.isdigit() or not MIN_ID <= int(key) <= MAX_ID:
+            report.error(LXC_FILE, path, "guest-id-invalid",
+                         f"CTID '{key}' must be a number from {MIN_ID} to {MAX_ID}")
+            continue
+        seen[int(key)] = f"{LXC_FILE} lxc_configs.{key}"
+    for path, vm in estate.vm_items():
+        other = seen.get(vm.vmid)
+        if other is not None:
+            report.error(VM_FILE, (*path, "vmid"), "duplicate-id",
+                         f"guest id {vm.vmid} is used twice: also by {other}")
+        else:
+            seen[vm.vmid] = f"{VM_FILE} vms.{path[1]}"
+
+
+def _check_clones(estate: Estate, report: Report) -> None:
+    for path, ct in estate.lxc_items():
+        if ct.clone_from_ctid is None:
+            if not ct.template and path[1].isdigit():
+                report.error(LXC_FILE, path, "template-missing",
+                             f"CT {path[1]} has neither `template` (an OS template) nor `clone_from_ctid`")
+            continue
+        _check_clone_source(estate, report, LXC_FILE, (*path, "clone_from_ctid"), ct.clone_from_ctid, "lxc")
+    for path, vm in estate.vm_items():
+        if vm.clone_from_vmid is not None:
+            _check_clone_source(estate, report, VM_FILE, (*path, "clone_from_vmid"), vm.clone_from_vmid, "vm")
+
+
+def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[str | int, ...],
+                        source: str | int, kind: str) -> None:
+    label = "CT" if kind == "lxc" else "VM"
+    found = estate.guest(source)
+    if found is None:
+        report.error(file, path, "clone-source-missing", f"{label} {source} does not exist")
+        return
+    found_kind, guest = found
+    if found_kind != kind:
+        report.error(file, path, "clone-source-kind",
+                     f"{source} is a {'container' if found_kind == 'lxc' else 'VM'}; "
+                     f"a {'container' if kind == 'lxc' else 'VM'} can only be cloned from its own kind")
+    elif not guest.is_template:
+        report.error(file, path, "clone-source-not-template",
+                     f"{label} {source} is not a template (set `is_template: true` on it)")
+
+
+def _check_dependencies(estate: Estate, report: Report) -> None:
+    for file, path, guest in _all_guests(estate):
+        for i, dep in enumerate(guest.dependencies):
+            if estate.guest(dep) is None:
+                report.error(file, (*path, "dependencies", i), "dependency-missing",
+                             f"guest {dep} does not exist in the LXC or the VM file")
+    for cycle in graph.find_cycles(graph.guest_graph(estate)):
+        first = cycle[0]
+        found = estate.guest(first)
+        if found is None:
+            continue
+        kind, _ = found
+        file = LXC_FILE if kind == "lxc" else VM_FILE
+        path = _guest_path(estate, first)
+        shown = " -> ".join(str(g) for g in [*cycle, first])
+        report.error(file, path, "dependency-cycle", f"guests depend on each other in a cycle: {shown}")
+
+
+def _check_storages(estate: Estate, report: Report) -> None:
+    defined = estate.hypervisor.storage_ids()
+    known = ", ".join(sorted(defined)) or "none"
+    lxc_default = estate.hypervisor.default_lxc_storage()
+    for path, ct in estate.lxc_items():
+        pool = ct.storage_pool or lxc_default
+        if pool and pool not in defined:
+            where = (*path, "storage_pool") if ct.storage_pool else path
+            report.error(LXC_FILE, where, "storage-unknown",
+                         f"storage '{pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+        for i, vol in enumerate(ct.zfs_volumes):
+            if vol.pool not in defined:
+                report.error(LXC_FILE, (*path, "zfs_volumes", i, "pool"), "storage-unknown",
+                             f"storage '{vol.pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+        if ct.template and ct.clone_from_ctid is None:
+            storage = template_storage(ct.template)
+            if storage is not None and storage not in defined and not storage.startswith("local"):
+                report.error(LXC_FILE, (*path, "template"), "storage-unknown",
+                             f"the template lies on storage '{storage}', which is not defined (known: {known})")
+    default_vm_pool = estate.vms.vm_defaults.storage_pool
+    if default_vm_pool and default_vm_pool not in defined:
+        report.error(VM_FILE, ("vm_defaults", "storage_pool"), "storage-unknown",
+                     f"storage '{default_vm_pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+    for path, vm in estate.vm_items():
+        if vm.storage_pool and vm.storage_pool not in defined:
+            report.error(VM_FILE, (*path, "storage_pool"), "storage-unknown",
+                         f"storage '{vm.storage_pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+
+
+def _check_stacks(estate: Estate, report: Report) -> None:
+    stacks = estate.stacks.docker_stacks
+    for path, vm in estate.vm_items():
+        for i, ref in enumerate(vm.docker_stacks):
+            stack = stacks.get(ref.name)
+            if stack is None:
+                known = ", ".join(sorted(stacks)) or "none"
+                report.error(VM_FILE, (*path, "docker_stacks", i), "stack-missing",
+                             f"stack '{ref.name}' is not in phoenix_stacks_config.json (known: {known})")
+            elif ref.environment not in stack.environments:
+                envs = ", ".join(sorted(stack.environments)) or "none"
+                report.error(VM_FILE, (*path, "docker_stacks", i), "stack-environment-missing",
+                             f"stack '{ref.name}' has no environment '{ref.environment}' (it has: {envs})")
+
+
+def _all_guests(estate: Estate) -> list[tuple[str, tuple[str | int, ...], object]]:
+    out: list[tuple[str, tuple[str | int, ...], object]] = []
+    out.extend((LXC_FILE, p, g) for p, g in estate.lxc_items())
+    out.extend((VM_FILE, p, g) for p, g in estate.vm_items())
+    return out  # type: ignore[return-value]
+
+
+def _guest_path(estate: Estate, guest_id: int) -> tuple[str | int, ...]:
+    if estate.lxc_guest(guest_id) is not None:
+        return ("lxc_configs", str(guest_id))
+    for path, vm in estate.vm_items():
+        if vm.vmid == guest_id:
+            return path
+    return ()

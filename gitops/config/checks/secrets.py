@@ -1,0 +1,67 @@
+"""Checks of secrets: `${secret:NAME}` reference syntax, and plaintext secrets committed to Git.
+
+Called by `gitops.config.validation`. Codes: secret-ref-invalid (error), plaintext-secret (warning).
+Values are never copied into messages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from gitops.config.estate import CONFIG_FILES, Estate
+from gitops.config.problems import PathPart, Report
+from gitops.config.secretrefs import REF, is_reference
+
+_SECRET_KEY = re.compile(r"(pass(word|wd)?|secret|token|api_?key|private_?key|credential)", re.I)
+_NOT_A_SECRET = re.compile(r"(_file|_path|_url|_hash|_name|_user|_id)$|^(ssh_public_key|public_key)$", re.I)
+_SECRET_VALUE = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\b(ghp|gho|ghs|github_pat)_[A-Za-z0-9_]{20,}|\bglpat-[A-Za-z0-9_-]{20}"
+    r"|\bAKIA[0-9A-Z]{16}\b|\bxox[abps]-[A-Za-z0-9-]{10,}|\bPVEAPIToken="
+)
+_PLACEHOLDERS = frozenset({"", "not_set", "none", "null", "changeme", "todo", "-"})
+
+
+def check_secrets(estate: Estate, report: Report) -> None:
+    for name in CONFIG_FILES:
+        data = estate.raw.get(name)
+        if data is None:
+            continue
+        for path, key, value in _strings(data, ()):
+            if "${secret:" in value:
+                rest = REF.sub("", value)
+                if "${secret:" in rest:
+                    report.error(name, path, "secret-ref-invalid",
+                                 "malformed secret reference: write ${secret:NAME} with NAME made of "
+                                 "letters, digits, '_', '.' or '-'")
+                continue
+            if _looks_secret(key, value):
+                report.warning(name, path, "plaintext-secret",
+                               "a plaintext secret is committed to Git; replace it with ${secret:NAME} "
+                               "and put the value in PHOENIX_SECRETS_DIR/NAME")
+
+
+def _looks_secret(key: str | None, value: str) -> bool:
+    if _SECRET_VALUE.search(value):
+        return True
+    if key is None or is_reference(value) or value.strip().lower() in _PLACEHOLDERS:
+        return False
+    return bool(_SECRET_KEY.search(key)) and not _NOT_A_SECRET.search(key)
+
+
+def _strings(data: Any, path: tuple[PathPart, ...]) -> Iterator[tuple[tuple[PathPart, ...], str | None, str]]:
+    """(path, the key that names the value, value) for every string; `{"name": K, "value": V}` names V by K."""
+    if isinstance(data, dict):
+        named = data.get("name") if isinstance(data.get("value"), str) else None
+        for k, v in data.items():
+            if isinstance(v, str):
+                yield (*path, k), (named if k == "value" and isinstance(named, str) else k), v
+            else:
+                yield from _strings(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            if isinstance(v, str):
+                yield (*path, i), None, v
+            else:
+                yield from _strings(v, (*path, i))

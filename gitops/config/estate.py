@@ -1,0 +1,88 @@
+"""The estate: the four config files of one directory, loaded and typed, with lookups by guest id.
+
+Made by `gitops.config.loading.load_estate`; read by the checks, the queries and the planner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from gitops.config.hypervisor import HypervisorConfig
+from gitops.config.lxc import LxcFile, LxcGuest
+from gitops.config.stacks import StacksFile
+from gitops.config.vm import Vm, VmFile
+
+HYPERVISOR_FILE = "phoenix_hypervisor_config.json"
+LXC_FILE = "phoenix_lxc_configs.json"
+VM_FILE = "phoenix_vm_configs.json"
+STACKS_FILE = "phoenix_stacks_config.json"
+CONFIG_FILES = (HYPERVISOR_FILE, LXC_FILE, VM_FILE, STACKS_FILE)
+
+Kind = Literal["lxc", "vm"]
+
+
+@dataclass
+class Estate:
+    """The four files. A file that failed to load is replaced by an empty model (and reported)."""
+
+    directory: Path
+    hypervisor: HypervisorConfig = field(default_factory=HypervisorConfig)
+    lxc: LxcFile = field(default_factory=LxcFile)
+    vms: VmFile = field(default_factory=VmFile)
+    stacks: StacksFile = field(default_factory=StacksFile)
+    loaded: set[str] = field(default_factory=set)  # files that loaded (possibly partly)
+    texts: dict[str, str] = field(default_factory=dict, repr=False)
+    raw: dict[str, object] = field(default_factory=dict, repr=False)  # parsed JSON of each file
+    vm_index: list[int] = field(default_factory=list)  # position in the file's `vms` list of each VM
+
+    def vm_path(self, position: int) -> tuple[str, int]:
+        """JSON path of the VM at `position` in `self.vms.vms` (entries that failed to load are skipped)."""
+        return ("vms", self.vm_index[position] if position < len(self.vm_index) else position)
+
+    def lxc_items(self) -> list[tuple[tuple[str, str], LxcGuest]]:
+        """Every container with its JSON path."""
+        return [(("lxc_configs", key), ct) for key, ct in self.lxc.lxc_configs.items()]
+
+    def vm_items(self) -> list[tuple[tuple[str, int], Vm]]:
+        """Every VM with its JSON path."""
+        return [(self.vm_path(i), vm) for i, vm in enumerate(self.vms.vms)]
+
+    def lxc_guest(self, ctid: int | str) -> LxcGuest | None:
+        return self.lxc.lxc_configs.get(str(ctid))
+
+    def vm(self, vmid: int | str) -> Vm | None:
+        try:
+            wanted = int(vmid)
+        except (TypeError, ValueError):
+            return None
+        return self._vms_by_id().get(wanted)
+
+    def _vms_by_id(self) -> dict[int, Vm]:
+        cache: dict[int, Vm] | None = getattr(self, "_vm_cache", None)
+        if cache is None or len(cache) != len(self.vms.vms):
+            cache = {}
+            for v in self.vms.vms:
+                cache.setdefault(v.vmid, v)
+            object.__setattr__(self, "_vm_cache", cache)
+        return cache
+
+    def guest(self, guest_id: int | str) -> tuple[Kind, LxcGuest | Vm] | None:
+        """A guest by id across both kinds (LXC first, as ids must not collide anyway)."""
+        ct = self.lxc_guest(guest_id)
+        if ct is not None:
+            return "lxc", ct
+        vm = self.vm(guest_id)
+        if vm is not None:
+            return "vm", vm
+        return None
+
+    def guest_ids(self) -> dict[int, Kind]:
+        ids: dict[int, Kind] = {}
+        for key in self.lxc.lxc_configs:
+            if key.isdigit():
+                ids[int(key)] = "lxc"
+        for v in self.vms.vms:
+            ids.setdefault(v.vmid, "vm")
+        return ids

@@ -1,0 +1,132 @@
+"""Reading a config directory: JSON syntax, then the pydantic models, with every problem placed.
+
+`load_estate(dir)` returns the estate (built from whatever parts are valid, so cross-file checks
+still run) and a report of the file-level problems. Called by `gitops.config.validation`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
+from gitops.config.hypervisor import HypervisorConfig
+from gitops.config.lxc import LxcFile
+from gitops.config.problems import PathPart, Report
+from gitops.config.stacks import StacksFile
+from gitops.config.vm import VmFile
+from gitops.errors import ConfigError
+
+_MODELS: dict[str, type[BaseModel]] = {
+    HYPERVISOR_FILE: HypervisorConfig,
+    LXC_FILE: LxcFile,
+    VM_FILE: VmFile,
+    STACKS_FILE: StacksFile,
+}
+# Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
+_COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
+_ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_FILE: "stacks"}
+
+
+def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Estate, Report]:
+    """Load the four files of `directory`. Raises ConfigError only if the directory is unusable."""
+    root = Path(directory)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a directory")
+    report = report if report is not None else Report()
+    estate = Estate(directory=root)
+    for name in CONFIG_FILES:
+        path = root / name
+        if not path.is_file():
+            report.error(name, (), "file-missing", f"{name} is missing from {root}")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            report.error(name, (), "file-unreadable", f"cannot read {name}: {exc}")
+            continue
+        estate.texts[name] = text
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            report.problems.append(_syntax_problem(name, exc, report))
+            continue
+        estate.raw[name] = data
+        model = _validate(name, data, report)
+        if name == VM_FILE:
+            estate.vm_index = _kept_indexes(data, report)
+        if model is not None:
+            setattr(estate, _ATTR[name], model)
+            estate.loaded.add(name)
+    return estate, report
+
+
+def _syntax_problem(name: str, exc: json.JSONDecodeError, report: Report) -> Any:
+    report.error(name, (), "json-syntax", f"invalid JSON: {exc.msg}")
+    problem = report.problems.pop()
+    problem.line, problem.column = exc.lineno, exc.colno
+    return problem
+
+
+def _validate(name: str, data: Any, report: Report) -> BaseModel | None:
+    model_cls = _MODELS[name]
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    bad_entries: set[PathPart] = set()
+    collection = _COLLECTIONS.get(name)
+    for err in errors:
+        loc = tuple(err["loc"])
+        code, message = _describe(err)
+        report.error(name, loc, code, message)
+        if collection and len(loc) >= 2 and loc[0] == collection:
+            bad_entries.add(loc[1])
+    # Keep the valid entries so the cross-file checks can still run on them.
+    if not collection or not isinstance(data, dict) or not bad_entries:
+        return None
+    entries = data.get(collection)
+    trimmed = dict(data)
+    if isinstance(entries, dict):
+        trimmed[collection] = {k: v for k, v in entries.items() if k not in bad_entries}
+    elif isinstance(entries, list):
+        trimmed[collection] = [v for i, v in enumerate(entries) if i not in bad_entries]
+    try:
+        return model_cls.model_validate(trimmed)
+    except ValidationError:
+        return None
+
+
+def _kept_indexes(data: Any, report: Report) -> list[int]:
+    """Original positions of the VMs that loaded (bad ones are dropped from the model)."""
+    vms = data.get("vms") if isinstance(data, dict) else None
+    if not isinstance(vms, list):
+        return []
+    bad = {p.path[1] for p in report.errors if p.file == VM_FILE and len(p.path) >= 2 and p.path[0] == "vms"}
+    return [i for i in range(len(vms)) if i not in bad]
+
+
+def _describe(err: Any) -> tuple[str, str]:
+    kind = err["type"]
+    loc = err["loc"]
+    field = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        return "unknown-field", f"unknown field '{field}' (custom fields must start with 'x-')"
+    if kind == "missing":
+        return "missing-field", f"required field '{field}' is missing"
+    got = err.get("input")
+    shown = json.dumps(got) if isinstance(got, str | int | float | bool) or got is None else type(got).__name__
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return "invalid-value", f"{err['msg']} (got {shown})"
+
+
+def read_json(path: Path) -> Any:
+    """The parsed JSON of one file (for tools that need the raw data)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,72 @@
+"""Problems found in a config: an error or warning with its file, line, column, JSON path and code.
+
+Made by `gitops.config.loading` and the checks in `gitops.config.checks`; printed by the CLI.
+Codes are stable: tests, CI annotations and users' scripts rely on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+PathPart = str | int
+
+
+def dotted(path: tuple[PathPart, ...]) -> str:
+    """`("lxc_configs", "101", "cores")` -> `lxc_configs.101.cores`."""
+    return ".".join(str(p) for p in path)
+
+
+@dataclass
+class Problem:
+    severity: Severity
+    file: str
+    path: tuple[PathPart, ...]
+    code: str
+    message: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        path = dotted(self.path)
+        return f"{where}: {path}: {self.message}" if path else f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = dotted(self.path)
+        del data["severity"]
+        return data
+
+
+@dataclass
+class Report:
+    """All problems of one config directory."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def error(self, file: str, path: tuple[PathPart, ...], code: str, message: str) -> None:
+        self.problems.append(Problem("error", file, path, code, message))
+
+    def warning(self, file: str, path: tuple[PathPart, ...], code: str, message: str) -> None:
+        self.problems.append(Problem("warning", file, path, code, message))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "valid": self.valid,
+            "errors": [p.to_dict() for p in self.errors],
+            "warnings": [p.to_dict() for p in self.warnings],
+        }

@@ -1,0 +1,59 @@
+"""`${secret:NAME}` references: finding them and resolving them at the last moment.
+
+A reference is resolved from the file `PHOENIX_SECRETS_DIR/NAME`, else from the environment
+variable `PHOENIX_SECRET_<NAME>` (upper-cased, `.`/`-` as `_`); only that prefix is read, so a
+config commit cannot pull arbitrary environment variables out of the controller. Used by the
+checks (syntax only) and by the executors that send values to Proxmox or Portainer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from gitops.errors import ConfigError
+
+REF = re.compile(r"\$\{secret:([A-Za-z0-9_.-]+)\}")
+
+
+def is_reference(value: str) -> bool:
+    return bool(REF.search(value))
+
+
+def env_name(name: str) -> str:
+    return "PHOENIX_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+class SecretResolver:
+    """Resolves references; raises ConfigError naming the secret (never a value) when one is missing."""
+
+    def __init__(self, secrets_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> None:
+        self.secrets_dir = secrets_dir
+        self.environ = os.environ if environ is None else environ
+
+    def value(self, name: str) -> str:
+        if self.secrets_dir is not None:
+            path = self.secrets_dir / name
+            if path.is_file():
+                return path.read_text(encoding="utf-8").rstrip("\n")
+        env = self.environ.get(env_name(name))
+        if env is not None:
+            return env
+        where = f"{self.secrets_dir}/{name} or " if self.secrets_dir else ""
+        raise ConfigError(f"secret '{name}' is not set: create {where}the environment variable {env_name(name)}")
+
+    def resolve(self, text: str) -> str:
+        """`text` with every reference replaced by its value."""
+        return REF.sub(lambda m: self.value(m.group(1)), text)
+
+    def resolve_all(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return self.resolve(data) if "${secret:" in data else data
+        if isinstance(data, dict):
+            return {k: self.resolve_all(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self.resolve_all(v) for v in data]
+        return data

@@ -1,0 +1,43 @@
+"""Validating a config directory: load the four files, run every cross-file check, place each problem.
+
+`validate_directory(dir)` is what `phoenix-gitops validate`, the planner's callers and the
+controller use; a commit with any error is never applied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitops.config.checks.fields import check_fields
+from gitops.config.checks.firewall import check_firewalls
+from gitops.config.checks.network import check_network
+from gitops.config.checks.references import check_references
+from gitops.config.checks.secrets import check_secrets
+from gitops.config.estate import CONFIG_FILES, Estate
+from gitops.config.loading import load_estate
+from gitops.config.positions import PositionIndex
+from gitops.config.problems import Report
+
+CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields)
+
+
+def validate_directory(directory: Path | str) -> tuple[Estate, Report]:
+    """The estate and every problem in it, errors and warnings, each with file, line and column."""
+    estate, report = load_estate(directory)
+    for check in CHECKS:
+        check(estate, report)
+    _place(estate, report)
+    order = {name: i for i, name in enumerate(CONFIG_FILES)}
+    report.problems.sort(key=lambda p: (p.severity != "error", order.get(p.file, 9), p.line, p.column))
+    return estate, report
+
+
+def _place(estate: Estate, report: Report) -> None:
+    indexes: dict[str, PositionIndex] = {}
+    for problem in report.problems:
+        if problem.line or problem.file not in estate.texts:
+            continue
+        index = indexes.get(problem.file)
+        if index is None:
+            index = indexes[problem.file] = PositionIndex(estate.texts[problem.file])
+        problem.line, problem.column = index.locate(problem.path)

@@ -1,0 +1,129 @@
+"""Model of `phoenix_vm_configs.json`: `vm_defaults` and QEMU VMs as a list with integer `vmid`.
+
+Loaded by `gitops.config.loading`; read by the checks, the queries and the planner.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from gitops.config.common import ConfigModel, Firewall, HealthCheck, TraefikService
+
+RestartPolicy = Literal["never", "on-change"]
+
+
+class VmDefaults(ConfigModel):
+    """Values a VM takes when it leaves them out."""
+
+    template: str | None = None
+    cores: int | None = Field(None, ge=1)
+    memory_mb: int | None = Field(None, ge=16)
+    disk_size_gb: int | None = Field(None, ge=1)
+    storage_pool: str | None = None
+    network_bridge: str | None = None
+
+
+class VmNetwork(ConfigModel):
+    """The VM's cloud-init network: `ip` is `dhcp` or an address with its prefix."""
+
+    ip: str | None = None
+    gw: str | None = None
+    nameserver: str | None = None
+    bridge: str | None = None
+    mac_address: str | None = None
+    vlan: int | None = Field(None, ge=1, le=4094)
+
+
+class UserConfig(ConfigModel):
+    username: str
+    password: str | None = Field(None, description="use a `${secret:NAME}` reference")
+    ssh_public_keys: list[str] = Field(default_factory=list)
+
+
+class VmVolume(ConfigModel):
+    """A share mounted inside the VM by the upstream scripts (NFS)."""
+
+    type: str
+    server: str | None = None
+    path: str | None = None
+    name: str | None = None
+    mount_point: str
+
+
+class StackRef(ConfigModel):
+    """A stack deployed to this VM, in one of its environments."""
+
+    name: str
+    environment: str = "production"
+
+
+class DnsRecord(ConfigModel):
+    hostname: str
+    ip: str
+
+
+class VmSnapshots(ConfigModel):
+    pre_features: str | None = Field(None, alias="pre-features")
+    post_features: str | None = Field(None, alias="post-features")
+
+
+class Vm(ConfigModel):
+    """One VM. Fields left out take `vm_defaults`."""
+
+    vmid: int = Field(ge=100, le=999_999_999)
+    name: str
+    is_template: bool = False
+    clone_from_vmid: int | None = None
+    template_image: str | None = Field(None, description="cloud image file to import as the template's disk")
+    template_image_url: str | None = Field(None, description="where to download the image when missing (new)")
+    template_snapshot_name: str | None = None
+    node: str | None = None
+    count: int | None = None
+    cores: int | None = Field(None, ge=1, le=8192)
+    memory_mb: int | None = Field(None, ge=16)
+    disk_size_gb: int | None = Field(None, ge=1)
+    storage_pool: str | None = None
+    network_bridge: str | None = None
+    start_at_boot: bool = False
+    boot_order: int = Field(0, ge=0)
+    boot_delay: int = Field(0, ge=0)
+    features: list[str] = Field(default_factory=list, description="Phoenix feature scripts")
+    portainer_role: str | None = None
+    swarm_role: str | None = None
+    node_labels: list[str] = Field(default_factory=list)
+    portainer_environment_name: str | None = None
+    portainer_agent_hostname: str | None = None
+    trigger_sync_on_completion: bool = False
+    dependencies: list[str] = Field(default_factory=list)
+    traefik_service: TraefikService | None = None
+    network_config: VmNetwork | None = None
+    user_config: UserConfig | None = None
+    volumes: list[VmVolume] = Field(default_factory=list)
+    docker_stacks: list[StackRef] = Field(default_factory=list)
+    dns_records: list[DnsRecord] = Field(default_factory=list)
+    qm_options: list[str] = Field(default_factory=list)
+    iptables_rules: list[str] = Field(default_factory=list)
+    snapshots: VmSnapshots | None = None
+    firewall: Firewall = Field(default_factory=Firewall)
+    health_checks: list[HealthCheck] = Field(default_factory=list, description="post-apply checks (new)")
+    restart_policy: RestartPolicy = "never"
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @field_validator("docker_stacks", mode="before")
+    @classmethod
+    def _stack_names(cls, value: object) -> object:
+        # Upstream data names stacks by string; its old schema used objects. Both are accepted.
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class VmFile(ConfigModel):
+    """The whole VM file."""
+
+    schema_: str | None = Field(None, alias="$schema")
+    vm_defaults: VmDefaults = Field(default_factory=VmDefaults)
+    vms: list[Vm] = Field(default_factory=list)

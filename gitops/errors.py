@@ -1,0 +1,73 @@
+"""The project's error types; every layer raises these, drivers translate library errors into them.
+
+    PhoenixError
+    +-- ConfigError            a config directory cannot be read (missing file, broken JSON)
+    +-- SettingsError          settings are missing or contradictory
+    +-- DriverError            talking to Proxmox or Portainer failed
+    |   +-- TransientError     worth retrying: connection refused, 5xx, lock timeouts, `got timeout`
+    |   +-- PermanentError     retrying is useless: 4xx parameter errors, `can't shrink`, no permission
+    |       +-- AuthenticationError   wrong credentials or token
+    |       +-- TaskFailedError       a UPID task ended in something other than OK / WARNINGS
+    +-- SourceError            the config repository cannot be cloned, fetched or read
+    +-- StoreError             the ledger database cannot be reached or migrated
+    +-- NotFoundError          a guest, stack or revision that does not exist was asked for
+
+Callers decide what to do by type, as kopf does with PermanentError and TemporaryError.
+"""
+
+from __future__ import annotations
+
+
+class PhoenixError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(PhoenixError):
+    """A config directory cannot be read at all (as opposed to a config that reads but is invalid)."""
+
+
+class SettingsError(PhoenixError):
+    """Settings are missing or contradict each other."""
+
+
+class DriverError(PhoenixError):
+    """Talking to an external system (Proxmox, Portainer) failed."""
+
+    def __init__(self, message: str, *, target: str | None = None) -> None:
+        super().__init__(message)
+        self.target = target
+
+
+class TransientError(DriverError):
+    """A failure that may go away if the same call is tried again later."""
+
+
+class PermanentError(DriverError):
+    """A failure that the same call will hit again: fix the input or the permissions."""
+
+
+class AuthenticationError(PermanentError):
+    """The credentials or the API token were refused."""
+
+
+class TaskFailedError(PermanentError):
+    """A Proxmox task (UPID) ended with an error status."""
+
+    def __init__(self, message: str, *, target: str | None = None, upid: str = "",
+                 exitstatus: str = "", log: list[str] | None = None) -> None:
+        super().__init__(message, target=target)
+        self.upid = upid
+        self.exitstatus = exitstatus
+        self.log = log or []
+
+
+class SourceError(PhoenixError):
+    """The config repository cannot be cloned, fetched or read."""
+
+
+class StoreError(PhoenixError):
+    """The ledger database cannot be reached or migrated."""
+
+
+class NotFoundError(PhoenixError):
+    """Something asked for by id does not exist."""

@@ -1,0 +1,119 @@
+"""A plan: the ordered actions that take live state to the desired config, as plain data.
+
+Made by `gitops.planner.planning.plan_changes`, shown by the CLI and the API, run by
+`gitops.drivers.proxmox.applying`. Each action carries the exact API calls it will make, so what a
+reviewer reads is what will be sent (secret values stay `${secret:NAME}` references until the
+executor resolves them at the last moment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ActionKind = Literal[
+    "create", "clone", "update", "resize", "start", "stop", "restart", "convert-to-template",
+    "snapshot", "prune-snapshot", "firewall", "delete", "storage", "download-template",
+]
+HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
+SECRET_MASK = "(secret)"
+
+
+@dataclass
+class ApiCall:
+    """One request to the PVE API. `path` is relative to `/api2/json`, e.g. `nodes/pve/lxc/101/config`.
+
+    `wait` is true when the call answers with a UPID whose task must end before the next call.
+    """
+
+    method: HttpMethod
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+    wait: bool = False
+
+
+@dataclass
+class FieldChange:
+    """One field that differs: its name (config or PVE key), the live value and the desired one."""
+
+    field: str
+    old: Any
+    new: Any
+    secret: bool = False
+
+    def shown(self) -> tuple[Any, Any]:
+        """Old and new as they may be displayed: secrets masked."""
+        if self.secret:
+            return (SECRET_MASK if self.old not in (None, "") else self.old, SECRET_MASK)
+        return (self.old, self.new)
+
+
+@dataclass
+class Action:
+    """One step of a plan, on one target (`lxc/101`, `vm/1001`, `storage/ID`, `template/VOLID`)."""
+
+    target: str
+    action: ActionKind
+    summary: str = ""
+    changes: list[FieldChange] = field(default_factory=list)
+    calls: list[ApiCall] = field(default_factory=list)
+    restart_required: bool = False
+    destructive: bool = False
+    depends_on: list[str] = field(default_factory=list)  # targets whose actions must finish first
+    node: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, secrets masked."""
+        data = asdict(self)
+        data["changes"] = [
+            {"field": c.field, "old": c.shown()[0], "new": c.shown()[1]} for c in self.changes
+        ]
+        data["calls"] = [_mask_call(c) for c in self.calls]
+        return data
+
+
+@dataclass
+class Problem:
+    """A plan-level error or warning (e.g. a disk shrink, which is refused, never attempted)."""
+
+    target: str
+    code: str
+    message: str
+
+
+@dataclass
+class Plan:
+    """Ordered actions plus the errors that block them and the warnings worth reading."""
+
+    actions: list[Action] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # targets with changes waiting for a restart
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions and not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actions": [a.to_dict() for a in self.actions],
+            "errors": [asdict(p) for p in self.errors],
+            "warnings": [asdict(p) for p in self.warnings],
+            "pending": list(self.pending),
+        }
+
+
+def _mask_call(call: ApiCall) -> dict[str, Any]:
+    return {
+        "method": call.method,
+        "path": call.path,
+        "params": {k: mask_secrets(v) for k, v in call.params.items()},
+        "wait": call.wait,
+    }
+
+
+def mask_secrets(value: Any) -> Any:
+    """Replace every `${secret:...}` reference (and its resolved value's place) by `(secret)`."""
+    if isinstance(value, str) and "${secret:" in value:
+        return SECRET_MASK
+    return value

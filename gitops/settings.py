@@ -1,0 +1,115 @@
+"""Settings of the controller and the command line, from `PHOENIX_*` variables or a TOML file.
+
+Read by the CLI (which passes them down), the drivers and the controller. Secrets are `SecretStr`,
+so they never show in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+class SyncWindow(BaseModel):
+    """A time window in which automatic applies are allowed (`allow`) or refused (`deny`)."""
+
+    kind: str = Field(pattern="^(allow|deny)$")
+    weekdays: list[int] = Field(default_factory=lambda: list(range(7)), description="0 = Monday")
+    start: dt.time = dt.time(0, 0)
+    end: dt.time = dt.time(23, 59, 59)
+
+    def contains(self, when: dt.datetime) -> bool:
+        if when.weekday() not in self.weekdays:
+            return False
+        t = when.time()
+        if self.start <= self.end:
+            return self.start <= t <= self.end
+        return t >= self.start or t <= self.end  # a window across midnight
+
+
+class Settings(BaseSettings):
+    """Every setting named in ARCHITECTURE.md, plus the controller's behaviour switches."""
+
+    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore")
+
+    pve_host: str = ""
+    pve_user: str = "root@pam"
+    pve_password: SecretStr | None = None
+    pve_token_name: str = ""
+    pve_token_value: SecretStr | None = None
+    pve_verify_ssl: str = "true"
+    pve_node: str = ""
+    pve_timeout: float = 30.0
+    pve_concurrency: int = Field(8, ge=1, le=64, description="parallel API calls / guest operations per node")
+
+    portainer_url: str = ""
+    portainer_api_key: SecretStr | None = None
+
+    git_url: str = ""
+    git_branch: str = "main"
+    git_path: str = "."
+    git_token: SecretStr | None = None
+    git_ssh_key: str = ""
+
+    poll_interval: float = 60.0
+    drift_interval: float = 300.0
+    database_url: str = ""
+    data_dir: Path = Path("./phoenix-data")
+    webhook_secret: SecretStr | None = None
+    api_token: SecretStr | None = None
+    secrets_dir: Path | None = None
+
+    snapshots: bool = True
+    snapshots_keep: int = Field(3, ge=1)
+    self_heal: bool = True
+    auto_rollback: bool = True
+    sync_windows: list[SyncWindow] = Field(default_factory=list)
+
+    @field_validator("pve_verify_ssl")
+    @classmethod
+    def _verify(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def verify(self) -> bool | str:
+        """`requests`' verify argument: True, False or a CA bundle path."""
+        low = self.pve_verify_ssl.lower()
+        if low in ("true", "1", "yes", ""):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        return self.pve_verify_ssl
+
+    def sqlite_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"
+
+    def sync_allowed(self, when: dt.datetime) -> bool:
+        """Deny windows win; with allow windows, applies happen only inside one of them."""
+        if any(w.kind == "deny" and w.contains(when) for w in self.sync_windows):
+            return False
+        allows = [w for w in self.sync_windows if w.kind == "allow"]
+        return not allows or any(w.contains(when) for w in allows)
+
+
+def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment, then `toml_file` (if given) beneath it, then `overrides` above all."""
+    if toml_file is None:
+        return Settings(**overrides)
+
+    class _FromToml(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    return _FromToml(**overrides)
