@@ -1,0 +1,172 @@
+"""Reading the live state of Proxmox into `gitops.planner.live.LiveState`, with as few calls as will do.
+
+Called by the controller and the CLI before planning (and for drift checks). The calls:
+
+- one `GET cluster/resources`: every guest's kind, node, name, status, template flag, tags and lock;
+  the nodes;
+- per managed guest, one `GET .../pending`: it carries the current value of every key *and* what is
+  pending, so it replaces `GET .../config` (PVE's `config` shows pending values merged in for
+  containers, so it could not tell them apart anyway);
+- per managed guest, only when there can be something to see: the firewall options and rules (a NIC
+  has `firewall=1`, or the caller asks for the guest in `firewall`), the snapshot list (the config
+  has `parent`, which PVE sets while any snapshot the config descends from exists, or the caller asks
+  in `snapshots`);
+- one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes.
+
+Guest calls run in a thread pool bounded by the client's concurrency, when the first few guests show
+that a round trip takes long enough for threads to pay; each GET is retried on transient errors.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from gitops.drivers.proxmox import retrying
+from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.planner.live import GuestKind, LiveFirewall, LiveGuest, LiveState, LiveStorage
+
+PROBE_GUESTS = 4  # guests read one by one to time the round trip
+PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays
+TEMPLATE_CONTENT = frozenset({"vztmpl", "iso", "import"})
+_KINDS: dict[str, GuestKind] = {"lxc": "lxc", "qemu": "vm"}
+_API_KIND = {"lxc": "lxc", "vm": "qemu"}
+_NET_KEY = re.compile(r"^net\d+$")
+_FIREWALL_ON = re.compile(r"(^|,)firewall=(1|true|on|yes)(,|$)")
+
+
+def guest_path(guest: LiveGuest) -> str:
+    """`nodes/{node}/{lxc|qemu}/{vmid}`, the API path of a guest."""
+    return f"nodes/{guest.node}/{_API_KIND[guest.kind]}/{guest.vmid}"
+
+
+def read_live_state(
+    client: ProxmoxClient,
+    vmids: set[int] | None = None,
+    *,
+    firewall: Collection[int] = (),
+    snapshots: Collection[int] = (),
+) -> LiveState:
+    """The cluster as the planner sees it; details (config, pending, firewall, snapshots) for `vmids`
+    (every guest when None). `firewall` and `snapshots` name guests whose firewall or snapshot list is
+    read even without a sign of one (pass the guests whose desired config has them)."""
+    resources = _get(client, "cluster/resources")
+    state = LiveState(node=client.node)
+    state.nodes = sorted(str(r["node"]) for r in resources if r.get("type") == "node")
+    for item in resources:
+        kind = _KINDS.get(str(item.get("type")))
+        if kind is None:
+            continue
+        guest = LiveGuest(
+            kind=kind,
+            vmid=int(item["vmid"]),
+            node=str(item.get("node", "")),
+            name=str(item.get("name") or ""),
+            status=str(item.get("status") or "stopped"),
+            template=bool(int(item.get("template") or 0)),
+            tags=split_tags(str(item.get("tags") or "")),
+            lock=str(item.get("lock") or ""),
+        )
+        state.guests[guest.vmid] = guest
+    managed = [g for vmid, g in sorted(state.guests.items()) if vmids is None or vmid in vmids]
+    firewall_for, snapshots_for = set(firewall), set(snapshots)
+
+    for item in _get(client, "storage") or []:
+        storage = _read_storage(client, item)
+        state.storages[storage.storage] = storage
+
+    # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
+    # when it answers at once, they only contend. Read a few guests one by one to find out which it is.
+    probe, rest = managed[:PROBE_GUESTS], managed[PROBE_GUESTS:]
+    started = time.perf_counter()
+    calls = sum(_read_guest(client, g, g.vmid in firewall_for, g.vmid in snapshots_for) for g in probe)
+    per_call = (time.perf_counter() - started) / max(1, calls)
+    workers = 1 if per_call < PARALLEL_ABOVE else max(1, client.concurrency)
+    if workers == 1 or len(rest) < 2:
+        for g in rest:
+            _read_guest(client, g, g.vmid in firewall_for, g.vmid in snapshots_for)
+        return state
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-read") as pool:
+        jobs = [pool.submit(_read_guest, client, g, g.vmid in firewall_for, g.vmid in snapshots_for)
+                for g in rest]
+        for job in jobs:
+            job.result()
+    return state
+
+
+def split_tags(text: str) -> list[str]:
+    """PVE's tag string (`a;b`, also `a,b` or `a b`) as a list."""
+    return [t for t in re.split(r"[;,\s]+", text) if t]
+
+
+def parse_pending(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config, pending) from a `.../pending` answer: current values, and for each key whose next value
+    differs, that value (None for a pending delete)."""
+    config: dict[str, Any] = {}
+    pending: dict[str, Any] = {}
+    for item in items:
+        key = str(item.get("key", ""))
+        if not key:
+            continue
+        if "value" in item:
+            config[key] = item["value"]
+        if item.get("delete"):
+            pending[key] = None
+        elif "pending" in item and item["pending"] != item.get("value"):
+            pending[key] = item["pending"]
+    return config, pending
+
+
+def has_firewall_nic(config: dict[str, Any], pending: dict[str, Any]) -> bool:
+    """True if a NIC (now or after the pending change) has the firewall flag."""
+    values = [v for k, v in [*config.items(), *pending.items()] if _NET_KEY.match(k) and v is not None]
+    return any(_FIREWALL_ON.search(str(v)) for v in values)
+
+
+def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, want_snapshots: bool) -> int:
+    """Fill in the guest's details; returns the number of calls made."""
+    base = guest_path(guest)
+    calls = 1
+    guest.config, guest.pending = parse_pending(_get(client, f"{base}/pending") or [])
+    if want_firewall or has_firewall_nic(guest.config, guest.pending):
+        options = dict(_get(client, f"{base}/firewall/options") or {})
+        options.pop("digest", None)
+        rules = [{k: v for k, v in r.items() if k != "digest"}
+                 for r in _get(client, f"{base}/firewall/rules") or []]
+        guest.firewall = LiveFirewall(options=options, rules=rules)
+        calls += 2
+    if want_snapshots or guest.config.get("parent"):
+        listed = _get(client, f"{base}/snapshot") or []
+        guest.snapshots = [str(s["name"]) for s in listed if s.get("name") and s["name"] != "current"]
+        calls += 1
+    return calls
+
+
+def _read_storage(client: ProxmoxClient, item: dict[str, Any]) -> LiveStorage:
+    config = {k: v for k, v in item.items() if k != "digest"}
+    content = {c for c in str(item.get("content") or "").split(",") if c}
+    storage = LiveStorage(storage=str(item["storage"]), type=str(item.get("type", "")), content=content,
+                          config=config)
+    node = _storage_node(client, item)
+    if content & TEMPLATE_CONTENT and node and not int(item.get("disable") or 0):
+        listed = _get(client, f"nodes/{node}/storage/{storage.storage}/content") or []
+        storage.volumes = {str(v["volid"]) for v in listed
+                           if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
+    return storage
+
+
+def _storage_node(client: ProxmoxClient, item: dict[str, Any]) -> str:
+    """The node to list a storage's content on: ours, unless the storage is limited to other nodes."""
+    limited = [n for n in str(item.get("nodes") or "").split(",") if n]
+    if not limited or client.node in limited:
+        return client.node
+    return limited[0]
+
+
+def _get(client: ProxmoxClient, path: str) -> Any:
+    def call() -> Any:
+        return client.request("GET", path)
+    return retrying.call_with_retries(call, sleep=client.sleep, what=f"GET {path}")

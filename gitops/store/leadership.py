@@ -1,0 +1,103 @@
+"""Leader election with a PostgreSQL session advisory lock held on a dedicated connection.
+
+Used by `gitops.store.ledger.Store` (which the controller's leader loop calls). The lock lives as
+long as that connection: if the process dies or the connection drops, PostgreSQL releases it and
+another replica's next `try_acquire` wins. On SQLite there is a single replica, so it is always
+granted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+
+def lock_key(key: str | int) -> int:
+    """A signed 64-bit advisory-lock key; strings are hashed so replicas agree on it."""
+    if isinstance(key, int):
+        return key
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+class AdvisoryLeadership:
+    def __init__(self, engine: Engine) -> None:
+        self._single_replica = engine.dialect.name != "postgresql"
+        # NullPool: closing the connection really ends the session, so the lock can never linger in a pool.
+        self._engine = None if self._single_replica else create_engine(engine.url, poolclass=NullPool)
+        self._conn: Connection | None = None
+        self._key: int | None = None
+        self._granted = False
+        self._lock = threading.Lock()
+
+    def try_acquire(self, key: str | int) -> bool:
+        """True when this process is (or already was) the leader for `key`; never blocks."""
+        with self._lock:
+            wanted = lock_key(key)
+            if self._single_replica:
+                self._key, self._granted = wanted, True
+                return True
+            if self._conn is not None and self._key == wanted and self._still_held():
+                return True
+            self._drop()
+            assert self._engine is not None
+            try:
+                conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": wanted}).scalar())
+            except SQLAlchemyError:
+                return False  # the database is unreachable: nobody here can lead
+            if not got:
+                conn.close()
+                return False
+            self._conn, self._key = conn, wanted
+            return True
+
+    def held(self) -> bool:
+        """Whether the lock is still ours (checks the connection is alive on PostgreSQL)."""
+        with self._lock:
+            if self._single_replica:
+                return self._granted
+            if self._conn is None:
+                return False
+            if self._still_held():
+                return True
+            self._drop()
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            self._granted = False
+            if self._conn is not None and self._key is not None:
+                # closing the connection below releases it anyway if this fails
+                with contextlib.suppress(SQLAlchemyError):
+                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            self._drop()
+
+    def dispose(self) -> None:
+        self.release()
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _still_held(self) -> bool:
+        assert self._conn is not None
+        try:
+            return bool(
+                self._conn.execute(
+                    text(
+                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND pid = pg_backend_pid() AND granted)"
+                    )
+                ).scalar()
+            )
+        except SQLAlchemyError:
+            return False
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.close()
+        self._conn, self._key = None, None

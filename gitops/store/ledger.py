@@ -1,0 +1,395 @@
+"""`Store`: the ledger's reads and writes, each write one transaction, results as plain records.
+
+Opened by the controller and the API (`open_store(settings.sqlite_url())`). The controller is the
+only writer of revision statuses; the API reads. A crash between two calls leaves every revision in
+a valid status: startup finds interrupted applies with `revisions_in_status("applying")`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from gitops import errors
+from gitops.store import database, leadership, records, tables
+
+Clock = Callable[[], dt.datetime]
+REVISION_FIELDS = frozenset(
+    {"validation", "plan", "result", "error", "started_at", "finished_at", "duration_s"}
+)
+JSON_FIELDS = frozenset({"validation", "plan", "result", "last_drift", "data", "extra"})
+TIME_FIELDS = frozenset({"started_at", "finished_at", "committed_at", "last_drift_at", "last_poll_at",
+                         "leader_heartbeat_at"})
+_FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_SHA_PREFIX = re.compile(r"^[0-9a-f]{4,64}$")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def open_store(url: str, *, clock: Clock = utc_now) -> Store:
+    """Connect to the ledger at `url` and migrate it to the newest schema; StoreError if impossible."""
+    engine = database.make_engine(url)
+    try:
+        database.migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine, clock=clock)
+
+
+class Store:
+    """The ledger. Thread-safe: each call uses its own session."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._writer = engine.execution_options(**{database.WRITE_OPTION: True})
+        self._clock = clock
+        self._leadership = leadership.AdvisoryLeadership(engine)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._engine.dialect.name
+
+    @property
+    def url(self) -> str:
+        """The database URL without its password, for logs and the status page."""
+        return database.redacted(self._engine.url)
+
+    def close(self) -> None:
+        self._leadership.dispose()
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- revisions ---------------------------------------------------------------------------
+
+    def record_revision(
+        self,
+        sha: str,
+        author: str = "",
+        message: str = "",
+        committed_at: dt.datetime | None = None,
+        trigger: str = "poll",
+        *,
+        status: str = "pending",
+    ) -> records.RevisionRecord:
+        """Record a commit the controller saw; a sha already recorded is returned unchanged."""
+        sha = _full_sha(sha)
+        _clean({"committed_at": committed_at})
+        _check(trigger, records.TRIGGERS, "trigger")
+        _check(status, records.REVISION_STATUSES, "status")
+        try:
+            with self._write(reraise_integrity=True) as session:
+                row = session.scalar(select(tables.Revision).where(tables.Revision.sha == sha))
+                if row is None:
+                    row = tables.Revision(
+                        sha=sha, author=author, message=message, committed_at=committed_at,
+                        received_at=self._clock(), status=status, trigger=trigger,
+                    )
+                    session.add(row)
+                    session.flush()
+                return _revision(row)
+        except IntegrityError:  # another replica recorded it between our read and our insert
+            return self.get_revision(sha)
+
+    def set_status(
+        self, sha: str, status: str, *, state: Mapping[str, Any] | None = None, **fields: Any
+    ) -> records.RevisionRecord:
+        """Move a revision to `status` and write `fields` (validation, plan, result, error, times).
+
+        `applying` stamps `started_at`; `applied`, `failed` and `rolled_back` stamp `finished_at` and
+        `duration_s`, unless given. `state` updates the controller state in the same transaction
+        (e.g. `applied_revision` together with the `applied` status).
+        """
+        _check(status, records.REVISION_STATUSES, "status")
+        unknown = set(fields) - REVISION_FIELDS
+        if unknown:
+            raise ValueError(f"unknown revision field(s): {', '.join(sorted(unknown))}")
+        fields = _clean(fields)
+        state_values = _state_values(state or {})
+        now = self._clock()
+        with self._write() as session:
+            row = self._revision_row(session, sha)
+            if status == "applying":
+                fields.setdefault("started_at", now)
+                fields.setdefault("finished_at", None)
+                fields.setdefault("duration_s", None)
+            elif status in records.FINISHED_STATUSES:
+                finished = fields.setdefault("finished_at", now)
+                started = fields.get("started_at", row.started_at)
+                if started is not None and finished is not None:
+                    fields.setdefault("duration_s", max(0.0, (finished - started).total_seconds()))
+            row.status = status
+            for name, value in fields.items():
+                setattr(row, name, value)
+            if state_values:
+                self._write_state(session, state_values, now)
+            session.flush()
+            return _revision(row)
+
+    def get_revision(self, ref: str) -> records.RevisionRecord:
+        """The revision with this sha or unique sha prefix (4+ hex digits); NotFoundError otherwise."""
+        with self._read() as session:
+            return _revision(self._revision_row(session, ref))
+
+    def list_revisions(
+        self, limit: int = 50, offset: int = 0, *, status: str | None = None
+    ) -> list[records.RevisionRecord]:
+        """Revisions newest first (by the time the controller received them)."""
+        query = select(tables.Revision)
+        if status is not None:
+            _check(status, records.REVISION_STATUSES, "status")
+            query = query.where(tables.Revision.status == status)
+        query = query.order_by(tables.Revision.received_at.desc(), tables.Revision.id.desc())
+        with self._read() as session:
+            rows = session.scalars(query.limit(max(0, limit)).offset(max(0, offset)))
+            return [_revision(row) for row in rows]
+
+    def count_revisions(self, *, status: str | None = None) -> int:
+        query = select(func.count()).select_from(tables.Revision)
+        if status is not None:
+            query = query.where(tables.Revision.status == status)
+        with self._read() as session:
+            return int(session.scalar(query) or 0)
+
+    def revisions_in_status(self, status: str) -> list[records.RevisionRecord]:
+        """Every revision in `status`, oldest first (startup looks for interrupted `applying` ones)."""
+        _check(status, records.REVISION_STATUSES, "status")
+        query = (
+            select(tables.Revision)
+            .where(tables.Revision.status == status)
+            .order_by(tables.Revision.received_at, tables.Revision.id)
+        )
+        with self._read() as session:
+            return [_revision(row) for row in session.scalars(query)]
+
+    def mark_superseded(self, shas: Iterable[str]) -> list[str]:
+        """Mark the still `pending` revisions among `shas` superseded; returns the shas changed."""
+        wanted = sorted({_full_sha(sha) for sha in shas})
+        if not wanted:
+            return []
+        with self._write() as session:
+            changed = list(
+                session.scalars(
+                    select(tables.Revision.sha).where(
+                        tables.Revision.sha.in_(wanted), tables.Revision.status == "pending"
+                    )
+                )
+            )
+            if changed:
+                session.execute(
+                    update(tables.Revision).where(tables.Revision.sha.in_(changed)).values(status="superseded")
+                )
+            return sorted(changed)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def add_event(
+        self,
+        kind: str,
+        message: str,
+        *,
+        level: str = "info",
+        revision: str | None = None,
+        data: Any = None,
+    ) -> records.EventRecord:
+        """Append to the journal. `revision`, when given, must be a recorded sha (or unique prefix)."""
+        _check(level, records.EVENT_LEVELS, "level")
+        if not kind or len(kind) > 64:
+            raise ValueError("an event kind is 1 to 64 characters")
+        with self._write() as session:
+            sha = self._revision_row(session, revision).sha if revision else None
+            row = tables.Event(
+                at=self._clock(), revision_sha=sha, level=level, kind=kind, message=message,
+                data=_clean({"data": data})["data"],
+            )
+            session.add(row)
+            session.flush()
+            return _event(row)
+
+    def list_events(
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        *,
+        revision: str | None = None,
+        kind: str | None = None,
+        level: str | None = None,
+        after_id: int | None = None,
+    ) -> list[records.EventRecord]:
+        """Events newest first, optionally of one revision, kind or level, or newer than `after_id`."""
+        query = select(tables.Event)
+        with self._read() as session:
+            if revision is not None:
+                query = query.where(tables.Event.revision_sha == self._revision_row(session, revision).sha)
+            if kind is not None:
+                query = query.where(tables.Event.kind == kind)
+            if level is not None:
+                query = query.where(tables.Event.level == level)
+            if after_id is not None:
+                query = query.where(tables.Event.id > after_id)
+            query = query.order_by(tables.Event.id.desc()).limit(max(0, limit)).offset(max(0, offset))
+            return [_event(row) for row in session.scalars(query)]
+
+    # -- controller state --------------------------------------------------------------------
+
+    def get_state(self) -> records.ControllerState:
+        with self._read() as session:
+            row = session.get(tables.State, 1)
+            return _state(row) if row is not None else records.ControllerState()
+
+    def update_state(self, **fields: Any) -> records.ControllerState:
+        """Write some fields of the controller state; `extra` is merged key by key (None deletes)."""
+        values = _state_values(fields)
+        with self._write() as session:
+            row = self._write_state(session, values, self._clock())
+            session.flush()
+            return _state(row)
+
+    # -- leadership --------------------------------------------------------------------------
+
+    def try_acquire_leadership(self, key: str | int = "phoenix-gitops") -> bool:
+        """Become the leader if no other replica is; never blocks. Always true on SQLite."""
+        return self._leadership.try_acquire(key)
+
+    def is_leader(self) -> bool:
+        """Whether the leadership taken earlier is still held (the lock's connection is alive)."""
+        return self._leadership.held()
+
+    def release_leadership(self) -> None:
+        self._leadership.release()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        try:
+            with Session(self._engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            raise _store_error(exc, self.url) from None
+
+    @contextmanager
+    def _write(self, *, reraise_integrity: bool = False) -> Iterator[Session]:
+        """One transaction: committed if the block ends normally, rolled back if it raises."""
+        try:
+            with Session(self._writer, expire_on_commit=False) as session, session.begin():
+                yield session
+        except SQLAlchemyError as exc:
+            if reraise_integrity and isinstance(exc, IntegrityError):
+                raise
+            raise _store_error(exc, self.url) from None
+
+    def _revision_row(self, session: Session, ref: str) -> tables.Revision:
+        ref = ref.strip().lower()
+        if not _SHA_PREFIX.match(ref):
+            raise errors.NotFoundError(f"revision {ref!r}: not a sha or a sha prefix of 4+ hex digits")
+        row = session.scalar(select(tables.Revision).where(tables.Revision.sha == ref))
+        if row is not None:
+            return row
+        by_prefix = select(tables.Revision).where(tables.Revision.sha.startswith(ref)).limit(2)
+        rows = list(session.scalars(by_prefix))
+        if not rows:
+            raise errors.NotFoundError(f"revision {ref} is not in the ledger")
+        if len(rows) > 1:
+            raise errors.NotFoundError(f"revision prefix {ref} is ambiguous: give more digits")
+        return rows[0]
+
+    @staticmethod
+    def _write_state(session: Session, values: dict[str, Any], now: dt.datetime) -> tables.State:
+        row = session.get(tables.State, 1, with_for_update=True)
+        if row is None:  # the migration inserts it; this only guards against a hand-emptied table
+            row = tables.State(id=1, suspended=False, drift=False, phase="idle", extra={})
+            session.add(row)
+        if "extra" in values:
+            merged = dict(row.extra or {})
+            for key, value in (values.pop("extra") or {}).items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            row.extra = merged
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = now
+        return row
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"invalid {what} {value!r}: one of {', '.join(allowed)}")
+
+
+def _full_sha(sha: str) -> str:
+    sha = sha.strip().lower()
+    if not _FULL_SHA.match(sha):
+        raise ValueError(f"{sha!r} is not a full commit sha (40 or 64 hex digits)")
+    return sha
+
+
+def _state_values(fields: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - records.STATE_FIELDS
+    if unknown:
+        raise ValueError(f"unknown controller state field(s): {', '.join(sorted(unknown))}")
+    return _clean(fields)
+
+
+def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON fields as they will read back (so records equal what is stored); times must be aware."""
+    cleaned = dict(fields)
+    for name, value in cleaned.items():
+        if name in JSON_FIELDS and value is not None:
+            cleaned[name] = json.loads(database.json_dumps(value))
+        elif name in TIME_FIELDS and value is not None and (
+            not isinstance(value, dt.datetime) or value.tzinfo is None
+        ):
+            raise ValueError(f"{name} must be a timezone-aware datetime, not {value!r}")
+    return cleaned
+
+
+def _store_error(exc: SQLAlchemyError, url: str) -> errors.StoreError:
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return errors.StoreError(f"ledger database {url}: {detail[0] if detail else type(exc).__name__}")
+
+
+def _revision(row: tables.Revision) -> records.RevisionRecord:
+    return records.RevisionRecord(
+        sha=row.sha, author=row.author, message=row.message, committed_at=row.committed_at,
+        received_at=row.received_at, status=row.status, trigger=row.trigger, validation=row.validation,
+        plan=row.plan, result=row.result, error=row.error, started_at=row.started_at,
+        finished_at=row.finished_at, duration_s=row.duration_s,
+    )
+
+
+def _event(row: tables.Event) -> records.EventRecord:
+    return records.EventRecord(
+        id=row.id, at=row.at, level=row.level, kind=row.kind, message=row.message,
+        revision=row.revision_sha, data=row.data,
+    )
+
+
+def _state(row: tables.State) -> records.ControllerState:
+    return records.ControllerState(
+        applied_revision=row.applied_revision, target_revision=row.target_revision,
+        pinned_revision=row.pinned_revision, suspended=row.suspended, drift=row.drift,
+        last_drift=row.last_drift, last_drift_at=row.last_drift_at, phase=row.phase,
+        last_error=row.last_error, last_poll_at=row.last_poll_at, leader_id=row.leader_id,
+        leader_heartbeat_at=row.leader_heartbeat_at, updated_at=row.updated_at, extra=dict(row.extra or {}),
+    )

@@ -1,0 +1,119 @@
+"""The ORM mapping of the ledger's three tables: revisions, events, controller_state.
+
+Used only inside `gitops.store` (the ledger and the migrations' metadata); nothing outside this
+package sees these classes. Times are stored in UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SHA_LENGTH = 64  # SHA-256 repositories; SHA-1 shas are 40
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC, returned aware (SQLite drops the zone, so it is put back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the ledger stores aware times only")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JsonData = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Revision(Base):
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sha: Mapped[str] = mapped_column(String(SHA_LENGTH))
+    author: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    committed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    validation: Mapped[Any | None] = mapped_column(JsonData)
+    plan: Mapped[Any | None] = mapped_column(JsonData)
+    result: Mapped[Any | None] = mapped_column(JsonData)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (
+        UniqueConstraint("sha", name="uq_revisions_sha"),
+        Index("ix_revisions_received", "received_at", "id"),
+    )
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    revision_sha: Mapped[str | None] = mapped_column(
+        String(SHA_LENGTH),
+        ForeignKey("revisions.sha", name="fk_events_revision_sha", ondelete="SET NULL"),
+        index=True,
+    )
+    level: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[Any | None] = mapped_column(JsonData)
+
+
+class State(Base):
+    """A single row (id 1); `extra` holds any further key/value the controller wants to keep."""
+
+    __tablename__ = "controller_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    applied_revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    target_revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    pinned_revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    drift: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_drift: Mapped[Any | None] = mapped_column(JsonData)
+    last_drift_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    phase: Mapped[str] = mapped_column(String(32), default="idle")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_poll_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    leader_id: Mapped[str | None] = mapped_column(String(255))
+    leader_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    extra: Mapped[Any | None] = mapped_column(JsonData)
