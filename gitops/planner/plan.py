@@ -61,6 +61,7 @@ class Action:
     destructive: bool = False
     depends_on: list[str] = field(default_factory=list)  # targets whose actions must finish first
     node: str = ""
+    wait_after_s: float = 0.0  # pause after success (boot_delay between boot-order groups)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, secrets masked."""

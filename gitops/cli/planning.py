@@ -1,0 +1,185 @@
+"""`phoenix-gitops plan` and `phoenix-gitops apply`: desired config vs live Proxmox, and converging it."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from gitops.cli.output import EXIT_FAILED, EXIT_OK, fail, print_json
+
+if TYPE_CHECKING:
+    from gitops.config.estate import Estate
+    from gitops.controller.converging import PlanRun
+    from gitops.drivers.proxmox.connection import ProxmoxClient
+    from gitops.settings import Settings
+
+PLAN_HELP = """Compare DIR with the live Proxmox node and show what `apply` would do, in order.
+
+Reads PHOENIX_PVE_* settings. With --detailed-exitcode: 0 no changes, 2 changes, 1 error.
+
+Example: phoenix-gitops plan configs-example --format markdown
+"""
+
+APPLY_HELP = """Converge the live Proxmox node to DIR: create, clone, reconfigure, resize, firewall, start.
+
+Shows the plan and asks first unless --yes. Guests removed from the config are deleted only with
+--allow-destroy, and only those Phoenix GitOps created (tag `phoenix-gitops`). Exit 0 converged, 1 failed.
+
+Example: phoenix-gitops apply configs-example --yes
+"""
+
+
+class PlanFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+SETTINGS_OPTION = typer.Option(None, "--settings", help="TOML file of settings (beneath PHOENIX_* variables)")
+
+
+def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tuple[Estate, Settings,
+                                                                                  ProxmoxClient]:
+    from gitops.config.validation import validate_directory
+    from gitops.drivers.proxmox.connection import connect
+    from gitops.errors import ConfigError, PhoenixError
+    from gitops.settings import load_settings
+
+    try:
+        estate, report = validate_directory(directory)
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    if not report.valid:
+        if fmt is PlanFormat.json:
+            print_json({"actions": [], "errors": [p.to_dict() for p in report.errors],
+                        "warnings": [p.to_dict() for p in report.warnings]})
+        else:
+            for p in report.errors:
+                typer.echo(f"{p} [{p.code}]", err=True)
+        fail(f"{directory} is not valid ({len(report.errors)} errors); nothing was planned")
+    try:
+        settings = load_settings(settings_file)
+        client = connect(settings)
+    except PhoenixError as exc:
+        fail(str(exc))
+    return estate, settings, client
+
+
+def _plan(directory: Path, estate: Estate, settings: Settings, client: ProxmoxClient,
+          allow_destroy: bool) -> PlanRun:
+    from gitops.controller.converging import content_revision, plan_options, read_and_plan
+    from gitops.errors import PhoenixError
+
+    try:
+        options = plan_options(settings, client, revision=content_revision(directory), allow_destroy=allow_destroy)
+        return read_and_plan(client, estate, options)
+    except PhoenixError as exc:
+        fail(str(exc))
+
+
+def plan(
+    directory: Path = typer.Argument(Path("."), help="config directory"),
+    format: PlanFormat = typer.Option(PlanFormat.text, "--format", "-f", help="text, json or markdown"),
+    detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode",
+                                           help="exit 0 when there is nothing to do, 2 when there is"),
+    allow_destroy: bool = typer.Option(False, "--allow-destroy", help="plan deleting guests removed from DIR"),
+    settings_file: Path | None = SETTINGS_OPTION,
+) -> None:
+    estate, settings, client = _prepare(directory, settings_file, format)
+    with client:
+        run = _plan(directory, estate, settings, client, allow_destroy)
+    _show(run, format)
+    if run.plan.errors:
+        raise typer.Exit(EXIT_FAILED)
+    if detailed_exitcode and run.plan.actions:
+        raise typer.Exit(2)
+    raise typer.Exit(EXIT_OK)
+
+
+def _show(run: PlanRun, fmt: PlanFormat) -> None:
+    from rich.console import Console
+
+    from gitops.cli import rendering
+
+    if fmt is PlanFormat.json:
+        print_json(run.plan.to_dict())
+    elif fmt is PlanFormat.markdown:
+        sys.stdout.write(rendering.markdown(run.plan))
+    else:
+        rendering.print_text(run.plan, Console())
+
+
+def apply(
+    directory: Path = typer.Argument(Path("."), help="config directory"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask before applying"),
+    allow_destroy: bool = typer.Option(False, "--allow-destroy", help="delete guests removed from DIR "
+                                       "(only those Phoenix GitOps created)"),
+    settings_file: Path | None = SETTINGS_OPTION,
+) -> None:
+    from rich.console import Console
+
+    from gitops.cli import rendering
+    from gitops.controller.converging import apply as apply_run
+
+    console = Console(stderr=False)
+    estate, settings, client = _prepare(directory, settings_file, PlanFormat.text)
+    with client:
+        run = _plan(directory, estate, settings, client, allow_destroy)
+        rendering.print_text(run.plan, console)
+        if run.plan.errors:
+            fail("the plan has errors; nothing was applied")
+        if not run.plan.actions:
+            raise typer.Exit(EXIT_OK)
+        if not yes:
+            if not sys.stdin.isatty():
+                fail("not applying without --yes when standard input is not a terminal", 2)
+            if not typer.confirm(f"Apply {len(run.plan.actions)} actions?", default=False):
+                fail("cancelled; nothing was applied", EXIT_FAILED)
+        result = _apply_with_progress(client, run, settings, console, apply_run)
+        failed = result.failed
+        for outcome in failed:
+            console.print(f"[bold red]failed[/] {outcome.target} {outcome.action}: {outcome.error}", highlight=False)
+        for outcome in result.skipped:
+            console.print(f"[yellow]skipped[/] {outcome.target} {outcome.action}: {outcome.error}", highlight=False)
+        if failed or result.skipped:
+            fail(f"{len(failed)} actions failed, {len(result.skipped)} skipped, "
+                 f"{len(result.outcomes) - len(failed) - len(result.skipped)} done in {result.duration:.1f}s")
+        verify = _plan(directory, estate, settings, client, allow_destroy)
+    if verify.plan.actions:
+        fail(f"applied in {result.duration:.1f}s, but {len(verify.plan.actions)} changes remain: "
+             + ", ".join(f"{a.target} {a.action}" for a in verify.plan.actions[:5]))
+    pending = f"; waiting for a restart: {', '.join(verify.plan.pending)}" if verify.plan.pending else ""
+    console.print(f"Converged: {len(result.outcomes)} actions in {result.duration:.1f}s{pending}.", highlight=False)
+    raise typer.Exit(EXIT_OK)
+
+
+def _apply_with_progress(client, run, settings, console, apply_run):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    lock = threading.Lock()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False, disable=not console.is_terminal) as progress:
+        task = progress.add_task("applying", total=len(run.plan.actions))
+
+        def on_event(event):  # type: ignore[no-untyped-def]
+            with lock:
+                if event.kind in ("finished", "skipped"):
+                    progress.advance(task)
+                    if not console.is_terminal:
+                        console.print(f"{event.status:>7} {event.target} {event.action}"
+                                      + (f": {event.message}" if event.message and event.status != "ok" else ""),
+                                      highlight=False)
+                elif event.kind == "started":
+                    progress.update(task, description=f"{event.target} {event.action}")
+
+        return apply_run(client, run, settings, on_event)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan", help=PLAN_HELP)(plan)
+    app.command("apply", help=APPLY_HELP)(apply)

@@ -1,0 +1,65 @@
+"""Read live state, plan, apply, verify: the convergence steps shared by `phoenix-gitops plan/apply`
+and the reconcile loop. Glue only: the driver reads and writes, the planner decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops.config.estate import CONFIG_FILES, Estate
+from gitops.config.secretrefs import SecretResolver
+from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult, apply_plan
+from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.drivers.proxmox.reading import read_live_state
+from gitops.planner import desired as desired_mod
+from gitops.planner.live import LiveState
+from gitops.planner.options import PlanOptions
+from gitops.planner.plan import Plan
+from gitops.planner.planning import plan_changes
+from gitops.settings import Settings
+
+
+@dataclass
+class PlanRun:
+    plan: Plan
+    live: LiveState
+    options: PlanOptions
+
+
+def content_revision(directory: Path) -> str:
+    """A short hash of the four files, naming pre-apply snapshots when no Git revision is known."""
+    digest = hashlib.sha256()
+    for name in CONFIG_FILES:
+        path = directory / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.hexdigest()[:12]
+
+
+def plan_options(settings: Settings, client: ProxmoxClient, *, revision: str | None,
+                 allow_destroy: bool = False) -> PlanOptions:
+    return PlanOptions(
+        node=client.node,
+        allow_destroy=allow_destroy,
+        snapshot_name=f"phx-{revision[:12]}" if settings.snapshots and revision else None,
+        snapshots_keep=settings.snapshots_keep,
+    )
+
+
+def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions) -> PlanRun:
+    """Read what the plan needs (the config's guests in detail, every guest's tags) and plan."""
+    guests = desired_mod.desired_guests(estate, options.node)
+    ids = {d.vmid for d in guests}
+    with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
+    with_snapshots = {d.vmid for d in guests if d.snapshots} if options.snapshot_name else set()
+    live = read_live_state(client, ids, firewall=with_firewall, snapshots=with_snapshots)
+    return PlanRun(plan_changes(estate, live, options), live, options)
+
+
+def apply(client: ProxmoxClient, run: PlanRun, settings: Settings,
+          on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyResult:
+    resolver = SecretResolver(settings.secrets_dir)
+    return apply_plan(client, run.plan, resolve_secret=resolver.value, on_event=on_event,
+                      concurrency=settings.pve_concurrency)

@@ -1,0 +1,111 @@
+"""Actions for a guest that does not exist yet: create from an OS template or image, or full-clone a
+template and reconfigure the clone; then set its firewall. Pure; used by `gitops.planner.planning`.
+"""
+
+from __future__ import annotations
+
+from gitops.planner.desired import DesiredGuest
+from gitops.planner.live import LiveGuest
+from gitops.planner.normalize import format_gib, gib, parse_size, split_props
+from gitops.planner.plan import Action, ApiCall, FieldChange
+from gitops.planner.updating import rule_calls
+
+# Create-time defaults for a VM made from a cloud image: not compared afterwards.
+VM_CREATE_DEFAULTS = {"scsihw": "virtio-scsi-pci", "ostype": "l26", "serial0": "socket", "vga": "serial0",
+                      "agent": "1", "boot": "order=scsi0"}
+
+
+def _set(config: dict[str, str]) -> dict[str, object]:
+    """Keys to send: empty desired values mean `unset`, which a new guest already is."""
+    return {k: v for k, v in config.items() if v != ""}
+
+
+def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
+    """`create` for a guest made from its OS template (LXC) or image / empty disk (VM)."""
+    params: dict[str, object] = {"vmid": d.vmid, **_set(d.config), **d.create_only}
+    if d.kind == "lxc":
+        params["ostemplate"] = d.ostemplate
+        params["rootfs"] = f"{d.storage}:{d.disk_gb or 8}"
+        for m in d.mounts:
+            params[m.key] = m.create_value()
+        calls = [ApiCall("POST", f"nodes/{d.node}/lxc", params, wait=True)]
+    else:
+        params.update(VM_CREATE_DEFAULTS)
+        params["ide2"] = f"{d.storage}:cloudinit"
+        disk_gb = d.disk_gb or 8
+        if image_volid:
+            params["scsi0"] = f"{d.storage}:0,import-from={image_volid}"
+        else:
+            params["scsi0"] = f"{d.storage}:{disk_gb}"
+        calls = [ApiCall("POST", f"nodes/{d.node}/qemu", params, wait=True)]
+        if image_volid:
+            calls.append(ApiCall("PUT", d.path("resize"), {"disk": "scsi0", "size": f"{disk_gb}G"}, wait=True))
+    calls += _firewall_calls(d)
+    changes = [FieldChange(k, None, v, secret=k in d.secret_keys) for k, v in _set(d.config).items()]
+    source = d.ostemplate or image_volid or "an empty disk"
+    return Action(target=d.target, action="create", node=d.node, calls=calls, changes=changes,
+                  summary=f"create {d.kind} {d.name} from {source}")
+
+
+def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None) -> Action:
+    """`clone`: a full clone of the template, then the clone's own config, disk size and firewall."""
+    name_key = "hostname" if d.kind == "lxc" else "name"
+    clone_params: dict[str, object] = {"newid": d.vmid, name_key: d.name, "full": 1}
+    if d.storage:
+        clone_params["storage"] = d.storage
+    calls = [ApiCall("POST", source.path("clone"), clone_params, wait=True)]
+    inherited = _inherited_keys(source, source_live)
+    ours = set(d.config) | {m.key for m in d.mounts}
+    params: dict[str, object] = {**_set(d.config), **d.create_only}
+    params.pop("unprivileged", None)  # inherited from the template; PVE refuses to change it
+    for m in d.mounts:
+        params[m.key] = m.create_value()
+    deletes = sorted(k for k in inherited if k not in ours and _owned(k))
+    deletes += sorted(k for k, v in d.config.items() if v == "" and k in inherited)
+    if deletes:
+        params["delete"] = ",".join(deletes)
+    calls.append(ApiCall("PUT", d.path("config"), params))
+    source_size = _source_disk(source, source_live)
+    if d.disk_gb is not None and gib(d.disk_gb) > source_size:
+        calls.append(ApiCall("PUT", d.path("resize"), {"disk": d.disk_key, "size": format_gib(gib(d.disk_gb))},
+                             wait=True))
+    calls += _firewall_calls(d)
+    changes = [FieldChange(k, None, v, secret=k in d.secret_keys) for k, v in _set(d.config).items()]
+    return Action(target=d.target, action="clone", node=d.node, calls=calls, changes=changes,
+                  summary=f"full clone of {source.target} as {d.name}")
+
+
+def _owned(key: str) -> bool:
+    return key.startswith(("net", "mp", "dev")) and key[-1].isdigit()
+
+
+def _inherited_keys(source: DesiredGuest, live: LiveGuest | None) -> set[str]:
+    if live is not None:
+        return set(live.config)
+    return {k for k, v in source.config.items() if v != ""} | {m.key for m in source.mounts}
+
+
+def _source_disk(source: DesiredGuest, live: LiveGuest | None) -> int:
+    if live is not None:
+        _, props = split_props(str(live.config.get(source.disk_key, "")))
+        size = parse_size(props.get("size"))
+        if size:
+            return size
+    return gib(source.disk_gb or 8)
+
+
+def _firewall_calls(d: DesiredGuest) -> list[ApiCall]:
+    fw = d.firewall
+    options: dict[str, object] = {"enable": 1 if fw.enabled else 0}
+    if fw.policy_in:
+        options["policy_in"] = fw.policy_in
+    if fw.policy_out:
+        options["policy_out"] = fw.policy_out
+    calls = [ApiCall("PUT", d.path("firewall/options"), options)] if (fw.enabled or len(options) > 1) else []
+    return calls + rule_calls(d, 0, fw.rules)
+
+
+def template_action(d: DesiredGuest) -> Action:
+    return Action(target=d.target, action="convert-to-template", node=d.node, summary="convert to a template",
+                  changes=[FieldChange("template", 0, 1)],
+                  calls=[ApiCall("POST", d.path("template"), wait=True)])

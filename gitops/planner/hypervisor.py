@@ -1,0 +1,163 @@
+"""Hypervisor-level actions: storage definitions the config uses, and OS templates / cloud images that
+guests to be created need (downloaded with `download-url` when missing and a URL is given).
+
+Pure; used by `gitops.planner.planning`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gitops.config.estate import Estate
+from gitops.planner.desired import DesiredGuest
+from gitops.planner.live import LiveState
+from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
+
+
+@dataclass
+class HypervisorPlan:
+    actions: list[Action] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    image_volids: dict[int, str] = field(default_factory=dict)  # VM template id -> image volid to import
+    needs: dict[int, list[str]] = field(default_factory=dict)   # guest id -> hypervisor targets first
+
+
+def storage_definitions(estate: Estate) -> dict[str, dict[str, object]]:
+    """PVE `/storage` parameters for each storage the hypervisor file defines."""
+    hv = estate.hypervisor
+    out: dict[str, dict[str, object]] = {}
+    for ds in hv.zfs.datasets:
+        params: dict[str, object] = {"type": ds.proxmox_storage_type, "content": ds.proxmox_content_type}
+        if ds.proxmox_storage_type == "zfspool":
+            params["pool"] = f"{ds.pool}/{ds.name}"
+        else:
+            params["path"] = f"/{ds.pool}/{ds.name}"
+        out[ds.storage_id] = params
+    for sid, st in hv.storages.items():
+        params = {"type": st.type, "content": st.content, **st.options}
+        for key in ("path", "pool", "server", "export"):
+            value = getattr(st, key)
+            if value is not None:
+                params[key] = value
+        out[sid] = params
+    return out
+
+
+def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest], creating: list[DesiredGuest],
+                    node: str) -> HypervisorPlan:
+    out = HypervisorPlan()
+    definitions = storage_definitions(estate)
+    used = _used_storages(desired, creating)
+    for sid in sorted(used):
+        _storage(sid, definitions, live, out)
+    for d in creating:
+        if d.kind == "lxc" and d.ostemplate and d.clone_from is None:
+            _lxc_template(d, live, node, out)
+        elif d.kind == "vm" and d.image:
+            _vm_image(d, estate, live, node, definitions, out)
+    return out
+
+
+def _used_storages(desired: list[DesiredGuest], creating: list[DesiredGuest]) -> set[str]:
+    used: set[str] = set()
+    for d in desired:
+        if d.storage:
+            used.add(d.storage)
+        used |= {m.storage for m in d.mounts if m.storage}
+    for d in creating:
+        if d.ostemplate:
+            used.add(d.ostemplate.split(":", 1)[0])
+    return used
+
+
+def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveState, out: HypervisorPlan) -> None:
+    want = definitions.get(sid)
+    have = live.storages.get(sid)
+    target = f"storage/{sid}"
+    if have is None:
+        if want is None:
+            out.errors.append(Problem(target, "storage-undefined",
+                                      f"storage '{sid}' is used but does not exist on the node, and the "
+                                      "hypervisor file only names it: add it to `zfs.datasets` or `storages`"))
+            return
+        params = {"storage": sid, **want}
+        out.actions.append(Action(target=target, action="storage", summary=f"define {want['type']} storage {sid}",
+                                  changes=[FieldChange(k, None, v) for k, v in params.items()],
+                                  calls=[ApiCall("POST", "storage", params)]))
+        return
+    if want is None:
+        return
+    want_content = {c.strip() for c in str(want["content"]).split(",") if c.strip()}
+    if want_content and want_content != have.content:
+        out.actions.append(Action(
+            target=target, action="storage", summary=f"set content types of {sid}",
+            changes=[FieldChange("content", ",".join(sorted(have.content)), ",".join(sorted(want_content)))],
+            calls=[ApiCall("PUT", f"storage/{sid}", {"content": ",".join(sorted(want_content))})],
+        ))
+
+
+def _has_volume(live: LiveState, volid: str) -> bool:
+    storage = live.storages.get(volid.split(":", 1)[0])
+    return storage is not None and volid in storage.volumes
+
+
+def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPlan) -> None:
+    volid = d.ostemplate or ""
+    target = f"template/{volid}"
+    if _has_volume(live, volid):
+        return
+    out.needs.setdefault(d.vmid, []).append(target)
+    if any(a.target == target for a in out.actions):
+        return
+    if not d.template_url:
+        out.errors.append(Problem(d.target, "template-missing",
+                                  f"OS template {volid} is not on its storage and the guest has no "
+                                  "`template_url` to download it from"))
+        return
+    storage, _, rest = volid.partition(":")
+    filename = rest.split("/", 1)[-1]
+    params = {"content": "vztmpl", "filename": filename, "url": d.template_url}
+    out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}",
+                              changes=[FieldChange("volume", None, volid)],
+                              calls=[ApiCall("POST", f"nodes/{node}/storage/{storage}/download-url", params,
+                                             wait=True)],
+                              depends_on=[f"storage/{storage}"]))
+
+
+def _vm_image(d: DesiredGuest, estate: Estate, live: LiveState, node: str,
+              definitions: dict[str, dict[str, object]], out: HypervisorPlan) -> None:
+    image = d.image or ""
+    for storage in live.storages.values():
+        for volid in storage.volumes:
+            if volid.endswith(f"/{image}") and (":import/" in volid):
+                out.image_volids[d.vmid] = volid
+                return
+    store = _import_storage(definitions, live)
+    if store is None or not d.image_url:
+        out.errors.append(Problem(d.target, "image-missing",
+                                  f"cloud image {image} is on no storage with `import` content, and "
+                                  + ("the guest has no `template_image_url`" if store else
+                                     "no storage with `import` content is defined to download it to")))
+        return
+    volid = f"{store}:import/{image}"
+    target = f"template/{volid}"
+    out.image_volids[d.vmid] = volid
+    out.needs.setdefault(d.vmid, []).append(target)
+    if any(a.target == target for a in out.actions):
+        return
+    params = {"content": "import", "filename": image, "url": d.image_url}
+    out.actions.append(Action(target=target, action="download-template", summary=f"download {image}",
+                              changes=[FieldChange("volume", None, volid)],
+                              calls=[ApiCall("POST", f"nodes/{node}/storage/{store}/download-url", params,
+                                             wait=True)],
+                              depends_on=[f"storage/{store}"]))
+
+
+def _import_storage(definitions: dict[str, dict[str, object]], live: LiveState) -> str | None:
+    for sid, params in sorted(definitions.items()):
+        if "import" in str(params.get("content", "")).split(","):
+            return sid
+    for sid, st in sorted(live.storages.items()):
+        if "import" in st.content:
+            return sid
+    return None

@@ -1,0 +1,14 @@
+"""Options of one planning run: what the caller decides, since the planner has no clock or settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    node: str
+    allow_destroy: bool = False
+    snapshot_name: str | None = None  # e.g. `phx-<revision>`; None: no pre-apply snapshots
+    snapshots_keep: int = 3
+    snapshot_prefix: str = "phx-"

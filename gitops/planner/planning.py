@@ -1,0 +1,134 @@
+"""`plan_changes(estate, live, options)`: the whole plan, in dependency order.
+
+Order: storages, template downloads, then guests in the order of the guest graph
+(`clone_from_*` and `dependencies`, both kinds as one graph): create or clone (then configure and
+convert templates), or update / resize / firewall existing ones; then starts in `boot_order`
+groups; deletes of removed guests last (only with `allow_destroy`, only guests we created). Each
+action names the targets it waits for, so the executor can run independent guests in parallel.
+"""
+
+from __future__ import annotations
+
+from gitops.config import graph
+from gitops.config.estate import Estate
+from gitops.planner.creating import clone_action, create_action, template_action
+from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
+from gitops.planner.hypervisor import plan_hypervisor
+from gitops.planner.live import LiveGuest, LiveState
+from gitops.planner.normalize import canonical_tags
+from gitops.planner.options import PlanOptions
+from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.updating import plan_existing, start_action
+
+
+def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
+    """The ordered plan that takes `live` to `estate`. Pure."""
+    plan = Plan()
+    desired = desired_guests(estate, options.node)
+    by_id = {d.vmid: d for d in desired}
+    order = graph.topological_order(graph.guest_graph(estate))
+    creating = [by_id[i] for i in order if i in by_id and live.guest(i) is None]
+    hv = plan_hypervisor(estate, live, desired, creating, options.node)
+    plan.actions += hv.actions
+    plan.errors += hv.errors
+    storage_targets = {a.target for a in hv.actions if a.action == "storage"}
+    for a in hv.actions:
+        a.depends_on = [t for t in a.depends_on if t in storage_targets]
+
+    guest_actions: list[Action] = []
+    starts: list[tuple[DesiredGuest, Action]] = []
+    for vmid in order:
+        d = by_id.get(vmid)
+        if d is None:
+            continue
+        actions = _guest_actions(d, live, by_id, hv.image_volids, options, plan)
+        needs = [by_id[n].target for n in d.needs if n in by_id]
+        needs += hv.needs.get(vmid, [])
+        needs += [t for t in (f"storage/{s}" for s in _storages(d)) if t in storage_targets]
+        for a in actions:
+            a.depends_on = list(dict.fromkeys([*a.depends_on, *needs]))
+            if a.action == "start":
+                starts.append((d, a))
+            else:
+                guest_actions.append(a)
+    plan.actions += guest_actions
+    plan.actions += _order_starts(starts, estate)
+    plan.actions += _deletes(estate, live, by_id, options, plan)
+    return plan
+
+
+def _storages(d: DesiredGuest) -> list[str]:
+    return [s for s in [d.storage, *(m.storage for m in d.mounts)] if s]
+
+
+def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGuest], images: dict[int, str],
+                   options: PlanOptions, plan: Plan) -> list[Action]:
+    current = live.guest(d.vmid)
+    if current is not None:
+        result = plan_existing(d, current, options)
+        plan.errors += result.errors
+        plan.warnings += result.warnings
+        if result.pending:
+            plan.pending.append(d.target)
+        return result.actions
+    if d.clone_from is not None:
+        source = by_id.get(d.clone_from)
+        if source is None:
+            plan.errors.append(Problem(d.target, "clone-source-missing", f"template {d.clone_from} is unknown"))
+            return []
+        actions = [clone_action(d, source, live.guest(source.vmid))]
+    else:
+        if d.kind == "vm" and d.image and d.vmid not in images:
+            return []  # the missing image is already a plan error
+        actions = [create_action(d, images.get(d.vmid))]
+    if d.template:
+        actions.append(template_action(d))
+    else:
+        actions.append(start_action(d))
+    return actions
+
+
+def _order_starts(starts: list[tuple[DesiredGuest, Action]], estate: Estate) -> list[Action]:
+    """Starts in `boot_order` groups; each group waits for the previous one (and its `boot_delay`)."""
+    edges = graph.guest_graph(estate)
+    starts.sort(key=lambda pair: pair[0].boot_order)
+    out: list[Action] = []
+    previous: list[tuple[DesiredGuest, Action]] = []
+    group: list[tuple[DesiredGuest, Action]] = []
+    current_order: int | None = None
+    for d, action in starts:
+        if d.boot_order != current_order:
+            previous, group, current_order = group or previous, [], d.boot_order
+        for p, p_action in previous:
+            # A guest listed earlier in boot order but needing this one would wait forever: skip those.
+            if d.vmid not in graph.chain(edges, p.vmid) and p.target not in action.depends_on:
+                action.depends_on.append(p.target)
+            p_action.wait_after_s = max(p_action.wait_after_s, float(p.boot_delay))
+        group.append((d, action))
+        out.append(action)
+    return out
+
+
+def _deletes(estate: Estate, live: LiveState, by_id: dict[int, DesiredGuest], options: PlanOptions,
+             plan: Plan) -> list[Action]:
+    out: list[Action] = []
+    for vmid, guest in sorted(live.guests.items()):
+        if vmid in by_id or MANAGED_TAG not in canonical_tags(guest.tags):
+            continue
+        if not options.allow_destroy:
+            plan.warnings.append(Problem(guest.target, "orphan",
+                                         f"{guest.target} ({guest.name}) is no longer in the config; it is kept "
+                                         "(plan with --allow-destroy to delete it)"))
+            continue
+        out.append(_delete_action(guest))
+    return out
+
+
+def _delete_action(guest: LiveGuest) -> Action:
+    api_kind = "lxc" if guest.kind == "lxc" else "qemu"
+    base = f"nodes/{guest.node}/{api_kind}/{guest.vmid}"
+    calls = [ApiCall("POST", f"{base}/status/stop", wait=True)] if guest.status == "running" else []
+    calls.append(ApiCall("DELETE", base, {"purge": 1, "destroy-unreferenced-disks": 1}, wait=True))
+    return Action(target=guest.target, action="delete", node=guest.node, destructive=True, calls=calls,
+                  changes=[FieldChange("guest", guest.name, None)],
+                  summary=f"delete {guest.name} and its disks (removed from the config)")
