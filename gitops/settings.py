@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     self_heal: bool = True
     auto_rollback: bool = True
     sync_windows: list[SyncWindow] = Field(default_factory=list)
+    boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
 
     @field_validator("pve_verify_ssl")
     @classmethod

@@ -29,6 +29,7 @@ from fakepve import FakePve, settle
 from fakepve.certs import make_cert
 from pydantic import SecretStr
 
+from gitops.demo.simulator import PhoenixFakePve
 from gitops.drivers.proxmox.connection import ProxmoxClient, connect
 from gitops.settings import Settings
 
@@ -122,7 +123,7 @@ def pve_cafile(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def pve(pve_server: ServerLoop, pve_cafile: str) -> Iterator[PveHandle]:
-    fake = FakePve(user="root@pam", password=PASSWORD, host=HOST, port=0)
+    fake = PhoenixFakePve(user="root@pam", password=PASSWORD, host=HOST, port=0)
     fake.time_scale = 0
     fake.apitokens[TOKEN_ID] = TOKEN_SECRET
     fake.store_file("local", DEBIAN_TEMPLATE.split("/", 1)[1], 120 * 1024**2, content="vztmpl")

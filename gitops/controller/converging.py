@@ -61,5 +61,8 @@ def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions) -
 def apply(client: ProxmoxClient, run: PlanRun, settings: Settings,
           on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyResult:
     resolver = SecretResolver(settings.secrets_dir)
+    if not settings.boot_delays:
+        for action in run.plan.actions:
+            action.wait_after_s = 0.0
     return apply_plan(client, run.plan, resolve_secret=resolver.value, on_event=on_event,
                       concurrency=settings.pve_concurrency)

@@ -1,0 +1,1 @@
+"""The embedded default: a simulated Proxmox VE node for `phoenix-gitops demo` and the tests (layer 1)."""
