@@ -36,6 +36,16 @@ class Estate:
     texts: dict[str, str] = field(default_factory=dict, repr=False)
     raw: dict[str, object] = field(default_factory=dict, repr=False)  # parsed JSON of each file
     vm_index: list[int] = field(default_factory=list)  # position in the file's `vms` list of each VM
+    # Per file, the ids (LXC, VM) or names (stacks) of entries present in the file but dropped as invalid.
+    dropped: dict[str, set[str]] = field(default_factory=dict)
+
+    def unknown(self, file: str, key: object) -> bool:
+        """True when `key` may be in `file` but did not load (its entry is invalid, or the whole file
+        did not load): references to it cannot be judged, so checks stay quiet rather than cry "missing"."""
+        return file not in self.loaded or str(key) in self.dropped.get(file, set())
+
+    def unknown_guest(self, guest_id: object) -> bool:
+        return self.unknown(LXC_FILE, guest_id) or self.unknown(VM_FILE, guest_id)
 
     def vm_path(self, position: int) -> tuple[str, int]:
         """JSON path of the VM at `position` in `self.vms.vms` (entries that failed to load are skipped)."""
@@ -81,7 +91,7 @@ class Estate:
     def guest_ids(self) -> dict[int, Kind]:
         ids: dict[int, Kind] = {}
         for key in self.lxc.lxc_configs:
-            if key.isdigit():
+            if key.isascii() and key.isdigit():
                 ids[int(key)] = "lxc"
         for v in self.vms.vms:
             ids.setdefault(v.vmid, "vm")

@@ -16,7 +16,7 @@ def guest_graph(estate: Estate) -> dict[int, list[int]]:
     ids = estate.guest_ids()
     edges: dict[int, list[int]] = {gid: [] for gid in ids}
     for key, ct in estate.lxc.lxc_configs.items():
-        if not key.isdigit():
+        if not (key.isascii() and key.isdigit()):
             continue
         needs = [ct.clone_from_ctid] if ct.clone_from_ctid else []
         needs += ct.dependencies

@@ -55,7 +55,9 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
             report.problems.append(_syntax_problem(name, exc, report))
             continue
         estate.raw[name] = data
-        model = _validate(name, data, report)
+        dropped: set[PathPart] = set()
+        model = _validate(name, data, report, dropped)
+        estate.dropped[name] = _dropped_keys(data, name, dropped)
         if name == VM_FILE:
             estate.vm_index = _kept_indexes(data, report)
         if model is not None:
@@ -71,13 +73,12 @@ def _syntax_problem(name: str, exc: json.JSONDecodeError, report: Report) -> Any
     return problem
 
 
-def _validate(name: str, data: Any, report: Report) -> BaseModel | None:
+def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart]) -> BaseModel | None:
     model_cls = _MODELS[name]
     try:
         return model_cls.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    bad_entries: set[PathPart] = set()
     collection = _COLLECTIONS.get(name)
     for err in errors:
         loc = tuple(err["loc"])
@@ -98,6 +99,19 @@ def _validate(name: str, data: Any, report: Report) -> BaseModel | None:
         return model_cls.model_validate(trimmed)
     except ValidationError:
         return None
+
+
+def _dropped_keys(data: Any, name: str, bad_entries: set[PathPart]) -> set[str]:
+    """Ids (or stack names) of the entries dropped from the collection, as strings."""
+    if name != VM_FILE:
+        return {str(k) for k in bad_entries}
+    vms = data.get("vms") if isinstance(data, dict) else None
+    keys: set[str] = set()
+    for i in bad_entries:
+        vm = vms[i] if isinstance(vms, list) and isinstance(i, int) and 0 <= i < len(vms) else None
+        if isinstance(vm, dict) and isinstance(vm.get("vmid"), int | str):
+            keys.add(str(vm["vmid"]))
+    return keys
 
 
 def _kept_indexes(data: Any, report: Report) -> list[int]:

@@ -49,7 +49,7 @@ def find_guest(estate: Estate, guest_id: int | str) -> GuestRef:
 
 def all_guests(estate: Estate) -> list[GuestRef]:
     """Every guest, containers then VMs, each by id."""
-    out = [GuestRef("lxc", int(k), ct) for k, ct in estate.lxc.lxc_configs.items() if k.isdigit()]
+    out = [GuestRef("lxc", int(k), ct) for k, ct in estate.lxc.lxc_configs.items() if k.isascii() and k.isdigit()]
     out += [GuestRef("vm", vm.vmid, vm) for vm in estate.vms.vms]
     return out
 
@@ -167,7 +167,7 @@ def _field(data: Any, dotted_path: str, what: str) -> Any:
     for part in dotted_path.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        elif isinstance(value, list) and part.isascii() and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
         else:
             raise NotFoundError(f"{what} has no field '{dotted_path}'")

@@ -5,7 +5,7 @@ Loaded by `gitops.config.loading`; read by the checks, the queries and the plann
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -69,6 +69,11 @@ class VmSnapshots(ConfigModel):
     post_features: str | None = Field(None, alias="post-features")
 
 
+def _names_allowed(schema: dict[str, Any]) -> None:
+    """JSON Schema of `docker_stacks`: a stack name is accepted as well (see `Vm._stack_names`)."""
+    schema["items"] = {"anyOf": [{"type": "string"}, schema["items"]]}
+
+
 class Vm(ConfigModel):
     """One VM. Fields left out take `vm_defaults`."""
 
@@ -101,7 +106,7 @@ class Vm(ConfigModel):
     network_config: VmNetwork | None = None
     user_config: UserConfig | None = None
     volumes: list[VmVolume] = Field(default_factory=list)
-    docker_stacks: list[StackRef] = Field(default_factory=list)
+    docker_stacks: list[StackRef] = Field(default_factory=list, json_schema_extra=_names_allowed)
     dns_records: list[DnsRecord] = Field(default_factory=list)
     qm_options: list[str] = Field(default_factory=list)
     iptables_rules: list[str] = Field(default_factory=list)

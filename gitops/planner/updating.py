@@ -116,9 +116,9 @@ def _config_changes(d: DesiredGuest, effective: dict[str, object]) -> tuple[list
             changes.append(FieldChange(key, have, want, secret=key in d.secret_keys))
     mount_keys = {m.key for m in d.mounts}
     for key in sorted(effective):
-        if is_indexed(key) and key not in d.config and key not in mount_keys and not key.startswith("ipconfig"):
-            if key.startswith("mp") or key.startswith("dev") or (key.startswith("net") and d.kind == "lxc"):
-                deletes.append(key)
+        ours = key.startswith(("mp", "dev")) or (key.startswith("net") and d.kind == "lxc")
+        if is_indexed(key) and ours and key not in d.config and key not in mount_keys:
+            deletes.append(key)
     return changes, deletes
 
 

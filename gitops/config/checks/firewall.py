@@ -16,12 +16,13 @@ from gitops.config.problems import PathPart, Report
 ACTIONS = ("ACCEPT", "DROP", "REJECT")
 TYPES = ("in", "out", "group")
 # The names PVE accepts for `proto` (its /etc/protocols subset), besides numbers 0-255.
-PROTOCOLS = frozenset(
-    "tcp udp icmp icmpv6 ipv6-icmp igmp ggp ipencap st egp igp pup hmp xns-idp rdp iso-tp4 dccp xtp ddp "
-    "idpr-cmtp ipv6 ipv6-route ipv6-frag idrp rsvp gre esp ah skip ipv6-nonxt ipv6-opts vmtp eigrp ospf "
-    "ax.25 ipip etherip encap pim ipcomp vrrp l2tp isis sctp fc mobility-header udplite mpls-in-ip manet "
-    "hip shim6 wesp rohc".split()
-)
+PROTOCOLS = frozenset({
+    "tcp", "udp", "icmp", "icmpv6", "ipv6-icmp", "igmp", "ggp", "ipencap", "st", "egp", "igp", "pup", "hmp",
+    "xns-idp", "rdp", "iso-tp4", "dccp", "xtp", "ddp", "idpr-cmtp", "ipv6", "ipv6-route", "ipv6-frag",
+    "idrp", "rsvp", "gre", "esp", "ah", "skip", "ipv6-nonxt", "ipv6-opts", "vmtp", "eigrp", "ospf", "ax.25",
+    "ipip", "etherip", "encap", "pim", "ipcomp", "vrrp", "l2tp", "isis", "sctp", "fc", "mobility-header",
+    "udplite", "mpls-in-ip", "manet", "hip", "shim6", "wesp", "rohc"
+})
 PORT_PROTOCOLS = frozenset({"tcp", "udp", "sctp", "udplite", "dccp", "6", "17", "132", "136", "33"})
 _NAME = re.compile(r"^(dc/|guest/)?\+?(dc/|guest/)?[A-Za-z][A-Za-z0-9_.-]*$")
 _GROUP = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,17}$")
@@ -68,7 +69,7 @@ def check_rule(report: Report, file: str, path: tuple[PathPart, ...], rule: Fire
         report.error(file, (*path, "action"), "firewall-action",
                      f"action '{rule.action}' must be one of {', '.join(ACTIONS)}{hint}")
     proto = rule.proto.lower() if rule.proto else None
-    if proto is not None and proto not in PROTOCOLS and not (proto.isdigit() and 0 <= int(proto) <= 255):
+    if proto is not None and proto not in PROTOCOLS and not (proto.isascii() and proto.isdigit() and int(proto) <= 255):
         report.error(file, (*path, "proto"), "firewall-proto",
                      f"protocol '{rule.proto}' is unknown (tcp, udp, icmp... or a number 0-255)")
     for key in ("port", "dport", "sport"):
@@ -95,7 +96,7 @@ def _bad_ports(value: str) -> str | None:
     for part in value.split(","):
         part = part.strip()
         bounds = part.split(":")
-        if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
+        if len(bounds) > 2 or not all(b.isascii() and b.isdigit() for b in bounds):
             return f"'{part}' is not a port or a range such as 8000:8010"
         numbers = [int(b) for b in bounds]
         if not all(0 < n <= 65535 for n in numbers):

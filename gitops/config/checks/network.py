@@ -15,7 +15,7 @@ from gitops.config.problems import PathPart, Report
 
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_GPUS = re.compile(r"^\d+(\s*,\s*\d+)*$")
+_GPUS = re.compile(r"^[0-9]+(\s*,\s*[0-9]+)*$")
 Path = tuple[PathPart, ...]
 
 

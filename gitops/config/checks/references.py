@@ -8,7 +8,7 @@ template-missing, stack-missing, stack-environment-missing.
 from __future__ import annotations
 
 from gitops.config import graph
-from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
+from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
 from gitops.config.problems import Report
 from gitops.config.templates import template_storage
 
@@ -28,7 +28,7 @@ def _check_ids(estate: Estate, report: Report) -> None:
     seen: dict[int, str] = {}
     for path, _ct in estate.lxc_items():
         key = path[1]
-        if not key.isdigit() or not MIN_ID <= int(key) <= MAX_ID:
+        if not (key.isascii() and key.isdigit()) or not MIN_ID <= int(key) <= MAX_ID:
             report.error(LXC_FILE, path, "guest-id-invalid",
                          f"CTID '{key}' must be a number from {MIN_ID} to {MAX_ID}")
             continue
@@ -45,7 +45,7 @@ def _check_ids(estate: Estate, report: Report) -> None:
 def _check_clones(estate: Estate, report: Report) -> None:
     for path, ct in estate.lxc_items():
         if ct.clone_from_ctid is None:
-            if not ct.template and path[1].isdigit():
+            if not ct.template and path[1].isascii() and path[1].isdigit():
                 report.error(LXC_FILE, path, "template-missing",
                              f"CT {path[1]} has neither `template` (an OS template) nor `clone_from_ctid`")
             continue
@@ -60,7 +60,8 @@ def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[s
     label = "CT" if kind == "lxc" else "VM"
     found = estate.guest(source)
     if found is None:
-        report.error(file, path, "clone-source-missing", f"{label} {source} does not exist")
+        if not estate.unknown_guest(source):
+            report.error(file, path, "clone-source-missing", f"{label} {source} does not exist")
         return
     found_kind, guest = found
     if found_kind != kind:
@@ -75,7 +76,7 @@ def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[s
 def _check_dependencies(estate: Estate, report: Report) -> None:
     for file, path, guest in _all_guests(estate):
         for i, dep in enumerate(guest.dependencies):
-            if estate.guest(dep) is None:
+            if estate.guest(dep) is None and not estate.unknown_guest(dep):
                 report.error(file, (*path, "dependencies", i), "dependency-missing",
                              f"guest {dep} does not exist in the LXC or the VM file")
     for cycle in graph.find_cycles(graph.guest_graph(estate)):
@@ -124,6 +125,8 @@ def _check_stacks(estate: Estate, report: Report) -> None:
     for path, vm in estate.vm_items():
         for i, ref in enumerate(vm.docker_stacks):
             stack = stacks.get(ref.name)
+            if stack is None and estate.unknown(STACKS_FILE, ref.name):
+                continue
             if stack is None:
                 known = ", ".join(sorted(stacks)) or "none"
                 report.error(VM_FILE, (*path, "docker_stacks", i), "stack-missing",
