@@ -7,7 +7,7 @@ from __future__ import annotations
 from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveGuest
 from gitops.planner.normalize import format_gib, gib, parse_size, split_props
-from gitops.planner.plan import Action, ApiCall, FieldChange
+from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 from gitops.planner.updating import rule_calls
 
 # Create-time defaults for a VM made from a cloud image: not compared afterwards.
@@ -45,6 +45,16 @@ def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
     source = d.ostemplate or image_volid or "an empty disk"
     return Action(target=d.target, action="create", node=d.node, calls=calls, changes=changes,
                   summary=f"create {d.kind} {d.name} from {source}")
+
+
+def clone_problem(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None) -> Problem | None:
+    """A clone whose disk is smaller than its template's cannot be made: disks only grow."""
+    have = _source_disk(source, source_live)
+    if d.disk_gb is not None and gib(d.disk_gb) < have:
+        return Problem(d.target, "disk-shrink",
+                       f"{d.disk_key} would be {format_gib(have)} as a clone of {source.target} but the config "
+                       f"says {d.disk_gb}G; disks only grow, so the clone cannot be made that small")
+    return None
 
 
 def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None) -> Action:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gitops.config import graph
 from gitops.config.estate import Estate
-from gitops.planner.creating import clone_action, create_action, template_action
+from gitops.planner.creating import clone_action, clone_problem, create_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor
 from gitops.planner.live import LiveGuest, LiveState
@@ -75,6 +75,10 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
         source = by_id.get(d.clone_from)
         if source is None:
             plan.errors.append(Problem(d.target, "clone-source-missing", f"template {d.clone_from} is unknown"))
+            return []
+        problem = clone_problem(d, source, live.guest(source.vmid))
+        if problem is not None:
+            plan.errors.append(problem)
             return []
         actions = [clone_action(d, source, live.guest(source.vmid))]
     else:

@@ -53,6 +53,29 @@ def _check_clones(estate: Estate, report: Report) -> None:
     for path, vm in estate.vm_items():
         if vm.clone_from_vmid is not None:
             _check_clone_source(estate, report, VM_FILE, (*path, "clone_from_vmid"), vm.clone_from_vmid, "vm")
+    _check_clone_disks(estate, report)
+
+
+def _check_clone_disks(estate: Estate, report: Report) -> None:
+    """A clone starts with its template's disk and disks only grow: a smaller size cannot be reached."""
+    for path, ct in estate.lxc_items():
+        source = estate.lxc_guest(ct.clone_from_ctid) if ct.clone_from_ctid else None
+        if source is not None and ct.storage_size_gb and source.storage_size_gb \
+                and ct.storage_size_gb < source.storage_size_gb:
+            report.warning(LXC_FILE, (*path, "storage_size_gb"), "clone-disk-smaller",
+                           f"{ct.storage_size_gb} GB is smaller than the {source.storage_size_gb} GB of template "
+                           f"{ct.clone_from_ctid}; the clone keeps the template's size (disks only grow)")
+    default = estate.vms.vm_defaults.disk_size_gb
+    for vpath, vm in estate.vm_items():
+        source_vm = estate.vm(vm.clone_from_vmid) if vm.clone_from_vmid is not None else None
+        if source_vm is None:
+            continue
+        want, have = vm.disk_size_gb or default, source_vm.disk_size_gb or default
+        if want and have and want < have:
+            where = (*vpath, "disk_size_gb") if vm.disk_size_gb else vpath
+            report.warning(VM_FILE, where, "clone-disk-smaller",
+                           f"{want} GB is smaller than the {have} GB of template {vm.clone_from_vmid}; "
+                           "the plan will refuse to create this clone (disks only grow)")
 
 
 def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[str | int, ...],
