@@ -1,37 +1,67 @@
 """Where a JSON path sits in a file's text: line and column, for messages people can act on.
 
 Python's json module forgets positions, so a cheap regex tokenizer walks the text once and
-indexes every value's path. It runs only for files that have problems. Used by
-`gitops.config.loading`.
+indexes every value's path. It runs only for files that have problems. Given the paths it will be
+asked for, it walks only the containers on their way and jumps over every other value with json's C
+scanner, so a 10 MB file with a few problems is placed in milliseconds. Used by
+`gitops.config.validation`.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
+from typing import cast
 
 from gitops.config.problems import PathPart
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_TOKEN = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+)')
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
 Position = tuple[int, int]
 
 
 class PositionIndex:
-    """Maps JSON paths of one document to the 1-based (line, column) of their value or key."""
+    """Maps JSON paths of one document to the 1-based (line, column) of their value or key.
 
-    def __init__(self, text: str) -> None:
+    With `wanted` (the paths that will be located), only those paths and their ancestors are
+    indexed; without it, every path is.
+    """
+
+    def __init__(self, text: str, wanted: Iterable[tuple[PathPart, ...]] | None = None) -> None:
         self._text = text
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self._index: dict[tuple[PathPart, ...], int] = {}
+        # Containers to walk into: the proper prefixes of the wanted paths (parts compared as text).
+        self._walk: set[tuple[str, ...]] | None = None
+        if wanted is not None:
+            self._walk = {tuple(str(part) for part in path[:i]) for path in wanted for i in range(len(path))}
         self._build()
+
+    def _skip(self, here: tuple[PathPart, ...], start: int) -> int | None:
+        """Where the value at `start` ends, when nothing inside it is wanted; else None."""
+        if self._walk is None or tuple(str(part) for part in here) in self._walk:
+            return None
+        try:
+            _, end = _SCAN(self._text, start)
+        except (StopIteration, ValueError):
+            return None  # not valid JSON from here: tokenize it instead
+        return int(end)
 
     def _build(self) -> None:
         # A stack of containers: for an object, the pending key; for an array, the next index.
         stack: list[list[object]] = []  # [kind, key_or_index, expecting_key]
         path: list[PathPart] = []
         index = self._index
-        for m in _TOKEN.finditer(self._text):
-            tok = m.group()
-            start = m.start()
+        text = self._text
+        pos = 0
+        while True:
+            m = _TOKEN.match(text, pos)
+            if m is None:
+                break
+            tok = m.group(1)
+            start = m.start(1)
+            pos = m.end()
             top = stack[-1] if stack else None
             if tok in ",:":
                 if tok == "," and top is not None:
@@ -52,11 +82,15 @@ class PositionIndex:
                 index[(*path, key)] = start
                 continue
             if top is not None:
-                here = (*path, top[1])
+                here = (*path, cast(PathPart, top[1]))
                 index.setdefault(here, start)  # keep the key's position for members
             else:
                 index.setdefault((), start)
             if tok in "{[":
+                end = self._skip(here, start) if top is not None else None
+                if end is not None:
+                    pos = end
+                    continue
                 if top is not None:
                     path.append(top[1])  # type: ignore[arg-type]
                 stack.append([tok, 0 if tok == "[" else "", tok == "{"])
@@ -86,8 +120,8 @@ class PositionIndex:
 
 def _unquote(tok: str) -> str:
     if tok.startswith('"'):
-        import json
-
+        if "\\" not in tok and len(tok) > 1 and tok.endswith('"'):
+            return tok[1:-1]
         try:
             value = json.loads(tok)
             return value if isinstance(value, str) else tok

@@ -33,11 +33,11 @@ def validate_directory(directory: Path | str) -> tuple[Estate, Report]:
 
 
 def _place(estate: Estate, report: Report) -> None:
+    todo = [p for p in report.problems if not p.line and p.file in estate.texts]
     indexes: dict[str, PositionIndex] = {}
-    for problem in report.problems:
-        if problem.line or problem.file not in estate.texts:
-            continue
+    for problem in todo:
         index = indexes.get(problem.file)
         if index is None:
-            index = indexes[problem.file] = PositionIndex(estate.texts[problem.file])
+            wanted = [p.path for p in todo if p.file == problem.file]
+            index = indexes[problem.file] = PositionIndex(estate.texts[problem.file], wanted)
         problem.line, problem.column = index.locate(problem.path)

@@ -180,14 +180,15 @@ def _grow(d: DesiredGuest, key: str, have: int, want: int, resizes: list[tuple[s
 
 def _snapshot_calls(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> list[ApiCall]:
     name = options.snapshot_name
-    if not name or not d.snapshots or live.template or name in live.snapshots:
+    # A guest that is to become a template is never snapshotted: PVE refuses to convert one with snapshots.
+    if not name or not d.snapshots or d.template or live.template or name in live.snapshots:
         return []
     return [ApiCall("POST", d.path("snapshot"), {"snapname": name, "description": "before Phoenix GitOps apply"},
                     wait=True)]
 
 
 def _prune(d: DesiredGuest, live: LiveGuest, options: PlanOptions, out: GuestPlan) -> None:
-    if not options.snapshot_name or not d.snapshots or live.template:
+    if not options.snapshot_name or not d.snapshots or d.template or live.template:
         return
     ours = [s for s in live.snapshots if s.startswith(options.snapshot_prefix) and s != options.snapshot_name]
     excess = len(ours) + 1 - options.snapshots_keep

@@ -10,8 +10,17 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from tests.e2e_apply.support import Cli, edit
+
+
+def _form(body: Any) -> dict[str, Any]:
+    """A recorded request body: a dict, or url-encoded bytes."""
+    if isinstance(body, dict):
+        return body
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    return {k: v[0] for k, v in parse_qs(text).items()}
 
 
 def test_transient_errors_and_locks_are_retried(cli: Cli, example: Path, pve: Any) -> None:
@@ -48,7 +57,8 @@ def test_permanent_errors_are_not_retried(cli: Cli, converged: Path, pve: Any) -
 
 
 def test_apply_killed_half_way_converges_when_rerun(cli: Cli, example: Path, pve: Any) -> None:
-    pve.time_scale = 0.1  # tasks take real time, so the kill lands in the middle
+    pve.time_scale = 0.5  # tasks take real seconds, so the kill lands in the middle
+    pve.max_requests = 1_000_000  # keep every request: the test counts them
     env = {**os.environ, **cli.env}
     process = subprocess.Popen([sys.executable, "-m", "gitops", "apply", str(example), "--yes"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -56,7 +66,6 @@ def test_apply_killed_half_way_converges_when_rerun(cli: Cli, example: Path, pve
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not any(p.endswith("/clone") for _m, p, _ in pve.requests):
             time.sleep(0.05)
-        time.sleep(0.1)
         assert process.poll() is None, "the apply finished before it could be killed"
         os.killpg(process.pid, signal.SIGKILL)
     finally:
@@ -66,9 +75,16 @@ def test_apply_killed_half_way_converges_when_rerun(cli: Cli, example: Path, pve
     assert len(made_before) < 10, "everything was created before the kill"
 
     pve.time_scale = 0
+    seen = len(pve.requests)
     result = cli("apply", str(example), "--yes")
     assert result.exit_code == 0, result.output
     assert cli("plan", str(example), "--detailed-exitcode").exit_code == 0
-    # Nothing was created twice: one create or clone request per guest, over both runs.
-    creates = [p for m, p, _ in pve.requests if m == "POST" and (p.endswith("/clone") or p.endswith(("/lxc", "/qemu")))]
-    assert len(creates) == 10
+    # Nothing was created twice: the rerun created exactly the guests the killed run had not.
+    created = set()
+    for method, path, body in pve.requests[seen:]:
+        if method == "POST" and path.endswith("/clone"):
+            created.add(int(_form(body)["newid"]))
+        elif method == "POST" and path.endswith(("/lxc", "/qemu")):
+            created.add(int(_form(body)["vmid"]))
+    assert created.isdisjoint(made_before)
+    assert created | made_before == {900, 901, 101, 102, 110, 120, 9000, 1001, 1002}

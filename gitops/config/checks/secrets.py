@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from gitops.config.estate import CONFIG_FILES, Estate
@@ -45,8 +46,14 @@ def check_secrets(estate: Estate, report: Report) -> None:
 def _looks_secret(key: str | None, value: str) -> bool:
     if _SECRET_VALUE.search(value):
         return True
-    if key is None or is_reference(value) or value.strip().lower() in _PLACEHOLDERS:
+    if key is None or not _secret_key(key) or is_reference(value):
         return False
+    return value.strip().lower() not in _PLACEHOLDERS
+
+
+@lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    """Whether a key names a secret (cached: large estates repeat the same few hundred keys)."""
     return bool(_SECRET_KEY.search(key)) and not _NOT_A_SECRET.search(key)
 
 
