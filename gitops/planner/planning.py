@@ -82,8 +82,8 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
             return []
         actions = [clone_action(d, source, live.guest(source.vmid))]
     else:
-        if d.kind == "vm" and d.image and d.vmid not in images:
-            return []  # the missing image is already a plan error
+        if any(e.target == d.target for e in plan.errors):
+            return []  # its template or image is missing: already a plan error
         actions = [create_action(d, images.get(d.vmid))]
     if d.template:
         actions.append(template_action(d))

@@ -1,0 +1,171 @@
+"""The planner is pure: tables of (desired config, live state) -> plan, no server involved."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitops.config import queries
+from gitops.planner.desired import desired_guests
+from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner.options import PlanOptions
+from gitops.planner.plan import Plan
+from gitops.planner.planning import plan_changes
+from tests.e2e_apply.support import EXAMPLE, edit
+
+NODE = "pve1"
+OPTIONS = PlanOptions(node=NODE, snapshot_name="phx-abc123")
+
+
+@pytest.fixture(scope="module")
+def estate() -> Any:
+    return queries.load(EXAMPLE)
+
+
+def converged_live(estate: Any) -> LiveState:
+    """A live state exactly as PVE would report the example after a converge, generated parts included."""
+    live = LiveState(node=NODE, nodes=[NODE])
+    for d in desired_guests(estate, NODE):
+        config: dict[str, Any] = {k: v for k, v in d.config.items() if v != ""}
+        for key, value in list(config.items()):
+            if key.startswith("net") and d.kind == "lxc" and "hwaddr=" not in value:
+                config[key] = value + ",hwaddr=BC:24:11:AA:BB:CC,type=veth"
+            if key.startswith("net") and d.kind == "vm" and value.startswith("virtio,"):
+                config[key] = value.replace("virtio,", "virtio=BC:24:11:AA:BB:DD,", 1)
+        config["memory"] = int(config["memory"])  # PVE answers numbers for some keys
+        config["onboot"] = int(config["onboot"])
+        size = f"{d.disk_gb}G"
+        if d.kind == "lxc":
+            config["rootfs"] = f"{d.storage}:subvol-{d.vmid}-disk-0,size={size}"
+        else:
+            config["scsi0"] = f"{d.storage}:vm-{d.vmid}-disk-0,size={size}"
+        for m in d.mounts:
+            config[m.key] = (f"{m.host_path},mp={m.path}" + (",ro=1" if m.read_only else "")) if m.host_path \
+                else f"{m.storage}:subvol-{d.vmid}-disk-1,mp={m.path},size={m.size_gb}G"
+        rules = [{**r, "pos": i, "digest": "x", "ipversion": 4} for i, r in enumerate(d.firewall.rules)]
+        firewall = LiveFirewall(options={"enable": int(d.firewall.enabled)} if d.firewall.enabled else {},
+                                rules=rules)
+        live.guests[d.vmid] = LiveGuest(
+            kind=d.kind, vmid=d.vmid, node=NODE, name=d.name, status="stopped" if d.template else "running",
+            template=d.template, tags=["phoenix-gitops"], config=config, firewall=firewall)
+    for sid, content in (("tank-lxc-disks", "images,rootdir"), ("tank-vm-disks", "images"),
+                         ("tank-models", "images,rootdir"), ("tank-iso", "iso,vztmpl,import")):
+        live.storages[sid] = LiveStorage(sid, "dir", set(content.split(",")))
+    return live
+
+
+def test_converged_live_plans_nothing(estate: Any) -> None:
+    plan = plan_changes(estate, converged_live(estate), OPTIONS)
+    assert plan.actions == [] and plan.errors == [] and plan.pending == []
+
+
+def _plan(estate: Any, live: LiveState, **options: Any) -> Plan:
+    return plan_changes(estate, live, PlanOptions(node=NODE, snapshot_name="phx-abc123", **options))
+
+
+def test_live_drift_plans_one_update_with_snapshot_first(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[102].config["memory"] = 2048
+    plan = _plan(estate, live)
+    [action] = plan.actions
+    assert (action.target, action.action) == ("lxc/102", "update")
+    assert [(c.field, c.old, c.new) for c in action.changes] == [("memory", 2048, "512")]
+    assert action.calls[0].path.endswith("/snapshot") and action.calls[0].params["snapname"] == "phx-abc123"
+    assert action.calls[1].params == {"memory": "512"}
+
+
+def test_pending_values_count_as_applied(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[1001].config["cores"] = "1"
+    live.guests[1001].pending = {"cores": "2"}
+    plan = _plan(estate, live)
+    assert plan.actions == [] and plan.pending == ["vm/1001"]
+
+
+def test_pending_restart_when_policy_asks(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[101].pending = {"hostname": "gateway"}  # 101 has restart_policy on-change
+    [action] = _plan(estate, live).actions
+    assert (action.target, action.action) == ("lxc/101", "restart")
+
+
+def test_shrink_is_refused(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[120].config["rootfs"] = "tank-lxc-disks:subvol-120-disk-0,size=64G"
+    plan = _plan(estate, live)
+    assert plan.actions == []
+    assert [(e.target, e.code) for e in plan.errors] == [("lxc/120", "disk-shrink")]
+
+
+def test_kind_mismatch_and_template_irreversible(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[120].kind = "vm"
+    live.guests[102].template = True
+    codes = {(e.target, e.code) for e in _plan(estate, live).errors}
+    assert codes == {("lxc/120", "kind-mismatch"), ("lxc/102", "template-irreversible")}
+
+
+def test_orphans_kept_unless_destroy_allowed_and_foreign_guests_untouched(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[777] = LiveGuest("lxc", 777, NODE, name="old", status="running", tags=["phoenix-gitops"])
+    live.guests[778] = LiveGuest("vm", 778, NODE, name="someone-elses", status="running", tags=["prod"])
+    plan = _plan(estate, live)
+    assert plan.actions == [] and [(w.target, w.code) for w in plan.warnings] == [("lxc/777", "orphan")]
+    plan = _plan(estate, live, allow_destroy=True)
+    [delete] = plan.actions
+    assert (delete.target, delete.action, delete.destructive) == ("lxc/777", "delete", True)
+    assert [c.path.rsplit("/", 1)[-1] for c in delete.calls] == ["stop", "777"]
+
+
+def test_firewall_rule_change_replaces_rules_in_order(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[102].firewall.rules[0]["dport"] = "5353"
+    [action] = _plan(estate, live).actions
+    assert action.action == "firewall"
+    posts = [c.params for c in action.calls if c.method == "POST"]
+    deletes = [c.path for c in action.calls if c.method == "DELETE"]
+    assert deletes == ["nodes/pve1/lxc/102/firewall/rules/1", "nodes/pve1/lxc/102/firewall/rules/0"]
+    # Inserted bottom-up at the top, so the final order is the config's.
+    assert [p["dport"] for p in posts] == ["53", "53"] and posts[-1]["proto"] == "udp"
+
+
+def test_fresh_node_orders_templates_dependencies_and_boot_groups(estate: Any) -> None:
+    plan = plan_changes(estate, LiveState(node=NODE), OPTIONS)
+    index = {(a.target, a.action): i for i, a in enumerate(plan.actions)}
+    assert index[("lxc/900", "create")] < index[("lxc/900", "convert-to-template")] < index[("lxc/901", "clone")]
+    clone_110 = plan.actions[index[("lxc/110", "clone")]]
+    assert {"lxc/901", "lxc/101", "storage/tank-models"} <= set(clone_110.depends_on)
+    start_101 = plan.actions[index[("lxc/101", "start")]]
+    assert "lxc/102" in start_101.depends_on  # boot order 1 before 2, and a dependency too
+    assert plan.actions[index[("lxc/102", "start")]].wait_after_s == 3  # its boot_delay
+    downloads = [a for a in plan.actions if a.action == "download-template"]
+    assert {a.target for a in downloads} == {"template/tank-iso:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+                                            "template/tank-iso:import/noble-server-cloudimg-amd64.img"}
+
+
+def test_missing_template_without_url_is_an_error(tmp_path: Path) -> None:
+    directory = tmp_path / "config"
+    shutil.copytree(EXAMPLE, directory)
+    edit(directory, "phoenix_lxc_configs.json", lambda d: d["lxc_configs"]["900"].pop("template_url"))
+    plan = plan_changes(queries.load(directory), LiveState(node=NODE), OPTIONS)
+    assert ("lxc/900", "template-missing") in {(e.target, e.code) for e in plan.errors}
+    assert not any(a.target == "lxc/900" for a in plan.actions)
+
+
+def test_plan_is_deterministic_and_pure(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[102].config["memory"] = 2048
+    frozen = copy.deepcopy(live)
+    first = _plan(estate, live).to_dict()
+    assert _plan(estate, live).to_dict() == first
+    assert live == frozen  # the live snapshot is not modified
+
+
+def test_secrets_are_masked_in_the_plan(estate: Any) -> None:
+    data = plan_changes(estate, LiveState(node=NODE), OPTIONS).to_dict()
+    vm = next(a for a in data["actions"] if a["target"] == "vm/9000" and a["action"] == "create")
+    assert vm["calls"][0]["params"]["cipassword"] == "(secret)"
