@@ -13,8 +13,13 @@ import typer
 from gitops.cli.output import EXIT_FAILED, EXIT_OK, fail, print_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rich.console import Console
+
     from gitops.config.estate import Estate
     from gitops.controller.converging import PlanRun
+    from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult
     from gitops.drivers.proxmox.connection import ProxmoxClient
     from gitops.settings import Settings
 
@@ -158,7 +163,8 @@ def apply(
     raise typer.Exit(EXIT_OK)
 
 
-def _apply_with_progress(client, run, settings, console, apply_run):  # type: ignore[no-untyped-def]
+def _apply_with_progress(client: ProxmoxClient, run: PlanRun, settings: Settings, console: Console,
+                         apply_run: Callable[..., ApplyResult]) -> ApplyResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     lock = threading.Lock()
@@ -166,7 +172,7 @@ def _apply_with_progress(client, run, settings, console, apply_run):  # type: ig
                   console=console, transient=False, disable=not console.is_terminal) as progress:
         task = progress.add_task("applying", total=len(run.plan.actions))
 
-        def on_event(event):  # type: ignore[no-untyped-def]
+        def on_event(event: ApplyEvent) -> None:
             with lock:
                 if event.kind in ("finished", "skipped"):
                     progress.advance(task)

@@ -18,7 +18,7 @@ def guest_graph(estate: Estate) -> dict[int, list[int]]:
     for key, ct in estate.lxc.lxc_configs.items():
         if not (key.isascii() and key.isdigit()):
             continue
-        needs = [ct.clone_from_ctid] if ct.clone_from_ctid else []
+        needs: list[str | int] = [ct.clone_from_ctid] if ct.clone_from_ctid else []
         needs += ct.dependencies
         edges[int(key)] = _existing(needs, ids)
     for vm in estate.vms.vms:

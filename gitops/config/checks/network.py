@@ -84,17 +84,17 @@ def check_network(estate: Estate, report: Report) -> None:
                              f"mac_address {ct.mac_address} differs from network_config.hwaddr {net0.hwaddr}")
             else:
                 seen.mac(LXC_FILE, (*path, "mac_address"), ct.mac_address, owner)
-    for path, vm in estate.vm_items():
+    for vpath, vm in estate.vm_items():
         owner = f"VM {vm.vmid}"
-        _hostname(report, VM_FILE, (*path, "name"), vm.name)
-        net = vm.network_config
-        if net is None:
+        _hostname(report, VM_FILE, (*vpath, "name"), vm.name)
+        vnet = vm.network_config
+        if vnet is None:
             continue
-        _address(report, seen, VM_FILE, (*path, "network_config"), net.ip, net.gw, owner)
-        if net.nameserver:
-            _ips(report, VM_FILE, (*path, "network_config", "nameserver"), net.nameserver)
-        if net.mac_address:
-            seen.mac(VM_FILE, (*path, "network_config", "mac_address"), net.mac_address, owner)
+        _address(report, seen, VM_FILE, (*vpath, "network_config"), vnet.ip, vnet.gw, owner)
+        if vnet.nameserver:
+            _ips(report, VM_FILE, (*vpath, "network_config", "nameserver"), vnet.nameserver)
+        if vnet.mac_address:
+            seen.mac(VM_FILE, (*vpath, "network_config", "mac_address"), vnet.mac_address, owner)
     if HYPERVISOR_FILE in estate.loaded:
         _hypervisor(estate, report)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from gitops.config import graph
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
+from gitops.config.lxc import LxcGuest
 from gitops.config.problems import Report
 from gitops.config.templates import template_storage
+from gitops.config.vm import Vm
 
 MIN_ID, MAX_ID = 100, 999_999_999
 
@@ -33,13 +35,13 @@ def _check_ids(estate: Estate, report: Report) -> None:
                          f"CTID '{key}' must be a number from {MIN_ID} to {MAX_ID}")
             continue
         seen[int(key)] = f"{LXC_FILE} lxc_configs.{key}"
-    for path, vm in estate.vm_items():
+    for vpath, vm in estate.vm_items():
         other = seen.get(vm.vmid)
         if other is not None:
-            report.error(VM_FILE, (*path, "vmid"), "duplicate-id",
+            report.error(VM_FILE, (*vpath, "vmid"), "duplicate-id",
                          f"guest id {vm.vmid} is used twice: also by {other}")
         else:
-            seen[vm.vmid] = f"{VM_FILE} vms.{path[1]}"
+            seen[vm.vmid] = f"{VM_FILE} vms.{vpath[1]}"
 
 
 def _check_clones(estate: Estate, report: Report) -> None:
@@ -50,9 +52,9 @@ def _check_clones(estate: Estate, report: Report) -> None:
                              f"CT {path[1]} has neither `template` (an OS template) nor `clone_from_ctid`")
             continue
         _check_clone_source(estate, report, LXC_FILE, (*path, "clone_from_ctid"), ct.clone_from_ctid, "lxc")
-    for path, vm in estate.vm_items():
+    for vpath, vm in estate.vm_items():
         if vm.clone_from_vmid is not None:
-            _check_clone_source(estate, report, VM_FILE, (*path, "clone_from_vmid"), vm.clone_from_vmid, "vm")
+            _check_clone_source(estate, report, VM_FILE, (*vpath, "clone_from_vmid"), vm.clone_from_vmid, "vm")
     _check_clone_disks(estate, report)
 
 
@@ -137,9 +139,9 @@ def _check_storages(estate: Estate, report: Report) -> None:
     if default_vm_pool and default_vm_pool not in defined:
         report.error(VM_FILE, ("vm_defaults", "storage_pool"), "storage-unknown",
                      f"storage '{default_vm_pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
-    for path, vm in estate.vm_items():
+    for vpath, vm in estate.vm_items():
         if vm.storage_pool and vm.storage_pool not in defined:
-            report.error(VM_FILE, (*path, "storage_pool"), "storage-unknown",
+            report.error(VM_FILE, (*vpath, "storage_pool"), "storage-unknown",
                          f"storage '{vm.storage_pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
 
 
@@ -160,11 +162,11 @@ def _check_stacks(estate: Estate, report: Report) -> None:
                              f"stack '{ref.name}' has no environment '{ref.environment}' (it has: {envs})")
 
 
-def _all_guests(estate: Estate) -> list[tuple[str, tuple[str | int, ...], object]]:
-    out: list[tuple[str, tuple[str | int, ...], object]] = []
+def _all_guests(estate: Estate) -> list[tuple[str, tuple[str | int, ...], LxcGuest | Vm]]:
+    out: list[tuple[str, tuple[str | int, ...], LxcGuest | Vm]] = []
     out.extend((LXC_FILE, p, g) for p, g in estate.lxc_items())
     out.extend((VM_FILE, p, g) for p, g in estate.vm_items())
-    return out  # type: ignore[return-value]
+    return out
 
 
 def _guest_path(estate: Estate, guest_id: int) -> tuple[str | int, ...]:
