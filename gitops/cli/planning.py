@@ -141,10 +141,12 @@ def apply(
         if not run.plan.actions:
             raise typer.Exit(EXIT_OK)
         if not yes:
-            if not sys.stdin.isatty():
-                fail("not applying without --yes when standard input is not a terminal", 2)
-            if not typer.confirm(f"Apply {len(run.plan.actions)} actions?", default=False):
-                fail("cancelled; nothing was applied", EXIT_FAILED)
+            try:
+                confirmed = typer.confirm(f"Apply {len(run.plan.actions)} actions?", default=False)
+            except typer.Abort:
+                confirmed = False
+            if not confirmed:
+                fail("cancelled; nothing was applied (answer y, or pass --yes)", EXIT_FAILED)
         result = _apply_with_progress(client, run, settings, console, apply_run)
         failed = result.failed
         for outcome in failed:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gitops.cli.main import app
 from tests.e2e_apply.support import Cli, edit
 
 
@@ -61,3 +62,11 @@ def test_wrong_credentials_give_one_clear_line(cli: Cli, example: Path) -> None:
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "refused the credentials" in lines[0] and "wrong" not in lines[0]
+
+
+def test_apply_asks_first_and_a_no_applies_nothing(cli: Cli, example: Path, pve: Any) -> None:
+    result = cli.runner.invoke(app, ["apply", str(example)], env=cli.env, input="n\n")
+    assert result.exit_code == 1 and "Apply 24 actions?" in result.output
+    assert "nothing was applied" in result.output and pve.cts == [] and pve.vms == []
+    result = cli.runner.invoke(app, ["apply", str(example)], env=cli.env, input="y\n")
+    assert result.exit_code == 0, result.output
