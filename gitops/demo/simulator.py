@@ -60,8 +60,6 @@ class PhoenixFakePve(FakePve):  # type: ignore[misc]
         if request is None:
             raise PveError(400, "Parameter verification failed.", {"size": "invalid format"})
         self._check_lock(vm)
-        if vm.template:
-            raise PveError(500, "you can't resize a template")
 
         def decide() -> tuple[str, dict[str, str], int]:
             value = vm.config.get(disk)
