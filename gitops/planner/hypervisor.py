@@ -103,25 +103,14 @@ def _has_volume(live: LiveState, volid: str) -> bool:
 
 def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPlan) -> None:
     volid = d.ostemplate or ""
-    target = f"template/{volid}"
     if _has_volume(live, volid):
-        return
-    out.needs.setdefault(d.vmid, []).append(target)
-    if any(a.target == target for a in out.actions):
         return
     if not d.template_url:
         out.errors.append(Problem(d.target, "template-missing",
                                   f"OS template {volid} is not on its storage and the guest has no "
                                   "`template_url` to download it from"))
         return
-    storage, _, rest = volid.partition(":")
-    filename = rest.split("/", 1)[-1]
-    params = {"content": "vztmpl", "filename": filename, "url": d.template_url}
-    out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}",
-                              changes=[FieldChange("volume", None, volid)],
-                              calls=[ApiCall("POST", f"nodes/{node}/storage/{storage}/download-url", params,
-                                             wait=True)],
-                              depends_on=[f"storage/{storage}"]))
+    _download(d, volid, "vztmpl", d.template_url, node, out)
 
 
 def _vm_image(d: DesiredGuest, estate: Estate, live: LiveState, node: str,
@@ -140,17 +129,24 @@ def _vm_image(d: DesiredGuest, estate: Estate, live: LiveState, node: str,
                                      "no storage with `import` content is defined to download it to")))
         return
     volid = f"{store}:import/{image}"
-    target = f"template/{volid}"
     out.image_volids[d.vmid] = volid
+    _download(d, volid, "import", d.image_url, node, out)
+
+
+def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, out: HypervisorPlan) -> None:
+    """A `download-template` action for `volid` (once, however many guests need it), and the need."""
+    target = f"template/{volid}"
     out.needs.setdefault(d.vmid, []).append(target)
     if any(a.target == target for a in out.actions):
         return
-    params = {"content": "import", "filename": image, "url": d.image_url}
-    out.actions.append(Action(target=target, action="download-template", summary=f"download {image}",
+    storage, _, rest = volid.partition(":")
+    filename = rest.split("/", 1)[-1]
+    params = {"content": content, "filename": filename, "url": url}
+    out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}",
                               changes=[FieldChange("volume", None, volid)],
-                              calls=[ApiCall("POST", f"nodes/{node}/storage/{store}/download-url", params,
+                              calls=[ApiCall("POST", f"nodes/{node}/storage/{storage}/download-url", params,
                                              wait=True)],
-                              depends_on=[f"storage/{store}"]))
+                              depends_on=[f"storage/{storage}"]))
 
 
 def _import_storage(definitions: dict[str, dict[str, object]], live: LiveState) -> str | None:
