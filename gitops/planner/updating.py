@@ -6,7 +6,7 @@ error, never attempted) and whether changes wait for a restart. Pure; used by `g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gitops.planner.comparing import canonical_rule, is_indexed, same
 from gitops.planner.desired import DesiredGuest, DesiredMount
@@ -44,6 +44,11 @@ def plan_existing(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> Gue
                                   "the guest is a template on the node; PVE cannot turn it back into a guest "
                                   "(delete it or set is_template: true)"))
         return out
+    if live.node and live.node != d.node:
+        out.warnings.append(Problem(d.target, "node-mismatch",
+                                    f"the guest runs on node {live.node}, the config says {d.node}; it is "
+                                    f"managed where it is (guests are not migrated)"))
+        d = replace(d, node=live.node)
     effective = _effective_config(live)
     running = live.status == "running"
     changes, deletes = _config_changes(d, effective)

@@ -169,3 +169,13 @@ def test_secrets_are_masked_in_the_plan(estate: Any) -> None:
     data = plan_changes(estate, LiveState(node=NODE), OPTIONS).to_dict()
     vm = next(a for a in data["actions"] if a["target"] == "vm/9000" and a["action"] == "create")
     assert vm["calls"][0]["params"]["cipassword"] == "(secret)"
+
+
+def test_guest_on_another_node_is_managed_where_it_is(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[102].node = "pve2"
+    live.guests[102].config["memory"] = 4096
+    plan = _plan(estate, live)
+    [action] = plan.actions
+    assert action.node == "pve2" and action.calls[-1].path == "nodes/pve2/lxc/102/config"
+    assert [w.code for w in plan.warnings] == ["node-mismatch"]
