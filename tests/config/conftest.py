@@ -18,9 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs-example"
-UPSTREAM = ROOT.parent / "shared" / "phoenix-upstream"
-if not UPSTREAM.is_dir():  # the checkout may sit elsewhere than next to `shared/`
-    UPSTREAM = Path("/work/shared/phoenix-upstream")
+UPSTREAM = ROOT / "tests" / "data" / "phoenix-upstream"  # byte-for-byte copies of shared/phoenix-upstream
 
 CONFIG_FILES = (
     "phoenix_hypervisor_config.json",

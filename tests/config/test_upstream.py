@@ -121,3 +121,16 @@ def test_upstream_via_the_cli_json(upstream_dir: Path) -> None:
     for item in out["warnings"]:
         assert set(item) == {"file", "line", "column", "path", "code", "message"}
         assert item["line"] >= 1 and item["column"] >= 1
+
+
+def test_the_copies_are_the_published_files(upstream_dir: Path) -> None:
+    """tests/data/phoenix-upstream holds the upstream files unchanged."""
+    import hashlib
+
+    published = {
+        "phoenix_hypervisor_config.json": "45100657baacd42e2d3336b2ee205b62bd17fc80d2700204f18fd8c0c297adb1",
+        "phoenix_lxc_configs.json": "1bdcad4ac4c8b13d387d113afbe3e647de76a8b06fca2f2d475326de09a2b30b",
+        "phoenix_stacks_config.json": "bfc3e7db2c081bf36376b7945afedecef69ac6e94aad29a2a2d3a7b7cc8cceef",
+        "phoenix_vm_configs.json": "f5f721e92eae4d2ae23bd0bc4c33f1d91244be459fffe2ad5e5000be24d1e939",
+    }
+    assert {f: hashlib.sha256((upstream_dir / f).read_bytes()).hexdigest() for f in published} == published

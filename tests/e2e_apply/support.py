@@ -16,7 +16,7 @@ from gitops.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs-example"
-UPSTREAM = ROOT.parent / "shared" / "phoenix-upstream"
+UPSTREAM = ROOT / "tests" / "data" / "phoenix-upstream"
 SECRETS = {
     "portainer_admin_password": "example-admin-pass",
     "portainer_api_key": "ptr_examplekey",

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-UPSTREAM = Path("/work/shared/phoenix-upstream")
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "phoenix-upstream"
 CLI = str(Path(sys.executable).with_name("phoenix-gitops"))
 FILES = (
     "phoenix_hypervisor_config.json",
