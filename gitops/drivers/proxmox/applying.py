@@ -11,6 +11,7 @@ The result records every action's outcome; nothing here writes anywhere else.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import re
 from collections import Counter
@@ -120,40 +121,71 @@ def apply_plan(
     waiting = set(range(len(actions)))
     running: dict[Future[ActionOutcome], int] = {}
     busy: Counter[str] = Counter()
-    workers = limit * max(1, len({a.node or client.node for a in actions}))
+    # Incremental bookkeeping, so that each outcome costs only its dependants (a plan of 1,000 guests
+    # has starts that each wait on a whole boot group: rescanning every waiting action's predecessors
+    # after every finished action was quadratic, and took most of the run).
+    after: list[list[int]] = [[] for _ in actions]
+    unmet = [len(deps) for deps in before]
+    for i, deps in enumerate(before):
+        for j in deps:
+            after[j].append(i)
+    ready: dict[str, list[int]] = {}  # node -> heap of the waiting actions whose predecessors all succeeded
+
+    def node_of(i: int) -> str:
+        return actions[i].node or client.node
+
+    def make_ready(i: int) -> None:
+        heapq.heappush(ready.setdefault(node_of(i), []), i)
+
+    def settle(j: int) -> None:
+        """Pass action j's outcome to its dependants: ready once all their predecessors succeeded,
+        skipped (and theirs after them) as soon as one did not."""
+        if outcomes[j].status == "ok":
+            for i in after[j]:
+                if i in waiting:
+                    unmet[i] -= 1
+                    if unmet[i] == 0:
+                        make_ready(i)
+            return
+        blocked = [(i, j) for i in after[j]]
+        heapq.heapify(blocked)
+        while blocked:
+            i, blocker = heapq.heappop(blocked)
+            if i not in waiting:
+                continue
+            waiting.discard(i)
+            outcomes[i].status = "skipped"
+            outcomes[i].error = f"skipped: {actions[blocker].target} did not succeed"
+            emit(ApplyEvent("skipped", i, actions[i].target, actions[i].action, "skipped", outcomes[i].error))
+            for k in after[i]:
+                heapq.heappush(blocked, (k, i))
+
+    for i in range(len(actions)):
+        if not unmet[i]:
+            make_ready(i)
+    workers = limit * max(1, len({node_of(i) for i in range(len(actions))}))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-apply") as pool:
-        while waiting or running:
-            changed = True
-            while changed:
-                changed = False
-                for i in sorted(waiting):
-                    states = [outcomes[j].status for j in before[i]]
-                    if any(s in ("failed", "skipped") for s in states):
-                        blocker = next(actions[j].target for j in before[i]
-                                       if outcomes[j].status in ("failed", "skipped"))
-                        outcomes[i].status = "skipped"
-                        outcomes[i].error = f"skipped: {blocker} did not succeed"
-                        emit(ApplyEvent("skipped", i, actions[i].target, actions[i].action, "skipped",
-                                        outcomes[i].error))
-                        waiting.discard(i)
-                        changed = True
-                    elif all(s == "ok" for s in states):
-                        node = actions[i].node or client.node
-                        if busy[node] < limit:
-                            busy[node] += 1
-                            waiting.discard(i)
-                            running[pool.submit(runner.run, i, actions[i])] = i
+        while True:
+            while True:  # start ready actions in plan order, at most `limit` per node
+                open_nodes = [(heap[0], node) for node, heap in ready.items() if heap and busy[node] < limit]
+                if not open_nodes:
+                    break
+                i, node = min(open_nodes)
+                heapq.heappop(ready[node])
+                busy[node] += 1
+                waiting.discard(i)
+                running[pool.submit(runner.run, i, actions[i])] = i
             if not running:
-                for i in sorted(waiting):  # each waits on another: a cycle the planner should not make
-                    outcomes[i].status = "failed"
-                    outcomes[i].error = "dependency cycle: this action waits on actions that wait on it"
-                waiting.clear()
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 i = running.pop(future)
-                busy[actions[i].node or client.node] -= 1
+                busy[node_of(i)] -= 1
                 outcomes[i] = future.result()
+                settle(i)
+    for i in sorted(waiting):  # each waits on another: a cycle the planner should not make
+        outcomes[i].status = "failed"
+        outcomes[i].error = "dependency cycle: this action waits on actions that wait on it"
     return ApplyResult(outcomes, client.clock() - started)
 
 

@@ -13,8 +13,9 @@ Called by the controller and the CLI before planning (and for drift checks). The
   in `snapshots`);
 - one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes.
 
-Guest calls run in a thread pool bounded by the client's concurrency, when the first few guests show
-that a round trip takes long enough for threads to pay; each GET is retried on transient errors.
+Guest calls run in a thread pool bounded by the client's concurrency, when the calls before them (the
+cluster resources, the storages) show that a round trip takes long enough for threads to pay; each GET
+is retried on transient errors.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from gitops.drivers.proxmox import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner.live import GuestKind, LiveFirewall, LiveGuest, LiveState, LiveStorage
 
-PROBE_GUESTS = 4  # guests read one by one to time the round trip
 PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays
 TEMPLATE_CONTENT = frozenset({"vztmpl", "iso", "import"})
 _KINDS: dict[str, GuestKind] = {"lxc": "lxc", "qemu": "vm"}
@@ -53,7 +53,8 @@ def read_live_state(
     """The cluster as the planner sees it; details (config, pending, firewall, snapshots) for `vmids`
     (every guest when None). `firewall` and `snapshots` name guests whose firewall or snapshot list is
     read even without a sign of one (pass the guests whose desired config has them)."""
-    resources = _get(client, "cluster/resources")
+    round_trips: list[float] = []  # seconds each call before the guests' took
+    resources = _get(client, "cluster/resources", round_trips)
     state = LiveState(node=client.node)
     state.nodes = sorted(str(r["node"]) for r in resources if r.get("type") == "node")
     for item in resources:
@@ -74,24 +75,21 @@ def read_live_state(
     managed = [g for vmid, g in sorted(state.guests.items()) if vmids is None or vmid in vmids]
     firewall_for, snapshots_for = set(firewall), set(snapshots)
 
-    for item in _get(client, "storage") or []:
-        storage = _read_storage(client, item)
+    for item in _get(client, "storage", round_trips) or []:
+        storage = _read_storage(client, item, round_trips)
         state.storages[storage.storage] = storage
 
     # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
-    # when it answers at once, they only contend. Read a few guests one by one to find out which it is.
-    probe, rest = managed[:PROBE_GUESTS], managed[PROBE_GUESTS:]
-    started = time.perf_counter()
-    calls = sum(_read_guest(client, g, g.vmid in firewall_for, g.vmid in snapshots_for) for g in probe)
-    per_call = (time.perf_counter() - started) / max(1, calls)
+    # when it answers at once, they only contend. The quickest call so far tells which it is.
+    per_call = min(round_trips)
     workers = 1 if per_call < PARALLEL_ABOVE else max(1, client.concurrency)
-    if workers == 1 or len(rest) < 2:
-        for g in rest:
+    if workers == 1 or len(managed) < 2:
+        for g in managed:
             _read_guest(client, g, g.vmid in firewall_for, g.vmid in snapshots_for)
         return state
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-read") as pool:
         jobs = [pool.submit(_read_guest, client, g, g.vmid in firewall_for, g.vmid in snapshots_for)
-                for g in rest]
+                for g in managed]
         for job in jobs:
             job.result()
     return state
@@ -145,14 +143,14 @@ def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, wa
     return calls
 
 
-def _read_storage(client: ProxmoxClient, item: dict[str, Any]) -> LiveStorage:
+def _read_storage(client: ProxmoxClient, item: dict[str, Any], round_trips: list[float]) -> LiveStorage:
     config = {k: v for k, v in item.items() if k != "digest"}
     content = {c for c in str(item.get("content") or "").split(",") if c}
     storage = LiveStorage(storage=str(item["storage"]), type=str(item.get("type", "")), content=content,
                           config=config)
     node = _storage_node(client, item)
     if content & TEMPLATE_CONTENT and node and not int(item.get("disable") or 0):
-        listed = _get(client, f"nodes/{node}/storage/{storage.storage}/content") or []
+        listed = _get(client, f"nodes/{node}/storage/{storage.storage}/content", round_trips) or []
         storage.volumes = {str(v["volid"]) for v in listed
                            if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
     return storage
@@ -166,7 +164,12 @@ def _storage_node(client: ProxmoxClient, item: dict[str, Any]) -> str:
     return limited[0]
 
 
-def _get(client: ProxmoxClient, path: str) -> Any:
+def _get(client: ProxmoxClient, path: str, round_trips: list[float] | None = None) -> Any:
+    """GET with retries; when `round_trips` is given, the time of the call that answered goes there."""
     def call() -> Any:
-        return client.request("GET", path)
+        started = time.perf_counter()
+        answer = client.request("GET", path)
+        if round_trips is not None:
+            round_trips.append(time.perf_counter() - started)
+        return answer
     return retrying.call_with_retries(call, sleep=client.sleep, what=f"GET {path}")
