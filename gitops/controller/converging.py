@@ -13,7 +13,7 @@ from gitops.config.estate import CONFIG_FILES, Estate
 from gitops.config.secretrefs import SecretResolver
 from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult, apply_plan
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.drivers.proxmox.reading import read_live_state
+from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.planner import desired as desired_mod
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
@@ -49,13 +49,24 @@ def plan_options(settings: Settings, client: ProxmoxClient, *, revision: str | N
 
 
 def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions) -> PlanRun:
-    """Read what the plan needs (the config's guests in detail, every guest's tags) and plan."""
+    """Read what the plan needs (the config's guests in detail, every guest's tags) and plan.
+
+    Snapshot lists matter only for guests the plan changes (a snapshot first, old ones pruned), so
+    they are read in a second, small pass for those guests, and the pure planner runs again.
+    """
     guests = desired_mod.desired_guests(estate, options.node)
     ids = {d.vmid for d in guests}
     with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
-    with_snapshots = {d.vmid for d in guests if d.snapshots} if options.snapshot_name else set()
-    live = read_live_state(client, ids, firewall=with_firewall, snapshots=with_snapshots)
-    return PlanRun(plan_changes(estate, live, options), live, options)
+    live = read_live_state(client, ids, firewall=with_firewall, snapshots=None)
+    plan = plan_changes(estate, live, options)
+    if options.snapshot_name:
+        changed = {int(a.target.split("/", 1)[1]) for a in plan.actions
+                   if a.action in ("update", "resize") and a.target.startswith(("lxc/", "vm/"))}
+        touched = [live.guests[i] for i in sorted(changed) if i in live.guests]
+        if touched:
+            read_snapshots(client, touched)
+            plan = plan_changes(estate, live, options)
+    return PlanRun(plan, live, options)
 
 
 def apply(client: ProxmoxClient, run: PlanRun, settings: Settings,

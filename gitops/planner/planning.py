@@ -95,6 +95,7 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
 def _order_starts(starts: list[tuple[DesiredGuest, Action]], estate: Estate) -> list[Action]:
     """Starts in `boot_order` groups; each group waits for the previous one (and its `boot_delay`)."""
     edges = graph.guest_graph(estate)
+    chains: dict[int, set[int]] = {}
     starts.sort(key=lambda pair: pair[0].boot_order)
     out: list[Action] = []
     previous: list[tuple[DesiredGuest, Action]] = []
@@ -103,10 +104,12 @@ def _order_starts(starts: list[tuple[DesiredGuest, Action]], estate: Estate) -> 
     for d, action in starts:
         if d.boot_order != current_order:
             previous, group, current_order = group or previous, [], d.boot_order
+        present = set(action.depends_on)
         for p, p_action in previous:
             # A guest listed earlier in boot order but needing this one would wait forever: skip those.
-            if d.vmid not in graph.chain(edges, p.vmid) and p.target not in action.depends_on:
+            if d.vmid not in chains.setdefault(p.vmid, set(graph.chain(edges, p.vmid))) and p.target not in present:
                 action.depends_on.append(p.target)
+                present.add(p.target)
             p_action.wait_after_s = max(p_action.wait_after_s, float(p.boot_delay))
         group.append((d, action))
         out.append(action)

@@ -48,11 +48,12 @@ def read_live_state(
     vmids: set[int] | None = None,
     *,
     firewall: Collection[int] = (),
-    snapshots: Collection[int] = (),
+    snapshots: Collection[int] | None = (),
 ) -> LiveState:
     """The cluster as the planner sees it; details (config, pending, firewall, snapshots) for `vmids`
     (every guest when None). `firewall` and `snapshots` name guests whose firewall or snapshot list is
-    read even without a sign of one (pass the guests whose desired config has them)."""
+    read even without a sign of one (pass the guests whose desired config has them). `snapshots=None`
+    reads no snapshot list at all: the caller reads the few it needs later with `read_snapshots`."""
     round_trips: list[float] = []  # seconds each call before the guests' took
     resources = _get(client, "cluster/resources", round_trips)
     state = LiveState(node=client.node)
@@ -73,7 +74,8 @@ def read_live_state(
         )
         state.guests[guest.vmid] = guest
     managed = [g for vmid, g in sorted(state.guests.items()) if vmids is None or vmid in vmids]
-    firewall_for, snapshots_for = set(firewall), set(snapshots)
+    firewall_for = set(firewall)
+    snapshots_for: set[int] | None = None if snapshots is None else set(snapshots)
 
     for item in _get(client, "storage", round_trips) or []:
         storage = _read_storage(client, item, round_trips)
@@ -85,10 +87,10 @@ def read_live_state(
     workers = 1 if per_call < PARALLEL_ABOVE else max(1, client.concurrency)
     if workers == 1 or len(managed) < 2:
         for g in managed:
-            _read_guest(client, g, g.vmid in firewall_for, g.vmid in snapshots_for)
+            _read_guest(client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for))
         return state
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-read") as pool:
-        jobs = [pool.submit(_read_guest, client, g, g.vmid in firewall_for, g.vmid in snapshots_for)
+        jobs = [pool.submit(_read_guest, client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for))
                 for g in managed]
         for job in jobs:
             job.result()
@@ -124,7 +126,30 @@ def has_firewall_nic(config: dict[str, Any], pending: dict[str, Any]) -> bool:
     return any(_FIREWALL_ON.search(str(v)) for v in values)
 
 
-def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, want_snapshots: bool) -> int:
+def _snapshot_wish(guest: LiveGuest, wanted: set[int] | None) -> bool | None:
+    """True: read the list; False: read it if the config shows a snapshot; None: never."""
+    return None if wanted is None else guest.vmid in wanted
+
+
+def read_snapshots(client: ProxmoxClient, guests: Iterable[LiveGuest]) -> None:
+    """Fill in the snapshot lists of `guests` (those the plan is about to change)."""
+    todo = list(guests)
+    workers = min(max(1, client.concurrency), len(todo))
+    if workers <= 1:
+        for g in todo:
+            _read_snapshot_list(client, g)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-read") as pool:
+        for job in [pool.submit(_read_snapshot_list, client, g) for g in todo]:
+            job.result()
+
+
+def _read_snapshot_list(client: ProxmoxClient, guest: LiveGuest) -> None:
+    listed = _get(client, f"{guest_path(guest)}/snapshot") or []
+    guest.snapshots = [str(s["name"]) for s in listed if s.get("name") and s["name"] != "current"]
+
+
+def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, want_snapshots: bool | None) -> int:
     """Fill in the guest's details; returns the number of calls made."""
     base = guest_path(guest)
     calls = 1
@@ -136,9 +161,8 @@ def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, wa
                  for r in _get(client, f"{base}/firewall/rules") or []]
         guest.firewall = LiveFirewall(options=options, rules=rules)
         calls += 2
-    if want_snapshots or guest.config.get("parent"):
-        listed = _get(client, f"{base}/snapshot") or []
-        guest.snapshots = [str(s["name"]) for s in listed if s.get("name") and s["name"] != "current"]
+    if want_snapshots or (want_snapshots is not None and guest.config.get("parent")):
+        _read_snapshot_list(client, guest)
         calls += 1
     return calls
 
