@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     self_heal: bool = True
     auto_rollback: bool = True
     sync_windows: list[SyncWindow] = Field(default_factory=list)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=1, le=65535)
     boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
 
     @field_validator("pve_verify_ssl")

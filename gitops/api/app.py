@@ -1,0 +1,216 @@
+"""The FastAPI app: `create_app(store, controller, settings)` with the routes of ARCHITECTURE.md.
+
+Built by the CLI's `serve`; tests build it around a fake controller. Read routes read the ledger;
+write routes check the bearer token, then put a trigger in the controller's queue and answer 202:
+the loop does the work. Webhooks are checked against PHOENIX_WEBHOOK_SECRET.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from gitops import errors
+from gitops.api import auth, dashboard, metrics
+from gitops.controller.triggers import Trigger
+from gitops.settings import Settings
+from gitops.source import UnknownProviderError, parse_push, verify_webhook
+from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, Store
+
+API = "/api/v1"
+
+
+class ControllerPort(Protocol):
+    """What the API needs from the running controller."""
+
+    identity: str
+    leader: bool
+    ready: bool
+    busy: bool
+
+    def request(self, trigger: Trigger) -> None: ...
+
+    @property
+    def stats(self) -> dict[str, float]: ...
+
+
+class SyncBody(BaseModel):
+    revision: str | None = Field(None, description="a commit to sync explicitly (lifts a rollback's pin)")
+
+
+class RollbackBody(BaseModel):
+    revision: str = Field(description="the sha (or unique prefix) of an earlier revision")
+    restore_data: bool = Field(False, description="also restore the guests' pre-apply snapshots: DATA IS LOST")
+
+
+def create_app(store: Store, controller: ControllerPort, settings: Settings,
+               lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
+    """The app; `lifespan` starts and stops the controller with the server (the CLI's `serve`)."""
+    app = FastAPI(title="Phoenix GitOps", version="0.1.0", lifespan=lifespan,
+                  description="GitOps controller for Proxmox VE: status, history, sync, rollback.")
+    registry = metrics.make_registry(store, lambda: controller.stats, lambda: controller.leader)
+
+    def writer(request: Request) -> None:
+        auth.check_bearer(request, settings.api_token)
+        if not controller.leader:
+            state = store.get_state()
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                                f"this replica is not the leader (leader: {state.leader_id or 'unknown'})")
+
+    def enqueue(trigger: Trigger) -> dict[str, Any]:
+        controller.request(trigger)
+        return {"queued": trigger.kind, "revision": trigger.revision}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"ok": True}
+
+    @app.get("/readyz")
+    def readyz(response: Response) -> dict[str, Any]:
+        try:
+            store.get_state()
+            store_ok = True
+        except errors.StoreError:
+            store_ok = False
+        ready = store_ok and controller.ready
+        if not ready:
+            response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return {"ready": ready, "store": store_ok, "leader": controller.leader}
+
+    @app.get("/metrics")
+    def metrics_route() -> Response:
+        return Response(metrics.render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get(f"{API}/status")
+    def get_status() -> dict[str, Any]:
+        state = store.get_state()
+        last_drift = state.last_drift if isinstance(state.last_drift, dict) else {}
+        return {
+            "applied_revision": state.applied_revision,
+            "target_revision": state.target_revision,
+            "head_revision": state.extra.get("last_seen"),
+            "phase": state.phase,
+            "suspended": state.suspended,
+            "pinned": state.pinned,
+            "pinned_revision": state.pinned_revision,
+            "drift": state.drift,
+            "drift_counts": last_drift.get("counts", {}),
+            "last_drift_at": _iso(state.last_drift_at),
+            "last_poll_at": _iso(state.last_poll_at),
+            "last_error": state.last_error,
+            "leader": {"id": state.leader_id, "heartbeat_at": _iso(state.leader_heartbeat_at),
+                       "this_replica": controller.leader, "replica": controller.identity},
+            "busy": controller.busy,
+        }
+
+    @app.get(f"{API}/resources")
+    def resources() -> dict[str, Any]:
+        state = store.get_state()
+        found = state.last_drift if isinstance(state.last_drift, dict) else {}
+        items = list(found.get("resources", []))
+        if found.get("revision") and found.get("revision") != state.target_revision:
+            items = [{**r, "state": "pending"} for r in items]  # a newer revision is on its way
+        return {"revision": found.get("revision"), "checked_at": found.get("checked_at"), "resources": items}
+
+    @app.get(f"{API}/revisions")
+    def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+                  status_: str | None = Query(None, alias="status")) -> dict[str, Any]:
+        if status_ is not None and status_ not in REVISION_STATUSES:
+            raise HTTPException(422, f"status must be one of {', '.join(REVISION_STATUSES)}")
+        rows = store.list_revisions(limit, offset, status=status_)
+        return {"revisions": [_revision(r) for r in rows], "total": store.count_revisions(status=status_)}
+
+    @app.get(f"{API}/revisions/{{sha}}")
+    def revision(sha: str) -> dict[str, Any]:
+        try:
+            record = store.get_revision(sha)
+        except errors.NotFoundError as exc:
+            raise HTTPException(404, str(exc)) from None
+        events = store.list_events(50, revision=record.sha)
+        return {**_revision(record), "validation": record.validation, "plan": record.plan,
+                "result": record.result, "events": [_event(e) for e in events]}
+
+    @app.get(f"{API}/events")
+    def events(limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+        return {"events": [_event(e) for e in store.list_events(limit)]}
+
+    @app.post(f"{API}/sync", status_code=202, dependencies=[Depends(writer)])
+    def sync(body: SyncBody | None = None) -> dict[str, Any]:
+        revision = body.revision if body else None
+        if revision:
+            _known(store, revision)
+        return enqueue(Trigger("manual", revision=revision, source="api"))
+
+    @app.post(f"{API}/rollback", status_code=202, dependencies=[Depends(writer)])
+    def rollback(body: RollbackBody) -> dict[str, Any]:
+        record = _known(store, body.revision)
+        if record.status == "rejected":
+            raise HTTPException(409, f"{record.short_sha} was rejected as invalid: it cannot be rolled back to")
+        out = enqueue(Trigger("rollback", revision=record.sha, restore_data=body.restore_data, source="api"))
+        if body.restore_data:
+            out["warning"] = "DATA ROLLBACK: the guests' disks go back to their pre-apply snapshots"
+        return out
+
+    @app.post(f"{API}/suspend", status_code=202, dependencies=[Depends(writer)])
+    def suspend() -> dict[str, Any]:
+        return enqueue(Trigger("suspend", source="api"))
+
+    @app.post(f"{API}/resume", status_code=202, dependencies=[Depends(writer)])
+    def resume() -> dict[str, Any]:
+        return enqueue(Trigger("resume", source="api"))
+
+    @app.post(f"{API}/webhooks/{{provider}}", status_code=202)
+    async def webhook(provider: str, request: Request) -> dict[str, Any]:
+        body = await request.body()
+        try:
+            valid = verify_webhook(provider, dict(request.headers), body, settings.webhook_secret)
+        except UnknownProviderError as exc:
+            raise HTTPException(404, str(exc)) from None
+        if not valid:
+            raise HTTPException(401, "invalid or missing webhook signature"
+                                + ("" if settings.webhook_secret else " (no PHOENIX_WEBHOOK_SECRET is set)"))
+        try:
+            push = parse_push(provider, body, branch=settings.git_branch)
+        except errors.SourceError as exc:
+            raise HTTPException(400, str(exc)) from None
+        if push.branch is not None and push.branch != settings.git_branch:
+            return {"ignored": f"push to {push.branch}, the controller follows {settings.git_branch}"}
+        if not controller.leader:
+            raise HTTPException(503, "this replica is not the leader")
+        return enqueue(Trigger("webhook", revision=push.after_sha, source=provider))
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return dashboard.render(store.get_state(), store.list_revisions(25))
+
+    return app
+
+
+def _known(store: Store, ref: str) -> RevisionRecord:
+    try:
+        return store.get_revision(ref)
+    except errors.NotFoundError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _revision(r: RevisionRecord) -> dict[str, Any]:
+    return {
+        "sha": r.sha, "short_sha": r.short_sha, "status": r.status, "message": r.message, "author": r.author,
+        "trigger": r.trigger, "committed_at": _iso(r.committed_at), "received_at": _iso(r.received_at),
+        "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "duration_s": r.duration_s,
+        "error": r.error,
+    }
+
+
+def _event(e: EventRecord) -> dict[str, Any]:
+    return {"id": e.id, "at": _iso(e.at), "level": e.level, "kind": e.kind, "message": e.message,
+            "revision": e.revision, "data": e.data}

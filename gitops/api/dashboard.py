@@ -1,0 +1,43 @@
+"""The dashboard at `GET /`: the status and the latest revisions, one small HTML page, no script.
+
+Used by `gitops.api.app`. Every value is escaped; the page refreshes itself every 10 seconds.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from gitops.store import ControllerState, RevisionRecord
+
+STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
+    "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
+    ".applied{color:#176f2c}.failed,.rejected{color:#b00020}.rolled_back{color:#a65e00}code{font-size:.95em}"
+)
+
+
+def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
+    def sha(value: str | None) -> str:
+        return f"<code>{escape(value[:12])}</code>" if value else "-"
+
+    facts = [
+        ("applied", sha(state.applied_revision)), ("target", sha(state.target_revision)),
+        ("phase", escape(state.phase)), ("suspended", "yes" if state.suspended else "no"),
+        ("pinned", sha(state.pinned_revision)), ("drift", "yes" if state.drift else "no"),
+        ("last error", escape(state.last_error or "-")),
+    ]
+    rows = "".join(
+        f"<tr><td>{sha(r.sha)}</td><td class='{escape(r.status)}'>{escape(r.status)}</td>"
+        f"<td>{escape(r.message.splitlines()[0] if r.message else '')}</td><td>{escape(r.author)}</td>"
+        f"<td>{escape(r.received_at.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
+        f"<td>{escape((r.error or '')[:160])}</td></tr>"
+        for r in revisions
+    )
+    status = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='10'>"
+        f"<title>Phoenix GitOps</title><style>{STYLE}</style></head><body><h1>Phoenix GitOps</h1>"
+        f"<table id='status'>{status}</table><h2>Revisions</h2><table id='revisions'>"
+        "<tr><th>sha</th><th>status</th><th>message</th><th>author</th><th>received</th><th>error</th></tr>"
+        f"{rows}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p></body></html>"
+    )

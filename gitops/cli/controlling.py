@@ -1,0 +1,267 @@
+"""`phoenix-gitops serve|demo|status|history|sync|rollback|suspend|resume`: run the controller, talk to it.
+
+`serve` runs the reconcile loop and the HTTP API under uvicorn; `demo` does the same on the embedded
+default (a simulated node, a local repo of the example estate). The other commands are HTTP clients of
+a running controller (`--api`, token from PHOENIX_API_TOKEN). Heavy modules are imported lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from gitops.cli.output import EXIT_OK, fail, print_json
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from gitops.settings import Settings
+
+DEFAULT_API = "http://127.0.0.1:8080"
+API_OPTION = typer.Option(DEFAULT_API, "--api", envvar="PHOENIX_API_URL", help="URL of the running controller")
+JSON_OPTION = typer.Option(False, "--json", help="print the API's JSON answer")
+SETTINGS_OPTION = typer.Option(None, "--settings", help="TOML file of settings (beneath PHOENIX_* variables)")
+
+SERVE_HELP = """Run the controller: follow PHOENIX_GIT_URL, apply each valid revision, serve the HTTP API.
+
+SIGTERM finishes the actions running, records the revision and exits.
+
+Example: PHOENIX_GIT_URL=https://git.example.org/lab/config.git phoenix-gitops serve --port 8080
+"""
+
+DEMO_HELP = """Run the controller on the embedded default: a simulated Proxmox node on loopback, a local git
+repo of the example estate, SQLite, all under PHOENIX_DATA_DIR (./phoenix-data). Needs the `demo` extra.
+
+Example: phoenix-gitops demo --port 8080
+"""
+
+
+# -- running the controller ----------------------------------------------------------------
+
+
+def serve(
+    host: str | None = typer.Option(None, "--host", help="address to listen on (127.0.0.1)"),
+    port: int | None = typer.Option(None, "--port", help="port to listen on (8080)"),
+    settings_file: Path | None = SETTINGS_OPTION,
+) -> None:
+    from gitops.errors import PhoenixError
+    from gitops.settings import load_settings
+
+    try:
+        settings = load_settings(settings_file)
+    except (PhoenixError, ValueError) as exc:
+        fail(f"invalid settings: {exc}")
+    _run(settings, host or settings.api_host, port or settings.api_port)
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(8080, "--port", help="port to listen on"),
+) -> None:
+    from gitops.demo.embedded import start_demo
+    from gitops.errors import PhoenixError
+
+    data_dir = Path(os.environ.get("PHOENIX_DATA_DIR", "./phoenix-data"))
+    try:
+        started = start_demo(data_dir)
+    except PhoenixError as exc:
+        fail(str(exc))
+    url = f"http://{host}:{port}"
+    token_line = (f"API token (shown once, kept in {started.token_file}):\n    {started.token}"
+                  if started.token_created else f"API token: in {started.token_file}")
+    typer.echo(
+        f"""Phoenix GitOps demo
+  simulated Proxmox node: https://{started.settings.pve_host} (fakepve)
+  API and dashboard:      {url}   (docs: {url}/docs)
+  config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)
+  {token_line}
+
+Try:
+  export PHOENIX_API_TOKEN=$(cat {started.token_file})
+  cd {started.repo_dir} && sed -i 's/"memory_mb": 512/"memory_mb": 768/' phoenix_lxc_configs.json \\
+      && git commit -am "more memory"
+  phoenix-gitops status --api {url}
+  phoenix-gitops history --api {url}
+  phoenix-gitops rollback <first sha> --api {url}     # then: phoenix-gitops resume --api {url}
+""", err=True)
+    try:
+        _run(started.settings, host, port)
+    finally:
+        started.close()
+
+
+def _run(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from gitops import logs
+    from gitops.api.app import create_app
+    from gitops.controller.service import Service
+    from gitops.drivers.proxmox.connection import connect
+    from gitops.errors import PhoenixError
+    from gitops.source import ConfigRepo
+    from gitops.store import open_store
+
+    logs.configure()
+    _register_secrets(settings)
+    try:
+        store = open_store(settings.sqlite_url())
+        repo = ConfigRepo.from_settings(settings)
+    except PhoenixError as exc:
+        fail(str(exc))
+    service = Service(settings, store, repo, lambda: connect(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        service.start()
+        try:
+            yield
+        finally:
+            import asyncio
+
+            await asyncio.to_thread(service.stop)
+
+    app = create_app(store, service, settings, lifespan=lifespan)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                           lifespan="on", timeout_graceful_shutdown=5))
+    # uvicorn re-raises SIGTERM once it has shut down (and the controller stopped, in the lifespan); a
+    # no-op handler here makes that the end of a clean shutdown: exit 0, as a service manager expects.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+    try:
+        server.run()
+    finally:
+        repo.close()
+        store.close()
+
+
+def _register_secrets(settings: Settings) -> None:
+    from gitops import logs
+
+    for value in (settings.api_token, settings.webhook_secret, settings.pve_password, settings.pve_token_value,
+                  settings.git_token, settings.portainer_api_key):
+        if value is not None:
+            logs.register_secret(value.get_secret_value())
+    folder = settings.secrets_dir
+    if folder is not None and folder.is_dir():
+        for path in folder.iterdir():
+            if path.is_file():
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    logs.register_secret(path.read_text(encoding="utf-8").strip())
+
+
+# -- talking to a running controller -------------------------------------------------------
+
+
+def _call(method: str, api: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    import httpx
+
+    token = os.environ.get("PHOENIX_API_TOKEN", "").strip()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    url = api.rstrip("/") + path
+    try:
+        response = httpx.request(method, url, json=body, headers=headers, timeout=30.0)
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach the controller at {api}: {exc}")
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        hint = " (set PHOENIX_API_TOKEN)" if response.status_code == 401 and not token else ""
+        fail(f"{method} {path}: {response.status_code} {detail}{hint}")
+    return response.json()
+
+
+def _short(sha: Any) -> str:
+    return str(sha)[:12] if sha else "-"
+
+
+def status(api: str = API_OPTION, as_json: bool = JSON_OPTION) -> None:
+    data = _call("GET", api, "/api/v1/status")
+    if as_json:
+        print_json(data)
+        raise typer.Exit(EXIT_OK)
+    leader = data.get("leader") or {}
+    lines = [
+        f"applied   {_short(data.get('applied_revision'))}",
+        f"target    {_short(data.get('target_revision'))}",
+        f"head      {_short(data.get('head_revision'))}",
+        f"phase     {data.get('phase')}",
+        f"suspended {'yes' if data.get('suspended') else 'no'}",
+        f"pinned    {_short(data.get('pinned_revision')) if data.get('pinned') else 'no'}",
+        f"drift     {'yes' if data.get('drift') else 'no'} {data.get('drift_counts') or ''}".rstrip(),
+        f"leader    {leader.get('id') or '-'}",
+    ]
+    if data.get("last_error"):
+        lines.append(f"error     {data['last_error']}")
+    typer.echo("\n".join(lines))
+    raise typer.Exit(EXIT_OK)
+
+
+def history(api: str = API_OPTION, limit: int = typer.Option(20, "--limit", "-n", help="how many revisions"),
+            as_json: bool = JSON_OPTION) -> None:
+    data = _call("GET", api, f"/api/v1/revisions?limit={max(1, limit)}")
+    if as_json:
+        print_json(data)
+        raise typer.Exit(EXIT_OK)
+    for r in data.get("revisions", []):
+        when = r.get("received_at") or ""
+        with contextlib.suppress(ValueError):
+            when = dt.datetime.fromisoformat(when).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        subject = (r.get("message") or "").splitlines()[0] if r.get("message") else ""
+        error = f"  ({r['error'][:100]})" if r.get("error") else ""
+        typer.echo(f"{r['short_sha']}  {r['status']:<11}  {when}  {subject[:60]}{error}")
+    raise typer.Exit(EXIT_OK)
+
+
+def sync(api: str = API_OPTION,
+         revision: str | None = typer.Option(None, "--revision", help="sync this commit (lifts a pin)")) -> None:
+    data = _call("POST", api, "/api/v1/sync", {"revision": revision})
+    typer.echo(f"sync queued{' of ' + _short(data.get('revision')) if data.get('revision') else ''}")
+    raise typer.Exit(EXIT_OK)
+
+
+def rollback(
+    revision: str = typer.Argument(..., help="sha (or unique prefix) of an earlier revision"),
+    api: str = API_OPTION,
+    restore_data: bool = typer.Option(False, "--restore-data",
+                                      help="also restore the guests' pre-apply snapshots: DATA WRITTEN SINCE IS LOST"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask before a data rollback"),
+) -> None:
+    if restore_data and not yes:
+        typer.echo("DATA ROLLBACK: the guests' disks go back to their pre-apply snapshots; "
+                   "everything written since is lost.", err=True)
+        if not typer.confirm("Continue?", default=False):
+            fail("cancelled")
+    data = _call("POST", api, "/api/v1/rollback", {"revision": revision, "restore_data": restore_data})
+    typer.echo(f"rollback to {_short(data.get('revision'))} queued; it stays pinned until `phoenix-gitops resume`")
+    raise typer.Exit(EXIT_OK)
+
+
+def suspend(api: str = API_OPTION) -> None:
+    _call("POST", api, "/api/v1/suspend")
+    typer.echo("suspend queued: new revisions are recorded, not applied")
+    raise typer.Exit(EXIT_OK)
+
+
+def resume(api: str = API_OPTION) -> None:
+    _call("POST", api, "/api/v1/resume")
+    typer.echo("resume queued: the newest revision is applied, any pin lifted")
+    raise typer.Exit(EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve", help=SERVE_HELP)(serve)
+    app.command("demo", help=DEMO_HELP)(demo)
+    app.command("status", help="Show the controller's status.")(status)
+    app.command("history", help="List revisions, newest first, with their status.")(history)
+    app.command("sync", help="Reconcile now (and correct drift).")(sync)
+    app.command("rollback", help="Converge to an earlier revision and pin it until `resume`.")(rollback)
+    app.command("suspend", help="Stop automatic applies (revisions are still recorded).")(suspend)
+    app.command("resume", help="Restart automatic applies and lift a rollback's pin.")(resume)

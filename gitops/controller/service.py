@@ -1,0 +1,169 @@
+"""The controller service: one loop thread that takes triggers, coalesces them and reconciles.
+
+Started by the CLI's `serve` (and `demo`), which also runs the HTTP API; the API only `request`s
+triggers and reads the ledger. The loop:
+
+- takes leadership (PostgreSQL advisory lock; always granted on SQLite) before doing anything, and
+  heartbeats it; a replica that is not the leader waits and tries again;
+- on becoming leader, puts back to `pending` the revisions a crash left `applying`, and reconciles;
+- polls every `poll_interval` seconds and runs a drift check every `drift_interval` seconds, both as
+  triggers in the same queue as the API's;
+- stops when asked (SIGTERM through uvicorn's shutdown): the actions already running finish, no new
+  one starts, the revision is recorded, the thread ends.
+
+Clock and queue are injected, so tests drive the loop with short intervals and no real waiting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gitops import errors
+from gitops.controller.reconciling import Outcome, Reconciler
+from gitops.controller.triggers import Trigger, TriggerQueue, coalesce
+from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.settings import Settings
+from gitops.source import ConfigRepo
+from gitops.store import Store
+
+log = logging.getLogger(__name__)
+
+FOLLOWER_RETRY_S = 2.0
+SETTLE_S = 0.05  # a burst of triggers arriving within this is one reconcile
+
+
+class Service:
+    """The reconcile loop in a thread of its own, and the port the API talks to."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        repo: ConfigRepo,
+        connect: Callable[[], ProxmoxClient],
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        identity: str | None = None,
+        settle_s: float = SETTLE_S,
+        reconciler: Reconciler | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.repo = repo
+        self.monotonic = monotonic
+        self.identity = identity or f"{socket.gethostname()}:{os.getpid()}"
+        self.settle_s = settle_s
+        self.stopping = threading.Event()
+        self.queue = TriggerQueue(monotonic)
+        self.reconciler = reconciler or Reconciler(settings, store, repo, connect, stopping=self.stopping)
+        self.leader = False
+        self.ready = False
+        self.busy = False
+        self.last_outcome: Outcome | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- the API's port ----------------------------------------------------------------------
+
+    def request(self, trigger: Trigger) -> None:
+        self.queue.put(trigger)
+
+    @property
+    def stats(self) -> dict[str, float]:
+        return dict(self.reconciler.stats)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="phoenix-reconcile", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 120.0) -> bool:
+        """Ask the loop to end after the actions running now; True when it ended within `timeout`."""
+        self.stopping.set()
+        self.queue.close()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        ended = not self._thread.is_alive()
+        if ended and self.leader:
+            self.store.release_leadership()
+            self.leader = False
+        return ended
+
+    def run(self) -> None:
+        """The loop; returns once `stop` was called."""
+        next_poll = self.monotonic()
+        next_drift = self.monotonic() + self.settings.drift_interval
+        while not self.stopping.is_set():
+            if not self._lead():
+                self.queue.take(FOLLOWER_RETRY_S)  # triggers sent to a follower are dropped
+                continue
+            now = self.monotonic()
+            wait = max(0.0, min(next_poll, next_drift) - now)
+            batch = self.queue.take(wait, settle=self.settle_s)
+            if self.stopping.is_set():
+                break
+            now = self.monotonic()
+            if now >= next_poll:
+                batch.append(Trigger("poll", source="timer"))
+            if now >= next_drift:
+                batch.append(Trigger("drift", source="timer"))
+                next_drift = now + self.settings.drift_interval
+            work = coalesce(batch)
+            if work.empty:
+                continue
+            self._reconcile(work)
+            if work.fetch:
+                next_poll = self.monotonic() + self.settings.poll_interval
+            if work.drift_check:
+                next_drift = self.monotonic() + self.settings.drift_interval
+        log.info("controller loop stopped")
+
+    # -- parts -------------------------------------------------------------------------------
+
+    def _lead(self) -> bool:
+        """Whether this replica leads (taking the lead when free); heartbeats while it does."""
+        try:
+            if self.leader and not self.store.is_leader():
+                log.warning("lost the leadership")
+                self.leader = False
+            if not self.leader and self.store.try_acquire_leadership():
+                self.leader = True
+                log.info("leading as %s", self.identity)
+                self.store.add_event("leader", f"{self.identity} leads")
+                interrupted = self.reconciler.recover_interrupted()
+                if interrupted:
+                    log.warning("%d revision(s) were interrupted while applying; applying again", len(interrupted))
+                self.queue.put(Trigger("startup", source="leader"))
+            if self.leader:
+                self.store.update_state(leader_id=self.identity, leader_heartbeat_at=self.reconciler.clock())
+            self.ready = True
+        except errors.StoreError as exc:
+            log.error("ledger unreachable: %s", exc)
+            self.ready = False
+            self.leader = False
+        return self.leader
+
+    def _reconcile(self, work: Any) -> None:
+        self.busy = True
+        try:
+            self.last_outcome = self.reconciler.reconcile(work)
+            outcome = self.last_outcome
+            if outcome.action != "none":
+                log.info("reconcile: %s %s", outcome.action, outcome.detail,
+                         extra={"revision": outcome.revision, "trigger": work.trigger})
+        except errors.PhoenixError as exc:
+            log.error("reconcile failed: %s", exc)
+        except Exception:  # a bug must not end the loop: the next trigger tries again
+            log.exception("reconcile crashed")
+            with contextlib.suppress(errors.StoreError):
+                self.store.update_state(phase="idle", last_error="internal error; see the logs")
+        finally:
+            self.busy = False

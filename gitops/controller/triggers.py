@@ -1,0 +1,129 @@
+"""Triggers (poll, webhook, manual sync, rollback, suspend, resume, drift) and the one queue they share.
+
+Everything that may start a reconcile puts a `Trigger` here: the service's timers, the API's routes,
+the webhook route. The service's loop thread `take`s every trigger waiting at once, and `coalesce`
+turns that burst into one `Work`: a burst of triggers is one reconcile. Only the loop thread acts, so
+only one reconcile ever runs at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+TriggerKind = Literal["poll", "webhook", "manual", "rollback", "suspend", "resume", "drift", "startup"]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A request for the loop. `revision`: for `rollback` the revision to go back to; for `manual` an
+    explicit commit to sync (which also lifts a pin); for `webhook` the pushed head (informational)."""
+
+    kind: TriggerKind
+    revision: str | None = None
+    restore_data: bool = False
+    source: str = ""  # who asked: `api`, `github`, `timer`...
+
+
+@dataclass
+class Work:
+    """What one reconcile does, decided from a burst of triggers."""
+
+    fetch: bool = False
+    drift_check: bool = False
+    force: bool = False  # an operator asked: apply even if suspended, outside windows, or already failed
+    trigger: str = "poll"  # the ledger's trigger name for new revisions and applies
+    revision: str | None = None  # explicit target (rollback or explicit sync)
+    pin: bool = False  # rollback: keep `revision` until resumed
+    restore_data: bool = False
+    suspend: bool | None = None  # True: suspend; False: resume (unpin, unsuspend); None: unchanged
+    kinds: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.fetch or self.drift_check or self.revision or self.suspend is not None)
+
+
+def coalesce(triggers: Iterable[Trigger]) -> Work:
+    """One `Work` for a burst, in arrival order: the last rollback or explicit sync wins, a resume lifts
+    an earlier rollback's pin, a suspend after a resume wins (and the other way round)."""
+    work = Work()
+    for t in triggers:
+        work.kinds.append(t.kind)
+        if t.kind in ("poll", "webhook", "startup"):
+            work.fetch = True
+            work.drift_check = work.drift_check or t.kind == "startup"  # after a restart, look for drift
+            if work.trigger not in ("manual", "rollback"):
+                work.trigger = "startup" if t.kind == "startup" else t.kind
+        elif t.kind == "drift":
+            work.drift_check = True
+            if not work.kinds[:-1]:
+                work.trigger = "drift"
+        elif t.kind == "manual":
+            work.fetch = work.force = True
+            work.trigger = "manual"
+            if t.revision:
+                work.revision, work.pin, work.restore_data = t.revision, False, False
+            work.drift_check = True
+        elif t.kind == "rollback" and t.revision:
+            work.fetch = work.force = work.pin = True
+            work.trigger = "rollback"
+            work.revision, work.restore_data = t.revision, t.restore_data
+        elif t.kind == "suspend":
+            work.suspend = True
+        elif t.kind == "resume":
+            work.suspend = False
+            work.fetch = work.force = True
+            if work.pin:  # a rollback followed by a resume in one burst: the resume wins
+                work.revision, work.pin, work.restore_data = None, False, False
+            work.trigger = "manual"
+    return work
+
+
+class TriggerQueue:
+    """A thread-safe queue of triggers; `take` hands out everything waiting in one go."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._items: list[Trigger] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self.received = 0
+
+    def put(self, trigger: Trigger) -> None:
+        with self._cond:
+            self._items.append(trigger)
+            self.received += 1
+            self._cond.notify_all()
+
+    def take(self, timeout: float | None = None, *, settle: float = 0.0) -> list[Trigger]:
+        """Every trigger waiting, after waiting up to `timeout` seconds for the first one; then up to
+        `settle` seconds more for the rest of a burst. Empty after the timeout or once closed."""
+        with self._cond:
+            deadline = None if timeout is None else self._clock() + timeout
+            while not self._items and not self._closed:
+                left = None if deadline is None else deadline - self._clock()
+                if left is not None and left <= 0:
+                    return []
+                self._cond.wait(left)
+            if settle > 0 and not self._closed:
+                self._cond.wait(settle)  # let the rest of a burst arrive
+            items, self._items = self._items, []
+            return items
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def close(self) -> None:
+        """Wake the taker for good: the service is stopping."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed

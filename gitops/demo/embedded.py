@@ -1,0 +1,126 @@
+"""The embedded default behind `phoenix-gitops demo`: a simulated Proxmox node, a local config repo of
+the example estate, secrets and an API token, all under the data dir, and the settings to serve them.
+
+Called by the CLI's `demo` only. The simulated node (`gitops.demo.simulator`: fakepve, the `demo`
+extra) runs in this process, on loopback, on an asyncio loop in a background thread, with a
+self-signed certificate made for 127.0.0.1; tasks finish at once (`time_scale` 0). Everything made
+here is reused when the demo starts again with the same data dir (the simulated node itself starts
+empty each time; the controller converges it again).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from gitops import errors
+from gitops.config.estate import CONFIG_FILES
+from gitops.settings import Settings
+
+EXAMPLE_SECRETS = (
+    "portainer_admin_password", "portainer_api_key", "vm_default_password", "qdrant_api_key",
+    "webapp_db_password_prod", "webapp_db_password_staging",
+)
+LOOPBACK = "127.0.0.1"
+
+if TYPE_CHECKING:
+    from gitops.demo.simulator import SimulatedNode
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    repo_dir: Path
+    token: str
+    token_created: bool
+    token_file: Path
+    node: SimulatedNode
+
+    def close(self) -> None:
+        self.node.stop()
+
+
+def example_files() -> dict[str, bytes]:
+    """The four example files shipped with the package (`gitops/examples/`)."""
+    folder = resources.files("gitops") / "examples"
+    return {name: (folder / name).read_bytes() for name in CONFIG_FILES}
+
+
+def start_demo(data_dir: Path) -> Demo:
+    """Make (or reuse) everything under `data_dir`, start the simulated node, return the settings."""
+    try:
+        from gitops.demo.simulator import SimulatedNode
+    except ImportError:
+        raise errors.SettingsError("the demo needs fakepve: pip install 'phoenix-gitops[demo]'") from None
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secrets_dir = _secrets(data_dir / "secrets")
+    token_file = data_dir / "api-token"
+    token, created = _token(token_file)
+    repo_dir = _config_repo(data_dir / "config-repo")
+
+    password = secrets.token_urlsafe(16)
+    node = SimulatedNode(data_dir / "pve-pki", host=LOOPBACK, password=password)
+
+    settings = Settings(
+        pve_host=node.address, pve_user="root@pam", pve_password=SecretStr(password),
+        pve_verify_ssl=node.cafile, git_url=repo_dir.as_uri(), git_branch="main", poll_interval=2.0,
+        drift_interval=30.0, data_dir=data_dir, database_url="", secrets_dir=secrets_dir,
+        api_token=SecretStr(token), boot_delays=False,
+    )
+    return Demo(settings, repo_dir, token, created, token_file, node)
+
+
+def _secrets(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name in EXAMPLE_SECRETS:
+        path = folder / name
+        if not path.exists() and f"PHOENIX_SECRET_{name.upper()}" not in os.environ:
+            _write_private(path, secrets.token_urlsafe(18))
+    return folder
+
+
+def _token(path: Path) -> tuple[str, bool]:
+    from_env = os.environ.get("PHOENIX_API_TOKEN", "").strip()
+    if from_env:
+        return from_env, False
+    if path.is_file() and path.read_text().strip():
+        return path.read_text().strip(), False
+    token = secrets.token_urlsafe(32)
+    _write_private(path, token)
+    return token, True
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+
+
+def _config_repo(folder: Path) -> Path:
+    """A git repository (branch main) whose first commit is the example estate."""
+    if (folder / ".git").is_dir():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in example_files().items():
+        (folder / name).write_bytes(content)
+    env = {**os.environ, "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "Phoenix demo"),
+           "GIT_AUTHOR_EMAIL": os.environ.get("GIT_AUTHOR_EMAIL", "demo@phoenix.invalid"),
+           "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", "Phoenix demo"),
+           "GIT_COMMITTER_EMAIL": os.environ.get("GIT_COMMITTER_EMAIL", "demo@phoenix.invalid")}
+    git = shutil.which("git") or "git"
+    try:
+        for args in (["init", "--quiet", "--initial-branch", "main"], ["add", "--all"],
+                     ["commit", "--quiet", "-m", "The example estate"]):
+            subprocess.run([git, *args], cwd=folder, env=env, check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise errors.SourceError(f"cannot make the demo config repo in {folder}: {exc}") from None
+    return folder

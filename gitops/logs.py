@@ -1,0 +1,89 @@
+"""Structured logs: JSON lines when stderr is not a terminal, plain lines when it is; secrets scrubbed.
+
+Called once by the CLI's `serve` and `demo` (`configure`). Code that logs passes context as `extra`
+(`log.info("applied", extra={"revision": sha, "guest": "lxc/101"})`); those keys become JSON fields.
+Every value registered with `register_secret` (API token, webhook secret, PVE password, the contents of
+secret files) is replaced by `***` in every record, whatever logged it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+import threading
+from typing import IO, Any
+
+CONTEXT_KEYS = ("revision", "guest", "target", "trigger", "phase", "status", "duration_s", "error")
+MASK = "***"
+_MIN_SECRET = 4  # shorter values would mask ordinary words
+
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def register_secret(*values: str | None) -> None:
+    """Never print these values (empty and very short ones are ignored)."""
+    with _secrets_lock:
+        _secrets.update(v for v in values if v and len(v) >= _MIN_SECRET)
+
+
+def scrub(text: str) -> str:
+    """`text` with every registered secret masked."""
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, context keys, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        for key in CONTEXT_KEYS:
+            value = record.__dict__.get(key)
+            if value is not None:
+                out[key] = scrub(value) if isinstance(value, str) else value
+        if record.exc_info:
+            out["exception"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(out, default=str)
+
+
+class PlainFormatter(logging.Formatter):
+    """`HH:MM:SS level logger: message [revision=... guest=...]`, for a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        context = " ".join(
+            f"{key}={str(record.__dict__[key])[:12] if key == 'revision' else record.__dict__[key]}"
+            for key in CONTEXT_KEYS if record.__dict__.get(key) is not None
+        )
+        return scrub(f"{text} [{context}]" if context else text)
+
+
+def configure(level: str | int = "INFO", *, stream: IO[str] | None = None, json_lines: bool | None = None) -> None:
+    """Send every log record to `stream` (stderr), as JSON lines unless it is a terminal."""
+    target = stream if stream is not None else sys.stderr
+    as_json = not target.isatty() if json_lines is None else json_lines
+    handler = logging.StreamHandler(target)
+    handler.setFormatter(JsonFormatter() if as_json else PlainFormatter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_phoenix", False)]:
+        root.removeHandler(old)
+    handler._phoenix = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("uvicorn.access", "git.cmd", "urllib3", "aiohttp.access", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

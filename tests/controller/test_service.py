@@ -1,0 +1,92 @@
+"""The service loop: polls, coalesces, recovers interrupted applies, stops when asked."""
+
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+
+from gitops.controller.service import Service
+from gitops.controller.triggers import Trigger
+from tests.controller.conftest import Ctl
+from tests.controller.support import ROOT, small_estate, wait_for
+
+
+def make_service(ctl: Ctl, **settings: object) -> Service:
+    ctl.reconciler.settings = ctl.settings.model_copy(update={"poll_interval": 0.2, "drift_interval": 3600,
+                                                              **settings})
+    return Service(ctl.reconciler.settings, ctl.store, ctl.repo, ctl.reconciler.connect,
+                   reconciler=ctl.reconciler, identity="test-replica", settle_s=0.0)
+
+
+def test_the_loop_applies_new_heads_and_stops(ctl: Ctl) -> None:
+    first = ctl.remote.commit(small_estate(memory=512), "first")
+    service = make_service(ctl)
+    service.start()
+    try:
+        wait_for(lambda: ctl.status(first) == "applied", 30, what="first applied")
+        assert service.leader and service.ready
+        assert ctl.store.get_state().leader_id == "test-replica"
+        second = ctl.remote.commit(small_estate(memory=600), "second")
+        wait_for(lambda: ctl.status(second) == "applied", 30, what="second applied by polling")
+    finally:
+        assert service.stop(30)
+    assert not service.leader
+
+
+def test_a_burst_of_triggers_is_one_reconcile(ctl: Ctl) -> None:
+    ctl.remote.commit(small_estate(), "first")
+    service = make_service(ctl, poll_interval=3600)
+    service.start()
+    try:
+        wait_for(lambda: ctl.store.get_state().applied_revision, 30, what="startup apply")
+        wait_for(lambda: not service.busy and service.queue.pending() == 0, 10, what="idle")
+        before = service.stats["reconciles"]
+        service.settle_s = 0.3
+        for _ in range(20):
+            service.request(Trigger("webhook"))
+        wait_for(lambda: service.stats["reconciles"] > before and not service.busy, 10, what="reconcile")
+        assert service.stats["reconciles"] == before + 1
+    finally:
+        service.stop(30)
+
+
+def test_interrupted_revisions_are_recovered_on_becoming_leader(ctl: Ctl) -> None:
+    sha = ctl.remote.commit(small_estate(), "first")
+    ctl.repo.fetch()
+    ctl.store.record_revision(sha)
+    ctl.store.set_status(sha, "applying")
+    service = make_service(ctl)
+    service.start()
+    try:
+        wait_for(lambda: ctl.status(sha) == "applied", 30, what="re-applied")
+    finally:
+        service.stop(30)
+    assert any(e.kind == "pending" and "interrupted" in e.message for e in ctl.store.list_events(50))
+
+
+def test_packaged_examples_equal_configs_example() -> None:
+    packaged = ROOT / "gitops" / "examples"
+    names = sorted(p.name for p in (ROOT / "configs-example").glob("*.json"))
+    assert names == sorted(p.name for p in packaged.glob("*.json"))
+    _match, mismatch, errors = filecmp.cmpfiles(ROOT / "configs-example", packaged, names, shallow=False)
+    assert (mismatch, errors) == ([], []), "gitops/examples/ is out of date: copy configs-example/*.json"
+
+
+def test_demo_prepares_repo_secrets_and_token(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from gitops.demo import embedded
+
+    monkeypatch.delenv("PHOENIX_API_TOKEN", raising=False)
+    demo = embedded.start_demo(tmp_path / "data")
+    try:
+        assert demo.token_created and demo.token_file.read_text().strip() == demo.token
+        assert (demo.repo_dir / ".git").is_dir()
+        assert sorted(p.name for p in (tmp_path / "data" / "secrets").iterdir()) == sorted(embedded.EXAMPLE_SECRETS)
+        assert demo.settings.pve_host.startswith("127.0.0.1:") and not demo.settings.boot_delays
+        assert demo.settings.poll_interval == 2.0
+    finally:
+        demo.close()
+    again = embedded.start_demo(tmp_path / "data")
+    try:
+        assert not again.token_created and again.token == demo.token
+    finally:
+        again.close()
