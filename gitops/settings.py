@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     pve_verify_ssl: str = "true"
     pve_node: str = ""
     pve_timeout: float = 30.0
-    pve_concurrency: int = Field(8, ge=1, le=64, description="parallel API calls / guest operations per node")
+    pve_concurrency: int = Field(8, ge=1, le=64, description="guest operations (tasks) in parallel per node")
+    pve_read_concurrency: int = Field(32, ge=1, le=128, description="parallel read-only API calls (GETs)")
 
     portainer_url: str = ""
     portainer_api_key: SecretStr | None = None

@@ -195,7 +195,7 @@ def status(api: str = API_OPTION, as_json: bool = JSON_OPTION) -> None:
         f"phase     {data.get('phase')}",
         f"suspended {'yes' if data.get('suspended') else 'no'}",
         f"pinned    {_short(data.get('pinned_revision')) if data.get('pinned') else 'no'}",
-        f"drift     {'yes' if data.get('drift') else 'no'} {data.get('drift_counts') or ''}".rstrip(),
+        f"drift     {'yes' if data.get('drift') else 'no'} {_counts(data.get('drift_counts'))}".rstrip(),
         f"leader    {leader.get('id') or '-'}",
     ]
     if data.get("last_error"):
@@ -259,9 +259,21 @@ def resume(api: str = API_OPTION) -> None:
 def register(app: typer.Typer) -> None:
     app.command("serve", help=SERVE_HELP)(serve)
     app.command("demo", help=DEMO_HELP)(demo)
-    app.command("status", help="Show the controller's status.")(status)
-    app.command("history", help="List revisions, newest first, with their status.")(history)
-    app.command("sync", help="Reconcile now (and correct drift).")(sync)
-    app.command("rollback", help="Converge to an earlier revision and pin it until `resume`.")(rollback)
-    app.command("suspend", help="Stop automatic applies (revisions are still recorded).")(suspend)
-    app.command("resume", help="Restart automatic applies and lift a rollback's pin.")(resume)
+    app.command("status", help="Show the controller's status: applied and target revision, phase, pin, drift.\n\n"
+                "Example: phoenix-gitops status --api http://127.0.0.1:8080")(status)
+    app.command("history", help="List revisions, newest first, with their status.\n\n"
+                "Example: phoenix-gitops history -n 10")(history)
+    app.command("sync", help="Reconcile now (and correct drift).\n\nExample: phoenix-gitops sync")(sync)
+    app.command("rollback", help="Converge to an earlier revision and pin it until `resume`.\n\n"
+                "Example: phoenix-gitops rollback 020483dfdc9b")(rollback)
+    app.command("suspend", help="Stop automatic applies (revisions are still recorded).\n\n"
+                "Example: phoenix-gitops suspend")(suspend)
+    app.command("resume", help="Restart automatic applies and lift a rollback's pin.\n\n"
+                "Example: phoenix-gitops resume")(resume)
+
+
+def _counts(counts: object) -> str:
+    """`{"in_sync": 13, "pending": 3}` -> `(13 in_sync, 3 pending)`."""
+    if not isinstance(counts, dict) or not counts:
+        return ""
+    return "(" + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) + ")"

@@ -555,7 +555,8 @@ class _StoppableClient(ProxmoxClient):
 
     def __init__(self, inner: ProxmoxClient, stopping: threading.Event) -> None:
         super().__init__(inner.api, host=inner.host, user=inner.user, node=inner.node, nodes=inner.nodes,
-                         concurrency=inner.concurrency, sleep=self._sleep, clock=inner.clock)
+                         concurrency=inner.concurrency, read_concurrency=inner.read_concurrency,
+                         sleep=self._sleep, clock=inner.clock)
         self._inner = inner
         self._stopping = stopping
         self._local = threading.local()

@@ -415,7 +415,7 @@ def scenario_latency(node: SimulatedNode, work: Path, secrets: Path, args: argpa
             floor = floor_read(api, paths, concurrency)
             row(f"[{concurrency:>2} conc] FLOOR: GET config x{len(paths)}, {concurrency} threads", secs(floor))
             for snapshots in (True, False):
-                settings = settings_for(node, secrets, pve_concurrency=concurrency, snapshots=snapshots)
+                settings = settings_for(node, secrets, pve_read_concurrency=concurrency, snapshots=snapshots)
                 with connect(settings) as client:
                     t, _times, _ = best(lambda s=settings: noop_plan(client, estate, s, directory),
                                         args.latency_runs)

@@ -43,6 +43,7 @@ class ProxmoxClient:
         node: str,
         nodes: list[str],
         concurrency: int = 8,
+        read_concurrency: int = 32,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -52,6 +53,7 @@ class ProxmoxClient:
         self.node = node
         self.nodes = nodes
         self.concurrency = concurrency
+        self.read_concurrency = read_concurrency
         self.sleep = sleep
         self.clock = clock
 
@@ -140,10 +142,11 @@ def connect(
         raise errors.AuthenticationError(f"Proxmox at {host} refused the credentials of {who}") from None
     except Exception as exc:
         raise pve_errors.translate(exc, what=what, host=host) from None
-    _widen_pool(api, settings.pve_concurrency)
+    _widen_pool(api, max(settings.pve_concurrency, settings.pve_read_concurrency))
     _settle_environment(api)
     client = ProxmoxClient(api, host=host, user=who, node="", nodes=[],
-                           concurrency=settings.pve_concurrency, sleep=sleep, clock=clock)
+                           concurrency=settings.pve_concurrency,
+                           read_concurrency=settings.pve_read_concurrency, sleep=sleep, clock=clock)
     try:
         listed = client.get("nodes")
         client.nodes = sorted(str(n["node"]) for n in listed or [])

@@ -13,7 +13,7 @@ Called by the controller and the CLI before planning (and for drift checks). The
   in `snapshots`);
 - one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes.
 
-Guest calls run in a thread pool bounded by the client's concurrency, when the calls before them (the
+Guest calls run in a thread pool bounded by the client's read concurrency, when the calls before them (the
 cluster resources, the storages) show that a round trip takes long enough for threads to pay; each GET
 is retried on transient errors.
 """
@@ -84,7 +84,7 @@ def read_live_state(
     # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
     # when it answers at once, they only contend. The quickest call so far tells which it is.
     per_call = min(round_trips)
-    workers = 1 if per_call < PARALLEL_ABOVE else max(1, client.concurrency)
+    workers = 1 if per_call < PARALLEL_ABOVE else max(1, client.read_concurrency)
     if workers == 1 or len(managed) < 2:
         for g in managed:
             _read_guest(client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for))
@@ -134,7 +134,7 @@ def _snapshot_wish(guest: LiveGuest, wanted: set[int] | None) -> bool | None:
 def read_snapshots(client: ProxmoxClient, guests: Iterable[LiveGuest]) -> None:
     """Fill in the snapshot lists of `guests` (those the plan is about to change)."""
     todo = list(guests)
-    workers = min(max(1, client.concurrency), len(todo))
+    workers = min(max(1, client.read_concurrency), len(todo))
     if workers <= 1:
         for g in todo:
             _read_snapshot_list(client, g)
