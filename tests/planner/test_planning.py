@@ -179,3 +179,21 @@ def test_guest_on_another_node_is_managed_where_it_is(estate: Any) -> None:
     [action] = plan.actions
     assert action.node == "pve2" and action.calls[-1].path == "nodes/pve2/lxc/102/config"
     assert [w.code for w in plan.warnings] == ["node-mismatch"]
+
+
+def test_a_new_guest_with_nothing_to_wait_for_is_created_and_started_in_one_task(tmp_path: Path) -> None:
+    directory = tmp_path / "config"
+    shutil.copytree(EXAMPLE, directory)
+
+    def from_template(data: Any) -> None:
+        ct = data["lxc_configs"]["120"]
+        del ct["clone_from_ctid"]
+        ct["template"] = data["lxc_configs"]["900"]["template"]
+        ct["template_url"] = data["lxc_configs"]["900"]["template_url"]
+
+    edit(directory, "phoenix_lxc_configs.json", from_template)
+    plan = plan_changes(queries.load(directory), LiveState(node=NODE), OPTIONS)
+    mine = [a for a in plan.actions if a.target == "lxc/120"]
+    assert [a.action for a in mine] == ["create"] and mine[0].calls[0].params["start"] == 1
+    # 102 is a clone, and starts in boot group 1 after 120's group: its start stays an action.
+    assert [a.action for a in plan.actions if a.target == "lxc/102"] == ["clone", "start"]
