@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 import httpx
-from fakepve import FakePve
 from fakepve.certs import make_cert
+
+from gitops.demo.simulator import PhoenixFakePve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.controller.support import GitRemote, small_estate, wait_for, write_secrets
@@ -56,7 +57,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     cert, key, _ = make_cert(str(tmp), hosts=("127.0.0.1",))
-    pve = FakePve(user="root@pam", password="secret", host="127.0.0.1", port=0)
+    pve = PhoenixFakePve(user="root@pam", password="secret", host="127.0.0.1", port=0)
     pve.time_scale = 0
     asyncio.run_coroutine_threadsafe(pve.start(str(cert), str(key)), loop).result(30)
     remote = GitRemote(tmp, "config")
