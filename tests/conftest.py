@@ -108,6 +108,15 @@ class RecordingSleep:
         self.calls.append(seconds)
 
 
+async def _cancel_unfinished_tasks() -> None:
+    """PVE tasks a test left running (time_scale > 0) end with the test, not at interpreter exit."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+             and getattr(t.get_coro(), "__qualname__", "").endswith("task.<locals>.run")]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @pytest.fixture(scope="session")
 def pve_server() -> Iterator[ServerLoop]:
     server = ServerLoop()
@@ -133,6 +142,7 @@ def pve(pve_server: ServerLoop, pve_cafile: str) -> Iterator[PveHandle]:
         yield PveHandle(fake, pve_server)
     finally:
         pve_server.run(settle())
+        pve_server.run(_cancel_unfinished_tasks())
         pve_server.run(fake.stop())
 
 
