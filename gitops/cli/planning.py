@@ -77,12 +77,13 @@ def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tu
 
 def _plan(directory: Path, estate: Estate, settings: Settings, client: ProxmoxClient,
           allow_destroy: bool) -> PlanRun:
+    from gitops.config.secretrefs import SecretResolver
     from gitops.controller.converging import content_revision, plan_options, read_and_plan
     from gitops.errors import PhoenixError
 
     try:
         options = plan_options(settings, client, revision=content_revision(directory), allow_destroy=allow_destroy)
-        return read_and_plan(client, estate, options)
+        return read_and_plan(client, estate, options, SecretResolver(settings.secrets_dir))
     except PhoenixError as exc:
         fail(str(exc))
 

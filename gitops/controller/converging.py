@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitops.config.estate import CONFIG_FILES, Estate
-from gitops.config.secretrefs import SecretResolver
+from gitops.config.secretrefs import REF, SecretResolver
 from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult, apply_plan
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
+from gitops.errors import ConfigError
 from gitops.planner import desired as desired_mod
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
-from gitops.planner.plan import Plan
+from gitops.planner.plan import Plan, Problem
 from gitops.planner.planning import plan_changes
 from gitops.settings import Settings
 
@@ -48,11 +49,14 @@ def plan_options(settings: Settings, client: ProxmoxClient, *, revision: str | N
     )
 
 
-def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions) -> PlanRun:
+def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions,
+                  secrets: SecretResolver | None = None) -> PlanRun:
     """Read what the plan needs (the config's guests in detail, every guest's tags) and plan.
 
     Snapshot lists matter only for guests the plan changes (a snapshot first, old ones pruned), so
-    they are read in a second, small pass for those guests, and the pure planner runs again.
+    they are read in a second, small pass for those guests, and the pure planner runs again. With
+    `secrets`, every secret the plan would send must resolve, or the plan has an error for it: an
+    apply never stops half-way for a missing secret.
     """
     guests = desired_mod.desired_guests(estate, options.node)
     ids = {d.vmid for d in guests}
@@ -66,7 +70,27 @@ def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions) -
         if touched:
             read_snapshots(client, touched)
             plan = plan_changes(estate, live, options)
+    if secrets is not None:
+        plan.errors += missing_secrets(plan, secrets)
     return PlanRun(plan, live, options)
+
+
+def missing_secrets(plan: Plan, secrets: SecretResolver) -> list[Problem]:
+    """An error for each secret the plan's calls reference that cannot be resolved (names only)."""
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for action in plan.actions:
+        for call in action.calls:
+            for value in call.params.values():
+                for name in REF.findall(value) if isinstance(value, str) else []:
+                    if name in seen:
+                        continue
+                    seen.add(name)
+                    try:
+                        secrets.value(name)
+                    except ConfigError as exc:
+                        problems.append(Problem(action.target, "secret-missing", str(exc)))
+    return problems
 
 
 def apply(client: ProxmoxClient, run: PlanRun, settings: Settings,

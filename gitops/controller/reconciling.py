@@ -23,6 +23,7 @@ from typing import Any
 
 from gitops import errors
 from gitops.config.estate import Estate
+from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
 from gitops.controller import checks, converging, drift, rollback
 from gitops.controller.triggers import Work
@@ -333,7 +334,8 @@ class Reconciler:
         assert attempt.client is not None and attempt.estate is not None
         options = converging.plan_options(self.settings, attempt.client, revision=attempt.sha)
         attempt.snapshot = options.snapshot_name
-        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, options)
+        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, options,
+                                               SecretResolver(self.settings.secrets_dir))
         plan = attempt.run.plan.to_dict()
         if attempt.restore_data:
             plan["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
@@ -403,8 +405,6 @@ class Reconciler:
         return None
 
     def _apply_plan(self, client: ProxmoxClient, plan: Any) -> ApplyResult:
-        from gitops.config.secretrefs import SecretResolver
-
         return apply_plan(client, plan, resolve_secret=SecretResolver(self.settings.secrets_dir).value,
                           concurrency=self.settings.pve_concurrency)
 

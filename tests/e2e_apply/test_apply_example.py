@@ -70,3 +70,14 @@ def test_apply_asks_first_and_a_no_applies_nothing(cli: Cli, example: Path, pve:
     assert "nothing was applied" in result.output and pve.cts == [] and pve.vms == []
     result = cli.runner.invoke(app, ["apply", str(example)], env=cli.env, input="y\n")
     assert result.exit_code == 0, result.output
+
+
+def test_a_missing_secret_is_a_plan_error_and_nothing_is_applied(cli: Cli, example: Path, pve: Any) -> None:
+    secrets = Path(cli.env["PHOENIX_SECRETS_DIR"])
+    (secrets / "vm_default_password").unlink()
+    data = cli.plan_json(example)
+    assert {(e["target"], e["code"]) for e in data["errors"]} == {("vm/9000", "secret-missing")}
+    assert "PHOENIX_SECRET_VM_DEFAULT_PASSWORD" in data["errors"][0]["message"]
+    result = cli("apply", str(example), "--yes")
+    assert result.exit_code == 1 and "nothing was applied" in result.output
+    assert pve.cts == [] and pve.vms == []
