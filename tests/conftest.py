@@ -19,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import os
+import secrets
 import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fakepve import FakePve, settle
 from fakepve.certs import make_cert
@@ -115,6 +118,26 @@ async def _cancel_unfinished_tasks() -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+PG_ADMIN_DSN = os.environ.get("PHOENIX_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The SQLAlchemy URL of a brand-new PostgreSQL database, dropped after the test (skips without a server)."""
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {PG_ADMIN_DSN}: {exc}")
+    name = f"phoenix_test_{secrets.token_hex(6)}"
+    info = admin.info
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

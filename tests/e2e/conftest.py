@@ -9,7 +9,6 @@ dir, secrets and token under tmp_path; `.api` is an httpx client with the token,
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -19,13 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from tests.controller.support import GitRemote, wait_for, write_secrets
 
 TOKEN = "e2e-token-0123456789abcdef"
-PG_ADMIN_DSN = os.environ.get("PHOENIX_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 
 
 def free_port() -> int:
@@ -132,17 +129,3 @@ def remote(tmp_path: Path) -> GitRemote:
     return GitRemote(tmp_path, "config")
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_DSN}: {exc}")
-    name = f"phoenix_e2e_{secrets.token_hex(6)}"
-    info = admin.info
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

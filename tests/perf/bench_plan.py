@@ -58,18 +58,11 @@ from gitops.controller.converging import apply, content_revision, plan_options, 
 from gitops.demo.simulator import SimulatedNode  # noqa: E402
 from gitops.drivers.proxmox.connection import ProxmoxClient, connect  # noqa: E402
 from gitops.settings import Settings  # noqa: E402
+from tests.e2e_apply.support import SECRETS  # noqa: E402
 
 EXAMPLE = ROOT / "configs-example"
 FILES = ("phoenix_hypervisor_config.json", "phoenix_lxc_configs.json", "phoenix_vm_configs.json",
          "phoenix_stacks_config.json")
-SECRETS = {
-    "portainer_admin_password": "example-admin-pass",
-    "portainer_api_key": "ptr_examplekey",
-    "vm_default_password": "hunter2hunter2",
-    "qdrant_api_key": "qdrant-example",
-    "webapp_db_password_prod": "prod-pass",
-    "webapp_db_password_staging": "staging-pass",
-}
 PASSWORD = "secret"
 NET = ipaddress.ip_network("10.20.0.0/16")  # the example's /24, widened so 1,000 guests fit
 SECONDARY = ipaddress.ip_network("172.16.0.0/16")

@@ -8,17 +8,12 @@ parametrised over both; `clock` is a settable clock; `store` is an opened ledger
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from gitops.store import Store, open_store
-
-PG_ADMIN_DSN = os.environ.get("PHOENIX_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 
 
 class FakeClock:
@@ -33,22 +28,6 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.now += dt.timedelta(seconds=seconds)
 
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """The SQLAlchemy URL of a brand-new PostgreSQL database, dropped after the test."""
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_ADMIN_DSN}: {exc}")
-    name = f"phoenix_test_{secrets.token_hex(6)}"
-    info = admin.info
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
