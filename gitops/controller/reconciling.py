@@ -382,7 +382,7 @@ class Reconciler:
 
     def _step_apply(self, attempt: Attempt) -> Stop | None:
         assert attempt.client is not None and attempt.run is not None
-        client = _StoppableClient(attempt.client, self.stopping)
+        client = _StoppableClient(attempt.client, self.stopping, revision=attempt.sha)
         attempt.result = converging.apply(client, attempt.run, self.settings, client.on_event)
         if client.refused and not attempt.result.ok:
             return Stop("pending", "interrupted: the controller stopped during the apply; "
@@ -553,12 +553,13 @@ class _StoppableClient(ProxmoxClient):
     """The client, except that actions starting after the controller began stopping make no call:
     the actions already running finish, the others fail as `interrupted`."""
 
-    def __init__(self, inner: ProxmoxClient, stopping: threading.Event) -> None:
+    def __init__(self, inner: ProxmoxClient, stopping: threading.Event, *, revision: str = "") -> None:
         super().__init__(inner.api, host=inner.host, user=inner.user, node=inner.node, nodes=inner.nodes,
                          concurrency=inner.concurrency, read_concurrency=inner.read_concurrency,
                          sleep=self._sleep, clock=inner.clock)
         self._inner = inner
         self._stopping = stopping
+        self.revision = revision
         self._local = threading.local()
         self.refused = False
 
@@ -569,6 +570,10 @@ class _StoppableClient(ProxmoxClient):
             self._stopping.wait(seconds)  # a boot delay ends early when the controller stops
 
     def on_event(self, event: ApplyEvent) -> None:
+        if event.kind in ("finished", "skipped"):
+            level = logging.INFO if event.status == "ok" else logging.WARNING
+            log.log(level, f"{event.action} {event.status}" + (f": {event.message}" if event.message else ""),
+                    extra={"revision": self.revision, "guest": event.target, "status": event.status})
         if event.kind == "started":
             self._local.refuse = self._stopping.is_set()
             if self._local.refuse:

@@ -25,9 +25,13 @@ def live_status(ctl: Ctl, vmid: int) -> str:
         return str(client.get(f"nodes/{client.node}/lxc/{vmid}/status/current")["status"])
 
 
-def test_head_is_applied_and_recorded(ctl: Ctl) -> None:
+def test_head_is_applied_and_recorded(ctl: Ctl, caplog: pytest.LogCaptureFixture) -> None:
     first = ctl.remote.commit(small_estate(memory=512), "first")
-    outcome = ctl.run()
+    with caplog.at_level("INFO", logger="gitops.controller.reconciling"):
+        outcome = ctl.run()
+    # each action is logged with its guest and the revision
+    logged = [(r.__dict__.get("revision"), r.__dict__.get("guest")) for r in caplog.records]
+    assert (first, "lxc/101") in logged
     assert outcome.action == "applied", outcome
     record = ctl.store.get_revision(first)
     assert record.status == "applied"
