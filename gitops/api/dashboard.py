@@ -1,4 +1,5 @@
-"""The dashboard at `GET /`: the status and the latest revisions, one small HTML page, no script.
+"""The dashboard at `GET /`: the status, the latest revisions and the resources with their sync state;
+one small HTML page, no script.
 
 Used by `gitops.api.app`. Every value is escaped; the page refreshes itself every 10 seconds.
 """
@@ -12,7 +13,7 @@ from gitops.store import ControllerState, RevisionRecord
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
     "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
-    ".applied{color:#176f2c}.failed,.rejected{color:#b00020}.rolled_back{color:#a65e00}code{font-size:.95em}"
+    ".applied,.in_sync{color:#176f2c}.drifted,.missing{color:#b00020}.pending{color:#a65e00}.failed,.rejected{color:#b00020}.rolled_back{color:#a65e00}code{font-size:.95em}"
 )
 
 
@@ -34,10 +35,19 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
         for r in revisions
     )
     status = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    drift = state.last_drift if isinstance(state.last_drift, dict) else {}
+    resources = "".join(
+        f"<tr><td><code>{escape(str(r.get('target', '')))}</code></td>"
+        f"<td class='{escape(str(r.get('state', '')))}'>{escape(str(r.get('state', '')))}</td>"
+        f"<td>{escape('; '.join(str(a) for a in r.get('actions') or []))}</td></tr>"
+        for r in drift.get("resources") or [] if isinstance(r, dict)
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='10'>"
         f"<title>Phoenix GitOps</title><style>{STYLE}</style></head><body><h1>Phoenix GitOps</h1>"
         f"<table id='status'>{status}</table><h2>Revisions</h2><table id='revisions'>"
         "<tr><th>sha</th><th>status</th><th>message</th><th>author</th><th>received</th><th>error</th></tr>"
-        f"{rows}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p></body></html>"
+        f"{rows}</table><h2>Resources</h2><table id='resources'>"
+        "<tr><th>target</th><th>state</th><th>what a sync would do</th></tr>"
+        f"{resources}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p></body></html>"
     )

@@ -154,3 +154,34 @@ def test_webhooks(store: Store, controller: FakeController, client_for) -> None:
     with client_for(store, controller, webhook_secret=None) as api:
         assert api.post("/api/v1/webhooks/github", content=body,
                         headers={"X-Hub-Signature-256": sign(body)}).status_code == 401
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_dashboard_in_a_browser(store: Store, controller: FakeController, client_for, tmp_path: Path) -> None:
+    """What a person sees at `/`: status, revisions (colour-coded) and resources, in Debian's Chromium."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    with client_for(store, controller) as api, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"])
+        try:
+            page = browser.new_page()
+            page.goto(str(api.base_url))
+            assert page.title() == "Phoenix GitOps"
+            status = page.locator("#status").inner_text()
+            assert SHA1[:12] in status and "idle" in status
+            rows = page.locator("#revisions tr")
+            assert rows.count() == 3  # header + 2 revisions, newest first
+            assert "rejected" in rows.nth(1).inner_text() and "broken" in rows.nth(1).inner_text()
+            rejected = page.locator("#revisions td.rejected")
+            assert rejected.evaluate("cell => getComputedStyle(cell).color") == "rgb(176, 0, 32)"
+            assert "lxc/101" in page.locator("#resources").inner_text()
+            assert "in_sync" in page.locator("#resources").inner_text()
+            page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        finally:
+            browser.close()
