@@ -205,6 +205,12 @@ class Reconciler:
                                  data={"commits": len(commits), "superseded": superseded})
             log.info("new head %s (%d commits, %d superseded)", head.short_sha, len(commits), len(superseded),
                      extra={"revision": head.sha, "trigger": trigger})
+        if fetched.forced and fetched.previous_sha:
+            message = (f"the branch was force-pushed: {fetched.previous_sha[:12]} is no longer in its history; "
+                       f"following {head.short_sha}")
+            log.warning(message, extra={"revision": head.sha, "trigger": trigger})
+            self.store.add_event("force-push", message, level="warning", revision=head.sha,
+                                 data={"previous": fetched.previous_sha})
         self.store.update_state(last_poll_at=now, extra={"last_seen": head.sha}, phase="idle")
         return head
 

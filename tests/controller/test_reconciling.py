@@ -78,6 +78,21 @@ def test_commits_arriving_together_apply_the_newest_and_supersede_the_others(ctl
     assert live_config(ctl)["memory"] == 1024
 
 
+def test_a_force_push_is_followed_and_said(ctl: Ctl) -> None:
+    from tests.controller.support import git
+
+    ctl.remote.commit(small_estate(memory=512), "first")
+    dropped = ctl.remote.commit(small_estate(memory=600), "to be rewritten")
+    ctl.run()
+    git("reset", "--quiet", "--hard", "HEAD~1", cwd=ctl.remote.work)
+    rewritten = ctl.remote.commit(small_estate(memory=700), "rewritten", push=False)
+    git("push", "--quiet", "--force", "origin", "HEAD:refs/heads/main", cwd=ctl.remote.work)
+    assert ctl.run().action == "applied"
+    assert ctl.status(rewritten) == "applied" and live_config(ctl)["memory"] == 700
+    [event] = ctl.store.list_events(kind="force-push")
+    assert dropped[:12] in event.message and event.level == "warning"
+
+
 def test_rollback_restores_and_pins_until_resumed(ctl: Ctl) -> None:
     first = ctl.remote.commit(small_estate(memory=512, cores=1), "first")
     ctl.run()
