@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from gitops.planner.comparing import canonical_rule, is_indexed, same
-from gitops.planner.desired import DesiredGuest, DesiredMount
+from gitops.planner.desired import MANAGED_TAG, DesiredGuest, DesiredMount
 from gitops.planner.live import LiveGuest
-from gitops.planner.normalize import format_gib, gib, parse_size, split_props
+from gitops.planner.normalize import canonical_tags, format_gib, gib, parse_size, split_props
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 
@@ -38,6 +38,12 @@ def plan_existing(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> Gue
     if live.kind != d.kind:
         out.errors.append(Problem(d.target, "kind-mismatch",
                                   f"id {d.vmid} is a {live.kind} on the node but a {kind_label} in the config"))
+        return out
+    if MANAGED_TAG not in canonical_tags(live.tags) and live.name and live.name.lower() != d.name.lower():
+        out.errors.append(Problem(d.target, "adopt-conflict",
+                                  f"id {d.vmid} is taken on the node by '{live.name}', which Phoenix GitOps did not "
+                                  f"create, and the config names it '{d.name}': it is left alone. Give the config "
+                                  f"another id, or tag the guest `{MANAGED_TAG}` to let the controller adopt it"))
         return out
     if live.template and not d.template:
         out.errors.append(Problem(d.target, "template-irreversible",

@@ -197,3 +197,14 @@ def test_a_new_guest_with_nothing_to_wait_for_is_created_and_started_in_one_task
     assert [a.action for a in mine] == ["create"] and mine[0].calls[0].params["start"] == 1
     # 102 is a clone, and starts in boot group 1 after 120's group: its start stays an action.
     assert [a.action for a in plan.actions if a.target == "lxc/102"] == ["clone", "start"]
+
+
+def test_a_guest_we_did_not_create_is_adopted_only_when_its_name_matches(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[120].tags = []
+    live.guests[120].config["tags"] = ""
+    [action] = _plan(estate, live).actions  # same name: adopted, the tag is added
+    assert action.action == "update" and [c.field for c in action.changes] == ["tags"]
+    live.guests[120].name = "prod-db"
+    plan = _plan(estate, live)
+    assert plan.actions == [] and [(e.target, e.code) for e in plan.errors] == [("lxc/120", "adopt-conflict")]
