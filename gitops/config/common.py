@@ -1,38 +1,30 @@
 """Building blocks shared by the four config files: the strict base model, firewall rules, tests.
 
-Every model forbids unknown fields (a typo must not pass silently) except keys starting with `x-`,
-which are free for users and kept aside in `extensions`. Used by the per-file model modules.
+Every model forbids unknown fields (a typo must not pass silently); keys starting with `x-` are free
+for users and dropped before validation (`strip_extensions`). Used by the per-file model modules.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ConfigModel(BaseModel):
-    """Strict base: unknown fields are errors, `x-*` fields are allowed and ignored."""
+    """Strict base: unknown fields are errors. `x-*` fields are removed before validation by
+    `strip_extensions` (one pass over the raw data, so pydantic validates without a Python hook)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=False)
-    _extensions: dict[str, Any] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _take_extensions(cls, data: Any, handler: Any) -> Any:
-        extensions: dict[str, Any] = {}
-        if isinstance(data, dict) and any(isinstance(k, str) and k.startswith("x-") for k in data):
-            extensions = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith("x-")}
-            data = {k: v for k, v in data.items() if k not in extensions}
-        model = handler(data)
-        if extensions and isinstance(model, ConfigModel):
-            model._extensions = extensions
-        return model
 
-    @property
-    def extensions(self) -> dict[str, Any]:
-        """The user's own `x-*` fields of this object."""
-        return self._extensions
+def strip_extensions(data: Any) -> Any:
+    """The data without the user's own `x-*` keys, at any depth."""
+    if isinstance(data, dict):
+        return {k: strip_extensions(v) for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    if isinstance(data, list):
+        return [strip_extensions(v) for v in data]
+    return data
 
 
 class FirewallRule(ConfigModel):

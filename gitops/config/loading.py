@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gitops.config.common import strip_extensions
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
 from gitops.config.hypervisor import HypervisorConfig
 from gitops.config.lxc import LxcFile
@@ -56,7 +57,7 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
             continue
         estate.raw[name] = data
         dropped: set[PathPart] = set()
-        model = _validate(name, data, report, dropped)
+        model = _validate(name, strip_extensions(data) if '"x-' in text else data, report, dropped)
         estate.dropped[name] = _dropped_keys(data, name, dropped)
         if name == VM_FILE:
             estate.vm_index = _kept_indexes(data, report)

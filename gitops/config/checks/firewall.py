@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 
 from gitops.config.common import Firewall, FirewallRule
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
@@ -111,6 +112,7 @@ def _valid_addresses(value: str) -> bool:
     return all(p and _valid_address(p) for p in parts)
 
 
+@lru_cache(maxsize=4096)
 def _valid_address(part: str) -> bool:
     if _NAME.match(part):
         return True

@@ -27,7 +27,7 @@ _PLACEHOLDERS = frozenset({"", "not_set", "none", "null", "changeme", "todo", "-
 def check_secrets(estate: Estate, report: Report) -> None:
     for name in CONFIG_FILES:
         data = estate.raw.get(name)
-        if data is None:
+        if data is None or not _may_hold_secrets(estate.texts.get(name)):
             continue
         for path, key, value in _strings(data, ()):
             if "${secret:" in value:
@@ -41,6 +41,22 @@ def check_secrets(estate: Estate, report: Report) -> None:
                 report.warning(name, path, "plaintext-secret",
                                "a plaintext secret is committed to Git; replace it with ${secret:NAME} "
                                "and put the value in PHOENIX_SECRETS_DIR/NAME")
+
+
+# Lower-case words without which no key or value of the file can look secret (see the patterns above).
+_HINTS = ("pass", "secret", "token", "apikey", "api_key", "private", "credential", "-----begin", "ghp_", "gho_",
+          "ghs_", "github_pat_", "glpat-", "akia", "xox", "pveapitoken=")
+
+
+def _may_hold_secrets(text: str | None) -> bool:
+    """False only when the file's text cannot hold a reference or a secret: then no walk is needed.
+
+    Plain substring tests (a regex over megabytes costs seconds). A file with `\\u` escapes is always
+    walked, since an escaped key would slip past this look."""
+    if text is None or "\\u" in text or "${secret:" in text:
+        return True
+    low = text.lower()
+    return any(hint in low for hint in _HINTS)
 
 
 def _looks_secret(key: str | None, value: str) -> bool:
