@@ -21,7 +21,7 @@ _SYMBOL = {"create": "+", "clone": "+", "download-template": "+", "storage": "~"
 
 
 def _short(value: Any) -> str:
-    text = "" if value is None else (value if isinstance(value, str) else json.dumps(value))
+    text = "(none)" if value is None else (value if isinstance(value, str) else json.dumps(value))
     text = text.replace("\n", " ")
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
 
@@ -56,6 +56,10 @@ def print_text(plan: Plan, console: Console) -> None:
             if len(a["changes"]) > 12:
                 changes += f"\n... {len(a['changes']) - 12} more"
             notes = []
+            snapshot = next((c["params"].get("snapname") for c in a["calls"]
+                             if c["method"] == "POST" and c["path"].endswith("/snapshot")), None)
+            if snapshot:
+                notes.append(f"snapshot {snapshot} first")
             if a["restart_required"]:
                 notes.append("restart required")
             if a["destructive"]:
@@ -93,5 +97,6 @@ def markdown(plan: Plan, title: str = "Phoenix GitOps plan") -> str:
 
 
 def _md(value: Any) -> str:
-    text = _short(value).replace("|", "\\|")
-    return f"`{text}`" if text else "—"
+    if value is None or value == "":
+        return "—"
+    return "`" + _short(value).replace("|", "\\|") + "`"

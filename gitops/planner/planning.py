@@ -54,6 +54,10 @@ def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
     plan.actions += guest_actions
     plan.actions += _fold_starts(_order_starts(starts, estate), guest_actions)
     plan.actions += _deletes(estate, live, by_id, options, plan)
+    # A dependency on a target with nothing to do is already met: keep the plan about what happens.
+    acting = {a.target for a in plan.actions}
+    for a in plan.actions:
+        a.depends_on = [t for t in a.depends_on if t in acting]
     return plan
 
 

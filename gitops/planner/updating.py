@@ -6,6 +6,7 @@ error, never attempted) and whether changes wait for a restart. Pure; used by `g
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field, replace
 
 from gitops.planner.comparing import canonical_rule, is_indexed, same
@@ -229,11 +230,41 @@ def _firewall(d: DesiredGuest, live: LiveGuest) -> Action | None:
     want_rules = [canonical_rule(dict(r)) for r in fw.rules]
     if live_rules != want_rules:
         calls += rule_calls(d, len(live_rules), fw.rules)
-        changes.append(FieldChange("firewall.rules", f"{len(live_rules)} rules", f"{len(want_rules)} rules"))
+        changes += rule_changes(live_rules, want_rules)
     if not calls:
         return None
     return Action(target=d.target, action="firewall", node=d.node, changes=changes, calls=calls,
                   summary="set firewall " + ", ".join(c.field.removeprefix("firewall.") for c in changes))
+
+
+def rule_text(rule: dict[str, str]) -> str:
+    """`in ACCEPT tcp dport=853 source=10.0.0.0/24 (DNS over TLS)`: a rule as a reviewer reads it."""
+    parts = [rule.get("type", ""), rule.get("action", "")]
+    if "proto" in rule:
+        parts.append(rule["proto"])
+    parts += [f"{k}={rule[k]}" for k in ("dport", "sport", "source", "dest", "macro", "iface") if k in rule]
+    if rule.get("enable") == "0":
+        parts.append("(disabled)")
+    if rule.get("comment"):
+        parts.append(f"({rule['comment']})")
+    return " ".join(p for p in parts if p)
+
+
+def rule_changes(live: list[dict[str, str]], want: list[dict[str, str]]) -> list[FieldChange]:
+    """One change per rule added, removed or replaced, by position in the desired list."""
+    matcher = difflib.SequenceMatcher(a=[rule_text(r) for r in live], b=[rule_text(r) for r in want],
+                                      autojunk=False)
+    out: list[FieldChange] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        olds, news = live[i1:i2], want[j1:j2]
+        for k in range(max(len(olds), len(news))):
+            old = rule_text(olds[k]) if k < len(olds) else None
+            new = rule_text(news[k]) if k < len(news) else None
+            where = j1 + k if new is not None else i1 + k
+            out.append(FieldChange(f"firewall.rules[{where}]", old, new))
+    return out
 
 
 def rule_calls(d: DesiredGuest, live_count: int, rules: list[dict[str, str]]) -> list[ApiCall]:

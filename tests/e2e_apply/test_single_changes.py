@@ -41,7 +41,7 @@ CASES = [
     ("disk-grow-ct", LXC, ct("120", storage_size_gb=10), "lxc/120", "resize", "rootfs.size"),
     ("disk-grow-vm", VM, vm(1002, disk_size_gb=40), "vm/1002", "resize", "scsi0.size"),
     ("network", LXC, new_ip, "lxc/102", "update", "net0"),
-    ("firewall-rule", LXC, add_rule, "lxc/102", "firewall", "firewall.rules"),
+    ("firewall-rule", LXC, add_rule, "lxc/102", "firewall", "firewall.rules[2]"),
     ("onboot", LXC, ct("120", start_at_boot=True), "lxc/120", "update", "onboot"),
     ("boot-order", LXC, ct("102", boot_order=2), "lxc/102", "update", "startup"),
     ("features", LXC, ct("120", pve_features={"nesting": True, "keyctl": True}), "lxc/120", "update", "features"),

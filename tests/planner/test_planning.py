@@ -129,6 +129,10 @@ def test_firewall_rule_change_replaces_rules_in_order(estate: Any) -> None:
     posts = [c.params for c in action.calls if c.method == "POST"]
     deletes = [c.path for c in action.calls if c.method == "DELETE"]
     assert deletes == ["nodes/pve1/lxc/102/firewall/rules/1", "nodes/pve1/lxc/102/firewall/rules/0"]
+    # The reviewer reads the rule that changes, not a count.
+    assert [(c.field, c.old, c.new) for c in action.changes] == [
+        ("firewall.rules[0]", "in ACCEPT udp dport=5353 source=10.20.0.0/24 (DNS)",
+         "in ACCEPT udp dport=53 source=10.20.0.0/24 (DNS)")]
     # Inserted bottom-up at the top, so the final order is the config's.
     assert [p["dport"] for p in posts] == ["53", "53"] and posts[-1]["proto"] == "udp"
 
