@@ -92,6 +92,31 @@ def test_sigkill_during_an_apply_then_restart_converges(controller: Callable[...
     assert any("interrupted" in e["message"] for e in events)
 
 
+def test_sigterm_during_an_apply_finishes_the_running_actions_records_and_exits(
+        controller: Callable[..., Controller], remote: GitRemote, pve, pve_settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    pve.time_scale = 0.2  # a container task takes seconds now
+    first = remote.commit(small_estate(memory=512, extra_guests=3), "first")
+    ctl = controller(remote).start()
+    ctl.wait_status(first, "applying", timeout=30)
+    time.sleep(0.5)
+    assert ctl.terminate(timeout=60) == 0
+    # It waited for the tasks of the actions it had started: none is left running on the node.
+    assert [t["upid"] for t in list(pve.tasks.values()) if t["status"] == "running"] == []
+    # Recorded before exiting: the revision is not left `applying`; it waits for the next start.
+    from gitops.store import open_store
+
+    ledger = open_store(f"sqlite:///{ctl.root / 'data' / 'phoenix.db'}")
+    try:
+        assert ledger.get_revision(first).status in ("pending", "applied")
+        assert ledger.revisions_in_status("applying") == []
+    finally:
+        ledger.close()
+    pve.time_scale = 0
+    ctl.start()
+    ctl.wait_status(first, "applied", timeout=90)
+    assert live(pve_settings, 2001)["memory"] == 512
+
+
 def test_a_task_error_rolls_back_automatically(controller: Callable[..., Controller], remote: GitRemote,
                                                pve, pve_settings: Settings) -> None:  # type: ignore[no-untyped-def]
     first = remote.commit(small_estate(memory=512), "first")
