@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from gitops import errors
 from gitops.config.estate import CONFIG_FILES
+from gitops.config.schema import write_schemas
 from gitops.settings import Settings
 
 EXAMPLE_SECRETS = (
@@ -112,6 +113,7 @@ def _config_repo(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in example_files().items():
         (folder / name).write_bytes(content)
+    write_schemas(folder / "schemas")  # the example files' `$schema` points here
     env = {**os.environ, "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "Phoenix demo"),
            "GIT_AUTHOR_EMAIL": os.environ.get("GIT_AUTHOR_EMAIL", "demo@phoenix.invalid"),
            "GIT_COMMITTER_NAME": os.environ.get("GIT_COMMITTER_NAME", "Phoenix demo"),
