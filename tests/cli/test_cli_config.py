@@ -17,16 +17,12 @@ import typer
 from typer.testing import CliRunner
 
 from gitops.cli.main import app
+from gitops.config.estate import CONFIG_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs-example"
 CLI = str(Path(sys.executable).with_name("phoenix-gitops"))
-FILES = (
-    "phoenix_hypervisor_config.json",
-    "phoenix_lxc_configs.json",
-    "phoenix_vm_configs.json",
-    "phoenix_stacks_config.json",
-)
+FILES = CONFIG_FILES  # the four config files, in the package's order
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<path>[^:]+): (?P<message>.+) "
                   r"\[(?P<code>[a-z-]+)\]$")
 

@@ -16,16 +16,11 @@ from typing import Any
 
 import pytest
 
+from gitops.config.estate import CONFIG_FILES
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs-example"
 UPSTREAM = ROOT / "tests" / "data" / "phoenix-upstream"  # byte-for-byte copies of shared/phoenix-upstream
-
-CONFIG_FILES = (
-    "phoenix_hypervisor_config.json",
-    "phoenix_lxc_configs.json",
-    "phoenix_vm_configs.json",
-    "phoenix_stacks_config.json",
-)
 
 
 def copy_estate(source: Path, target: Path) -> Path:

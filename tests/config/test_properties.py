@@ -18,16 +18,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gitops.config.estate import CONFIG_FILES
 from gitops.config.problems import Report
 from gitops.config.validation import validate_directory
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs-example"
-FILES = (
-    "phoenix_hypervisor_config.json",
-    "phoenix_lxc_configs.json",
-    "phoenix_vm_configs.json",
-    "phoenix_stacks_config.json",
-)
+FILES = CONFIG_FILES  # the four config files, in the package's order
 FILE_LEVEL = {"json-syntax", "file-missing", "file-unreadable"}
 ORIGINAL = {name: json.loads((EXAMPLE / name).read_text(encoding="utf-8")) for name in FILES}
 # 60 examples a test keeps the file at a few seconds; PHOENIX_PROPERTY_EXAMPLES=2000 for a deeper hunt.

@@ -53,6 +53,7 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from gitops.config.estate import CONFIG_FILES  # noqa: E402
 from gitops.config.validation import validate_directory  # noqa: E402
 from gitops.controller.converging import apply, content_revision, plan_options, read_and_plan  # noqa: E402
 from gitops.demo.simulator import SimulatedNode  # noqa: E402
@@ -61,8 +62,7 @@ from gitops.settings import Settings  # noqa: E402
 from tests.e2e_apply.support import SECRETS  # noqa: E402
 
 EXAMPLE = ROOT / "configs-example"
-FILES = ("phoenix_hypervisor_config.json", "phoenix_lxc_configs.json", "phoenix_vm_configs.json",
-         "phoenix_stacks_config.json")
+FILES = CONFIG_FILES  # the four config files, in the package's order
 PASSWORD = "secret"
 NET = ipaddress.ip_network("10.20.0.0/16")  # the example's /24, widened so 1,000 guests fit
 SECONDARY = ipaddress.ip_network("172.16.0.0/16")

@@ -27,14 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gitops.config.estate import CONFIG_FILES
+
 UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "phoenix-upstream"
 CLI = str(Path(sys.executable).with_name("phoenix-gitops"))
-FILES = (
-    "phoenix_hypervisor_config.json",
-    "phoenix_lxc_configs.json",
-    "phoenix_vm_configs.json",
-    "phoenix_stacks_config.json",
-)
+FILES = CONFIG_FILES  # the four config files, in the package's order
 TARGET_SECONDS = 2.0
 PRIMARY = ipaddress.ip_network("10.128.0.0/9")  # fresh addresses for the copies' first NIC
 SECONDARY = ipaddress.ip_network("172.16.0.0/12")  # and for their second (its upstream gateway is inside)
