@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from gitops.config import graph
 from gitops.config.estate import Estate
+from gitops.planner import pve_paths
 from gitops.planner.creating import clone_action, clone_problem, create_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor
@@ -153,8 +154,7 @@ def _deletes(estate: Estate, live: LiveState, by_id: dict[int, DesiredGuest], op
 
 
 def _delete_action(guest: LiveGuest) -> Action:
-    api_kind = "lxc" if guest.kind == "lxc" else "qemu"
-    base = f"nodes/{guest.node}/{api_kind}/{guest.vmid}"
+    base = pve_paths.guest_path(guest.kind, guest.node, guest.vmid)
     calls = [ApiCall("POST", f"{base}/status/stop", wait=True)] if guest.status == "running" else []
     calls.append(ApiCall("DELETE", base, {"purge": 1, "destroy-unreferenced-disks": 1}, wait=True))
     return Action(target=guest.target, action="delete", node=guest.node, destructive=True, calls=calls,
