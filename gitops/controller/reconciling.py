@@ -231,8 +231,8 @@ class Reconciler:
             self.recorder.phase(idle_phase)
             return Outcome("none", sha, "in sync")
         targets = found.drifted_targets
-        corrected = stop is None or stop.status not in ("not-corrected",)
-        reason = "" if corrected else stop.error if stop is not None else ""
+        corrected = stop is None or stop.status != "not-corrected"
+        reason = "" if corrected else policy.not_healed if not policy.heal else stop.error if stop else ""
         self.recorder.drift(found)
         self.recorder.event(events.EventKind.DRIFT, f"drift on {', '.join(targets[:10])}",
                             events.DriftFound(revision=sha, targets=targets, counts=found.counts(),
