@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     api_port: int = Field(8080, ge=1, le=65535)
     boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
 
+    # In-guest provisioning (feature and application scripts, host-side container settings): off unless set,
+    # since whoever may commit to the config repo then runs code as root on the hosts.
+    provisioning: bool = False
+    scripts_dir: str = Field("", description="scripts folder, relative to the config folder (default: "
+                                             "`bin/` there if present, else `../bin`, the upstream layout)")
+    ssh_user: str = "root"
+    ssh_key: str = Field("", description="private key file for SSH to the nodes (default: `ssh_key` in the "
+                                         "secrets dir)")
+    ssh_known_hosts: str = Field("", description="pinned known_hosts file (default: `known_hosts` in the "
+                                                 "secrets dir); unknown host keys are refused")
+    ssh_hosts: dict[str, str] = Field(default_factory=dict, description="node name -> `host[:port]` for SSH "
+                                      "(default: the node name, port 22)")
+    ssh_timeout: float = Field(1800.0, gt=0, description="seconds one script may run")
+
     @field_validator("pve_verify_ssl")
     @classmethod
     def _verify(cls, value: str) -> str:

@@ -84,7 +84,7 @@ def _plan(directory: Path, estate: Estate, settings: Settings, drivers: Drivers,
 
     try:
         options = plan_options(settings, proxmox(drivers).node, revision=content_revision(directory),
-                               allow_destroy=allow_destroy)
+                               allow_destroy=allow_destroy, estate=estate)
         return read_and_plan(drivers, estate, options, SecretResolver(settings.secrets_dir))
     except PhoenixError as exc:
         fail(str(exc))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops.config import scripts
 from gitops.config.estate import CONFIG_FILES, Estate
 from gitops.config.secretrefs import REF, SecretResolver
 from gitops.drivers.executing import ApplyEvent, ApplyResult, execute
@@ -40,9 +41,14 @@ def content_revision(directory: Path) -> str:
 
 
 def plan_options(settings: Settings, node: str, *, revision: str | None,
-                 allow_destroy: bool = False) -> PlanOptions:
-    """`node` is the default Proxmox node (`systems.proxmox(drivers).node`)."""
+                 allow_destroy: bool = False, estate: Estate | None = None) -> PlanOptions:
+    """`node` is the default Proxmox node (`systems.proxmox(drivers).node`). With provisioning on, the
+    scripts of `estate`'s guests are read now, from its folder (the checkout of the revision)."""
+    provisioning = None
+    if settings.provisioning and estate is not None:
+        provisioning = scripts.load_provisioning(estate, settings.scripts_dir)
     return PlanOptions(
+        provisioning=provisioning,
         node=node,
         allow_destroy=allow_destroy,
         snapshot_name=f"phx-{revision[:12]}" if settings.snapshots and revision else None,

@@ -146,7 +146,8 @@ def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     """Read and plan, with every secret the plan would send checked; a plan with errors stops here."""
     assert attempt.drivers is not None and attempt.estate is not None
-    options = converging.plan_options(ctx.settings, systems.proxmox(attempt.drivers).node, revision=attempt.sha)
+    options = converging.plan_options(ctx.settings, systems.proxmox(attempt.drivers).node, revision=attempt.sha,
+                                      estate=attempt.estate)
     attempt.snapshot = options.snapshot_name
     secrets = SecretResolver(ctx.settings.secrets_dir)
     attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options, secrets)

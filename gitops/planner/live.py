@@ -56,6 +56,15 @@ class LiveStorage:
 
 
 @dataclass
+class LiveHostConfig:
+    """A container's host-side settings, read on its node: the raw `lxc.*` lines of its config file (main
+    section, in order) and, per bind-mount source directory, its owner `uid:gid` ("" when missing)."""
+
+    lxc_lines: list[str] = field(default_factory=list)
+    bind_dirs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class LiveState:
     """Everything the planner needs to know about the cluster, read in one go."""
 
@@ -63,6 +72,10 @@ class LiveState:
     nodes: list[str] = field(default_factory=list)
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
+    # In-guest provisioning (`gitops.drivers.guests`): per target, the steps its guest says ran (step ->
+    # identity), None when it could not be asked (not running); host-side settings of containers.
+    provisioned: dict[str, dict[str, str] | None] = field(default_factory=dict)
+    host_configs: dict[str, LiveHostConfig] = field(default_factory=dict)
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)
