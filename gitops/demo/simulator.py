@@ -1,9 +1,16 @@
-"""A simulated Proxmox VE node: fakepve, plus the two PVE behaviours fakepve 0.5.0 does not model.
+"""A simulated Proxmox VE node: fakepve, plus the PVE behaviours fakepve 0.5.0 does not model.
 
 fakepve answers `PUT /nodes/{node}/qemu/{vmid}/resize` with success and changes nothing, and keeps
 `import-from=` in a VM disk's config with size 0 instead of importing the image. Real PVE grows the
 disk (and refuses to shrink it) and imports the image at its size; the controller relies on both,
-so this subclass adds them, in PVE's wording. Everything else is fakepve's.
+so this subclass adds them, in PVE's wording.
+
+fakepve's guest agent answers only when a test set `vm.agent`, writes no file and runs nothing. Here a
+running VM with `agent: 1` in its config answers (assumed: its image runs qemu-guest-agent, as the
+upstream cloud images are set up to); `agent/file-write` keeps the file in the guest (so `file-read`
+returns it, as a guest's disk would), and `agent/exec` asks `guest_exec(vm, argv, input_data)` -- what
+runs inside a VM is the caller's to say (a test, the demo); unset, every command exits 0 with no output,
+as fakepve answers. Everything else is fakepve's.
 
 `SimulatedNode` serves one on a loopback address from a background event loop, for `phoenix-gitops
 demo` and for the tests' `pve` fixture. Requires the `demo` (or `test`) extra, which brings fakepve.
@@ -15,7 +22,7 @@ import asyncio
 import gc
 import inspect
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +36,25 @@ TIMEOUT = 30
 
 
 class PhoenixFakePve(FakePve):  # type: ignore[misc]
-    """fakepve with VM disk resize and `import-from` disks, as PVE does them."""
+    """fakepve with VM disk resize, `import-from` disks and a guest agent that keeps files, as PVE does them."""
+
+    # (vm, argv, input-data) -> {"exitcode", "out-data", "err-data"}: what a command run by the agent does.
+    guest_exec: Callable[[Any, list[str], str], dict[str, Any]] | None = None
+
+    async def _agent_call(self, match: Any, values: dict[str, Any]) -> Any:
+        vm = self.find(values["node"], values["vmid"])
+        enabled = str(vm.config.get("agent", "0")).split(",")[0].split("=")[-1] == "1"
+        if vm.agent is None and enabled and vm.status == "running":
+            vm.agent = {}
+        command = match.template.rsplit("/", 1)[1]
+        answer = await super()._agent_call(match, values)
+        if command == "file-write":
+            vm.agent.setdefault("files", {})[values["file"]] = str(values.get("content", ""))
+        elif command == "exec" and self.guest_exec is not None:
+            argv = [str(a) for a in values["command"]]
+            result = self.guest_exec(vm, argv, str(values.get("input-data", "")))
+            vm.agent.setdefault("exec", {})[" ".join(argv)] = result
+        return answer
 
     def _routes_qemu(self) -> list[tuple[str, str, Any]]:
         routes: list[tuple[str, str, Any]] = super()._routes_qemu()

@@ -40,7 +40,8 @@ from gitops.planner.plan import Action, ApiCall, Plan, System
 from gitops.planner.provisioning import GUESTS
 from gitops.settings import Settings
 
-TAIL_LINES = 40
+TAIL_LINES = 40  # kept with the outcome (and the ledger)
+ERROR_LINES = 3  # quoted in the error message itself
 
 
 class _Channel(Protocol):
@@ -153,9 +154,12 @@ class GuestsDriver:
                 context.task(f"{step}@{identity[:12]}")
                 done = channel.run_script(action.node, vmid, folder, step, script, guest_input)
                 if done.status != 0:
+                    lines = tail(done)
+                    last = " | ".join(line.strip() for line in lines[-ERROR_LINES:] if line.strip())
                     raise errors.TaskFailedError(
-                        f"{action.target}: step {step} exited with status {done.status}", target=action.target,
-                        exitstatus=str(done.status), log=tail(done))
+                        f"{action.target}: step {step} exited with status {done.status}"
+                        + (f"; output ends: {last}" if last else ""), target=action.target,
+                        exitstatus=str(done.status), log=lines)
                 record[step] = identity
                 channel.write_record(action.node, vmid, folder, record)
         finally:

@@ -118,8 +118,9 @@ class NodeShells:
 
     async def _run(self, node: str, argv: list[str], stdin: bytes) -> Completed:
         conn = await self._connection(node)
-        result = await asyncio.wait_for(
-            conn.run(shlex.join(argv), input=stdin, encoding=None, check=False), self.timeout)
+        # With no input, stdin is closed at once: a command reading it must see EOF, not wait for it.
+        feed: dict[str, Any] = {"input": stdin} if stdin else {"stdin": asyncssh.DEVNULL}
+        result = await asyncio.wait_for(conn.run(shlex.join(argv), encoding=None, check=False, **feed), self.timeout)
         status = result.exit_status if result.exit_status is not None else 255
         return Completed(status, _bytes(result.stdout), _bytes(result.stderr))
 
