@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from gitops import events
+from gitops.controller import provisioned
 from gitops.controller.policy import Policy
 from gitops.controller.steps import Attempt
 from gitops.planner.drift import DriftReport
@@ -67,6 +68,8 @@ class Recorder:
         if attempt.run_id is not None:
             self.store.finish_run(attempt.run_id, RUN_STATUS.get(status, "failed"), plan=attempt.plan,
                                   result=attempt.result_dict(), error=error)
+            if attempt.run is not None and attempt.result is not None:
+                self.store.record_steps(attempt.run_id, provisioned.step_records(attempt.run.plan, attempt.result))
         if policy.writes_status:
             self.status(attempt, status, error=error)
 

@@ -239,6 +239,33 @@ class Store:
             query = query.order_by(tables.Run.started_at.desc(), tables.Run.id.desc())
             return [_run(row) for row in session.scalars(query.limit(max(0, limit)).offset(max(0, offset)))]
 
+    # -- provisioning steps ------------------------------------------------------------------
+
+    def record_steps(self, run_id: int, steps: Iterable[records.StepRecord]) -> None:
+        """The scripts run `run_id` ran in guests (already scrubbed of secrets by the executor)."""
+        with self._write() as session:
+            run = session.get(tables.Run, run_id)
+            if run is None:
+                raise errors.NotFoundError(f"run {run_id} is not in the ledger")
+            now = self._clock()
+            for s in steps:
+                session.add(tables.ProvisioningStep(
+                    run_id=run_id, revision_sha=run.revision_sha, target=s.target, step=s.step, script=s.script,
+                    identity=s.identity, status=s.status, exit_status=s.exit_status, output_tail=s.output_tail,
+                    at=s.at or now))
+
+    def list_steps(self, *, target: str | None = None, limit: int = 100) -> list[records.StepRecord]:
+        """Steps newest first, optionally of one guest (`lxc/101`)."""
+        query = select(tables.ProvisioningStep)
+        if target is not None:
+            query = query.where(tables.ProvisioningStep.target == target)
+        query = query.order_by(tables.ProvisioningStep.id.desc()).limit(max(0, limit))
+        with self._read() as session:
+            return [records.StepRecord(
+                target=r.target, step=r.step, identity=r.identity, status=r.status, script=r.script,
+                exit_status=r.exit_status, output_tail=r.output_tail, run_id=r.run_id, revision=r.revision_sha,
+                at=r.at) for r in session.scalars(query)]
+
     # -- events ------------------------------------------------------------------------------
 
     def add_event(

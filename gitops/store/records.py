@@ -116,3 +116,19 @@ class ControllerState:
 
 # The fields of ControllerState that `update_state` may write.
 STATE_FIELDS = frozenset(ControllerState.__dataclass_fields__) - {"updated_at"}
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One script a run ran in a guest (`provisioning_steps`): `status` ok or failed."""
+
+    target: str
+    step: str
+    identity: str
+    status: str
+    script: str = ""
+    exit_status: int | None = None
+    output_tail: str = ""
+    run_id: int | None = None
+    revision: str = ""
+    at: dt.datetime | None = None

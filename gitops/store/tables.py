@@ -122,6 +122,28 @@ class Event(Base):
     data: Mapped[Any | None] = mapped_column(JsonData)
 
 
+class ProvisioningStep(Base):
+    """One script run in one guest by a run (`gitops.drivers.guests`): its identity (hash of script and
+    input), exit status and the tail of its output (scrubbed of secrets), per guest target."""
+
+    __tablename__ = "provisioning_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("runs.id", name="fk_provisioning_steps_run_id",
+                                                            ondelete="CASCADE"), index=True)
+    revision_sha: Mapped[str] = mapped_column(String(SHA_LENGTH))
+    target: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(255))
+    script: Mapped[str] = mapped_column(Text, default="")
+    identity: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    exit_status: Mapped[int | None] = mapped_column(Integer)
+    output_tail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_provisioning_steps_target", "target", "id"),)
+
+
 class State(Base):
     """A single row (id 1); `extra` holds any further key/value the controller wants to keep."""
 
