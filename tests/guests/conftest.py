@@ -15,7 +15,7 @@ from gitops.config.scripts import LXC_FEATURE, VM_FEATURE
 from tests.e2e_apply.support import Cli, cli, example
 from tests.guests.sshnode import NodeShell
 
-__all__ = ["cli", "example", "shell", "pcli", "scripted", "vm_runs"]
+__all__ = ["cli", "example", "pcli", "scripted", "shell", "vm_runs"]
 
 RECORDING = """#!/bin/bash
 # test script {name}: records that it ran, with what it read on stdin

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gitops.api.app import create_app
 from gitops.config.scripts import LXC_FEATURE
 from gitops.controller.reconciling import Reconciler
