@@ -405,7 +405,7 @@ def test_an_unreachable_database_is_an_error_of_the_election_not_a_lost_one() ->
     engine = database.make_engine("postgresql+psycopg://phoenix@127.0.0.1:1/none?connect_timeout=2")
     election = leadership.AdvisoryLeadership(engine)
     try:
-        with pytest.raises(errors.StoreError, match="leader election on .*127.0.0.1:1"):
+        with pytest.raises(errors.StoreError, match=r"leader election on .*127\.0\.0\.1:1"):
             election.try_acquire("phoenix-gitops")
         assert not election.held()
     finally:
