@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from gitops.config.common import strip_extensions
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
-from gitops.config.hypervisor import HypervisorConfig
+from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG, HypervisorConfig
 from gitops.config.lxc import LxcFile
 from gitops.config.problems import PathPart, Report
 from gitops.config.stacks import StacksFile
@@ -29,6 +29,7 @@ _MODELS: dict[str, type[BaseModel]] = {
 }
 # Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
 _COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
+UNION_TAGS = {VOLUME_TAG, FIREWALL_TAG}  # tagged-union members pydantic names in error paths
 _ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_FILE: "stacks"}
 
 
@@ -42,7 +43,10 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
     for name in CONFIG_FILES:
         path = root / name
         if not path.is_file():
-            report.error(name, (), "file-missing", f"{name} is missing from {root}")
+            if name == STACKS_FILE:  # optional: upstream had none before 2025-10-06; absent means no stacks
+                estate.loaded.add(name)
+            else:
+                report.error(name, (), "file-missing", f"{name} is missing from {root}")
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -82,7 +86,7 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart]) 
         errors = exc.errors(include_url=False)
     collection = _COLLECTIONS.get(name)
     for err in errors:
-        loc = tuple(err["loc"])
+        loc = tuple(part for part in err["loc"] if part not in UNION_TAGS)
         code, message = _describe(err)
         report.error(name, loc, code, message)
         if collection and len(loc) >= 2 and loc[0] == collection:

@@ -176,7 +176,7 @@ def _lxc(estate: Estate, vmid: int, ct: LxcGuest, node: str) -> DesiredGuest:
     for mp in ct.mount_points:
         mounts.append(DesiredMount(f"mp{len(mounts)}", mp.container_path, host_path=mp.host_path,
                                    read_only=mp.read_only))
-    for vol in ct.zfs_volumes:
+    for vol in [*ct.zfs_volumes, *ct.volumes]:
         mounts.append(DesiredMount(f"mp{len(mounts)}", vol.mount_point, storage=vol.pool, size_gb=vol.size_gb))
     create_only = {"unprivileged": "1" if ct.unprivileged else "0"}
     ostemplate = None
@@ -215,7 +215,8 @@ def _vm(vmid: int, vm: Vm, node: str) -> DesiredGuest:
         if net.gw:
             ipconfig["gw"] = net.gw
         config["ipconfig0"] = join_props(None, ipconfig)
-    config["nameserver"] = nameservers(net.nameserver if net else None)
+    servers = (net.nameserver or " ".join(net.nameservers or [])) if net else None
+    config["nameserver"] = nameservers(servers or None)
     secret_keys: set[str] = set()
     create_only: dict[str, str] = {}
     if vm.user_config is not None:
