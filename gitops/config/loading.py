@@ -6,6 +6,7 @@ still run) and a report of the file-level problems. Called by `gitops.config.val
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,12 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
             continue
         estate.raw[name] = data
         dropped: set[PathPart] = set()
-        model = _validate(name, strip_extensions(data) if '"x-' in text else data, report, dropped)
+        partial: set[str] = set()
+        model = _validate(name, strip_extensions(data) if '"x-' in text else data, report, dropped, partial)
         estate.dropped[name] = _dropped_keys(data, name, dropped)
+        estate.partial[name] = partial
         if name == VM_FILE:
-            estate.vm_index = _kept_indexes(data, report)
+            estate.vm_index = _kept_indexes(data, dropped)
         if model is not None:
             setattr(estate, _ATTR[name], model)
             estate.loaded.add(name)
@@ -78,24 +81,35 @@ def _syntax_problem(name: str, exc: json.JSONDecodeError, report: Report) -> Any
     return problem
 
 
-def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart]) -> BaseModel | None:
+def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
+              partial: set[str]) -> BaseModel | None:
+    """The file's model; on errors, every error is reported and the model is rebuilt from what is
+    sound, so the cross-file checks still run on it: unknown fields are left out, an entry of the
+    collection with another error is dropped (`bad_entries`), and a top-level key with another error
+    is dropped (`partial`: checks that need it stay quiet)."""
     model_cls = _MODELS[name]
     try:
         return model_cls.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     collection = _COLLECTIONS.get(name)
+    unknown: list[tuple[PathPart, ...]] = []
     for err in errors:
         loc = tuple(part for part in err["loc"] if part not in UNION_TAGS)
         code, message = _describe(err)
         report.error(name, loc, code, message)
-        if collection and len(loc) >= 2 and loc[0] == collection:
+        if err["type"] == "extra_forbidden":
+            unknown.append(tuple(err["loc"]))
+        elif collection and len(loc) >= 2 and loc[0] == collection:
             bad_entries.add(loc[1])
-    # Keep the valid entries so the cross-file checks can still run on them.
-    if not collection or not isinstance(data, dict) or not bad_entries:
+        elif loc and isinstance(loc[0], str):
+            partial.add(loc[0])
+    if not isinstance(data, dict):
         return None
-    entries = data.get(collection)
-    trimmed = dict(data)
+    trimmed = _without(data, unknown, UNION_TAGS)
+    for key in partial:
+        trimmed.pop(key, None)
+    entries = trimmed.get(collection) if collection else None
     if isinstance(entries, dict):
         trimmed[collection] = {k: v for k, v in entries.items() if k not in bad_entries}
     elif isinstance(entries, list):
@@ -104,6 +118,23 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart]) 
         return model_cls.model_validate(trimmed)
     except ValidationError:
         return None
+
+
+def _without(data: Any, paths: list[tuple[PathPart, ...]], skip: set[str]) -> Any:
+    """A copy of `data` without the keys at `paths` (pydantic error locations; `skip` parts are union tags)."""
+    copied = copy.deepcopy(data)
+    for path in paths:
+        node = copied
+        parts = [p for p in path if p not in skip]
+        for part in parts[:-1]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        else:
+            if isinstance(node, dict) and parts:
+                node.pop(parts[-1], None)
+    return copied
 
 
 def _dropped_keys(data: Any, name: str, bad_entries: set[PathPart]) -> set[str]:
@@ -119,13 +150,12 @@ def _dropped_keys(data: Any, name: str, bad_entries: set[PathPart]) -> set[str]:
     return keys
 
 
-def _kept_indexes(data: Any, report: Report) -> list[int]:
+def _kept_indexes(data: Any, dropped: set[PathPart]) -> list[int]:
     """Original positions of the VMs that loaded (bad ones are dropped from the model)."""
     vms = data.get("vms") if isinstance(data, dict) else None
     if not isinstance(vms, list):
         return []
-    bad = {p.path[1] for p in report.errors if p.file == VM_FILE and len(p.path) >= 2 and p.path[0] == "vms"}
-    return [i for i in range(len(vms)) if i not in bad]
+    return [i for i in range(len(vms)) if i not in dropped]
 
 
 def _describe(err: Any) -> tuple[str, str]:

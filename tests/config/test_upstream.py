@@ -134,3 +134,48 @@ def test_the_copies_are_the_published_files(upstream_dir: Path) -> None:
         "phoenix_vm_configs.json": "f5f721e92eae4d2ae23bd0bc4c33f1d91244be459fffe2ad5e5000be24d1e939",
     }
     assert {f: hashlib.sha256((upstream_dir / f).read_bytes()).hexdigest() for f in published} == published
+
+
+def _edited(upstream_dir: Path, tmp_path: Path, edits: dict[str, Callable[[Any], None]]) -> Path:
+    import shutil
+
+    target = tmp_path / "config"
+    shutil.copytree(upstream_dir, target)
+    for name, change in edits.items():
+        data = json.loads((target / name).read_text(encoding="utf-8"))
+        change(data)
+        (target / name).write_text(json.dumps(data, indent=4), encoding="utf-8")
+    return target
+
+
+def test_schema_errors_do_not_hide_the_cross_file_checks(upstream_dir: Path, tmp_path: Path) -> None:
+    """A typo in each file, and a real dangling clone source: every deserved warning is still reported,
+    beside the three errors."""
+    def lxc(d: Any) -> None:
+        d["lxc_configs"]["101"]["corez"] = 2
+        d["lxc_configs"]["102"]["clone_from_ctid"] = "999"
+
+    config = _edited(upstream_dir, tmp_path, {
+        HYP: lambda d: d.update(timezonee="UTC"),
+        LXC: lxc,
+        VM: lambda d: d["vms"][2].update(memroy_mb=1),
+    })
+    _, report = validate_directory(config)
+    assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.errors) == [
+        (HYP, "unknown-field", "timezonee"),
+        (LXC, "clone-source-missing", "lxc_configs.102.clone_from_ctid"),
+        (LXC, "unknown-field", "lxc_configs.101.corez"),
+        (VM, "unknown-field", "vms.2.memroy_mb"),
+    ]
+    assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.warnings) == sorted(
+        (f, c, p) for f, c, p, _ in EXPECTED)
+
+
+def test_an_invalid_value_silences_only_the_checks_that_need_it(upstream_dir: Path, tmp_path: Path) -> None:
+    """A bad value in `zfs` leaves the storage ids unknown: no storage errors are invented, and the
+    other checks (shared volumes, secrets) still run."""
+    config = _edited(upstream_dir, tmp_path, {HYP: lambda d: d["zfs"].update(arc_max_gb="lots")})
+    _, report = validate_directory(config)
+    assert [(p.code, p.to_dict()["path"]) for p in report.errors] == [("invalid-value", "zfs.arc_max_gb")]
+    assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.warnings) == sorted(
+        (f, c, p) for f, c, p, _ in EXPECTED)

@@ -8,6 +8,7 @@ mirror is on this machine, every upstream commit that carries the config files i
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -119,3 +120,22 @@ def test_every_upstream_commit_with_the_config_files(tmp_path: Path) -> None:
         {"storage-unknown": 8, "clone-source-missing": 5, "ip-duplicate": 1})
     assert verdicts["106c349"] == ["ip-duplicate"]
     assert not with_stacks & set(rejected)  # all 49 commits with the four files are valid (8 were before)
+
+
+def test_an_error_in_the_older_host_firewall_is_placed_where_it_is(tmp_path: Path) -> None:
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(HISTORY / "0385ea2", config)
+    hyp = config / CONFIG_FILES[0]
+    data = json.loads(hyp.read_text(encoding="utf-8"))
+    data["shared_volumes"]["firewall"]["enabled"] = "maybe"
+    data["shared_volumes"]["firewall"]["global_firewall_rules"][0]["proto"] = "tcpp"
+    hyp.write_text(json.dumps(data, indent=4), encoding="utf-8")
+    _, report = validate_directory(config)
+    assert sorted((p.code, p.to_dict()["path"]) for p in report.errors) == [
+        ("invalid-value", "shared_volumes.firewall.enabled")]
+    # `shared_volumes` is left out of the model (its rules are not judged); the rest is still checked.
+    assert {p.code for p in report.warnings} == {"plaintext-secret"}
+    assert [p.to_dict()["path"] for p in report.warnings if p.file == CONFIG_FILES[0]] == [
+        "portainer_api.admin_password"]

@@ -21,7 +21,7 @@ def check_references(estate: Estate, report: Report) -> None:
     _check_ids(estate, report)
     _check_clones(estate, report)
     _check_dependencies(estate, report)
-    if HYPERVISOR_FILE in estate.loaded:
+    if not estate.incomplete(HYPERVISOR_FILE, "zfs", "storages", "proxmox_storage_ids", "proxmox_defaults"):
         _check_storages(estate, report)
     _check_stacks(estate, report)
 
