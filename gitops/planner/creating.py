@@ -126,3 +126,14 @@ def template_action(d: DesiredGuest) -> Action:
     return Action(target=d.target, action="convert-to-template", node=d.node, summary="convert to a template",
                   changes=[FieldChange("template", 0, 1)],
                   calls=[ApiCall("POST", d.path("template"), wait=True)])
+
+
+def snapshot_action(d: DesiredGuest) -> Action:
+    """The snapshot upstream clones a non-template container from (`template_snapshot_name`), taken once
+    the guest is made and configured, before anything is cloned from it."""
+    name = d.snapshot_name or ""
+    return Action(target=d.target, action="snapshot", node=d.node, summary=f"snapshot {name} to clone from",
+                  changes=[FieldChange("snapshot", None, name)],
+                  calls=[ApiCall("POST", d.path("snapshot"), {"snapname": name,
+                                                              "description": "clone source (template_snapshot_name)"},
+                                 wait=True)])

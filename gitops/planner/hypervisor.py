@@ -149,8 +149,7 @@ def _vm_image(d: DesiredGuest, live: LiveState, node: str, store: str | None, ou
     if store is None or not d.image_url:
         out.errors.append(Problem(d.target, "image-missing",
                                   f"cloud image {image} is on no storage with `import` content, and "
-                                  + ("the guest has no `template_image_url` (nor `vm_defaults.ubuntu_release` in "
-                                     "the hypervisor file to derive it from)" if store else
+                                  + ("the guest has no `template_image_url`" if store else
                                      "no storage with `import` content is defined to download it to")))
         return
     volid = f"{store}:import/{image}"
