@@ -53,7 +53,7 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
                     node: str) -> HypervisorPlan:
     out = HypervisorPlan()
     definitions = storage_definitions(estate)
-    import_sid = _import_storage(desired, definitions, live)
+    import_sid = _import_storage(desired, creating, definitions, live)
     used = _used_storages(desired, creating) | ({import_sid} if import_sid else set())
     for sid in sorted(used):
         _storage(sid, definitions, live, out)
@@ -177,19 +177,18 @@ def _content(params: dict[str, object]) -> list[str]:
     return [c for c in str(params.get("content", "")).split(",") if c]
 
 
-def _import_storage(desired: list[DesiredGuest], definitions: dict[str, dict[str, object]],
-                    live: LiveState) -> str | None:
-    """The storage cloud images go to (None when no VM is made from one). A storage the config defines
-    and that must hold an image gets `import` in its wanted content, so plans agree before and after
-    the download (see the module docstring for the choice)."""
-    images = sorted({d.image for d in desired if d.kind == "vm" and d.image})
-    if not images:
-        return None
-    for image in images:  # an image already on a storage the config defines keeps that storage importing
-        found = _live_image(live, image)
+def _import_storage(desired: list[DesiredGuest], creating: list[DesiredGuest],
+                    definitions: dict[str, dict[str, object]], live: LiveState) -> str | None:
+    """The storage a cloud image is downloaded to (None when no VM to create needs one). A storage the
+    config defines that holds or gets an image has `import` in its wanted content, so plans agree
+    before and after the download (see the module docstring for the choice)."""
+    for image in sorted({d.image for d in desired if d.kind == "vm" and d.image}):
+        found = _live_image(live, image)  # an image on a storage the config defines keeps it importing
         sid = found.split(":", 1)[0] if found else None
         if sid in definitions and "import" not in _content(definitions[sid]):
             definitions[sid]["content"] = ",".join([*_content(definitions[sid]), "import"])
+    if all(_live_image(live, d.image) for d in creating if d.kind == "vm" and d.image):
+        return None
     for sid, params in sorted(definitions.items()):
         if "import" in _content(params):
             return sid
