@@ -41,7 +41,7 @@ def _upstream_ct(ctid: str, ct: dict[str, Any], is_template: bool) -> dict[str, 
 def _upstream_vm(vm: dict[str, Any], size: str) -> dict[str, Any]:
     return {"name": vm["name"], "memory": 2048, "cores": 1, "net0": "virtio=BC:24:11:00:00:01,bridge=vmbr0",
             "scsihw": "virtio-scsi-pci", "scsi0": f"quickOS-vm-disks:vm-{vm['vmid']}-disk-0,size={size}",
-            "ide2": "quickOS-vm-disks:vm-{0}-cloudinit,media=cdrom".format(vm["vmid"]),
+            "ide2": f"quickOS-vm-disks:vm-{vm['vmid']}-cloudinit,media=cdrom",
             "ipconfig0": "ip=dhcp", "ciuser": vm["user_config"]["username"], "agent": "1", "serial0": "socket"}
 
 
