@@ -29,7 +29,7 @@ class Interface(ConfigModel):
     @field_validator("dns_nameservers", mode="before")
     @classmethod
     def _one_string(cls, value: object) -> object:
-        # Upstream wrote a single server as a string until 2025-10-06; its setup script reads either.
+        # Upstream wrote a single server as a string until 2025-10-14; its setup script reads either.
         return value.replace(",", " ").split() if isinstance(value, str) else value
 
 
