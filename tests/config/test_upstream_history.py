@@ -139,3 +139,35 @@ def test_an_error_in_the_older_host_firewall_is_placed_where_it_is(tmp_path: Pat
     assert {p.code for p in report.warnings} == {"plaintext-secret"}
     assert [p.to_dict()["path"] for p in report.warnings if p.file == CONFIG_FILES[0]] == [
         "portainer_api.admin_password"]
+
+
+def test_fields_with_no_upstream_history_stay_errors(tmp_path: Path) -> None:
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(HISTORY / "829c047", config)
+    lxc = config / CONFIG_FILES[1]
+    data = json.loads(lxc.read_text(encoding="utf-8"))
+    data["lxc_configs"]["950"]["vllm_modle"] = "typo"
+    lxc.write_text(json.dumps(data, indent=4), encoding="utf-8")
+    _, report = validate_directory(config)
+    assert [(p.code, p.to_dict()["path"]) for p in report.errors] == [
+        ("unknown-field", "lxc_configs.950.vllm_modle")]
+    # The rest of CT 950 is still judged: its older vLLM fields still warn.
+    assert any(p.to_dict()["path"] == "lxc_configs.950.vllm_model" for p in report.warnings)
+
+
+def test_the_top_level_host_firewall_wins_over_the_older_place(tmp_path: Path) -> None:
+    import shutil
+
+    config = tmp_path / "config"
+    shutil.copytree(HISTORY / "0385ea2", config)
+    hyp = config / CONFIG_FILES[0]
+    data = json.loads(hyp.read_text(encoding="utf-8"))
+    data["firewall"] = {"enabled": False, "default_input_policy": "ACCEPT"}
+    hyp.write_text(json.dumps(data, indent=4), encoding="utf-8")
+    estate, report = validate_directory(config)
+    [moved] = [p for p in report.warnings if p.code == "deprecated-field"]
+    assert "wins" in moved.message
+    firewall = estate.hypervisor.host_firewall()
+    assert firewall is not None and firewall.default_input_policy == "ACCEPT"
