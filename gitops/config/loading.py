@@ -30,6 +30,8 @@ _MODELS: dict[str, type[BaseModel]] = {
 }
 # Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
 _COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
+# Top-level maps of named entries: an entry with an error is left out, not the whole map.
+_ENTRY_MAPS: dict[str, set[str]] = {HYPERVISOR_FILE: {"shared_volumes", "storages"}}
 UNION_TAGS = {VOLUME_TAG, FIREWALL_TAG}  # tagged-union members pydantic names in error paths
 _ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_FILE: "stacks"}
 
@@ -85,8 +87,9 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
               partial: set[str]) -> BaseModel | None:
     """The file's model; on errors, every error is reported and the model is rebuilt from what is
     sound, so the cross-file checks still run on it: unknown fields are left out, an entry of the
-    collection with another error is dropped (`bad_entries`), and a top-level key with another error
-    is dropped (`partial`: checks that need it stay quiet)."""
+    collection with another error is dropped (`bad_entries`), so is an entry of a top-level map
+    (`shared_volumes.NAME`), and a top-level key with another error is dropped (`partial`: checks
+    that need it stay quiet)."""
     model_cls = _MODELS[name]
     try:
         return model_cls.model_validate(data)
@@ -94,6 +97,8 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
         errors = exc.errors(include_url=False)
     collection = _COLLECTIONS.get(name)
     unknown: list[tuple[PathPart, ...]] = []
+    bad_map_entries: list[tuple[PathPart, ...]] = []
+    bad_keys: set[str] = set()
     for err in errors:
         loc = tuple(part for part in err["loc"] if part not in UNION_TAGS)
         code, message = _describe(err)
@@ -102,12 +107,18 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
             unknown.append(tuple(err["loc"]))
         elif collection and len(loc) >= 2 and loc[0] == collection:
             bad_entries.add(loc[1])
+        elif len(loc) >= 2 and loc[0] in _ENTRY_MAPS.get(name, ()):
+            bad_map_entries.append(loc[:2])  # only that entry goes; its map counts as incomplete
+            partial.add(f"{loc[0]}.{loc[1]}")
+            if loc[0] == "storages":
+                partial.add("storages")
         elif loc and isinstance(loc[0], str):
             partial.add(loc[0])
+            bad_keys.add(loc[0])
     if not isinstance(data, dict):
         return None
-    trimmed = _without(data, unknown, UNION_TAGS)
-    for key in partial:
+    trimmed = _without(data, unknown + bad_map_entries, UNION_TAGS)
+    for key in bad_keys:
         trimmed.pop(key, None)
     entries = trimmed.get(collection) if collection else None
     if isinstance(entries, dict):
