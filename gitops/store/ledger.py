@@ -256,6 +256,10 @@ class Store:
     def take_requests(self, taker: str, limit: int = 100) -> list[records.RequestRecord]:
         """The waiting requests, oldest first, marked taken by `taker` in the same transaction (so two
         leaders, for a moment, never take the same one)."""
+        waiting = select(tables.Request.id).where(tables.Request.taken_at.is_(None)).limit(1)
+        with self._read() as session:  # the leader asks every second: no write lock when nothing waits
+            if session.scalar(waiting) is None:
+                return []
         query = (select(tables.Request).where(tables.Request.taken_at.is_(None))
                  .order_by(tables.Request.id).limit(max(1, limit)).with_for_update(skip_locked=True))
         with self._write() as session:

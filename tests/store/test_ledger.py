@@ -437,3 +437,11 @@ def test_migration_0002_moves_json_values_into_their_columns(store_url: str) -> 
         assert (record.previous_sha, record.snapshot) == (SHA_A, "phx-bbbbbbbbbbbb")
         state = upgraded.get_state()
         assert state.branch_head == SHA_B and state.extra == {"kept": 1}
+
+
+def test_requests_handed_over_are_taken_once_in_order(store: Store) -> None:
+    first = store.queue_request("suspend", source="api")
+    second = store.queue_request("rollback", revision=SHA_A, restore_data=True, source="api")
+    assert store.take_requests("leader-1") == [first, second]
+    assert store.take_requests("leader-2") == []  # taken once, by whoever took them first
+    assert (second.kind, second.revision, second.restore_data) == ("rollback", SHA_A, True)
