@@ -198,6 +198,9 @@ class Reconciler:
         for sha in shas:
             self.recorder.status(sha, "pending", error="interrupted: the controller stopped during its apply; "
                                  "applied again")
+        for run in self.store.list_runs(1000, status="running"):  # their process is gone
+            self.store.finish_run(run.id, "interrupted", result=run.result,
+                                  error="interrupted: the controller stopped during this run")
         return shas
 
     # -- drift -------------------------------------------------------------------------------

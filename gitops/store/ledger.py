@@ -228,9 +228,11 @@ class Store:
             return _run(row)
 
     def list_runs(self, limit: int = 50, offset: int = 0, *, revision: str | None = None,
-                  kind: str | None = None) -> list[records.RunRecord]:
-        """Runs newest first, optionally of one revision or kind."""
+                  kind: str | None = None, status: str | None = None) -> list[records.RunRecord]:
+        """Runs newest first, optionally of one revision, kind or status."""
         query = select(tables.Run)
+        if status is not None:
+            query = query.where(tables.Run.status == status)
         with self._read() as session:
             if revision is not None:
                 query = query.where(tables.Run.revision_sha == self._revision_row(session, revision).sha)
