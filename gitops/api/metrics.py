@@ -32,10 +32,10 @@ class LedgerCollector(Collector):
         self.leader = leader
 
     def collect(self) -> Iterator[Metric]:
-        info = version.build_info()
+        built = version.build_info()
         build = GaugeMetricFamily("phoenix_build_info", "the running phoenix-gitops: version and Python",
-                                  labels=sorted(info))
-        build.add_metric([info[k] for k in sorted(info)], 1.0)
+                                  labels=sorted(built))
+        build.add_metric([built[k] for k in sorted(built)], 1.0)
         yield build
         state = self.store.get_state()
         revisions = GaugeMetricFamily("phoenix_revisions", "revisions in the ledger by status", labels=["status"])
