@@ -46,7 +46,7 @@ def _register_optional() -> None:
     """Commands whose modules exist only once their layer is built."""
     import importlib
 
-    for module_name in ("gitops.cli.planning", "gitops.cli.controlling"):
+    for module_name in ("gitops.cli.planning", "gitops.cli.controlling", "gitops.cli.ledgering", "gitops.cli.checking"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
