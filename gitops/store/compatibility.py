@@ -13,6 +13,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from gitops import errors, version
 
@@ -46,6 +47,23 @@ def schema_status(connection: Connection, config: Config) -> SchemaStatus:
     current = MigrationContext.configure(connection).get_current_revision()
     known = current is None or current in {rev.revision for rev in script.walk_revisions()}
     return SchemaStatus(current=current, head=head, known=known)
+
+
+def inspect_ledger(url: str) -> SchemaStatus:
+    """Connect to the ledger at `url` and read its schema status, changing nothing (for `check`)."""
+    from gitops.store import database  # database imports this module
+
+    engine = database.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return schema_status(connection, database.alembic_config())
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise errors.StoreError(
+            f"cannot reach the ledger at {database.redacted(url)}: {detail[0] if detail else type(exc).__name__}"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 def refuse_newer(connection: Connection, config: Config, where: str) -> SchemaStatus:

@@ -1,0 +1,98 @@
+"""`phoenix-gitops check`: one line per system, against real parts (the simulated node over HTTPS, a Git
+repository over file://, SQLite and PostgreSQL), saying what failed and how to fix it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from gitops.cli.main import app
+from gitops.drivers.proxmox import privileges
+from gitops.store import open_store
+from tests.controller.support import GitRemote
+from tests.store.test_upgrades import stamp
+
+USER, TOKEN, SECRET = "phoenix@pve", "phoenix@pve!gitops", "check-token-secret"
+
+
+@pytest.fixture
+def env(pve: Any, pve_cafile: str, tmp_path: Path) -> dict[str, str]:
+    remote = GitRemote(tmp_path)
+    remote.commit({"README": "estate\n"}, "the estate")
+    pve.apitokens[TOKEN] = SECRET
+    pve.acl = {USER: [("/", set(privileges.PRIVILEGES))]}
+    return {
+        "PHOENIX_PVE_HOST": pve.address, "PHOENIX_PVE_TOKEN_NAME": TOKEN, "PHOENIX_PVE_TOKEN_VALUE": SECRET,
+        "PHOENIX_PVE_VERIFY_SSL": pve_cafile, "PHOENIX_GIT_URL": remote.url, "PHOENIX_DATA_DIR": str(tmp_path / "data"),
+        "PHOENIX_API_TOKEN": "api-token", "PHOENIX_WEBHOOK_SECRET": "hook-secret", "PHOENIX_DATABASE_URL": "",
+    }
+
+
+def check(env: dict[str, str], *args: str) -> tuple[int, dict[str, str]]:
+    result = CliRunner().invoke(app, ["check", *args], env=env)
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    return result.exit_code, lines
+
+
+def test_everything_reachable_is_one_ok_line_per_system(env: dict[str, str], tmp_path: Path) -> None:
+    code, lines = check(env)
+    assert code == 0, lines
+    assert list(lines) == ["settings", "database", "proxmox", "git", "portainer"]
+    assert lines["settings"].split()[1] == "ok"
+    assert "no ledger yet" in lines["database"] and not (tmp_path / "data" / "phoenix.db").exists()
+    assert lines["proxmox"].split()[1] == "ok" and "node pve1, as phoenix@pve!gitops" in lines["proxmox"]
+    assert lines["git"].split()[1] == "ok" and "branch main at" in lines["git"] and "the estate" in lines["git"]
+    assert lines["portainer"].split()[1] == "skipped"
+    assert not (tmp_path / "data" / "repo").exists()  # the controller's clone is not touched
+
+
+def test_a_token_without_the_role_names_what_it_lacks(env: dict[str, str], pve: Any) -> None:
+    pve.acl = {USER: [("/", set(privileges.PRIVILEGES) - {"VM.Snapshot", "SDN.Use"})]}
+    code, lines = check(env)
+    assert code == 1
+    assert "FAILED" in lines["proxmox"] and "lacks SDN.Use, VM.Snapshot on /" in lines["proxmox"]
+    assert "-> give it the PhoenixGitOps role on /" in lines["proxmox"]
+
+
+def test_failures_say_what_and_how_to_fix(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "PHOENIX_PVE_TOKEN_VALUE": "wrong", "PHOENIX_GIT_URL": (tmp_path / "nope.git").as_uri(),
+           "PHOENIX_DATABASE_URL": "postgresql://phoenix:sekret@127.0.0.1:1/phoenix",
+           "PHOENIX_PORTAINER_URL": "http://127.0.0.1:1", "PHOENIX_PORTAINER_API_KEY": "ptr_key",
+           "PHOENIX_WEBHOOK_SECRET": ""}
+    code, lines = check(env)
+    assert code == 1
+    assert lines["settings"].split()[1] == "warning" and "PHOENIX_WEBHOOK_SECRET" in lines["settings"]
+    assert "FAILED" in lines["proxmox"] and "refused the credentials of phoenix@pve!gitops" in lines["proxmox"]
+    assert "-> check PHOENIX_PVE_TOKEN_NAME" in lines["proxmox"]
+    assert "FAILED" in lines["git"] and "nope.git" in lines["git"] and "-> check PHOENIX_GIT_URL" in lines["git"]
+    assert "FAILED" in lines["database"] and "-> check PHOENIX_DATABASE_URL" in lines["database"]
+    assert "FAILED" in lines["portainer"] and "cannot reach Portainer" in lines["portainer"]
+    output = "\n".join(lines.values())
+    assert "sekret" not in output and "wrong" not in output and "ptr_key" not in output
+
+
+def test_a_newer_ledger_fails_the_database_check(env: dict[str, str], pg_url: str) -> None:
+    open_store(pg_url).close()
+    stamp(pg_url, "9999_from_the_future")
+    code, lines = check({**env, "PHOENIX_DATABASE_URL": pg_url})
+    assert code == 1 and "FAILED" in lines["database"] and "newer than this phoenix-gitops" in lines["database"]
+
+
+def test_an_existing_ledger_reports_its_schema(env: dict[str, str], pg_url: str) -> None:
+    open_store(pg_url).close()
+    result = CliRunner().invoke(app, ["check", "--format", "json"], env={**env, "PHOENIX_DATABASE_URL": pg_url})
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    database = next(c for c in report["checks"] if c["system"] == "database")
+    assert database["outcome"] == "ok" and "(current)" in database["detail"]
+
+
+def test_unreadable_settings_are_one_failed_line(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(app, ["check"], env={**env, "PHOENIX_PVE_CONCURRENCY": "0"})
+    assert result.exit_code == 2
+    assert result.stdout.startswith("settings   FAILED") and "pve_concurrency" in result.stdout
