@@ -3,6 +3,8 @@ intermediate schema; a ledger of a newer schema is refused, untouched, with a cl
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +15,11 @@ from typer.testing import CliRunner
 
 from gitops import errors
 from gitops.cli.main import app
-from gitops.store import database, open_store
+from gitops.store import Store, database, open_store
 from tests.store import first_release as v1
+
+# The ledger release 0.1.0 wrote, with its own code (tests/data/ledgers/make_0.1.0.py): never remade.
+RELEASED_LEDGER = Path(__file__).resolve().parents[1] / "data" / "ledgers" / "phoenix-0.1.0.sqlite"
 
 SCRIPTS = ScriptDirectory.from_config(database.alembic_config())
 HEAD = SCRIPTS.get_current_head()
@@ -47,28 +52,49 @@ def test_first_release_ledger_upgrades_with_its_history_and_pin(store_url: str, 
 
     with open_store(store_url) as store:  # this release: upgrades to head
         assert current_revision(store_url) == HEAD
-        revisions = store.list_revisions(limit=100)
-        assert [r.sha for r in revisions] == [r["sha"] for r in reversed(v1.REVISIONS)]
-        for record in revisions:
-            old = next(r for r in v1.REVISIONS if r["sha"] == record.sha)
-            got: dict[str, Any] = {name: getattr(record, name) for name in old if name != "id"}
-            assert got == {k: v for k, v in old.items() if k != "id"}
-        events = store.list_events(limit=100)
-        assert [(e.id, e.kind, e.revision, e.level, e.message, e.data, e.at) for e in reversed(events)] == [
-            (e["id"], e["kind"], e["revision_sha"], e["level"], e["message"], e["data"], e["at"]) for e in v1.EVENTS
-        ]
-        state = store.get_state()
-        assert state.pinned and state.pinned_revision == v1.SHA_PINNED
-        assert (state.applied_revision, state.suspended, state.drift, state.extra, state.last_poll_at) == (
-            v1.SHA_PINNED, True, True, {"last_seen": v1.SHA_SUPERSEDED}, v1.STATE["last_poll_at"])
-        assert store.get_revision(v1.SHA_REJECTED[:8]).validation == v1.REVISIONS[1]["validation"]
+        assert_first_release_history(store)
 
-        # and the upgraded ledger takes new writes (ids continue after the old ones)
-        new = "5" * 40
-        store.record_revision(new, "Dee", "after the upgrade")
-        event = store.add_event("revision.seen", "seen", revision=new)
-        assert event.id == len(v1.EVENTS) + 1
-        assert store.list_revisions(1)[0].sha == new
+
+@pytest.mark.parametrize("stop", CHAIN)
+def test_the_ledger_file_release_0_1_0_wrote_upgrades(tmp_path: Path, stop: str) -> None:
+    copy = tmp_path / "phoenix.db"
+    shutil.copy(RELEASED_LEDGER, copy)
+    url = f"sqlite:///{copy}"
+    assert current_revision(url) == v1.FIRST_SCHEMA
+    engine = database.make_engine(url)
+    try:
+        database.migrate(engine, stop)
+    finally:
+        engine.dispose()
+    with open_store(url) as store:
+        assert current_revision(url) == HEAD
+        assert_first_release_history(store)
+
+
+def assert_first_release_history(store: Store) -> None:
+    """The first release's revisions, events and pin are all there, and the ledger takes new writes."""
+    revisions = store.list_revisions(limit=100)
+    assert [r.sha for r in revisions] == [r["sha"] for r in reversed(v1.REVISIONS)]
+    for record in revisions:
+        old = next(r for r in v1.REVISIONS if r["sha"] == record.sha)
+        got: dict[str, Any] = {name: getattr(record, name) for name in old if name != "id"}
+        assert got == {k: v for k, v in old.items() if k != "id"}
+    events = store.list_events(limit=100)
+    assert [(e.id, e.kind, e.revision, e.level, e.message, e.data, e.at) for e in reversed(events)] == [
+        (e["id"], e["kind"], e["revision_sha"], e["level"], e["message"], e["data"], e["at"]) for e in v1.EVENTS
+    ]
+    state = store.get_state()
+    assert state.pinned and state.pinned_revision == v1.SHA_PINNED
+    assert (state.applied_revision, state.suspended, state.drift, state.extra, state.last_poll_at) == (
+        v1.SHA_PINNED, True, True, {"last_seen": v1.SHA_SUPERSEDED}, v1.STATE["last_poll_at"])
+    assert store.get_revision(v1.SHA_REJECTED[:8]).validation == v1.REVISIONS[1]["validation"]
+
+    # and the upgraded ledger takes new writes (ids continue after the old ones)
+    new = "5" * 40
+    store.record_revision(new, "Dee", "after the upgrade")
+    event = store.add_event("revision.seen", "seen", revision=new)
+    assert event.id == len(v1.EVENTS) + 1
+    assert store.list_revisions(1)[0].sha == new
 
 
 def stamp(url: str, revision: str) -> None:
@@ -99,7 +125,7 @@ def test_a_ledger_from_a_newer_version_is_refused_and_left_untouched(store_url: 
         engine.dispose()
 
 
-def test_serve_refuses_to_start_on_a_newer_ledger(sqlite_url: str, tmp_path: Any) -> None:
+def test_serve_refuses_to_start_on_a_newer_ledger(sqlite_url: str, tmp_path: Path) -> None:
     open_store(sqlite_url).close()
     stamp(sqlite_url, "9999_from_the_future")
     result = CliRunner().invoke(app, ["serve"], env={"PHOENIX_DATABASE_URL": sqlite_url,
