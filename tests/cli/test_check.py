@@ -4,10 +4,15 @@ repository over file://, SQLite and PostgreSQL), saying what failed and how to f
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
+from fastapi import FastAPI, Header, HTTPException
 from typer.testing import CliRunner
 
 from gitops.cli.main import app
@@ -96,3 +101,41 @@ def test_unreadable_settings_are_one_failed_line(env: dict[str, str]) -> None:
     result = CliRunner().invoke(app, ["check"], env={**env, "PHOENIX_PVE_CONCURRENCY": "0"})
     assert result.exit_code == 2
     assert result.stdout.startswith("settings   FAILED") and "pve_concurrency" in result.stdout
+
+
+PORTAINER_KEY = "ptr_check_key"
+
+
+@pytest.fixture
+def portainer() -> Iterator[str]:
+    """The two routes of Portainer's API (swagger: /system/status public, /endpoints behind X-API-KEY)
+    that the check calls, over real HTTP on loopback."""
+    fake = FastAPI()
+
+    @fake.get("/api/system/status")
+    def status() -> dict[str, Any]:
+        return {"Version": "2.21.0", "InstanceID": "fake"}
+
+    @fake.get("/api/endpoints")
+    def endpoints(x_api_key: str = Header("", alias="X-API-KEY")) -> list[dict[str, Any]]:
+        if x_api_key != PORTAINER_KEY:
+            raise HTTPException(401, "Unauthorized")
+        return [{"Id": 1, "Name": "local"}, {"Id": 2, "Name": "docker-agent"}]
+
+    server = uvicorn.Server(uvicorn.Config(fake, host="127.0.0.1", port=0, log_config=None, lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_portainer_is_reached_and_its_key_checked(env: dict[str, str], portainer: str) -> None:
+    code, lines = check({**env, "PHOENIX_PORTAINER_URL": portainer, "PHOENIX_PORTAINER_API_KEY": PORTAINER_KEY})
+    assert code == 0 and lines["portainer"].split()[1] == "ok"
+    assert "(Portainer 2.21.0), 2 environment(s)" in lines["portainer"]
+    code, lines = check({**env, "PHOENIX_PORTAINER_URL": portainer, "PHOENIX_PORTAINER_API_KEY": "ptr_wrong"})
+    assert code == 1 and "refused the API key (401)" in lines["portainer"]
+    assert "-> make an access token in Portainer" in lines["portainer"] and "ptr_wrong" not in lines["portainer"]
