@@ -1,5 +1,8 @@
 """Preflight: reach every configured system and say, one line each, what is wrong and how to fix it.
 
+Lines: settings, database, proxmox, git, config (the files at the branch's head: valid? anything
+no API token may set?), portainer.
+
 Called by `phoenix-gitops check` (which prints the lines and exits 1 if any failed) and by `serve`
 at start (which logs them and starts anyway: a Proxmox node that is down now may be up in a minute,
 and the loop retries). Each check is a probe of the adapter that owns the system (the Proxmox and
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
 from gitops import errors
@@ -39,10 +43,14 @@ class Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    """Every check, in the order a reader fixes them: settings, database, Proxmox, Git, Portainer."""
-    checks = [check_settings(settings)]
-    for one in (check_database, check_proxmox, check_git, check_portainer):
-        checks.append(_guarded(one, settings))
+    """Every check, in the order a reader fixes them: settings, database, Proxmox, Git (and the config
+    at its head), Portainer."""
+    checks = [check_settings(settings), _guarded(check_database, settings), _guarded(check_proxmox, settings)]
+    try:
+        checks += check_git_and_config(settings)
+    except Exception as exc:  # reported as that system's failure
+        checks.append(Check("git", "failed", f"unexpected {type(exc).__name__}: {exc}", "please report this"))
+    checks.append(_guarded(check_portainer, settings))
     return checks
 
 
@@ -133,18 +141,59 @@ def check_proxmox(settings: Settings) -> Check:
     return Check("proxmox", "ok", where)
 
 
-def check_git(settings: Settings) -> Check:
+@dataclass(frozen=True, slots=True)
+class ConfigFacts:
+    """What the check learns from the config files at the branch's head."""
+
+    valid: bool
+    errors: list[str]
+    guests: int
+    root_only: dict[str, list[str]]
+
+
+def read_config_facts(directory: Path) -> ConfigFacts:
+    from gitops.config.validation import validate_directory
+    from gitops.planner.desired import desired_guests
+    from gitops.planner.rootonly import root_only_settings
+
+    estate, report = validate_directory(directory)
+    if not report.valid:
+        return ConfigFacts(False, [p.message for p in report.errors][:3], 0, {})
+    guests = desired_guests(estate, "")
+    return ConfigFacts(True, [], len(guests), root_only_settings(guests))
+
+
+def check_git_and_config(settings: Settings) -> list[Check]:
+    """The `git` line (the repo reached, its branch's head) and the `config` line (the files there)."""
     if not settings.git_url:
-        return Check("git", "skipped", "PHOENIX_GIT_URL is not set")
+        return [Check("git", "skipped", "PHOENIX_GIT_URL is not set"),
+                Check("config", "skipped", "no config repo to read")]
     from gitops.source.probing import probe
 
     try:
-        url, head = probe(settings)
+        url, head, facts = probe(settings, read_config_facts)
     except errors.SourceError as exc:
-        return Check("git", "failed", str(exc),
-                     "check PHOENIX_GIT_URL and PHOENIX_GIT_BRANCH, and PHOENIX_GIT_TOKEN (HTTPS) or "
-                     "PHOENIX_GIT_SSH_KEY (ssh)")
-    return Check("git", "ok", f"{url} branch {settings.git_branch} at {head.short_sha} ({head.subject[:60]})")
+        return [Check("git", "failed", str(exc),
+                      "check PHOENIX_GIT_URL and PHOENIX_GIT_BRANCH, and PHOENIX_GIT_TOKEN (HTTPS) or "
+                      "PHOENIX_GIT_SSH_KEY (ssh)"),
+                Check("config", "skipped", "the config repo was not reached")]
+    git = Check("git", "ok", f"{url} branch {settings.git_branch} at {head.short_sha} ({head.subject[:60]})")
+    return [git, _config_check(settings, head.short_sha, facts)]
+
+
+def _config_check(settings: Settings, sha: str, facts: ConfigFacts) -> Check:
+    if not facts.valid:
+        return Check("config", "warning", f"at {sha}: invalid ({'; '.join(facts.errors)})",
+                     "see `phoenix-gitops validate`; the controller records the commit as rejected and applies "
+                     "nothing until a valid one comes")
+    where = f"at {sha}: valid, {facts.guests} guests"
+    if settings.pve_token_name and facts.root_only:
+        listed = [f"{target} {', '.join(reasons)}" for target, reasons in sorted(facts.root_only.items())]
+        more = f" and {len(listed) - 3} more" if len(listed) > 3 else ""
+        return Check("config", "failed", f"{where}; no API token may set: {'; '.join(listed[:3])}{more}",
+                     "log in as root@pam with its password (PHOENIX_PVE_USER, PHOENIX_PVE_PASSWORD, no token): "
+                     "PVE allows these to root@pam only")
+    return Check("config", "ok", where)
 
 
 def check_portainer(settings: Settings) -> Check:

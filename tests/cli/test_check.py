@@ -4,6 +4,7 @@ repository over file://, SQLite and PostgreSQL), saying what failed and how to f
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -16,18 +17,34 @@ from fastapi import FastAPI, Header, HTTPException
 from typer.testing import CliRunner
 
 from gitops.cli.main import app
+from gitops.config.estate import CONFIG_FILES
 from gitops.drivers.proxmox import privileges
 from gitops.store import open_store
 from tests.controller.support import GitRemote
+from tests.e2e_apply.support import EXAMPLE
+from tests.e2e_apply.test_least_privilege import without_root_only_settings
 from tests.store.test_upgrades import stamp
 
 USER, TOKEN, SECRET = "phoenix@pve", "phoenix@pve!gitops", "check-token-secret"
 
 
+def estate_files(tmp_path: Path, *, root_only: bool) -> dict[str, str]:
+    folder = tmp_path / ("example" if root_only else "example-for-a-token")
+    shutil.copytree(EXAMPLE, folder)
+    if not root_only:
+        without_root_only_settings(folder)
+    return {name: (folder / name).read_text() for name in CONFIG_FILES}
+
+
 @pytest.fixture
-def env(pve: Any, pve_cafile: str, tmp_path: Path) -> dict[str, str]:
-    remote = GitRemote(tmp_path)
-    remote.commit({"README": "estate\n"}, "the estate")
+def remote(tmp_path: Path) -> GitRemote:
+    made = GitRemote(tmp_path)
+    made.commit(estate_files(tmp_path, root_only=False), "the estate")
+    return made
+
+
+@pytest.fixture
+def env(pve: Any, pve_cafile: str, tmp_path: Path, remote: GitRemote) -> dict[str, str]:
     pve.apitokens[TOKEN] = SECRET
     pve.acl = {USER: [("/", set(privileges.PRIVILEGES))]}
     return {
@@ -46,11 +63,12 @@ def check(env: dict[str, str], *args: str) -> tuple[int, dict[str, str]]:
 def test_everything_reachable_is_one_ok_line_per_system(env: dict[str, str], tmp_path: Path) -> None:
     code, lines = check(env)
     assert code == 0, lines
-    assert list(lines) == ["settings", "database", "proxmox", "git", "portainer"]
+    assert list(lines) == ["settings", "database", "proxmox", "git", "config", "portainer"]
     assert lines["settings"].split()[1] == "ok"
     assert "no ledger yet" in lines["database"] and not (tmp_path / "data" / "phoenix.db").exists()
     assert lines["proxmox"].split()[1] == "ok" and "node pve1, as phoenix@pve!gitops" in lines["proxmox"]
     assert lines["git"].split()[1] == "ok" and "branch main at" in lines["git"] and "the estate" in lines["git"]
+    assert lines["config"].split()[1] == "ok" and ": valid, 9 guests" in lines["config"]
     assert lines["portainer"].split()[1] == "skipped"
     assert not (tmp_path / "data" / "repo").exists()  # the controller's clone is not touched
 
@@ -74,10 +92,30 @@ def test_failures_say_what_and_how_to_fix(env: dict[str, str], tmp_path: Path) -
     assert "FAILED" in lines["proxmox"] and "refused the credentials of phoenix@pve!gitops" in lines["proxmox"]
     assert "-> check PHOENIX_PVE_TOKEN_NAME" in lines["proxmox"]
     assert "FAILED" in lines["git"] and "nope.git" in lines["git"] and "-> check PHOENIX_GIT_URL" in lines["git"]
+    assert lines["config"].split()[1] == "skipped"
     assert "FAILED" in lines["database"] and "-> check PHOENIX_DATABASE_URL" in lines["database"]
     assert "FAILED" in lines["portainer"] and "cannot reach Portainer" in lines["portainer"]
     output = "\n".join(lines.values())
     assert "sekret" not in output and "wrong" not in output and "ptr_key" not in output
+
+
+def test_settings_no_token_may_set_are_found_in_the_config(env: dict[str, str], remote: GitRemote,
+                                                          tmp_path: Path, pve: Any) -> None:
+    remote.commit(estate_files(tmp_path, root_only=True), "bind mounts and GPUs")
+    code, lines = check(env)
+    assert code == 1 and "FAILED" in lines["config"]
+    assert "no API token may set: lxc/101 bind mount mp0 (/mnt/pve/tank/gateway-certs)" in lines["config"]
+    assert "lxc/110 device passthrough (dev0, dev1, dev2, dev3)" in lines["config"]
+    assert "-> log in as root@pam with its password" in lines["config"]
+    password_login = {k: v for k, v in env.items() if not k.startswith("PHOENIX_PVE_TOKEN")}
+    code, lines = check({**password_login, "PHOENIX_PVE_USER": "root@pam", "PHOENIX_PVE_PASSWORD": pve.password})
+    assert code == 0 and lines["config"].split()[1] == "ok"
+
+
+def test_an_invalid_head_is_a_warning(env: dict[str, str], remote: GitRemote) -> None:
+    remote.commit({"phoenix_lxc_configs.json": "{not json"}, "broken")
+    code, lines = check(env)
+    assert code == 0 and lines["config"].split()[1] == "warning" and "invalid (" in lines["config"]
 
 
 def test_a_newer_ledger_fails_the_database_check(env: dict[str, str], pg_url: str) -> None:
