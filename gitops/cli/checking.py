@@ -16,7 +16,9 @@ from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
 CHECK_HELP = """Check the settings and reach every configured system: database, Proxmox, Git, Portainer.
 
 One line per system: ok, warning, skipped or FAILED, with what failed and how to fix it. Proxmox
-also says which privileges of the PhoenixGitOps role the API token lacks. Exit 0 nothing failed, 1 failed.
+also says which privileges of the PhoenixGitOps role the API token lacks; `config` whether the files
+at the branch's head are valid and ask for anything no API token may set (bind mounts, GPUs).
+Exit 0 nothing failed, 1 failed.
 
 Example: phoenix-gitops check --settings /etc/phoenix-gitops/settings.toml
 """
