@@ -1,12 +1,9 @@
-"""A simulated Proxmox VE node: fakepve, plus the PVE behaviours fakepve 0.5.0 does not model.
+"""A simulated Proxmox VE node: fakepve, plus the two PVE behaviours fakepve 0.5.0 does not model.
 
 fakepve answers `PUT /nodes/{node}/qemu/{vmid}/resize` with success and changes nothing, and keeps
 `import-from=` in a VM disk's config with size 0 instead of importing the image. Real PVE grows the
 disk (and refuses to shrink it) and imports the image at its size; the controller relies on both,
-so this subclass adds them, in PVE's wording. fakepve's `download-url` asks for Sys.Audit and
-Sys.Modify on `/` (PVE 8's rule); PVE 9 (whose API schema fakepve serves) also accepts
-Sys.AccessNetwork on the node, as its schema says: this subclass accepts that too, so the
-least-privilege role can be tested as PVE 9 checks it. Everything else is fakepve's.
+so this subclass adds them, in PVE's wording. Everything else is fakepve's.
 
 `SimulatedNode` serves one on a loopback address from a background event loop, for `phoenix-gitops
 demo` and for the tests' `pve` fixture. Requires the `demo` (or `test`) extra, which brings fakepve.
@@ -15,7 +12,6 @@ demo` and for the tests' `pve` fixture. Requires the `demo` (or `test`) extra, w
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import gc
 import inspect
 import threading
@@ -29,34 +25,17 @@ from fakepve.lxc import format_size, parse_size
 from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
 
+from gitops.demo.permissions import Pve9DownloadPermission
+
 TIMEOUT = 30
-# set while a download-url request whose user holds Sys.AccessNetwork on the node is checked
-_NODE_NETWORK_ACCESS = contextvars.ContextVar("node_network_access", default=False)
 
 
-class PhoenixFakePve(FakePve):  # type: ignore[misc]
+class PhoenixFakePve(Pve9DownloadPermission, FakePve):  # type: ignore[misc]
     """fakepve with VM disk resize and `import-from` disks, as PVE does them."""
 
     def _routes_qemu(self) -> list[tuple[str, str, Any]]:
         routes: list[tuple[str, str, Any]] = super()._routes_qemu()
         return [*routes, ("PUT", "/nodes/{node}/qemu/{vmid}/resize", self._qm_resize)]
-
-    def require(self, user: str, path: str, priv: str) -> None:
-        # PVE 9's download-url rule: ['or', ['perm', '/', [Sys.Audit, Sys.Modify]], ['perm', node, [Sys.AccessNetwork]]]
-        if path == "/" and priv in ("Sys.Audit", "Sys.Modify") and _NODE_NETWORK_ACCESS.get():
-            return
-        super().require(user, path, priv)
-
-    async def _download_url(self, request: Any) -> Any:
-        from fakepve.server import USER
-
-        node = request.match_info["node"]
-        held = bool(request[USER]) and self.allowed(request[USER], f"/nodes/{node}", "Sys.AccessNetwork")
-        token = _NODE_NETWORK_ACCESS.set(held)
-        try:
-            return await super()._download_url(request)
-        finally:
-            _NODE_NETWORK_ACCESS.reset(token)
 
     def _qm_new_drive(self, vmid: int, key: str, value: str, default: str | None) -> tuple[str, list[str]]:
         volume, props = split_drive(value)
