@@ -7,6 +7,7 @@ controller uses (`PHOENIX_DATABASE_URL`, or the SQLite file in `PHOENIX_DATA_DIR
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,10 @@ def _opened(path: str, mode: str) -> Iterator[IO[str]]:
         yield sys.stdout if mode == "w" else sys.stdin
         return
     try:
-        handle = open(path, mode, encoding="utf-8")  # noqa: SIM115 - closed by this context manager
+        if mode == "w":  # the ledger describes the estate: readable by its owner only, like the database
+            handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8")
+        else:
+            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by this context manager
     except OSError as exc:
         fail(f"cannot open {path}: {exc.strerror}")
     with handle:

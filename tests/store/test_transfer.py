@@ -121,6 +121,7 @@ def test_the_cli_round_trip(sqlite_url: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["ledger", "export", str(backup), "--database", sqlite_url])
     assert result.exit_code == 0, result.output
     assert "exported 9 rows" in result.stderr and not (tmp_path / "ledger.jsonl.partial").exists()
+    assert backup.stat().st_mode & 0o777 == 0o600
     restored = tmp_path / "restored" / "phoenix.db"
     result = runner.invoke(app, ["ledger", "import", str(backup)],
                            env={"PHOENIX_DATA_DIR": str(restored.parent), "PHOENIX_DATABASE_URL": ""})
