@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
+
+if TYPE_CHECKING:
+    from gitops.controller.preflight import Check
 
 CHECK_HELP = """Check the settings and reach every configured system: database, Proxmox, Git, Portainer.
 
@@ -52,7 +56,7 @@ def check(
     raise typer.Exit(EXIT_FAILED if preflight.failed(checks) else EXIT_OK)
 
 
-def _print(checks: list, output: CheckFormat) -> None:  # type: ignore[type-arg]
+def _print(checks: list[Check], output: CheckFormat) -> None:
     if output == CheckFormat.json:
         print_json({"ok": not any(c.outcome == "failed" for c in checks), "checks": [c.to_dict() for c in checks]})
     else:
