@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, s
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from gitops import errors
+from gitops import errors, version
 from gitops.api import auth, dashboard, metrics
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
@@ -52,20 +52,21 @@ class RollbackBody(BaseModel):
 def create_app(store: Store, controller: ControllerPort, settings: Settings,
                lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
     """The app; `lifespan` starts and stops the controller with the server (the CLI's `serve`)."""
-    app = FastAPI(title="Phoenix GitOps", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Phoenix GitOps", version=version.version(), lifespan=lifespan,
                   description="GitOps controller for Proxmox VE: status, history, sync, rollback.")
     registry = metrics.make_registry(store, lambda: controller.stats, lambda: controller.leader)
 
     def writer(request: Request) -> None:
         auth.check_bearer(request, settings.api_token)
-        if not controller.leader:
-            state = store.get_state()
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                                f"this replica is not the leader (leader: {state.leader_id or 'unknown'})")
 
     def enqueue(trigger: Trigger) -> dict[str, Any]:
-        controller.request(trigger)
-        return {"queued": trigger.kind, "revision": trigger.revision}
+        """Any replica accepts a write: the leader queues it, a follower hands it over through the ledger."""
+        try:
+            controller.request(trigger)
+        except errors.StoreError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"cannot hand the request over: {exc}") from None
+        return {"queued": trigger.kind, "revision": trigger.revision,
+                "via": "this replica" if controller.leader else "the ledger, to the leader"}
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -107,6 +108,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             "leader": {"id": state.leader_id, "heartbeat_at": _iso(state.leader_heartbeat_at),
                        "this_replica": controller.leader, "replica": controller.identity},
             "busy": controller.busy,
+            "version": version.version(),
         }
 
     @app.get(f"{API}/resources")
@@ -192,13 +194,11 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             raise HTTPException(400, str(exc)) from None
         if push.branch is not None and push.branch != settings.git_branch:
             return {"ignored": f"push to {push.branch}, the controller follows {settings.git_branch}"}
-        if not controller.leader:
-            raise HTTPException(503, "this replica is not the leader")
         return enqueue(Trigger("webhook", revision=push.after_sha, source=provider))
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
-        return dashboard.render(store.get_state(), store.list_revisions(25))
+        return dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10))
 
     return app
 

@@ -5,12 +5,17 @@ fakepve answers `PUT /nodes/{node}/qemu/{vmid}/resize` with success and changes 
 disk (and refuses to shrink it) and imports the image at its size; the controller relies on both,
 so this subclass adds them, in PVE's wording.
 
-fakepve's guest agent answers only when a test set `vm.agent`, writes no file and runs nothing. Here a
-running VM with `agent: 1` in its config answers (assumed: its image runs qemu-guest-agent, as the
-upstream cloud images are set up to); `agent/file-write` keeps the file in the guest (so `file-read`
-returns it, as a guest's disk would), and `agent/exec` asks `guest_exec(vm, argv, input_data)` -- what
-runs inside a VM is the caller's to say (a test, the demo); unset, every command exits 0 with no output,
-as fakepve answers. Everything else is fakepve's.
+It also adds the appliance index, `GET/POST /nodes/{node}/aplinfo` (what `pveam available` and
+`pveam download` call), which fakepve answers from the schema alone (an empty list; a download that
+stores nothing). As PVE's `apl_download` does, POST refuses a name the index does not list (400,
+`template: no such template`), a storage that is missing or disabled, or one without `vztmpl`
+content (`storage 'X' does not support templates`), then runs a `download` task whose id is the
+template and which leaves `vztmpl/<template>` on the storage. Assumed, not PVE's: the index is
+`APPLIANCES`, a few real names of PVE 8's `system` section (PVE reads a cache that `pveam update`
+fills from download.proxmox.com), without checksums, and each download has the made-up size given
+there. PVE 9's permission rule for `download-url` comes from `gitops.demo.permissions`, a guest agent that
+keeps files and runs what the caller says from `gitops.demo.guest_agent`. Everything
+else is fakepve's.
 
 `SimulatedNode` serves one on a loopback address from a background event loop, for `phoenix-gitops
 demo` and for the tests' `pve` fixture. Requires the `demo` (or `test`) extra, which brings fakepve.
@@ -22,7 +27,7 @@ import asyncio
 import gc
 import inspect
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -31,30 +36,67 @@ from fakepve.certs import make_cert
 from fakepve.lxc import format_size, parse_size
 from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
+from fakepve.routing import split_list
+
+from gitops.demo.guest_agent import GuestAgentFiles
+from gitops.demo.permissions import Pve9DownloadPermission
 
 TIMEOUT = 30
+MIB = 1024**2
+
+# (template file, os, package, version, headline, size the simulated download has)
+_APPLIANCES = [
+    ("debian-11-standard_11.7-1_amd64.tar.zst", "debian-11", "debian-11-standard", "11.7-1",
+     "Debian 11 Bullseye (standard)", 120 * MIB),
+    ("debian-12-standard_12.7-1_amd64.tar.zst", "debian-12", "debian-12-standard", "12.7-1",
+     "Debian 12 Bookworm (standard)", 126 * MIB),
+    ("ubuntu-22.04-standard_22.04-1_amd64.tar.zst", "ubuntu-22.04", "ubuntu-22.04-standard", "22.04-1",
+     "Ubuntu 22.04 Jammy (standard)", 129 * MIB),
+    ("ubuntu-24.04-standard_24.04-2_amd64.tar.zst", "ubuntu-24.04", "ubuntu-24.04-standard", "24.04-2",
+     "Ubuntu 24.04 Noble (standard)", 141 * MIB),
+    ("alpine-3.20-default_20240908_amd64.tar.xz", "alpine-3.20", "alpine-3.20-default", "20240908",
+     "Alpine Linux 3.20 (default)", 3 * MIB),
+    ("rockylinux-9-default_20240912_amd64.tar.xz", "rockylinux-9", "rockylinux-9-default", "20240912",
+     "Rocky Linux 9 (default)", 98 * MIB),
+]
+APPLIANCES: dict[str, dict[str, Any]] = {
+    template: {
+        "template": template, "os": os_, "package": package, "version": version, "headline": headline,
+        "description": headline, "section": "system", "type": "lxc", "architecture": "amd64",
+        "location": f"http://download.proxmox.com/images/system/{template}",
+        "source": "http://download.proxmox.com/images", "infopage": "https://linuxcontainers.org",
+        "maintainer": "Proxmox Support Team <support@proxmox.com>", "size": size,
+    }
+    for template, os_, package, version, headline, size in _APPLIANCES
+}
 
 
-class PhoenixFakePve(FakePve):  # type: ignore[misc]
-    """fakepve with VM disk resize, `import-from` disks and a guest agent that keeps files, as PVE does them."""
+class PhoenixFakePve(GuestAgentFiles, Pve9DownloadPermission, FakePve):  # type: ignore[misc]
+    """fakepve with VM disk resize, `import-from` disks and the appliance index, as PVE does them."""
 
-    # (vm, argv, input-data) -> {"exitcode", "out-data", "err-data"}: what a command run by the agent does.
-    guest_exec: Callable[[Any, list[str], str], dict[str, Any]] | None = None
+    def _routes_storage(self) -> list[tuple[str, str, Any]]:
+        routes: list[tuple[str, str, Any]] = super()._routes_storage()
+        return [*routes, ("GET", "/nodes/{node}/aplinfo", self._apl_list),
+                ("POST", "/nodes/{node}/aplinfo", self._apl_download)]
 
-    async def _agent_call(self, match: Any, values: dict[str, Any]) -> Any:
-        vm = self.find(values["node"], values["vmid"])
-        enabled = str(vm.config.get("agent", "0")).split(",")[0].split("=")[-1] == "1"
-        if vm.agent is None and enabled and vm.status == "running":
-            vm.agent = {}
-        command = match.template.rsplit("/", 1)[1]
-        answer = await super()._agent_call(match, values)
-        if command == "file-write":
-            vm.agent.setdefault("files", {})[values["file"]] = str(values.get("content", ""))
-        elif command == "exec" and self.guest_exec is not None:
-            argv = [str(a) for a in values["command"]]
-            result = self.guest_exec(vm, argv, str(values.get("input-data", "")))
-            vm.agent.setdefault("exec", {})[" ".join(argv)] = result
-        return answer
+    async def _apl_list(self, v: dict[str, Any], user: str) -> Any:
+        return [{k: val for k, val in a.items() if k != "size"} for a in APPLIANCES.values()]
+
+    async def _apl_download(self, v: dict[str, Any], user: str) -> Any:
+        appliance = APPLIANCES.get(str(v["template"]))
+        if appliance is None:
+            raise PveError(400, "Parameter verification failed.", {"template": "no such template"})
+        storage = str(v["storage"])
+        store = self._check_enabled(storage, v["node"])
+        if "vztmpl" not in split_list(store.get("content")):
+            raise PveError(500, f"storage '{storage}' does not support templates")
+
+        async def body() -> None:
+            await self.pause(5)
+            self.store_file(storage, appliance["template"], appliance["size"], content="vztmpl")
+
+        return await self.task(v["node"], "download", appliance["template"], user, body,
+                               log=[f"downloading {appliance['location']} to {appliance['template']}"])
 
     def _routes_qemu(self) -> list[tuple[str, str, Any]]:
         routes: list[tuple[str, str, Any]] = super()._routes_qemu()

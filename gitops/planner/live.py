@@ -72,6 +72,9 @@ class LiveState:
     nodes: list[str] = field(default_factory=list)
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
+    # File names of the OS templates in the node's appliance index (`GET nodes/{node}/aplinfo`,
+    # what `pveam available` lists): the ones `POST nodes/{node}/aplinfo` can download.
+    appliances: set[str] = field(default_factory=set)
     # In-guest provisioning (`gitops.drivers.guests`): per target, the steps its guest says ran (step ->
     # identity), None when it could not be asked (not running); host-side settings of containers.
     provisioned: dict[str, dict[str, str] | None] = field(default_factory=dict)
