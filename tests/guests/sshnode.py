@@ -125,6 +125,10 @@ class NodeShell:
                 return 0, (self.owners.get(path, "0:0") + "\n").encode(), b""
             case ["cat", path] if path.startswith("/etc/pve/lxc/"):
                 return self._cat_conf(int(Path(path).stem))
+            case ["cat", path]:
+                if not self.node_path(path).is_file():
+                    return 1, b"", f"cat: {path}: No such file or directory\n".encode()
+                return 0, self.node_path(path).read_bytes(), b""
             case ["pct", "push", vmid, source, dest, "--perms", perms]:
                 return self._push(int(vmid), source, dest, perms)
             case ["pct", "exec", vmid, "--", *inner]:

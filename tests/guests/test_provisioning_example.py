@@ -78,6 +78,14 @@ def test_changed_script_reruns_on_exactly_its_guests(pcli: Cli, scripted: Path, 
     assert len(vm_runs) == runs  # the VMs' docker script is another file: untouched
     assert pcli("plan", str(scripted), "--detailed-exitcode").exit_code == 0
 
+    # base_setup: the running guests using it run it again; the templates cannot, and the plan says so.
+    path = scripted / "bin" / LXC_FEATURE.format(name="base_setup")
+    path.write_text(path.read_text() + "# v2\n")
+    plan = pcli.plan_json(scripted)
+    assert sorted(a["target"] for a in plan["actions"]) == ["lxc/101", "lxc/102", "lxc/120"]
+    assert {(w["target"], w["code"]) for w in plan["warnings"]} >= {
+        ("lxc/900", "template-provisioning-stale"), ("lxc/901", "template-provisioning-stale")}
+
 
 def test_failing_script_fails_the_apply_naming_guest_step_and_status(pcli: Cli, scripted: Path,
                                                                       shell: NodeShell) -> None:

@@ -19,6 +19,9 @@ RUN_DIR = "/tmp/phoenix_run"
 INPUT_FILE = f"{RUN_DIR}/guest.json"
 RECORD_DIR = "/var/lib/phoenix-gitops"
 RECORD_FILE = f"{RECORD_DIR}/provisioned.json"
+# A copy of each container's record on its node: a template cannot run `pct exec`, but its record says
+# whether its scripts changed since it was made.
+NODE_RECORDS = "/var/lib/phoenix-gitops/guests"
 
 
 def conf_path(vmid: int) -> str:
@@ -64,8 +67,16 @@ class Containers:
         return self.shells.run(node, argv, guest_input, target=f"lxc/{vmid}")
 
     def write_record(self, node: str, vmid: int, folder: str, record: dict[str, str]) -> None:
-        self._push(node, vmid, folder, "provisioned.json", json.dumps(record, sort_keys=True).encode(),
-                   RECORD_FILE, "0600")
+        data = json.dumps(record, sort_keys=True).encode()
+        self._push(node, vmid, folder, "provisioned.json", data, RECORD_FILE, "0600")
+        target = f"lxc/{vmid}"
+        self._ok(node, ["mkdir", "-p", "--", NODE_RECORDS], target)
+        self._ok(node, ["cp", "/dev/stdin", f"{NODE_RECORDS}/{vmid}.json"], target, data)
+
+    def read_node_record(self, node: str, vmid: int) -> dict[str, str] | None:
+        """The node's copy of a container's record (for templates); None when there is none."""
+        done = self.shells.run(node, ["cat", f"{NODE_RECORDS}/{vmid}.json"], target=f"lxc/{vmid}")
+        return parse_record(done.stdout) if done.status == 0 else None
 
     def end(self, node: str, vmid: int, folder: str) -> None:
         """Remove the node folder and the input in the container (both may hold secrets)."""

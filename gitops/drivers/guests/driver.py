@@ -91,7 +91,9 @@ class GuestsDriver:
                 continue
             node = guest.node or d.node
             if d.target in provisioning.guests:
-                if guest.status != "running" or guest.template:
+                if guest.template and d.kind == "lxc":
+                    live.provisioned[d.target] = self.containers.read_node_record(node, d.vmid)
+                elif guest.status != "running" or guest.template:
                     live.provisioned[d.target] = None
                 elif d.kind == "lxc":
                     live.provisioned[d.target] = self.containers.read_record(node, d.vmid)
