@@ -23,6 +23,7 @@ class Agent:
     client: ProxmoxClient
     timeout: float
     poll_s: float = 1.0
+    boot_timeout: float = 300.0
     clock: Callable[[], float] = field(default=time.monotonic)
 
     def _path(self, node: str, vmid: int, command: str) -> str:
@@ -40,7 +41,21 @@ class Agent:
         content = answer.get("content", "") if isinstance(answer, dict) else ""
         return parse_record(str(content).encode())
 
+    def wait_ready(self, node: str, vmid: int) -> None:
+        """Until the agent answers `ping`: a VM just started boots (and runs cloud-init) first."""
+        deadline = self.clock() + self.boot_timeout
+        while True:
+            try:
+                self.client.request("POST", self._path(node, vmid, "ping"), {}, target=f"vm/{vmid}")
+                return
+            except errors.DriverError as exc:
+                if self.clock() > deadline:
+                    raise errors.TransientError(f"the guest agent of VM {vmid} did not answer within "
+                                                f"{self.boot_timeout:.0f} s: {exc}", target=f"vm/{vmid}") from None
+            self.client.sleep(self.poll_s)
+
     def begin(self, node: str, vmid: int, guest_input: bytes) -> str:
+        self.wait_ready(node, vmid)
         self.exec(node, vmid, ["mkdir", "-p", "-m", "0700", RUN_DIR, RECORD_DIR], b"", check=True)
         self.write(node, vmid, INPUT_FILE, guest_input)
         return RUN_DIR
