@@ -7,6 +7,7 @@ the loop does the work. Webhooks are checked against PHOENIX_WEBHOOK_SECRET.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -148,6 +149,13 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         if kind is not None and kind not in RUN_KINDS:
             raise HTTPException(422, f"kind must be one of {', '.join(RUN_KINDS)}")
         return {"runs": [_run(r) for r in store.list_runs(limit, offset, kind=kind)]}
+
+    @app.get(f"{API}/provisioning")
+    def provisioning(target: str | None = Query(None, description="one guest: `lxc/101`, `vm/1001`"),
+                     limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+        """The scripts runs ran in guests, newest first: step, script, identity, exit status, output tail."""
+        return {"steps": [{**dataclasses.asdict(s), "at": _iso(s.at)}
+                          for s in store.list_steps(target=target, limit=limit)]}
 
     @app.get(f"{API}/events")
     def events(limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:

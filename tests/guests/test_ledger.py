@@ -92,9 +92,12 @@ def test_steps_are_recorded_and_secrets_kept_out(pctl: Ctl, caplog: pytest.LogCa
     database = (tmp_path / "data" / "phoenix.db").read_bytes()
     assert SECRET.encode() not in database
     client = serve_app(create_app(pctl.store, FakeController(), pctl.settings))
-    for path in (f"/api/v1/revisions/{sha}", "/api/v1/revisions", "/api/v1/status", "/api/v1/runs"):
+    for path in (f"/api/v1/revisions/{sha}", "/api/v1/revisions", "/api/v1/status", "/api/v1/runs",
+                 "/api/v1/provisioning"):
         answer = client.get(path)
         assert answer.status_code == 200 and SECRET not in answer.text
+    shown = client.get("/api/v1/provisioning", params={"target": "lxc/101"}).json()["steps"]
+    assert [(s["step"], s["status"], s["exit_status"]) for s in shown] == [("feature:base_setup", "failed", 4)]
 
     # Fixed: only the failed step runs again; then nothing runs.
     fixed = pctl.remote.commit({SCRIPT: "#!/bin/bash\nexit 0\n"}, "fix")
