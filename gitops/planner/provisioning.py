@@ -146,8 +146,10 @@ def _provision_action(d: DesiredGuest, steps: GuestSteps, todo: tuple[Step, ...]
     calls += [ApiCall("POST", f"{d.kind}/{d.vmid}/steps/{s.name}",
                       {"script": s.script, "file": s.path, "sha256": s.script_sha256, "identity": s.identity},
                       wait=True) for s in todo]
-    changes = [FieldChange(s.name, ran.get(s.name, "")[:12] or None, f"{s.script} sha256:{s.script_sha256[:12]}")
-               for s in todo]
+    # The hash first: a narrow table cuts the end of a long path, never the hash.
+    # (old: the identity the guest says it ran, script and input hashed together; new: the script's hash)
+    changes = [FieldChange(s.name, f"ran {ran[s.name][:12]}" if s.name in ran else None,
+                           f"sha256:{s.script_sha256[:12]} {s.script}") for s in todo]
     names = ", ".join(s.name for s in todo)
     return Action(target=d.target, action="provision", system=GUESTS, node=node or d.node, calls=calls,
                   changes=changes, summary=f"run in the guest: {names}")
