@@ -50,6 +50,7 @@ class ActionOutcome:
     log: list[str] = field(default_factory=list)  # last lines of a failed task's log
     upids: list[str] = field(default_factory=list)  # the tasks it started (PVE UPIDs)
     warnings: list[str] = field(default_factory=list)
+    output: dict[str, list[str]] = field(default_factory=dict)  # a driver's output per part (a script's tail)
     duration: float = 0.0
     system: str = ""
 
@@ -269,6 +270,9 @@ class _Context:
 
     def calling(self, what: str) -> None:
         self.emit(ApplyEvent("call", self.index, self.action.target, self.action.action, message=what))
+
+    def output(self, part: str, lines: list[str]) -> None:
+        self.outcome.output[part] = [scrub(line, self.secrets) for line in lines]
 
     def task(self, task_id: str, warnings: list[str] | None = None) -> None:
         if task_id and task_id not in self.outcome.upids:

@@ -58,6 +58,11 @@ class ActionContext(Protocol):
         """Say that a call (`POST nodes/pve/lxc`) is being sent: a progress event for listeners."""
         ...
 
+    def output(self, part: str, lines: list[str]) -> None:
+        """Keep what a part of the action printed (e.g. the tail of one script's output) with its outcome,
+        scrubbed of the secrets resolved so far."""
+        ...
+
     def task(self, task_id: str, warnings: list[str] | None = None) -> None:
         """Record a task the action started (a UPID) and the warnings it ended with."""
         ...

@@ -82,6 +82,7 @@ def test_steps_are_recorded_and_secrets_kept_out(pctl: Ctl, caplog: pytest.LogCa
     steps = {(s.target, s.step): s for s in pctl.store.list_steps()}
     assert steps[("lxc/900", "feature:base_setup")].status == "ok"
     assert steps[("lxc/900", "feature:base_setup")].exit_status == 0
+    assert '"unprivileged": true' in steps[("lxc/900", "feature:base_setup")].output_tail  # its input's end
     failed = steps[("lxc/101", "feature:base_setup")]
     assert (failed.status, failed.exit_status, "bin/" + failed.script) == ("failed", 4, SCRIPT)
     assert "giving up with" in failed.output_tail and "(secret)" in failed.output_tail

@@ -155,8 +155,9 @@ class GuestsDriver:
                 context.calling(f"run {step} ({call.params['script']})")
                 context.task(f"{step}@{identity[:12]}")
                 done = channel.run_script(action.node, vmid, folder, step, script, guest_input)
+                lines = tail(done)
+                context.output(step, lines)
                 if done.status != 0:
-                    lines = tail(done)
                     last = " | ".join(line.strip() for line in lines[-ERROR_LINES:] if line.strip())
                     raise errors.TaskFailedError(
                         f"{action.target}: step {step} exited with status {done.status}"
