@@ -7,7 +7,8 @@ Not collected by pytest. Run it as a script:
 What it measures (wall-clock seconds on this machine): a fakepve node with N running containers and
 the tests' SSH node shell (`tests/guests/sshnode.py`, asyncssh on loopback, in this process); then
 (1) the guests driver reading every container's record (`pct exec ID -- cat ...`, one SSH channel per
-container on one connection, sequentially), best of `--runs`; (2) reading each container's config file
+container on one connection), sequentially and `READERS` at once as `read_live` does, best of `--runs`;
+(2) reading each container's config file
 (`cat /etc/pve/lxc/ID.conf`), the host-side settings' read; (3) the pure provisioning rules for N
 guests whose every step already ran. Caveat: the SSH server and fakepve share this process and its GIL
 with the client, so (1) and (2) are an upper bound of the client's own cost plus the server's.
@@ -19,10 +20,12 @@ import argparse
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from gitops.drivers.guests.containers import Containers
+from gitops.drivers.guests.driver import READERS
 from gitops.drivers.guests.ssh import NodeShells
 from gitops.settings import Settings
 
@@ -71,6 +74,13 @@ def main() -> None:
                     best = min(best, time.perf_counter() - start)
                 print(f"{label}: {args.containers} containers in {best:.3f} s "
                       f"({best / args.containers * 1000:.1f} ms each)")
+            best = float("inf")
+            for _ in range(args.runs):
+                start = time.perf_counter()
+                with ThreadPoolExecutor(READERS) as pool:
+                    list(pool.map(lambda vmid: containers.read_record("pve1", vmid), ids))
+                best = min(best, time.perf_counter() - start)
+            print(f"records, {READERS} at once (as read_live does): {args.containers} containers in {best:.3f} s")
         finally:
             shells.close()
             shell.stop()

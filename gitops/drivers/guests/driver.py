@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from gitops import errors
 from gitops.config.estate import Estate
+from gitops.config.lxc import LxcGuest
 from gitops.config.secretrefs import REF
 from gitops.drivers.guests.agent import Agent
 from gitops.drivers.guests.containers import Containers, lxc_lines
@@ -40,6 +44,7 @@ from gitops.planner.plan import Action, ApiCall, Plan, System
 from gitops.planner.provisioning import GUESTS
 from gitops.settings import Settings
 
+READERS = 16  # guests read at once
 TAIL_LINES = 40  # kept with the outcome (and the ledger)
 ERROR_LINES = 3  # quoted in the error message itself
 
@@ -82,33 +87,33 @@ class GuestsDriver:
     # -- reading -----------------------------------------------------------------------------
 
     def read_live(self, estate: Estate, options: PlanOptions, live: LiveState, *, full: bool = False) -> None:
+        """What ran in each guest with scripts, and each container's host-side settings: one reader per
+        guest, `READERS` at once (SSH channels share each node's connection; agent reads are API calls)."""
         provisioning = options.provisioning
         if provisioning is None:
             return
+        readers: list[Callable[[], None]] = []
         for d in desired_guests(estate, options.node):
             guest = live.guest(d.vmid)
             if guest is None:
                 continue
             node = guest.node or d.node
             if d.target in provisioning.guests:
-                if guest.template and d.kind == "lxc":
-                    live.provisioned[d.target] = self.containers.read_node_record(node, d.vmid)
-                elif guest.status != "running" or guest.template:
-                    live.provisioned[d.target] = None
-                elif d.kind == "lxc":
-                    live.provisioned[d.target] = self.containers.read_record(node, d.vmid)
+                if guest.kind == "lxc" and (guest.template or guest.status == "running"):
+                    read = self.containers.read_node_record if guest.template else self.containers.read_record
+                    readers.append(partial(_keep, live.provisioned, d.target, read, node, d.vmid))
+                elif guest.kind == "vm" and guest.status == "running" and not guest.template:
+                    readers.append(partial(_keep, live.provisioned, d.target, self.agent.read_record, node, d.vmid))
                 else:
-                    live.provisioned[d.target] = self.agent.read_record(node, d.vmid)
+                    live.provisioned[d.target] = None
             ct = estate.lxc_guest(d.vmid) if d.kind == "lxc" else None
-            if ct is None or guest.kind != "lxc":
-                continue
-            wanted = host_settings(ct)
-            if wanted.empty and not ct.lxc_options:
-                continue
-            found = LiveHostConfig(lxc_lines(self.containers.read_conf(node, d.vmid)))
-            for path in wanted.bind_dirs:
-                found.bind_dirs[path] = self.containers.bind_dir_owner(node, path, d.target)
-            live.host_configs[d.target] = found
+            if ct is not None and guest.kind == "lxc" and (ct.lxc_options or not host_settings(ct).empty):
+                readers.append(partial(_read_host, self.containers, live, d.target, node, d.vmid, ct))
+        if not readers:
+            return
+        with ThreadPoolExecutor(max_workers=min(READERS, len(readers)), thread_name_prefix="guests-read") as pool:
+            for future in [pool.submit(reader) for reader in readers]:
+                future.result()
 
     def read_details(self, plan: Plan, options: PlanOptions, live: LiveState) -> bool:
         return False
@@ -213,3 +218,14 @@ def tail(done: Completed) -> list[str]:
 def from_settings(settings: Settings) -> GuestsDriver | None:
     """The driver, when provisioning is on (`PHOENIX_PROVISIONING`); None otherwise."""
     return GuestsDriver(settings) if settings.provisioning else None
+
+
+def _keep(into: dict[str, Any], key: str, read: Callable[[str, int], Any], node: str, vmid: int) -> None:
+    into[key] = read(node, vmid)
+
+
+def _read_host(containers: Containers, live: LiveState, target: str, node: str, vmid: int, ct: LxcGuest) -> None:
+    found = LiveHostConfig(lxc_lines(containers.read_conf(node, vmid)))
+    for path in host_settings(ct).bind_dirs:
+        found.bind_dirs[path] = containers.bind_dir_owner(node, path, target)
+    live.host_configs[target] = found
