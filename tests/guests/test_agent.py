@@ -46,3 +46,17 @@ def test_lxc_lines_are_replaced_in_the_main_section_only() -> None:
                    "[before-upgrade]\narch: amd64\nlxc.apparmor.profile: unconfined\n")
     assert lxc_lines(out) == ["lxc.cap.keep: sys_admin"]
     assert replace_lxc_lines("arch: amd64\n", []) == "arch: amd64\n"
+
+
+def test_secrets_in_the_input_are_json_escaped_and_their_escaped_form_is_masked_too() -> None:
+    import json as json_mod
+
+    from gitops.drivers.guests.driver import GuestsDriver
+
+    class Context:
+        def params(self, params: dict[str, Any], *, what: str) -> dict[str, Any]:
+            return {k: 'pa"ss\\word' for k in params}
+
+    data, escaped = GuestsDriver._input('{"key": "${secret:db}", "other": 1}', Context())  # type: ignore[arg-type]
+    assert json_mod.loads(data)["key"] == 'pa"ss\\word'
+    assert escaped == ['pa\\"ss\\\\word']

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from gitops import errors
 from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest
-from gitops.config.secretrefs import REF
+from gitops.config.secretrefs import REF, scrub
 from gitops.drivers.guests.agent import Agent
 from gitops.drivers.guests.containers import Containers, lxc_lines
 from gitops.drivers.guests.ssh import Completed, NodeShells
@@ -148,7 +148,7 @@ class GuestsDriver:
 
     def _provision(self, action: Action, kind: str, vmid: int, context: ActionContext) -> None:
         first, steps = action.calls[0], action.calls[1:]
-        guest_input = self._input(str(first.params["input"]), context)
+        guest_input, escaped = self._input(str(first.params["input"]), context)
         channel: _Channel = self.containers if kind == "lxc" else self.agent
         record = self._record(kind, action.node, vmid)
         folder = channel.begin(action.node, vmid, guest_input)
@@ -160,7 +160,7 @@ class GuestsDriver:
                 context.calling(f"run {step} ({call.params['script']})")
                 context.task(f"{step}@{identity[:12]}")
                 done = channel.run_script(action.node, vmid, folder, step, script, guest_input)
-                lines = tail(done)
+                lines = [scrub(line, escaped) for line in tail(done)]
                 context.output(step, lines)
                 if done.status != 0:
                     last = " | ".join(line.strip() for line in lines[-ERROR_LINES:] if line.strip())
@@ -179,15 +179,22 @@ class GuestsDriver:
         return self.agent.read_record(node, vmid) or {}
 
     @staticmethod
-    def _input(text: str, context: ActionContext) -> bytes:
-        """The scripts' JSON with each secret resolved now and escaped as a JSON string's content."""
+    def _input(text: str, context: ActionContext) -> tuple[bytes, list[str]]:
+        """The scripts' JSON with each secret resolved now and escaped as a JSON string's content, and the
+        escaped forms that differ from the values (the executor masks the values; a script printing its
+        JSON shows the escaped form, which this driver masks itself)."""
         names = sorted(set(REF.findall(text)))
         if not names:
-            return text.encode()
+            return text.encode(), []
         values = context.params({n: f"${{secret:{n}}}" for n in names}, what="the scripts' input")
+        escaped: list[str] = []
         for name in names:
-            text = text.replace(f"${{secret:{name}}}", json.dumps(str(values[name]))[1:-1])
-        return text.encode()
+            value = str(values[name])
+            inside = json.dumps(value)[1:-1]
+            if inside != value:
+                escaped.append(inside)
+            text = text.replace(f"${{secret:{name}}}", inside)
+        return text.encode(), escaped
 
     def close(self) -> None:
         if self._shells is not None:
