@@ -1,0 +1,1 @@
+"""Notifications (placeholder until built)."""
