@@ -9,8 +9,7 @@ import pytest
 from gitops import errors
 from gitops.demo.forges import ForgeSimulator
 from gitops.forges import FORGE_KINDS, CommitState, CommitStatus, ForgeClient, ForgeKind
-
-from .conftest import REPO
+from tests.forges.conftest import REPO
 
 SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
 MARKER = "<!-- phoenix-gitops:plan -->"
