@@ -158,6 +158,8 @@ class ConfigRepo:
             try:
                 self._git(repo, "fetch", "--no-tags", "--quiet", "origin", f"+{ref}:{local}")
             except errors.SourceError as exc:
+                if str(exc).startswith(f"branch {self.branch!r} not found"):
+                    raise errors.SourceError(f"{ref} not found in {self.display_url}") from None
                 raise errors.SourceError(str(exc).replace(f"(branch {self.branch})", f"({ref})")) from None
             return info(repo.commit(repo.git.rev_parse("--verify", f"{local}^{{commit}}").strip()))
 
