@@ -1,0 +1,57 @@
+"""A notification as plain data, and how it reads: a title, a body, a JSON document.
+
+Pure. `scrub` replaces every known secret value (settings and secret files, collected by the
+caller) by `(secret)`, so even an error message that quoted one never carries it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+SEVERITY = {"error": "failure", "warning": "warning", "info": "info"}
+SUCCESS_KINDS = frozenset({"applied", "self-heal", "healed", "rolled_back", "rollback"})
+MIN_SECRET_LENGTH = 4  # shorter values would blank out ordinary words
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    event_id: int
+    kind: str
+    level: str
+    message: str
+    at: dt.datetime
+    revision: str | None = None
+    url: str | None = None  # the revision page, when the controller knows its public URL
+
+    @property
+    def severity(self) -> str:
+        """Apprise's notify type: success, failure, warning or info."""
+        if self.level == "info" and self.kind in SUCCESS_KINDS:
+            return "success"
+        return SEVERITY.get(self.level, "info")
+
+    @property
+    def title(self) -> str:
+        rev = f" {self.revision[:12]}" if self.revision else ""
+        return f"Phoenix GitOps: {self.kind}{rev}"
+
+    @property
+    def body(self) -> str:
+        return self.message + (f"\n{self.url}" if self.url else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.event_id, "kind": self.kind, "level": self.level, "severity": self.severity,
+                "message": self.message, "revision": self.revision, "at": self.at.isoformat(), "url": self.url}
+
+    def scrubbed(self, secrets: Iterable[str]) -> Notification:
+        return replace(self, message=scrub(self.message, secrets), url=scrub(self.url, secrets) if self.url else None)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value in `secrets` (longest first) replaced by `(secret)`."""
+    for value in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
+        text = text.replace(value, "(secret)")
+    return text
