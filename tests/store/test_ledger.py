@@ -10,6 +10,7 @@ from typing import Protocol
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from gitops import errors
@@ -39,9 +40,10 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
     engine = database.make_engine(store_url_of(store))
     try:
         names = set(inspect(engine).get_table_names())
-        assert {"revisions", "events", "controller_state", "alembic_version"} <= names
+        assert {"revisions", "events", "controller_state", "outbox_cursors", "alembic_version"} <= names
+        head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+            assert MigrationContext.configure(conn).get_current_revision() == head
     finally:
         engine.dispose()
 
@@ -394,3 +396,14 @@ def test_in_memory_sqlite_works() -> None:
     with open_store("sqlite://") as store:
         store.record_revision(SHA_A)
         assert store.get_revision(SHA_A).status == "pending"
+
+
+def test_outbox_cursors_remember_and_never_move_back(store: Store) -> None:
+    first = store.add_event("applied", "one")
+    second = store.add_event("failed", "two", level="error")
+    assert store.outbox_cursor("notify:x") is None
+    assert [e.id for e in store.events_after(0)] == [first.id, second.id]
+    store.set_outbox_cursor("notify:x", second.id)
+    store.set_outbox_cursor("notify:x", first.id)
+    assert store.outbox_cursor("notify:x") == second.id == store.latest_event_id()
+    assert store.events_after(second.id) == []
