@@ -1,0 +1,164 @@
+"""Pull-request reviews: a webhook's PR is fetched, validated, planned read-only, commented and given a status.
+
+Started by the service beside the reconcile loop, in a thread of its own; the API's webhook route
+`submit`s events. For each opened or updated PR: a `pending` status on its head, then the head is
+fetched (`ConfigRepo.fetch_ref`) and exported to a folder of its own, reviewed by
+`reviewing.review_config` against the live node (read-only: nothing here can apply), the one
+comment edited in place (found by its marker) and the final status set (success, failure, error),
+linked to the review's page. Several events for one PR waiting at once are one review of the newest.
+A forge that is down is logged, never raised: it holds up neither the reconcile loop nor other
+reviews. Each review is recorded as a `pr-review` event (no secret: the plan masks them).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gitops import errors
+from gitops.config.secretrefs import SecretResolver
+from gitops.controller.forging import Forges
+from gitops.controller.reviewing import review_config
+from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.forges import CommitState, CommitStatus, ForgeClient
+from gitops.notify import scrub
+from gitops.planner.reviews import MARKER, Review
+from gitops.settings import Settings
+from gitops.source import ConfigRepo, PullRequestEvent
+from gitops.store import Store
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str, int]
+
+
+class PullRequestReviews:
+    def __init__(self, settings: Settings, store: Store, repo: ConfigRepo,
+                 connect: Callable[[], ProxmoxClient] | None, forges: Forges, *, secrets: list[str] | None = None,
+                 on_review: Callable[[PullRequestEvent, Review, float], None] | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.repo = repo
+        self.connect = connect
+        self.forges = forges
+        self.secrets = secrets or []
+        self.on_review = on_review
+        self._pending: dict[Key, tuple[PullRequestEvent, float]] = {}
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # -- the API's side ---------------------------------------------------------------------------
+
+    def submit(self, event: PullRequestEvent) -> None:
+        """Queue a review of `event` (replacing a queued one of the same PR)."""
+        with self._cond:
+            self._pending[(event.provider, event.repo, event.number)] = (event, time.monotonic())
+            self._cond.notify()
+
+    # -- the thread ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="phoenix-reviews", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                key = next(iter(self._pending))
+                event, received = self._pending.pop(key)
+            try:
+                self.review(event, received)
+            except Exception:  # a bug in one review must not end the others
+                log.exception("review of %s #%d crashed", event.repo, event.number)
+
+    # -- one review ---------------------------------------------------------------------------------
+
+    def review(self, event: PullRequestEvent, received: float | None = None) -> Review:
+        """Fetch, validate, plan (read-only), comment and set the status of one PR; the review."""
+        received = time.monotonic() if received is None else received
+        forge = self.forges.for_provider(event.provider)
+        if event.head_sha and len(event.head_sha) >= 40:
+            self._status(forge, event, event.head_sha, CommitState.pending, "validating and planning (read-only)")
+        folder = Path(tempfile.mkdtemp(prefix=f"pr-{event.number}-", dir=self._reviews_dir()))
+        try:
+            try:
+                head = self.repo.fetch_ref(event.head_ref)
+            except errors.SourceError as exc:
+                review = Review(event.head_sha or "", "the live node", error=str(exc))
+            else:
+                self.repo.export(head.sha, folder)
+                review = review_config(folder, head.sha, connect=self.connect,
+                                       secrets=SecretResolver(self.settings.secrets_dir),
+                                       revision_url=self._page_url(head.sha))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._record(event, review)
+        self._post(forge, event, review)
+        if self.on_review is not None:
+            self.on_review(event, review, time.monotonic() - received)
+        log.info("reviewed %s #%d at %s: %s", event.repo, event.number, review.head_sha[:12], review.state,
+                 extra={"revision": review.head_sha})
+        return review
+
+    def _reviews_dir(self) -> Path:
+        path = self.settings.data_dir / "reviews"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _page_url(self, sha: str) -> str | None:
+        base = self.settings.public_url.rstrip("/")
+        return f"{base}/reviews/{sha}" if base else None
+
+    def _record(self, event: PullRequestEvent, review: Review) -> None:
+        data = {"provider": event.provider, "repo": event.repo, "number": event.number, "head_sha": review.head_sha,
+                "state": review.state, "against": review.against, "error": review.error,
+                "validation": review.report.to_dict() if review.report else None,
+                "plan": review.plan.to_dict() if review.plan else None, "markdown": self._clean(review.markdown())}
+        try:
+            self.store.add_event("pr-review", self._clean(f"{event.repo} #{event.number} at {review.head_sha[:12]}: "
+                                                          f"{review.state}, {review.description}"),
+                                 level="info" if review.state == "success" else "warning", data=data)
+        except errors.StoreError as exc:
+            log.warning("could not record the review of #%d: %s", event.number, exc)
+
+    def _post(self, forge: ForgeClient | None, event: PullRequestEvent, review: Review) -> None:
+        if forge is None:
+            return
+        try:
+            forge.upsert_comment(event.repo, event.number, self._clean(review.markdown()), MARKER)
+        except errors.PhoenixError as exc:
+            log.warning("could not comment on %s #%d: %s", event.repo, event.number, exc)
+        if review.head_sha:
+            state = {"success": CommitState.success, "failure": CommitState.failure,
+                     "error": CommitState.error}[review.state]
+            self._status(forge, event, review.head_sha, state, review.description)
+
+    def _status(self, forge: ForgeClient | None, event: PullRequestEvent, sha: str, state: CommitState,
+                description: str) -> None:
+        if forge is None:
+            return
+        status = CommitStatus(state, self.settings.status_context, self._clean(description), self._page_url(sha))
+        try:
+            forge.set_status(event.repo, sha, status)
+        except errors.PhoenixError as exc:
+            log.warning("could not set the %s status of %s: %s", state, sha[:12], exc)
+
+    def _clean(self, text: str) -> str:
+        return scrub(text, self.secrets)
