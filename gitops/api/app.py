@@ -19,7 +19,14 @@ from gitops import errors
 from gitops.api import auth, dashboard, metrics
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
-from gitops.source import UnknownProviderError, parse_push, verify_webhook
+from gitops.source import (
+    PullRequestEvent,
+    UnknownProviderError,
+    event_type,
+    parse_pull_request,
+    parse_push,
+    verify_webhook,
+)
 from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, Store
 
 API = "/api/v1"
@@ -34,6 +41,8 @@ class ControllerPort(Protocol):
     busy: bool
 
     def request(self, trigger: Trigger) -> None: ...
+
+    def review(self, event: PullRequestEvent) -> bool: ...
 
     @property
     def stats(self) -> dict[str, float]: ...
@@ -174,6 +183,11 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         if not valid:
             raise HTTPException(401, "invalid or missing webhook signature"
                                 + ("" if settings.webhook_secret else " (no PHOENIX_WEBHOOK_SECRET is set)"))
+        kind = event_type(provider, dict(request.headers))
+        if kind == "ignored":
+            return {"ignored": "not a push or a pull-request event"}
+        if kind == "pull_request":
+            return pull_request(provider, dict(request.headers), body)
         try:
             push = parse_push(provider, body, branch=settings.git_branch)
         except errors.SourceError as exc:
@@ -183,6 +197,24 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         if not controller.leader:
             raise HTTPException(503, "this replica is not the leader")
         return enqueue(Trigger("webhook", revision=push.after_sha, source=provider))
+
+    def pull_request(provider: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        try:
+            pr = parse_pull_request(provider, headers, body)
+        except errors.SourceError as exc:
+            raise HTTPException(400, str(exc)) from None
+        if not pr.wants_review:
+            return {"ignored": f"pull request #{pr.number} was {pr.action}"}
+        if not controller.review(pr):
+            return {"ignored": "pull-request reviews are turned off (PHOENIX_PR_REVIEWS=false)"}
+        return {"queued": "review", "pull_request": pr.number, "head": pr.head_sha}
+
+    @app.get(f"{API}/reviews/{{sha}}")
+    def review(sha: str) -> dict[str, Any]:
+        found = _review_event(store, sha)
+        if found is None:
+            raise HTTPException(404, f"no pull-request review of {sha}")
+        return {"at": _iso(found.at), "message": found.message, **found.data}
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
@@ -196,6 +228,18 @@ def _known(store: Store, ref: str) -> RevisionRecord:
         return store.get_revision(ref)
     except errors.NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+def _review_event(store: Store, sha: str) -> EventRecord | None:
+    """The newest `pr-review` event of a head sha (or unique prefix of at least 7 digits)."""
+    text = sha.strip().lower()
+    if len(text) < 7:
+        return None
+    for event in store.list_events(1000, kind="pr-review"):
+        head = event.data.get("head_sha") if isinstance(event.data, dict) else None
+        if isinstance(head, str) and head.startswith(text):
+            return event
+    return None
 
 
 def _iso(value: Any) -> str | None:

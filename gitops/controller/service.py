@@ -11,6 +11,10 @@ triggers and reads the ledger. The loop:
 - stops when asked (SIGTERM through uvicorn's shutdown): the actions already running finish, no new
   one starts, the revision is recorded, the thread ends.
 
+Beside the loop, in threads of their own so neither can hold it up: pull-request reviews
+(`pullrequests`, fed by the API's webhook route through `review`) and the outbox dispatcher
+(`outbox`: notifications and deploy statuses, delivered by the leader).
+
 Clock and queue are injected, so tests drive the loop with short intervals and no real waiting.
 """
 
@@ -26,11 +30,16 @@ from collections.abc import Callable
 from typing import Any
 
 from gitops import errors
+from gitops.controller.forging import Forges
+from gitops.controller.outbox import Consumer, OutboxDispatcher, known_secret_values
+from gitops.controller.pullrequests import PullRequestReviews
 from gitops.controller.reconciling import Outcome, Reconciler
+from gitops.controller.statuses import DeployStatuses
 from gitops.controller.triggers import Trigger, TriggerQueue, coalesce
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.notify import targets_from
 from gitops.settings import Settings
-from gitops.source import ConfigRepo
+from gitops.source import ConfigRepo, PullRequestEvent
 from gitops.store import Store
 
 log = logging.getLogger(__name__)
@@ -68,11 +77,25 @@ class Service:
         self.busy = False
         self.last_outcome: Outcome | None = None
         self._thread: threading.Thread | None = None
+        secrets = known_secret_values(settings)
+        self.forges = Forges(settings)
+        self.reviews = (PullRequestReviews(settings, store, repo, connect, self.forges, secrets=secrets)
+                        if settings.pr_reviews else None)
+        self.outbox = OutboxDispatcher(store, outbox_consumers(settings, self.forges), secrets=secrets,
+                                       public_url=settings.public_url, is_leader=lambda: self.leader)
 
     # -- the API's port ----------------------------------------------------------------------
 
     def request(self, trigger: Trigger) -> None:
         self.queue.put(trigger)
+        self.outbox.wake.set()
+
+    def review(self, event: PullRequestEvent) -> bool:
+        """Queue a read-only review of a pull request; False when reviews are turned off."""
+        if self.reviews is None:
+            return False
+        self.reviews.submit(event)
+        return True
 
     @property
     def stats(self) -> dict[str, float]:
@@ -83,11 +106,18 @@ class Service:
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="phoenix-reconcile", daemon=True)
         self._thread.start()
+        if self.reviews is not None:
+            self.reviews.start()
+        self.outbox.start()
 
     def stop(self, timeout: float = 120.0) -> bool:
         """Ask the loop to end after the actions running now; True when it ended within `timeout`."""
         self.stopping.set()
         self.queue.close()
+        if self.reviews is not None:
+            self.reviews.stop(timeout=min(timeout, 30.0))
+        self.outbox.stop()
+        self.forges.close()
         if self._thread is None:
             return True
         self._thread.join(timeout)
@@ -167,3 +197,13 @@ class Service:
                 self.store.update_state(phase="idle", last_error="internal error; see the logs")
         finally:
             self.busy = False
+
+
+def outbox_consumers(settings: Settings, forges: Forges) -> list[Consumer]:
+    """The notification targets of PHOENIX_NOTIFY, and deploy statuses when PHOENIX_FORGE is set."""
+    consumers: list[Consumer] = list(targets_from(settings))
+    if settings.forge:
+        forge = forges.for_provider(settings.forge)
+        if forge is not None:
+            consumers.append(DeployStatuses(forge, settings.forge_repo, settings.status_context))
+    return consumers
