@@ -29,7 +29,7 @@ def _register_optional() -> None:
     """Commands whose modules exist only once their layer is built."""
     import importlib
 
-    for module_name in ("gitops.cli.planning", "gitops.cli.controlling"):
+    for module_name in ("gitops.cli.planning", "gitops.cli.controlling", "gitops.cli.commenting"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
