@@ -109,9 +109,20 @@ class OutboxDispatcher:
 
     # -- the thread -------------------------------------------------------------------------------
 
+    def prime(self) -> None:
+        """Give every new consumer its cursor at the newest event, so it gets what happens from now on
+        (called at start, before the loop can record anything)."""
+        for consumer in self.consumers:
+            if self.store.outbox_cursor(consumer.consumer) is None:
+                self.store.set_outbox_cursor(consumer.consumer, self.store.latest_event_id())
+
     def start(self) -> None:
         if not self.consumers:
             return
+        try:
+            self.prime()
+        except errors.StoreError as exc:
+            log.warning("outbox: the ledger is unreachable: %s", exc)
         self._thread = threading.Thread(target=self.run, name="phoenix-outbox", daemon=True)
         self._thread.start()
 
