@@ -29,6 +29,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,7 @@ class Received:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 @dataclass
@@ -207,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.sim
         with sim._lock:
             sim.received.append(Received(forge or "?", method, raw_path, query,
-                                         {k.lower(): v for k, v in self.headers.items()}, body))
+                                         {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
             if sim.down or sim._fail:
                 status = sim._fail.pop(0) if sim._fail and not sim.down else 503
                 self._send(status, {"message": "Service Unavailable"})
