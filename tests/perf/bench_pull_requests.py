@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,14 +105,16 @@ def main() -> None:
             started = send(number, body)
             posted = wait_for(lambda n=number: comment_at(n), 60, 0.002, what=f"comment on #{number}")  # type: ignore[misc]
             one_by_one.append(posted - started)
-        print(f"webhook -> PR comment posted, {args.prs} PRs one at a time: p50 {percentile(one_by_one, 50) * 1000:.0f} ms,"
-              f" p99 {percentile(one_by_one, 99) * 1000:.0f} ms, max {max(one_by_one) * 1000:.0f} ms")
+        print(f"webhook -> PR comment posted, {args.prs} PRs one at a time: "
+              f"p50 {percentile(one_by_one, 50) * 1000:.0f} ms, p99 {percentile(one_by_one, 99) * 1000:.0f} ms, "
+              f"max {max(one_by_one) * 1000:.0f} ms")
         bodies = {n: open_pr(n) for n in range(args.prs + 1, 2 * args.prs + 1)}
         sent = {n: send(n, body) for n, body in bodies.items()}
         burst = [wait_for(lambda n=n: comment_at(n), 300, 0.005, what=f"comment on #{n}") - sent[n]  # type: ignore[misc]
                  for n in bodies]
-        print(f"webhook -> PR comment posted, {args.prs} PRs in one burst: p50 {percentile(burst, 50) * 1000:.0f} ms,"
-              f" p99 {percentile(burst, 99) * 1000:.0f} ms (reviews run one at a time, in arrival order)")
+        print(f"webhook -> PR comment posted, {args.prs} PRs in one burst: "
+              f"p50 {percentile(burst, 50) * 1000:.0f} ms, p99 {percentile(burst, 99) * 1000:.0f} ms "
+              "(reviews run one at a time, in arrival order)")
     finally:
         process.kill()
         process.wait(10)
