@@ -25,6 +25,11 @@ _TYPES = {"success": apprise.NotifyType.SUCCESS, "failure": apprise.NotifyType.F
           "warning": apprise.NotifyType.WARNING, "info": apprise.NotifyType.INFO}
 
 
+# What a target without an `events` filter gets: what a person wants to hear about, not every poll.
+DEFAULT_EVENTS = frozenset({"applied", "failed", "rejected", "rolled_back", "drift", "self-heal", "rollback",
+                            "auto-rollback", "auto-rollback-failed", "data-rollback", "leader"})
+
+
 class Target(Protocol):
     label: str
     consumer: str  # the outbox cursor's name: stable while the target's URL is
@@ -42,7 +47,9 @@ class _Filtered:
         self.consumer = f"notify:{config.kind}:{digest}"
 
     def wants(self, kind: str) -> bool:
-        return not self.events or "*" in self.events or kind in self.events
+        if not self.events:
+            return kind in DEFAULT_EVENTS
+        return "*" in self.events or kind in self.events
 
 
 class AppriseTarget(_Filtered):

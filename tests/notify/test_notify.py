@@ -80,6 +80,8 @@ def test_settings_make_targets_and_refuse_nonsense() -> None:
                                 {"kind": "webhook", "url": "https://hooks.example.org/x", "secret": "k"}])
     apprise_target, hook = targets_from(settings)
     assert apprise_target.wants("failed") and not apprise_target.wants("applied") and hook.wants("applied")
+    assert not hook.wants("pr-review")  # no filter: the notable kinds only
+    assert targets_from(Settings(notify=[{"url": "json://127.0.0.1/x", "events": ["*"]}]))[0].wants("pr-review")
     with pytest.raises(errors.SettingsError):
         targets_from(Settings(notify=[{"url": "nonsense-without-scheme"}]))
     assert "ntfy.example.org" not in repr(settings)
