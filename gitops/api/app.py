@@ -25,6 +25,7 @@ from gitops.source import (
     event_type,
     parse_pull_request,
     parse_push,
+    same_repository,
     verify_webhook,
 )
 from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, Store
@@ -205,6 +206,8 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             raise HTTPException(400, str(exc)) from None
         if not pr.wants_review:
             return {"ignored": f"pull request #{pr.number} was {pr.action}"}
+        if not same_repository(pr.repo, settings.git_url, settings.forge_repo):
+            return {"ignored": f"pull request of {pr.repo}, not of the config repository"}
         if not controller.review(pr):
             return {"ignored": "pull-request reviews are turned off (PHOENIX_PR_REVIEWS=false)"}
         return {"queued": "review", "pull_request": pr.number, "head": pr.head_sha}

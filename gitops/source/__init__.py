@@ -10,7 +10,7 @@ Used by the controller (`repository.ConfigRepo`) and by the API's webhook route 
 
 from __future__ import annotations
 
-from gitops.source.pullrequests import PullRequestEvent, event_type, parse_pull_request
+from gitops.source.pullrequests import PullRequestEvent, event_type, parse_pull_request, same_repository
 from gitops.source.repository import CommitInfo, ConfigRepo, FetchResult
 from gitops.source.webhooks import PROVIDERS, PushEvent, UnknownProviderError, parse_push, verify_webhook
 
@@ -25,5 +25,6 @@ __all__ = [
     "event_type",
     "parse_pull_request",
     "parse_push",
+    "same_repository",
     "verify_webhook",
 ]

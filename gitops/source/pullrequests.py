@@ -107,6 +107,22 @@ def parse_pull_request(provider: str, headers: Mapping[str, str], body: bytes | 
         raise errors.SourceError(f"{name} pull-request webhook: missing or malformed field {exc}") from None
 
 
+def same_repository(event_repo: str, git_url: str, forge_repo: str = "") -> bool:
+    """Whether a PR event is about the config repository the controller follows: `forge_repo` when set,
+    else the path of `git_url` (a local or file:// URL cannot tell, and is taken on trust)."""
+    wanted = event_repo.strip("/").lower()
+    if forge_repo:
+        return forge_repo.strip("/").lower() == wanted
+    if "://" not in git_url and "@" not in git_url:
+        return True  # a local path
+    if git_url.startswith("file://"):
+        return True
+    path = git_url.split("://", 1)[-1]
+    path = path.split(":", 1)[1] if "://" not in git_url and ":" in path else path.split("/", 1)[-1]
+    path = path.strip("/").lower().removesuffix(".git")
+    return path == wanted or path.endswith("/" + wanted)
+
+
 def _github_like(provider: str, payload: dict[str, Any]) -> PullRequestEvent:
     pr = payload["pull_request"]
     number = int(payload.get("number") or pr["number"])

@@ -66,3 +66,23 @@ def test_a_pull_request_without_its_number_is_a_clear_error() -> None:
         parse_pull_request("gitlab", {}, b"<html>")
     with pytest.raises(errors.SourceError, match="no pull-request"):
         parse_pull_request("generic", {}, b"{}")
+
+
+@pytest.mark.parametrize(("event_repo", "git_url", "forge_repo", "same"), [
+    ("ann/config", "https://github.com/ann/config.git", "", True),
+    ("Ann/Config", "https://github.com/ann/config", "", True),
+    ("ann/config", "git@github.com:ann/config.git", "", True),
+    ("ann/config", "ssh://git@gitea.example.org:2222/ann/config.git", "", True),
+    ("group/sub/config", "https://gitlab.example.org/group/sub/config.git", "", True),
+    ("mallory/config", "https://github.com/ann/config.git", "", False),
+    ("ann/other", "git@github.com:ann/config.git", "", False),
+    ("ann/config", "file:///srv/git/config.git", "", True),
+    ("ann/config", "/srv/git/config.git", "", True),
+    ("ann/config", "file:///srv/git/config.git", "ann/config", True),
+    ("mallory/config", "file:///srv/git/config.git", "ann/config", False),
+])
+def test_events_of_other_repositories_are_told_apart(event_repo: str, git_url: str, forge_repo: str,
+                                                     same: bool) -> None:
+    from gitops.source import same_repository
+
+    assert same_repository(event_repo, git_url, forge_repo) is same
