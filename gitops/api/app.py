@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from gitops import errors
-from gitops.api import auth, dashboard, metrics
+from gitops.api import auth, dashboard, metrics, pages
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import (
@@ -222,6 +222,18 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
         return dashboard.render(store.get_state(), store.list_revisions(25))
+
+    @app.get("/revisions/{sha}", response_class=HTMLResponse)
+    def revision_page(sha: str) -> str:
+        record = _known(store, sha)
+        return pages.revision_page(record, store.list_events(100, revision=record.sha))
+
+    @app.get("/reviews/{sha}", response_class=HTMLResponse)
+    def review_page(sha: str) -> str:
+        found = _review_event(store, sha)
+        if found is None:
+            raise HTTPException(404, f"no pull-request review of {sha}")
+        return pages.review_page(found)
 
     return app
 
