@@ -53,7 +53,7 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
     ))
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
         f"<title>Phoenix GitOps</title><style>{STYLE}{pages.STYLE}</style></head><body><h1>Phoenix GitOps</h1>"
         f"<table id='status'>{status}</table><p id='controls'>{controls}</p><div id='result' role='status'></div>"
         "<h2>Revisions</h2><table id='revisions'>"

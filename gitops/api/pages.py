@@ -84,7 +84,7 @@ def page(title: str, body: str, *, refresh: int | None = None) -> str:
     meta = f"<meta http-equiv='refresh' content='{refresh}'>" if refresh else ""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
         f"{meta}<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<p><a href='/'>Phoenix GitOps</a></p>{body}<div id='result' role='status'></div>"
         f"<script>{ACTIONS_JS}</script></body></html>"
