@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./phoenix-data")
     webhook_secret: SecretStr | None = None
     api_token: SecretStr | None = None
+    api_read_token: SecretStr | None = Field(
+        None, description="when set, reads (API and dashboard) need it or the write token; the plans show the "
+                          "estate's whole layout")
     secrets_dir: Path | None = None
 
     snapshots: bool = True

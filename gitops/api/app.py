@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from gitops import errors
@@ -72,6 +73,14 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                                 f"this replica is not the leader (leader: {state.leader_id or 'unknown'})")
 
+    def reader(request: Request) -> None:
+        auth.check_reader(request, settings.api_read_token, settings.api_token)
+
+    def login_needed(request: Request) -> HTMLResponse | None:
+        if auth.can_read(request, settings.api_read_token, settings.api_token):
+            return None
+        return HTMLResponse(pages.login_page(request.url.path), status_code=401)
+
     def enqueue(trigger: Trigger) -> dict[str, Any]:
         controller.request(trigger)
         return {"queued": trigger.kind, "revision": trigger.revision}
@@ -92,11 +101,11 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"ready": ready, "store": store_ok, "leader": controller.leader}
 
-    @app.get("/metrics")
+    @app.get("/metrics", dependencies=[Depends(reader)])
     def metrics_route() -> Response:
         return Response(metrics.render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.get(f"{API}/status")
+    @app.get(f"{API}/status", dependencies=[Depends(reader)])
     def get_status() -> dict[str, Any]:
         state = store.get_state()
         last_drift = state.last_drift if isinstance(state.last_drift, dict) else {}
@@ -118,7 +127,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             "busy": controller.busy,
         }
 
-    @app.get(f"{API}/resources")
+    @app.get(f"{API}/resources", dependencies=[Depends(reader)])
     def resources() -> dict[str, Any]:
         state = store.get_state()
         found = state.last_drift if isinstance(state.last_drift, dict) else {}
@@ -127,7 +136,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             items = [{**r, "state": "pending"} for r in items]  # a newer revision is on its way
         return {"revision": found.get("revision"), "checked_at": found.get("checked_at"), "resources": items}
 
-    @app.get(f"{API}/revisions")
+    @app.get(f"{API}/revisions", dependencies=[Depends(reader)])
     def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
                   status_: str | None = Query(None, alias="status")) -> dict[str, Any]:
         if status_ is not None and status_ not in REVISION_STATUSES:
@@ -135,7 +144,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         rows = store.list_revisions(limit, offset, status=status_)
         return {"revisions": [_revision(r) for r in rows], "total": store.count_revisions(status=status_)}
 
-    @app.get(f"{API}/revisions/{{sha}}")
+    @app.get(f"{API}/revisions/{{sha}}", dependencies=[Depends(reader)])
     def revision(sha: str) -> dict[str, Any]:
         try:
             record = store.get_revision(sha)
@@ -145,7 +154,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         return {**_revision(record), "validation": record.validation, "plan": record.plan,
                 "result": record.result, "events": [_event(e) for e in events]}
 
-    @app.get(f"{API}/events")
+    @app.get(f"{API}/events", dependencies=[Depends(reader)])
     def events(limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
         return {"events": [_event(e) for e in store.list_events(limit)]}
 
@@ -212,7 +221,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             return {"ignored": "pull-request reviews are turned off (PHOENIX_PR_REVIEWS=false)"}
         return {"queued": "review", "pull_request": pr.number, "head": pr.head_sha}
 
-    @app.get(f"{API}/reviews/{{sha}}")
+    @app.get(f"{API}/reviews/{{sha}}", dependencies=[Depends(reader)])
     def review(sha: str) -> dict[str, Any]:
         found = _review_event(store, sha)
         if found is None:
@@ -220,20 +229,38 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         return {"at": _iso(found.at), "message": found.message, **found.data}
 
     @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        return dashboard.render(store.get_state(), store.list_revisions(25))
+    def index(request: Request) -> Response:
+        return login_needed(request) or HTMLResponse(dashboard.render(store.get_state(), store.list_revisions(25)))
 
     @app.get("/revisions/{sha}", response_class=HTMLResponse)
-    def revision_page(sha: str) -> str:
+    def revision_page(sha: str, request: Request) -> Response:
+        if (login := login_needed(request)) is not None:
+            return login
         record = _known(store, sha)
-        return pages.revision_page(record, store.list_events(100, revision=record.sha))
+        return HTMLResponse(pages.revision_page(record, store.list_events(100, revision=record.sha)))
 
     @app.get("/reviews/{sha}", response_class=HTMLResponse)
-    def review_page(sha: str) -> str:
+    def review_page(sha: str, request: Request) -> Response:
+        if (login := login_needed(request)) is not None:
+            return login
         found = _review_event(store, sha)
         if found is None:
             raise HTTPException(404, f"no pull-request review of {sha}")
-        return pages.review_page(found)
+        return HTMLResponse(pages.review_page(found))
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        token = auth.accepted_token((form.get("token") or [""])[0], settings.api_read_token, settings.api_token)
+        target = (form.get("next") or ["/"])[0]
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"  # only pages of this controller
+        if token is None:
+            return HTMLResponse(pages.login_page(target, refused=True), status_code=401)
+        answer = RedirectResponse(target, status_code=303)
+        answer.set_cookie(auth.SESSION_COOKIE, auth.session_value(token), httponly=True, samesite="strict",
+                          secure=request.url.scheme == "https")
+        return answer
 
     return app
 

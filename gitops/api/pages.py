@@ -225,3 +225,14 @@ def review_page(event: EventRecord) -> str:
             "<p>Planned read-only: nothing in a pull request is applied.</p>"
             f"<h2>Validation</h2>{problems_html(data.get('validation'))}<h2>Plan</h2>{plan_html(data.get('plan'))}")
     return page(f"Phoenix GitOps review {head}", body)
+
+
+def login_page(target: str, *, refused: bool = False) -> str:
+    """Reads need a token here (PHOENIX_API_READ_TOKEN): a form that trades it for a session cookie."""
+    note = "<p class='failed' id='refused'>That token was refused.</p>" if refused else ""
+    body = ("<h1>Phoenix GitOps</h1><p>This controller requires a token to read (the read token or the "
+            f"write token).</p>{note}<form method='post' action='/login'>"
+            f"<input type='hidden' name='next' value='{escape(target)}'>"
+            "<label>Token <input type='password' name='token' id='token' autocomplete='current-password' required>"
+            "</label> <button type='submit' id='login'>Open</button></form>")
+    return page("Phoenix GitOps: token needed", body)
