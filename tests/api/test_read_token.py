@@ -40,8 +40,10 @@ def test_pages_ask_for_the_token_and_keep_a_session(store: Store, controller: Fa
         assert answer.status_code == 303 and answer.headers["location"] == f"/revisions/{SHA1}"
         cookie = answer.cookies["phoenix_session"]
         assert READ not in cookie and "httponly" in answer.headers["set-cookie"].lower()
-        assert SHA1[:12] in api.get("/", cookies={"phoenix_session": cookie}).text
-        assert api.get("/api/v1/status", cookies={"phoenix_session": cookie}).status_code == 200
+        api.cookies.set("phoenix_session", cookie)
+        assert SHA1[:12] in api.get("/").text
+        assert api.get("/api/v1/status").status_code == 200
+        api.cookies.clear()
         elsewhere = api.post("/login", content=f"token={READ}&next=//evil.example.org/",
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert elsewhere.headers["location"] == "/"
