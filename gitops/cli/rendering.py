@@ -1,5 +1,6 @@
-"""Showing a plan in a terminal: a rich table for people (markdown and the summary line are
-`gitops.planner.showing`'s, shared with the controller's pull-request comments).
+"""Showing a plan in a terminal: a rich table for people. JSON is the plan's own `to_dict`; the summary
+line and markdown (PR comments, `--format markdown`) are `gitops.planner.showing`'s, so the controller
+and the forges use the same words.
 
 Secrets are masked by the plan's own `to_dict` (`(secret)`); nothing here prints a raw param value
 of a secret key. Used by `gitops.cli.planning`.
@@ -11,8 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gitops.planner.plan import Plan
-from gitops.planner.showing import short as _short
-from gitops.planner.showing import summary_line
+from gitops.planner.showing import short, summary_line
 
 _SYMBOL = {"create": "+", "clone": "+", "download-template": "+", "storage": "~", "update": "~", "resize": "~",
            "firewall": "~", "start": ">", "stop": "#", "restart": "@", "convert-to-template": "T",
@@ -29,12 +29,11 @@ def print_text(plan: Plan, console: Console) -> None:
         table.add_column("changes")
         table.add_column("notes")
         for i, a in enumerate(data["actions"], 1):
-            changes = "\n".join(f"{c['field']}: {_short(c['old'])} -> {_short(c['new'])}" for c in a["changes"][:12])
+            changes = "\n".join(f"{c['field']}: {short(c['old'])} -> {short(c['new'])}" for c in a["changes"][:12])
             if len(a["changes"]) > 12:
                 changes += f"\n... {len(a['changes']) - 12} more"
             notes = []
-            snapshot = next((c["params"].get("snapname") for c in a["calls"]
-                             if c["method"] == "POST" and c["path"].endswith("/snapshot")), None)
+            snapshot = a["snapshot_first"]
             if snapshot:
                 notes.append(f"snapshot {snapshot} first")
             if a["restart_required"]:

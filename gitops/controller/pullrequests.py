@@ -7,7 +7,8 @@ fetched (`ConfigRepo.fetch_ref`) and exported to a folder of its own, reviewed b
 comment edited in place (found by its marker) and the final status set (success, failure, error),
 linked to the review's page. Several events for one PR waiting at once are one review of the newest.
 A forge that is down is logged, never raised: it holds up neither the reconcile loop nor other
-reviews. Each review is recorded as a `pr-review` event (no secret: the plan masks them).
+reviews. Each review is recorded as a `pr-review` event (`events.PullRequestReviewed`; no secret: the
+plan masks them and known secret values are scrubbed).
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gitops import errors
+from gitops import errors, events
 from gitops.config.secretrefs import SecretResolver
 from gitops.controller.forging import Forges
+from gitops.controller.recording import Recorder
 from gitops.controller.reviewing import review_config
+from gitops.controller.systems import drivers_for
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.drivers.seam import Drivers
 from gitops.forges import CommitState, CommitStatus, ForgeClient
 from gitops.notify import scrub
 from gitops.planner.reviews import MARKER, Review
@@ -48,6 +52,7 @@ class PullRequestReviews:
         self.forges = forges
         self.secrets = secrets or []
         self.on_review = on_review
+        self.recorder = Recorder(store)
         self._pending: dict[Key, tuple[PullRequestEvent, float]] = {}
         self._cond = threading.Condition()
         self._stopping = False
@@ -104,7 +109,7 @@ class PullRequestReviews:
                 review = Review(event.head_sha or "", "the live node", error=str(exc))
             else:
                 self.repo.export(head.sha, folder)
-                review = review_config(folder, head.sha, connect=self.connect,
+                review = review_config(folder, head.sha, connect=self._drivers if self.connect else None,
                                        secrets=SecretResolver(self.settings.secrets_dir),
                                        revision_url=self._page_url(head.sha))
         finally:
@@ -117,6 +122,10 @@ class PullRequestReviews:
                  extra={"revision": review.head_sha})
         return review
 
+    def _drivers(self) -> Drivers:
+        assert self.connect is not None
+        return drivers_for(self.settings, self.connect())
+
     def _reviews_dir(self) -> Path:
         path = self.settings.data_dir / "reviews"
         path.mkdir(parents=True, exist_ok=True)
@@ -127,14 +136,16 @@ class PullRequestReviews:
         return f"{base}/reviews/{sha}" if base else None
 
     def _record(self, event: PullRequestEvent, review: Review) -> None:
-        data = {"provider": event.provider, "repo": event.repo, "number": event.number, "head_sha": review.head_sha,
-                "state": review.state, "against": review.against, "error": review.error,
-                "validation": review.report.to_dict() if review.report else None,
-                "plan": review.plan.to_dict() if review.plan else None, "markdown": self._clean(review.markdown())}
+        payload = events.PullRequestReviewed(
+            provider=event.provider, repo=event.repo, number=event.number, head_sha=review.head_sha,
+            state=review.state, against=review.against, error=self._clean(review.error) if review.error else None,
+            validation=review.report.to_dict() if review.report else None,
+            plan=review.plan.to_dict() if review.plan else None, markdown=self._clean(review.markdown()))
+        message = self._clean(f"{event.repo} #{event.number} at {review.head_sha[:12]}: {review.state}, "
+                              f"{review.description}")
         try:
-            self.store.add_event("pr-review", self._clean(f"{event.repo} #{event.number} at {review.head_sha[:12]}: "
-                                                          f"{review.state}, {review.description}"),
-                                 level="info" if review.state == "success" else "warning", data=data)
+            self.recorder.event(events.EventKind.PR_REVIEW, message, payload,
+                                level="info" if review.state == "success" else "warning")
         except errors.StoreError as exc:
             log.warning("could not record the review of #%d: %s", event.number, exc)
 

@@ -2,7 +2,7 @@
 
 The one code path behind pull-request reviews (`gitops.controller.pullrequests`) and
 `phoenix-gitops plan --base --head`. It reads and plans, it never applies: there is no apply call
-anywhere in this module, and the Proxmox client is only asked for live state.
+anywhere in this module, and the drivers are only asked for live state (`read_and_plan`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from gitops import errors
 from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
 from gitops.controller.converging import read_and_plan
-from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.controller.systems import proxmox
+from gitops.drivers.seam import Drivers
 from gitops.planner.assumed import converged_live
 from gitops.planner.options import PlanOptions
 from gitops.planner.planning import plan_changes
@@ -25,11 +26,12 @@ log = logging.getLogger(__name__)
 DEFAULT_NODE = "pve1"
 
 
-def review_config(head_dir: Path, head_sha: str, *, connect: Callable[[], ProxmoxClient] | None = None,
+def review_config(head_dir: Path, head_sha: str, *, connect: Callable[[], Drivers] | None = None,
                   base_dir: Path | None = None, base_label: str = "the base", node: str = "",
                   secrets: SecretResolver | None = None, allow_destroy: bool = False,
                   revision_url: str | None = None) -> Review:
-    """Validate `head_dir`; if valid, plan it against the live node (`connect`) or else `base_dir`."""
+    """Validate `head_dir`; if valid, plan it against the live systems (`connect` gives their drivers)
+    or else against `base_dir`."""
     against = "the live node" if connect is not None else base_label
     try:
         estate, report = validate_directory(head_dir)
@@ -39,10 +41,13 @@ def review_config(head_dir: Path, head_sha: str, *, connect: Callable[[], Proxmo
         return Review(head_sha, against, report, revision_url=revision_url)
     try:
         if connect is not None:
-            with connect() as client:
-                against = f"the live node {client.node}"
-                run = read_and_plan(client, estate, PlanOptions(node=client.node, allow_destroy=allow_destroy),
-                                    secrets)
+            drivers = connect()
+            try:
+                where = proxmox(drivers).node
+                against = f"the live node {where}"
+                run = read_and_plan(drivers, estate, PlanOptions(node=where, allow_destroy=allow_destroy), secrets)
+            finally:
+                drivers.close()
             return Review(head_sha, against, report, run.plan, revision_url=revision_url)
         if base_dir is None:
             raise errors.SettingsError("neither a Proxmox node nor a base config to plan against")

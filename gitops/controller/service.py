@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops import errors
+from gitops import errors, events
 from gitops.controller.forging import Forges
 from gitops.controller.outbox import Consumer, OutboxDispatcher, known_secret_values
 from gitops.controller.pullrequests import PullRequestReviews
@@ -167,7 +167,8 @@ class Service:
             if not self.leader and self.store.try_acquire_leadership():
                 self.leader = True
                 log.info("leading as %s", self.identity)
-                self.store.add_event("leader", f"{self.identity} leads")
+                self.reconciler.recorder.event(events.EventKind.LEADER, f"{self.identity} leads",
+                                               events.LeaderElected(identity=self.identity))
                 interrupted = self.reconciler.recover_interrupted()
                 if interrupted:
                     log.warning("%d revision(s) were interrupted while applying; applying again", len(interrupted))

@@ -17,6 +17,7 @@ import apprise
 import httpx
 
 from gitops import errors
+from gitops.events import EventKind
 from gitops.notify.messages import Notification
 from gitops.settings import NotifyTarget, Settings
 
@@ -26,8 +27,10 @@ _TYPES = {"success": apprise.NotifyType.SUCCESS, "failure": apprise.NotifyType.F
 
 
 # What a target without an `events` filter gets: what a person wants to hear about, not every poll.
-DEFAULT_EVENTS = frozenset({"applied", "failed", "rejected", "rolled_back", "drift", "self-heal", "rollback",
-                            "auto-rollback", "auto-rollback-failed", "data-rollback", "leader"})
+_K = EventKind
+DEFAULT_EVENTS = frozenset(k.value for k in (_K.APPLIED, _K.FAILED, _K.REJECTED, _K.ROLLED_BACK, _K.DRIFT,
+                                             _K.SELF_HEAL, _K.ROLLBACK, _K.AUTO_ROLLBACK, _K.AUTO_ROLLBACK_FAILED,
+                                             _K.DATA_ROLLBACK, _K.LEADER))
 
 
 class Target(Protocol):

@@ -1,8 +1,9 @@
-"""Plans and validation reports as words: the summary line and markdown (PR comments, `plan --format
-markdown`, notifications).
+"""Plans and validation reports as words: the one-line summary and markdown (PR comments, `plan
+--format markdown`, notifications).
 
-Pure, so the CLI, the controller's pull-request reviews and notifications show the same thing.
-Secrets are masked by the plan's own `to_dict` (`(secret)`); nothing here reads a raw param value.
+Pure, so the CLI, the controller and the forges/notification work all show the same thing. Secrets
+are masked by the plan's own `to_dict` (`(secret)`); nothing here reads a raw param value. The rich
+table for terminals stays in `gitops.cli.rendering`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ MAX_VALUE = 60
 
 
 def short(value: Any) -> str:
+    """A value on one line, at most MAX_VALUE characters."""
     text = "(none)" if value is None else (value if isinstance(value, str) else json.dumps(value))
     text = text.replace("\n", " ")
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
 
 
 def summary_line(plan: Plan) -> str:
+    """`Plan: 3 actions (1 create, 2 update).` or `No changes. ...`"""
     counts: dict[str, int] = {}
     for a in plan.actions:
         counts[a.action] = counts.get(a.action, 0) + 1
@@ -39,6 +42,7 @@ def summary_line(plan: Plan) -> str:
 
 
 def plan_markdown(plan: Plan, title: str = "Phoenix GitOps plan") -> str:
+    """The plan as a markdown section: summary, a table of actions, errors and warnings."""
     data = plan.to_dict()
     lines = [f"### {title}", "", summary_line(plan), ""]
     if data["actions"]:
@@ -59,14 +63,14 @@ def plan_markdown(plan: Plan, title: str = "Phoenix GitOps plan") -> str:
 
 
 def validation_markdown(report: Report, title: str = "Phoenix GitOps validation") -> str:
-    """Every problem with its file, line, column and JSON path, errors first."""
-    state = "valid" if report.valid else "**invalid**"
-    lines = [f"### {title}", "",
-             f"The config is {state}: {len(report.errors)} errors, {len(report.warnings)} warnings.", ""]
-    for problem, sign in [*((p, ":x:") for p in report.errors), *((p, ":warning:") for p in report.warnings)]:
-        where = f"{problem.file}:{problem.line}:{problem.column}" if problem.line else problem.file
-        path = ".".join(str(part) for part in problem.path)
-        lines.append(f"- {sign} `{where}` `{path}`: {problem.message} (`{problem.code}`)")
+    """A validation report as a markdown section: verdict, then each problem with file, line and path."""
+    verdict = "valid" if report.valid else "**invalid**"
+    lines = [f"### {title}", "", f"The config is {verdict}: {len(report.errors)} errors, "
+             f"{len(report.warnings)} warnings.", ""]
+    for p, mark in [*((p, ":x:") for p in report.errors), *((p, ":warning:") for p in report.warnings)]:
+        item = p.to_dict()
+        where = f"{item['file']}:{item['line']}:{item['column']}" if item.get("line") else str(item["file"])
+        lines.append(f"- {mark} `{where}` `{item['path']}`: {item['message']} (`{item['code']}`)")
     return "\n".join(lines) + "\n"
 
 
