@@ -44,7 +44,8 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
             fail(str(exc), EXIT_USAGE)
         live = bool(settings.pve_host)
         review = review_config(
-            Path(tmp) / "head", head_commit.sha, connect=(lambda: drivers_for(settings, connect(settings))) if live else None,
+            Path(tmp) / "head", head_commit.sha,
+            connect=(lambda: drivers_for(settings, connect(settings))) if live else None,
             base_dir=Path(tmp) / "base", base_label=f"base {base_commit.short_sha} ({base})", node=settings.pve_node,
             secrets=SecretResolver(settings.secrets_dir) if live and settings.secrets_dir else None,
             allow_destroy=allow_destroy)
