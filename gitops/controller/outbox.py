@@ -104,8 +104,9 @@ class OutboxDispatcher:
 
     def _notification(self, event: EventRecord) -> Notification:
         url = f"{self.public_url}/revisions/{event.revision}" if self.public_url and event.revision else None
+        data = event.data if isinstance(event.data, dict) else None
         return Notification(event.id, event.kind, event.level, event.message, event.at, event.revision,
-                            url).scrubbed(self.secrets)
+                            url, data).scrubbed(self.secrets)
 
     # -- the thread -------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ caller) by `(secret)`, so even an error message that quoted one never carries it
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,6 +26,7 @@ class Notification:
     at: dt.datetime
     revision: str | None = None
     url: str | None = None  # the revision page, when the controller knows its public URL
+    data: dict[str, Any] | None = None  # the event's typed payload (gitops.events), as JSON
 
     @property
     def severity(self) -> str:
@@ -44,10 +46,14 @@ class Notification:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.event_id, "kind": self.kind, "level": self.level, "severity": self.severity,
-                "message": self.message, "revision": self.revision, "at": self.at.isoformat(), "url": self.url}
+                "message": self.message, "revision": self.revision, "at": self.at.isoformat(), "url": self.url,
+                "data": self.data}
 
     def scrubbed(self, secrets: Iterable[str]) -> Notification:
-        return replace(self, message=scrub(self.message, secrets), url=scrub(self.url, secrets) if self.url else None)
+        values = list(secrets)
+        data = json.loads(scrub(json.dumps(self.data), values)) if self.data is not None else None
+        return replace(self, message=scrub(self.message, values), url=scrub(self.url, values) if self.url else None,
+                       data=data)
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
