@@ -145,3 +145,23 @@ def test_a_missing_head_is_an_error_status(ctl: Ctl, reviews: PullRequestReviews
     assert review.state == "error" and "refs/pull/7/head" in (review.error or "")
     assert [s["state"] for s in forge.statuses("github", REPO, sha)] == ["pending", "error"]
     assert json.dumps(forge.comments("github", REPO, 7)).count("could not be done") == 1
+
+
+def test_nothing_in_a_pull_request_is_applied_whatever_it_holds(ctl: Ctl, reviews: PullRequestReviews,
+                                                                forge: ForgeSimulator) -> None:
+    ctl.remote.commit(small_estate(memory=512), "base")
+    ctl.run()
+    with connect(ctl.settings) as client:
+        before = (client.get(f"nodes/{client.node}/lxc"), client.get(f"nodes/{client.node}/tasks"))
+    # a PR that adds forty guests, resizes the one there is, and removes the template
+    files = small_estate(memory=4096, cores=4, extra_guests=40)
+    lxc = json.loads(files["phoenix_lxc_configs.json"])
+    lxc["lxc_configs"]["101"]["storage_size_gb"] = 64
+    files["phoenix_lxc_configs.json"] = json.dumps(lxc)
+    review = reviews.review(github_event(open_pr(ctl, files)))
+    assert review.plan is not None and len(review.plan.actions) > 40
+    with connect(ctl.settings) as client:
+        after = (client.get(f"nodes/{client.node}/lxc"), client.get(f"nodes/{client.node}/tasks"))
+    assert sorted(g["vmid"] for g in after[0]) == sorted(g["vmid"] for g in before[0])
+    assert len(after[1]) == len(before[1])  # not one task started
+    assert live_memory(ctl) == 512
