@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     status_context: str = "phoenix-gitops"
     public_url: str = Field("", description="this controller's URL as people reach it, for links on the forge")
     pr_reviews: bool = Field(True, description="validate and plan pull requests from webhooks (never applied)")
+    review_concurrency: int = Field(2, ge=1, le=8, description="pull requests reviewed at once (one per PR)")
 
     notify: list[NotifyTarget] = Field(default_factory=list)
 

@@ -54,9 +54,10 @@ class PullRequestReviews:
         self.on_review = on_review
         self.recorder = Recorder(store)
         self._pending: dict[Key, tuple[PullRequestEvent, float]] = {}
+        self._active: set[Key] = set()  # PRs being reviewed: one review per PR at a time, newest last
         self._cond = threading.Condition()
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- the API's side ---------------------------------------------------------------------------
 
@@ -69,29 +70,45 @@ class PullRequestReviews:
     # -- the thread ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="phoenix-reviews", daemon=True)
-        self._thread.start()
+        for i in range(self.settings.review_concurrency):
+            thread = threading.Thread(target=self.run, name=f"phoenix-reviews-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self, timeout: float = 30.0) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _next(self) -> tuple[Key, PullRequestEvent, float] | None:
+        """The oldest queued PR nobody is reviewing now (under the lock)."""
+        for key in self._pending:
+            if key not in self._active:
+                event, received = self._pending.pop(key)
+                self._active.add(key)
+                return key, event, received
+        return None
 
     def run(self) -> None:
+        """One worker: reviews queued PRs, oldest first, until `stop`."""
         while True:
             with self._cond:
-                while not self._pending and not self._stopping:
+                job = None
+                while not self._stopping and (job := self._next()) is None:
                     self._cond.wait()
-                if self._stopping:
+                if self._stopping or job is None:
                     return
-                key = next(iter(self._pending))
-                event, received = self._pending.pop(key)
+            key, event, received = job
             try:
                 self.review(event, received)
             except Exception:  # a bug in one review must not end the others
                 log.exception("review of %s #%d crashed", event.repo, event.number)
+            finally:
+                with self._cond:
+                    self._active.discard(key)
+                    self._cond.notify_all()
 
     # -- one review ---------------------------------------------------------------------------------
 
@@ -111,7 +128,7 @@ class PullRequestReviews:
                 self.repo.export(head.sha, folder)
                 review = review_config(folder, head.sha, connect=self._drivers if self.connect else None,
                                        secrets=SecretResolver(self.settings.secrets_dir),
-                                       revision_url=self._page_url(head.sha))
+                                       revision_url=self._page_url(head.sha), applied_revision=self._applied())
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         self._record(event, review)
@@ -121,6 +138,12 @@ class PullRequestReviews:
         log.info("reviewed %s #%d at %s: %s", event.repo, event.number, review.head_sha[:12], review.state,
                  extra={"revision": review.head_sha})
         return review
+
+    def _applied(self) -> str | None:
+        try:
+            return self.store.get_state().applied_revision
+        except errors.StoreError:
+            return None
 
     def _drivers(self) -> Drivers:
         assert self.connect is not None

@@ -29,7 +29,7 @@ DEFAULT_NODE = "pve1"
 def review_config(head_dir: Path, head_sha: str, *, connect: Callable[[], Drivers] | None = None,
                   base_dir: Path | None = None, base_label: str = "the base", node: str = "",
                   secrets: SecretResolver | None = None, allow_destroy: bool = False,
-                  revision_url: str | None = None) -> Review:
+                  revision_url: str | None = None, applied_revision: str | None = None) -> Review:
     """Validate `head_dir`; if valid, plan it against the live systems (`connect` gives their drivers)
     or else against `base_dir`."""
     against = "the live node" if connect is not None else base_label
@@ -44,7 +44,8 @@ def review_config(head_dir: Path, head_sha: str, *, connect: Callable[[], Driver
             drivers = connect()
             try:
                 where = proxmox(drivers).node
-                against = f"the live node {where}"
+                against = f"the live node {where}" + (
+                    f", where revision {applied_revision[:12]} is applied" if applied_revision else "")
                 run = read_and_plan(drivers, estate, PlanOptions(node=where, allow_destroy=allow_destroy), secrets)
             finally:
                 drivers.close()

@@ -7,6 +7,7 @@ and shown as one comment (edited in place on later pushes) and a commit status.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from gitops.errors import NotFoundError
 from gitops.forges.retrying import RetryPolicy
 from gitops.source import parse_pull_request
 from tests.controller.conftest import Ctl
-from tests.controller.support import git, invalid_estate, small_estate
+from tests.controller.support import git, invalid_estate, small_estate, wait_for
 from tests.forges import payloads
 
 REPO = "ann/config"
@@ -84,6 +85,7 @@ def test_one_memory_change_one_comment_success_and_nothing_applied(ctl: Ctl, rev
     assert live_memory(ctl) == 512
     with pytest.raises(NotFoundError):
         ctl.store.get_revision(sha)
+    assert f"where revision {ctl.store.get_state().applied_revision[:12]} is applied" in comment["body"]
     [event] = ctl.store.list_events(kind="pr-review")
     assert event.data["head_sha"] == sha and event.data["state"] == "success"
 
@@ -165,3 +167,23 @@ def test_nothing_in_a_pull_request_is_applied_whatever_it_holds(ctl: Ctl, review
     assert sorted(g["vmid"] for g in after[0]) == sorted(g["vmid"] for g in before[0])
     assert len(after[1]) == len(before[1])  # not one task started
     assert live_memory(ctl) == 512
+
+
+def test_queued_pushes_to_one_pr_are_one_review_of_the_newest(ctl: Ctl, reviews: PullRequestReviews,
+                                                              forge: ForgeSimulator) -> None:
+    ctl.remote.commit(small_estate(memory=512), "base")
+    ctl.run()
+    shas = [open_pr(ctl, small_estate(memory=600 + 8 * i), message=f"push {i}") for i in range(3)]
+    seen: list[str] = []
+    reviews.on_review = lambda event, review, took: seen.append(review.head_sha)
+    for sha in shas:  # three pushes queued before the workers start
+        reviews.submit(github_event(sha))
+    reviews.start()
+    try:
+        wait_for(lambda: seen, 30, what="a review")
+        time.sleep(0.3)
+    finally:
+        reviews.stop()
+    assert seen == [shas[-1]]
+    [comment] = forge.comments("github", REPO, 7)
+    assert f"`512` → `{600 + 16}`" in comment["body"]
