@@ -1,5 +1,5 @@
 """The dashboard at `GET /`: the status, the latest revisions (each linking to its page) and the resources
-with their sync state, and buttons to sync, suspend and resume (the script of `pages`, inline).
+with their sync state, the events timeline, and buttons to sync, suspend and resume (the script of `pages`, inline).
 
 Used by `gitops.api.app`. Every value is escaped; the tables refresh themselves every 5 seconds (the page is
 fetched again and its tables swapped, so a shown result stays).
@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from gitops.api import pages
-from gitops.store import ControllerState, RevisionRecord
+from gitops.store import ControllerState, EventRecord, RevisionRecord
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
@@ -19,7 +19,7 @@ STYLE = (
 )
 
 
-def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
+def render(state: ControllerState, revisions: list[RevisionRecord], events: list[EventRecord] | None = None) -> str:
     def sha(value: str | None) -> str:
         return f"<code>{escape(value[:12])}</code>" if value else "-"
 
@@ -27,7 +27,7 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
         ("applied", sha(state.applied_revision)), ("target", sha(state.target_revision)),
         ("phase", escape(state.phase)), ("suspended", "yes" if state.suspended else "no"),
         ("pinned", sha(state.pinned_revision)), ("drift", "yes" if state.drift else "no"),
-        ("last error", escape(state.last_error or "-")),
+        ("leader", escape(state.leader_id or "-")), ("last error", escape(state.last_error or "-")),
     ]
     rows = "".join(
         f"<tr><td><a href='/revisions/{escape(r.sha)}'>{sha(r.sha)}</a></td>"
@@ -45,6 +45,9 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
         f"<td>{escape('; '.join(r.actions))}</td></tr>"
         for r in (report.resources if report is not None else [])
     )
+    timeline = "".join(
+        f"<tr><td>{escape(e.at.strftime('%Y-%m-%d %H:%M:%S'))}</td><td class='{escape(e.level)}'>{escape(e.kind)}</td>"
+        f"<td>{sha(e.revision)}</td><td>{escape(e.message[:200])}</td></tr>" for e in events or [])
     controls = "".join((
         pages.button("Sync now", "/api/v1/sync", ident="sync"),
         pages.button("Suspend", "/api/v1/suspend", ident="suspend",
@@ -60,6 +63,8 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
         "<tr><th>sha</th><th>status</th><th>message</th><th>author</th><th>received</th><th>error</th></tr>"
         f"{rows}</table><h2>Resources</h2><table id='resources'>"
         "<tr><th>target</th><th>state</th><th>what a sync would do</th></tr>"
-        f"{resources}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p>"
+        f"{resources}</table><h2>Events</h2><table id='events'>"
+        "<tr><th>at</th><th>kind</th><th>revision</th><th>message</th></tr>"
+        f"{timeline}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p>"
         f"<script>{pages.ACTIONS_JS}{pages.REFRESH_JS}</script></body></html>"
     )

@@ -22,7 +22,7 @@ STYLE = (
     "overflow-x:auto}.add{color:#176f2c}.del{color:#b00020}.applied,.ok,.in_sync,.success{color:#176f2c}"
     ".failed,.rejected,.failure,.error,.drifted,.missing{color:#b00020}.pending,.rolled_back,.skipped{color:#a65e00}"
     "button{font-size:1em;padding:.4em .9em;margin:.2em}#result{margin:.6em 0;font-weight:600}"
-    ".destroy{color:#b00020;font-weight:700}"
+    ".destroy{color:#b00020;font-weight:700}.warning{color:#a65e00}"
 )
 
 ACTIONS_JS = """
@@ -71,7 +71,7 @@ setInterval(async () => {
     const answer = await fetch(window.location.pathname, {headers: {'Accept': 'text/html'}});
     if (!answer.ok) return;
     const fresh = new DOMParser().parseFromString(await answer.text(), 'text/html');
-    for (const id of ['status', 'revisions', 'resources']) {
+    for (const id of ['status', 'revisions', 'resources', 'events']) {
       const now = document.getElementById(id), next = fresh.getElementById(id);
       if (now && next) now.innerHTML = next.innerHTML;
     }

@@ -114,7 +114,7 @@ def main() -> None:
                  for n in bodies]
         print(f"webhook -> PR comment posted, {args.prs} PRs in one burst: "
               f"p50 {percentile(burst, 50) * 1000:.0f} ms, p99 {percentile(burst, 99) * 1000:.0f} ms "
-              "(reviews run one at a time, in arrival order)")
+              "(PHOENIX_REVIEW_CONCURRENCY=2 reviews at a time, oldest first)")
     finally:
         process.kill()
         process.wait(10)
