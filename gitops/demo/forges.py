@@ -4,7 +4,8 @@ Used by the tests, the benchmark and anyone trying pull-request reviews without 
 server (127.0.0.1, a free port) answers all three APIs, each under its own root and shaped as its
 documentation gives it, and records every request that arrives:
 
-    GitHub  (API root = the server)        POST repos/{o}/{r}/statuses/{sha}               201
+    GitHub  (API root = the server, or the server + `github_prefix` such as /api/v3 for Enterprise)
+                                           POST repos/{o}/{r}/statuses/{sha}               201
                                            GET  repos/{o}/{r}/issues/{n}/comments          200, per_page (30,
                                                 max 100) and page, `Link: <...>; rel="next"` when more
                                            POST repos/{o}/{r}/issues/{n}/comments          201
@@ -64,7 +65,8 @@ class _Repo:
 class ForgeSimulator:
     """Start with `start()` (or as a context manager); `url` is the server's root."""
 
-    def __init__(self, tokens: dict[str, str] | None = None) -> None:
+    def __init__(self, tokens: dict[str, str] | None = None, *, github_prefix: str = "") -> None:
+        self.github_prefix = github_prefix.rstrip("/")  # "/api/v3": GitHub Enterprise Server's API root
         self.tokens = tokens or {"github": "gh-token", "gitea": "gitea-token", "gitlab": "gitlab-token"}
         self.repos: dict[tuple[str, str], _Repo] = {}
         self.received: list[Received] = []
@@ -113,7 +115,7 @@ class ForgeSimulator:
 
     def api_url(self, forge: str) -> str:
         """What the controller is configured with: GitHub's API root, the Gitea or GitLab server."""
-        return self.url
+        return self.url + (self.github_prefix if forge == "github" else "")
 
     def add_repo(self, forge: str, path: str, pulls: Iterable[int] = ()) -> None:
         with self._lock:
@@ -198,6 +200,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         split = urlsplit(self.path)
         raw_path = split.path
+        prefix = self.sim.github_prefix
+        if prefix and raw_path.startswith(prefix + "/repos/"):
+            raw_path = raw_path[len(prefix):]
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -208,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         forge, kind, groups = self._route(method, raw_path)
         sim = self.sim
         with sim._lock:
-            sim.received.append(Received(forge or "?", method, raw_path, query,
+            sim.received.append(Received(forge or "?", method, split.path, query,
                                          {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
             if sim.down or sim._fail:
                 status = sim._fail.pop(0) if sim._fail and not sim.down else 503
@@ -291,7 +296,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, chunk, headers)
 
     def _page_url(self, query: dict[str, str], page: int) -> str:
-        return f"{self.sim.url}{urlsplit(self.path).path}?{urlencode({**query, 'page': page})}"
+        return f"{self.sim.url}{urlsplit(self.path).path}?{urlencode({**query, 'page': page})}"  # as requested
 
     def _create(self, forge: str, repo: _Repo, groups: tuple[str, ...], query: dict[str, str], body: Any) -> None:
         number = int(groups[1])

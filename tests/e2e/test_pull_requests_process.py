@@ -44,7 +44,7 @@ def test_pull_request_review_deploy_statuses_notifications_and_no_secret_anywher
     secrets.mkdir()
     for name in SECRETS:
         (secrets / name).write_text(f"{SENTINEL}-{name}\n")
-    notify = [{"kind": "webhook", "url": receiver.url("/phoenix"), "secret": f"{SENTINEL}-hmac",
+    notify = [{"kind": "webhook", "url": receiver.url(f"/phoenix?key={SENTINEL}-url"), "secret": f"{SENTINEL}-hmac",
                "events": ["applied", "failed", "rejected"]}]
     api_token = f"{SENTINEL}-api"
     base = remote.commit(small_estate(memory=512), "base")
@@ -92,7 +92,7 @@ def test_pull_request_review_deploy_statuses_notifications_and_no_secret_anywher
     wait_for(lambda: any(d.json["kind"] == "rejected" for d in receiver.deliveries), 30, what="rejected notice")
 
     # the sentinel: never in comments, statuses, notifications, the API, the dashboard or the logs
-    seen = [forge.everything_sent(), *(d.body.decode() for d in receiver.deliveries)]
+    seen = [forge.everything_sent(), *(d.body.decode() + json.dumps(d.headers) for d in receiver.deliveries)]
     for path in ("/", "/api/v1/status", "/api/v1/revisions", f"/api/v1/revisions/{base}",
                  f"/api/v1/revisions/{bad}", "/api/v1/events?limit=1000", f"/api/v1/reviews/{pr_sha}",
                  "/api/v1/resources", "/metrics", "/openapi.json"):

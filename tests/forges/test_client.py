@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pydantic import SecretStr
 
 from gitops import errors
 from gitops.demo.forges import ForgeSimulator
@@ -101,3 +102,16 @@ def test_nothing_listens_is_transient(forge_sim: ForgeSimulator) -> None:
     with pytest.raises(errors.TransientError):
         client.set_status(REPO, SHA, CommitStatus(CommitState.success, "c"))
     client.close()
+
+
+def test_github_enterprise_api_root_with_its_path() -> None:
+    with ForgeSimulator(github_prefix="/api/v3") as sim:
+        sim.add_repo("github", REPO, pulls=[1])
+        for i in range(120):
+            sim.add_comment("github", REPO, 1, f"chatter {i}")
+        client = ForgeClient("github", sim.api_url("github"), SecretStr(sim.tokens["github"]), sleep=lambda s: None)
+        client.set_status(REPO, SHA, CommitStatus(CommitState.success, "phoenix-gitops"))
+        client.upsert_comment(REPO, 1, "plan", MARKER)
+        client.close()
+        assert {r.path.split("/repos/")[0] for r in sim.received} == {"/api/v3"}
+        assert len(sim.comments("github", REPO, 1)) == 121 and sim.statuses("github", REPO, SHA)
