@@ -31,7 +31,8 @@ With --base REF --head REF: what merging head onto base would change, both read 
 checkout DIR is in (config to config; against the live node when PHOENIX_PVE_HOST is set). For CI.
 
 Example: phoenix-gitops plan configs-example --format markdown
-Example: phoenix-gitops plan --base origin/main --head HEAD --format markdown
+
+Example: phoenix-gitops plan . --base origin/main --head HEAD --format markdown
 """
 
 APPLY_HELP = """Converge the live Proxmox node to DIR: create, clone, reconfigure, resize, firewall, start.
