@@ -52,3 +52,32 @@ def test_pages_ask_for_the_token_and_keep_a_session(store: Store, controller: Fa
 def test_reads_stay_open_without_a_read_token(store: Store, controller: FakeController, client_for) -> None:
     with client_for(store, controller) as api:
         assert api.get("/api/v1/status").status_code == 200 and api.get("/").status_code == 200
+
+
+def test_the_login_page_in_a_browser(store: Store, controller: FakeController, client_for, tmp_path) -> None:
+    import pytest
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from pathlib import Path
+
+    if not Path("/usr/bin/chromium").is_file():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    problems: list[str] = []
+    with client_for(store, controller, api_read_token=SecretStr(READ)) as api, \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(f"{api.base_url}/revisions/{SHA1}")
+            page.fill("#token", "not-the-token")
+            page.click("#login")
+            assert page.locator("#refused").is_visible()
+            page.fill("#token", READ)
+            page.click("#login")
+            assert "first" in page.locator("#facts").inner_text()
+            page.screenshot(path=str(tmp_path / "after-login.png"), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
