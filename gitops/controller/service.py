@@ -37,6 +37,7 @@ from gitops.controller.reconciling import Outcome, Reconciler
 from gitops.controller.statuses import DeployStatuses
 from gitops.controller.triggers import Trigger, TriggerQueue, coalesce
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.forges.retrying import RetryPolicy
 from gitops.notify import targets_from
 from gitops.settings import Settings
 from gitops.source import ConfigRepo, PullRequestEvent
@@ -81,7 +82,9 @@ class Service:
         self.forges = Forges(settings)
         self.reviews = (PullRequestReviews(settings, store, repo, connect, self.forges, secrets=secrets)
                         if settings.pr_reviews else None)
-        self.outbox = OutboxDispatcher(store, outbox_consumers(settings, self.forges), secrets=secrets,
+        # the outbox retries by itself: its forge calls give up fast instead of holding the other consumers
+        self.status_forges = Forges(settings, policy=RetryPolicy(attempts=2, max_delay=10.0))
+        self.outbox = OutboxDispatcher(store, outbox_consumers(settings, self.status_forges), secrets=secrets,
                                        public_url=settings.public_url, is_leader=lambda: self.leader)
 
     # -- the API's port ----------------------------------------------------------------------
@@ -118,6 +121,7 @@ class Service:
             self.reviews.stop(timeout=min(timeout, 30.0))
         self.outbox.stop()
         self.forges.close()
+        self.status_forges.close()
         if self._thread is None:
             return True
         self._thread.join(timeout)

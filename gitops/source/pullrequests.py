@@ -141,8 +141,11 @@ def _gitlab(payload: dict[str, Any]) -> PullRequestEvent:
     number = int(attrs["iid"])
     project = payload.get("project") or {}
     last = attrs.get("last_commit") or {}
+    action = _ACTIONS["gitlab"].get(str(attrs.get("action")), "other")
+    if action == "updated" and not attrs.get("oldrev"):
+        action = "other"  # GitLab sends `oldrev` only when commits were pushed; a title or label edit is no news
     return PullRequestEvent(
-        provider="gitlab", action=_ACTIONS["gitlab"].get(str(attrs.get("action")), "other"), number=number,
+        provider="gitlab", action=action, number=number,
         repo=str(project.get("path_with_namespace") or attrs["target"]["path_with_namespace"]),
         head_sha=_sha(last.get("id")), head_branch=_text(attrs.get("source_branch")),
         base_branch=_text(attrs.get("target_branch")), head_ref=f"refs/merge-requests/{number}/head",

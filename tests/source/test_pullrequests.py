@@ -59,6 +59,13 @@ def test_pull_request_events_signed_as_pushes(provider: str, payload: dict[str, 
     assert pr.wants_review == (action != "closed")
 
 
+def test_a_gitlab_update_without_new_commits_is_not_reviewed() -> None:
+    payload = payloads.gitlab("update", 7, SHA, "more-memory")
+    del payload["object_attributes"]["oldrev"]  # a title edit
+    pr = parse_pull_request("gitlab", {}, payloads.body_of(payload))
+    assert pr.action == "other" and not pr.wants_review
+
+
 def test_a_pull_request_without_its_number_is_a_clear_error() -> None:
     with pytest.raises(errors.SourceError, match="pull_request"):
         parse_pull_request("github", {}, b'{"action": "opened"}')
