@@ -43,7 +43,7 @@ class Review:
             return f"could not review: {self.error}"[:140]
         if self.report is not None and not self.report.valid:
             first = self.report.errors[0]
-            return f"invalid: {len(self.report.errors)} errors, first {first.file}:{first.line}"
+            return f"invalid ({len(self.report.errors)} errors): {first.file}:{first.line}: {first.message}"
         if self.plan is None:
             return "not planned"
         return showing.summary_line(self.plan)
@@ -51,8 +51,8 @@ class Review:
     def markdown(self, title: str = "Phoenix GitOps") -> str:
         head = self.head_sha[:12]
         icon = {"success": ":white_check_mark:", "failure": ":x:", "error": ":warning:"}[self.state]
-        lines = [f"## {icon} {title}: `{head}`", "",
-                 f"Planned read-only against {self.against}. Nothing in a pull request is applied."]
+        done = f"Planned read-only against {self.against}." if self.plan is not None else "Not planned."
+        lines = [f"## {icon} {title}: `{head}`", "", f"{done} Nothing in a pull request is applied."]
         if self.revision_url:
             lines.append(f"Details: {self.revision_url}")
         lines.append("")
