@@ -30,6 +30,7 @@ from gitops.store import EventRecord, Store
 
 log = logging.getLogger(__name__)
 BATCH = 100
+MIN_SECRET_LENGTH = 4  # shorter values would blank out ordinary words wherever they appear
 
 
 class Consumer(Protocol):
@@ -169,4 +170,4 @@ def known_secret_values(settings: Settings) -> list[str]:
                     found.append(path.read_text(encoding="utf-8", errors="replace").strip())
             except OSError:
                 continue
-    return [value for value in found if value]
+    return [value for value in found if len(value) >= MIN_SECRET_LENGTH]

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gitops import errors, events
-from gitops.config.secretrefs import SecretResolver
+from gitops.config.secretrefs import SecretResolver, scrub
 from gitops.controller.forging import Forges
 from gitops.controller.recording import Recorder
 from gitops.controller.reviewing import review_config
@@ -30,7 +30,6 @@ from gitops.controller.systems import drivers_for
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.seam import Drivers
 from gitops.forges import CommitState, CommitStatus, ForgeClient
-from gitops.notify import scrub
 from gitops.planner.reviews import MARKER, Review
 from gitops.settings import Settings
 from gitops.source import ConfigRepo, PullRequestEvent

@@ -13,7 +13,7 @@ anything leaves.
 
 from __future__ import annotations
 
-from gitops.notify.messages import Notification, scrub
+from gitops.notify.messages import Notification
 from gitops.notify.targets import AppriseTarget, Target, WebhookTarget, targets_from
 
-__all__ = ["AppriseTarget", "Notification", "Target", "WebhookTarget", "scrub", "targets_from"]
+__all__ = ["AppriseTarget", "Notification", "Target", "WebhookTarget", "targets_from"]

@@ -1,7 +1,8 @@
 """A notification as plain data, and how it reads: a title, a body, a JSON document.
 
-Pure. `scrub` replaces every known secret value (settings and secret files, collected by the
-caller) by `(secret)`, so even an error message that quoted one never carries it out.
+Pure. `scrubbed` replaces every known secret value (settings and secret files, collected by the
+caller) by `(secret)` with the project's one redaction function, so even an error message that
+quoted one never carries it out.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from gitops.config.secretrefs import scrub
+
 SEVERITY = {"error": "failure", "warning": "warning", "info": "info"}
 SUCCESS_KINDS = frozenset({"applied", "self-heal", "healed", "rolled_back", "rollback"})
-MIN_SECRET_LENGTH = 4  # shorter values would blank out ordinary words
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +56,3 @@ class Notification:
         data = json.loads(scrub(json.dumps(self.data), values)) if self.data is not None else None
         return replace(self, message=scrub(self.message, values), url=scrub(self.url, values) if self.url else None,
                        data=data)
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value in `secrets` (longest first) replaced by `(secret)`."""
-    for value in sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True):
-        text = text.replace(value, "(secret)")
-    return text
