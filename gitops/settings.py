@@ -101,8 +101,11 @@ class Settings(BaseSettings):
     gitea_url: str = Field("", description="the Gitea or Forgejo server, e.g. https://git.example.org")
     gitlab_token: SecretStr | None = None
     gitlab_url: str = Field("https://gitlab.com", description="or a self-hosted GitLab")
+    bitbucket_token: SecretStr | None = Field(None, description="a Bitbucket Cloud repository access token")
+    bitbucket_api_url: str = "https://api.bitbucket.org"
     forge_verify_ssl: str = "true"
-    forge: str = Field("", description="forge of the config repo, for deploy statuses: github, gitea, forgejo, gitlab")
+    forge: str = Field("", description="forge of the config repo, for deploy statuses: github, gitea, forgejo, "
+                                       "gitlab, bitbucket")
     forge_repo: str = Field("", description="the config repo on that forge: owner/name or group/project")
     status_context: str = "phoenix-gitops"
     public_url: str = Field("", description="this controller's URL as people reach it, for links on the forge")

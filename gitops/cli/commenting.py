@@ -17,9 +17,9 @@ from gitops.cli.output import EXIT_OK, EXIT_USAGE, fail
 
 HELP = """Post BODY_FILE as the one Phoenix GitOps comment of pull request PR (editing it if it exists).
 
-Token from PHOENIX_GITHUB_TOKEN / PHOENIX_GITEA_TOKEN / PHOENIX_GITLAB_TOKEN; API URL from
-PHOENIX_GITHUB_API_URL / PHOENIX_GITEA_URL / PHOENIX_GITLAB_URL. With --sha and --state, also a
-commit status (context PHOENIX_STATUS_CONTEXT).
+Token from PHOENIX_GITHUB_TOKEN / PHOENIX_GITEA_TOKEN / PHOENIX_GITLAB_TOKEN / PHOENIX_BITBUCKET_TOKEN;
+API URL from PHOENIX_GITHUB_API_URL / PHOENIX_GITEA_URL / PHOENIX_GITLAB_URL / PHOENIX_BITBUCKET_API_URL.
+With --sha and --state, also a commit status (context PHOENIX_STATUS_CONTEXT).
 
 Example: phoenix-gitops comment --forge github --repo ann/config --pr 7 plan.md --sha $SHA --state success
 """
@@ -30,6 +30,7 @@ class Forge(StrEnum):
     gitea = "gitea"
     forgejo = "forgejo"
     gitlab = "gitlab"
+    bitbucket = "bitbucket"
 
 
 class State(StrEnum):
@@ -41,7 +42,7 @@ class State(StrEnum):
 
 def comment(
     body_file: Path = typer.Argument(..., help="markdown file, e.g. the output of plan --format markdown"),
-    forge: Forge = typer.Option(..., "--forge", help="github, gitea, forgejo or gitlab"),
+    forge: Forge = typer.Option(..., "--forge", help="github, gitea, forgejo, gitlab or bitbucket"),
     repo: str = typer.Option(..., "--repo", help="owner/name, or a GitLab group/project"),
     pr: int = typer.Option(..., "--pr", help="pull (merge) request number"),
     sha: str | None = typer.Option(None, "--sha", help="commit to set a status on"),

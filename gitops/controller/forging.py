@@ -38,7 +38,8 @@ class Forges:
     def _make(self, kind: ForgeKind) -> ForgeClient | None:
         s = self.settings
         url, token = {"github": (s.github_api_url, s.github_token), "gitea": (s.gitea_url, s.gitea_token),
-                      "gitlab": (s.gitlab_url, s.gitlab_token)}[kind]
+                      "gitlab": (s.gitlab_url, s.gitlab_token),
+                      "bitbucket": (s.bitbucket_api_url, s.bitbucket_token)}[kind]
         if token is None or not token.get_secret_value():
             log.warning("no %s token (PHOENIX_%s_TOKEN): pull-request reviews and statuses are not posted there",
                         kind, kind.upper())

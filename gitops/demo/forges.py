@@ -19,6 +19,13 @@ documentation gives it, and records every request that arrives:
                                            max 100, page, X-Next-Page, X-Total, `Link`) 200/201;
                                            PUT .../notes/{note_id} 200; PRIVATE-TOKEN: T
 
+    Bitbucket Cloud (API root = the server, API under 2.0/)
+                                           POST repositories/{ws}/{slug}/commit/{sha}/statuses/build
+                                                (key, state INPROGRESS/SUCCESSFUL/FAILED/STOPPED, url) 201;
+                                           GET/POST repositories/{ws}/{slug}/pullrequests/{id}/comments
+                                                (pagelen 10, max 100, page; `next` in the body) 200/201;
+                                           PUT .../comments/{id} 200; Authorization: Bearer T
+
 What it assumes: a repository and its pull requests exist only once added (`add_repo`), else 404;
 comments are kept in creation order; `fail_next` and `down` inject faults (answers 503).
 """
@@ -40,6 +47,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 _GITHUB_STATES = {"pending", "success", "failure", "error"}
 _GITEA_STATES = {"pending", "success", "failure", "error", "warning"}
 _GITLAB_STATES = {"pending", "running", "success", "failed", "canceled"}
+_BITBUCKET_STATES = {"INPROGRESS", "SUCCESSFUL", "FAILED", "STOPPED"}
 
 
 @dataclass
@@ -67,7 +75,8 @@ class ForgeSimulator:
 
     def __init__(self, tokens: dict[str, str] | None = None, *, github_prefix: str = "") -> None:
         self.github_prefix = github_prefix.rstrip("/")  # "/api/v3": GitHub Enterprise Server's API root
-        self.tokens = tokens or {"github": "gh-token", "gitea": "gitea-token", "gitlab": "gitlab-token"}
+        self.tokens = tokens or {"github": "gh-token", "gitea": "gitea-token", "gitlab": "gitlab-token",
+                                 "bitbucket": "bb-token"}
         self.repos: dict[tuple[str, str], _Repo] = {}
         self.received: list[Received] = []
         self.down = False
@@ -135,6 +144,11 @@ class ForgeSimulator:
         with self._lock:
             return [dict(c) for c in self.repos[(forge, path)].comments.get(number, [])]
 
+    def bodies(self, forge: str, path: str, number: int) -> list[str]:
+        """The text of each comment, whatever the forge's shape (Bitbucket: `content.raw`)."""
+        return [str(c["content"]["raw"]) if forge == "bitbucket" else str(c["body"])
+                for c in self.comments(forge, path, number)]
+
     def statuses(self, forge: str, path: str, sha: str) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(s) for s in self.repos[(forge, path)].statuses.get(sha, [])]
@@ -152,6 +166,10 @@ class ForgeSimulator:
         if forge == "gitlab":
             comment.update({"author": {"username": author}, "system": False, "noteable_type": "MergeRequest",
                             "noteable_iid": number})
+        elif forge == "bitbucket":
+            del comment["body"]
+            comment.update({"type": "pullrequest_comment", "content": {"raw": body, "markup": "markdown"},
+                            "deleted": False, "user": {"display_name": author}, "created_on": now, "updated_on": now})
         else:
             comment.update({"user": {"login": author}, "html_url": f"{self.url}/pull/{number}#c{comment['id']}"})
         repo.comments.setdefault(number, []).append(comment)
@@ -175,6 +193,12 @@ _ROUTES: list[tuple[str, str, re.Pattern[str], str]] = [
     ("gitlab", "GET", re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$"), "list"),
     ("gitlab", "POST", re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$"), "create"),
     ("gitlab", "PUT", re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)$"), "edit"),
+    ("bitbucket", "POST", re.compile(r"^/2\.0/repositories/([^/]+/[^/]+)/commit/([0-9a-f]{7,64})/statuses/build/?$"),
+     "status"),
+    ("bitbucket", "GET", re.compile(r"^/2\.0/repositories/([^/]+/[^/]+)/pullrequests/(\d+)/comments$"), "list"),
+    ("bitbucket", "POST", re.compile(r"^/2\.0/repositories/([^/]+/[^/]+)/pullrequests/(\d+)/comments$"), "create"),
+    ("bitbucket", "PUT", re.compile(r"^/2\.0/repositories/([^/]+/[^/]+)/pullrequests/(\d+)/comments/(\d+)$"),
+     "edit"),
 ]
 
 
@@ -244,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
         if forge == "gitlab":
             return bool(token) and self.headers.get("PRIVATE-TOKEN") == token
         given = self.headers.get("Authorization", "")
-        schemes = ("token",) if forge == "gitea" else ("token", "Bearer")
+        schemes = ("token",) if forge == "gitea" else ("Bearer",) if forge == "bitbucket" else ("token", "Bearer")
         return bool(token) and any(given == f"{scheme} {token}" for scheme in schemes)
 
     # -- routes ----------------------------------------------------------------------------------
@@ -252,7 +276,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _status(self, forge: str, repo: _Repo, groups: tuple[str, ...], query: dict[str, str], body: Any) -> None:
         body = body if isinstance(body, dict) else {}
         state = body.get("state")
-        allowed = {"github": _GITHUB_STATES, "gitea": _GITEA_STATES, "gitlab": _GITLAB_STATES}[forge]
+        allowed = {"github": _GITHUB_STATES, "gitea": _GITEA_STATES, "gitlab": _GITLAB_STATES,
+                   "bitbucket": _BITBUCKET_STATES}[forge]
+        if forge == "bitbucket" and (state not in allowed or not body.get("key") or not body.get("url")):
+            self._send(400, {"type": "error", "error": {"message": "key, state and url are required"}})
+            return
         if state not in allowed:
             if forge == "gitlab":
                 self._send(400, {"error": "state does not have a valid value"})
@@ -265,6 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
                   "target_url": body.get("target_url"), "created_at": _now(), "sha": sha}
         if forge == "gitlab":
             record.update({"status": state, "name": body.get("name") or body.get("context") or "default"})
+        elif forge == "bitbucket":
+            record.update({"key": body["key"], "url": body["url"], "name": body.get("name"), "type": "commitstatus"})
         else:
             record["context"] = body.get("context") or "default"
         repo.statuses.setdefault(sha, []).append(record)
@@ -278,6 +308,15 @@ class _Handler(BaseHTTPRequestHandler):
         items = repo.comments.get(number, [])
         if forge == "gitea":
             self._send(200, items, {"X-Total-Count": str(len(items))})
+            return
+        if forge == "bitbucket":
+            pagelen = min(max(int(query.get("pagelen", 10)), 1), 100)
+            page = max(int(query.get("page", 1)), 1)
+            chunk = items[(page - 1) * pagelen: page * pagelen]
+            paged: dict[str, Any] = {"size": len(items), "page": page, "pagelen": pagelen, "values": chunk}
+            if page * pagelen < len(items):
+                paged["next"] = self._page_url({**query, "pagelen": str(pagelen)}, page + 1)
+            self._send(200, paged)
             return
         default, largest = (20, 100) if forge == "gitlab" else (30, 100)
         per_page = min(max(int(query.get("per_page", default)), 1), largest)
@@ -298,27 +337,41 @@ class _Handler(BaseHTTPRequestHandler):
     def _page_url(self, query: dict[str, str], page: int) -> str:
         return f"{self.sim.url}{urlsplit(self.path).path}?{urlencode({**query, 'page': page})}"  # as requested
 
+    @staticmethod
+    def _text(forge: str, body: Any) -> Any:
+        if not isinstance(body, dict):
+            return None
+        if forge == "bitbucket":
+            content = body.get("content")
+            return content.get("raw") if isinstance(content, dict) else None
+        return body.get("body")
+
     def _create(self, forge: str, repo: _Repo, groups: tuple[str, ...], query: dict[str, str], body: Any) -> None:
         number = int(groups[1])
-        text = body.get("body") if isinstance(body, dict) else None
+        text = self._text(forge, body)
         if number not in repo.pulls:
             self._send(404, {"message": "404 Not found" if forge == "gitlab" else "Not Found"})
         elif not isinstance(text, str) or not text:
-            self._send(400 if forge == "gitlab" else 422, {"message": "body is missing"})
+            self._send(400 if forge in ("gitlab", "bitbucket") else 422, {"message": "body is missing"})
         else:
             self._send(201, self.sim._new_comment(forge, repo, number, text, "phoenix-gitops"))
 
     def _edit(self, forge: str, repo: _Repo, groups: tuple[str, ...], query: dict[str, str], body: Any) -> None:
         comment_id = int(groups[-1])
-        text = body.get("body") if isinstance(body, dict) else None
-        pools = [repo.comments.get(int(groups[1]), [])] if forge == "gitlab" else list(repo.comments.values())
+        text = self._text(forge, body)
+        per_pr = forge in ("gitlab", "bitbucket")  # their edit route names the pull request
+        pools = [repo.comments.get(int(groups[1]), [])] if per_pr else list(repo.comments.values())
         for comment in (c for pool in pools for c in pool):
             if comment["id"] == comment_id:
                 if not isinstance(text, str) or not text:
-                    self._send(400 if forge == "gitlab" else 422, {"message": "body is missing"})
+                    self._send(400 if forge in ("gitlab", "bitbucket") else 422, {"message": "body is missing"})
                     return
-                comment["body"] = text
-                comment["updated_at"] = _now()
+                if forge == "bitbucket":
+                    comment["content"]["raw"] = text
+                    comment["updated_on"] = _now()
+                else:
+                    comment["body"] = text
+                    comment["updated_at"] = _now()
                 self._send(200, comment)
                 return
         self._send(404, {"message": "404 Note Not Found" if forge == "gitlab" else "Not Found"})

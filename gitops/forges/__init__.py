@@ -1,4 +1,5 @@
-"""Forges (GitHub, Gitea/Forgejo, GitLab): commit statuses and the one pull-request comment we keep.
+"""Forges (GitHub, Gitea/Forgejo, GitLab, Bitbucket Cloud): commit statuses and the one pull-request
+comment we keep.
 
 Called by the controller's pull-request reviews and deploy statuses. A forge is an external system
 like Proxmox: `ForgeClient` is the only code that talks to one (httpx), its errors are the project's

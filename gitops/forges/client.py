@@ -1,4 +1,5 @@
-"""`ForgeClient`: commit statuses and the one PR comment we keep, on GitHub, Gitea/Forgejo or GitLab.
+"""`ForgeClient`: commit statuses and the one PR comment we keep, on GitHub, Gitea/Forgejo, GitLab or
+Bitbucket Cloud.
 
 Used by the controller's pull-request reviews and deploy statuses (`gitops.controller.reporting`).
 The comment is found again by a hidden marker (an HTML comment in its body) on any page of the
@@ -76,8 +77,8 @@ class ForgeClient:
     def find_comment(self, repo: str, number: int, marker: str) -> Comment | None:
         """Our comment on PR `number`: the first whose body holds `marker`, on any page."""
         for item in self._comments(repo, number):
-            body = item.get("body")
-            if isinstance(body, str) and marker in body and self.dialect.is_own_comment(item):
+            body = self.dialect.comment_text(item)
+            if body is not None and marker in body and self.dialect.is_own_comment(item):
                 return Comment(int(item["id"]), body)
         return None
 
@@ -104,15 +105,17 @@ class ForgeClient:
                 return
             response = call_with_retries(functools.partial(self._request, "GET", url, params=params),
                                          policy=self.policy, sleep=self.sleep, what=f"comments of #{number}")
-            items = _json(response)
-            if not isinstance(items, list):
+            data = _json(response)
+            items = self.dialect.page_items(data)
+            if items is None:
                 raise errors.PermanentError(f"{self.kind}: the comments of #{number} are not a list")
             yield from (i for i in items if isinstance(i, dict))
-            url, params = self._next_page(response), None
+            url, params = self._on_this_host(self.dialect.next_page(response.links.get("next", {}).get("url"),
+                                                                    data)), None
         log.warning("stopped reading the comments of #%d after %d pages", number, MAX_PAGES)
 
-    def _next_page(self, response: httpx.Response) -> str | None:
-        link = response.links.get("next", {}).get("url")
+    def _on_this_host(self, link: str | None) -> str | None:
+        """`link` if it points at this forge's API host, else None (the token never goes elsewhere)."""
         if not link:
             return None
         target = httpx.URL(link)
@@ -157,6 +160,8 @@ def _message(response: httpx.Response) -> str:
     except ValueError:
         return ""
     text = data.get("message") if isinstance(data, dict) else None
+    if text is None and isinstance(data, dict) and isinstance(data.get("error"), dict):
+        text = data["error"].get("message")  # Bitbucket: {"type": "error", "error": {"message": ...}}
     return f": {str(text)[:200]}" if text else ""
 
 

@@ -16,6 +16,16 @@ Pure: a dialect builds `Request`s, `client` sends them. Base URLs are the API ro
              POST  projects/{id}/merge_requests/{iid}/notes      {body}
              PUT   projects/{id}/merge_requests/{iid}/notes/{note_id}  {body}
              PRIVATE-TOKEN: TOKEN
+    bitbucket  https://api.bitbucket.org (Bitbucket Cloud), under 2.0/
+             POST  repositories/{ws}/{slug}/commit/{sha}/statuses/build   {key, state, url, name, description}
+             GET   repositories/{ws}/{slug}/pullrequests/{id}/comments    ?pagelen=100, `next` in the body
+             POST  repositories/{ws}/{slug}/pullrequests/{id}/comments    {content: {raw}}
+             PUT   repositories/{ws}/{slug}/pullrequests/{id}/comments/{cid}  {content: {raw}}
+             Authorization: Bearer TOKEN (a repository or workspace access token)
+
+Comment pages: the next page's URL is in the `Link` header (`rel="next"`), except on Bitbucket, whose
+paged bodies carry it (`{"values": [...], "next": URL}`); `page_items`, `next_page` and `comment_text`
+read each forge's shape.
 """
 
 from __future__ import annotations
@@ -52,6 +62,12 @@ class Dialect(Protocol):
     def update_comment(self, repo: str, number: int, comment_id: int, body: str) -> Request: ...
 
     def is_own_comment(self, item: dict[str, Any]) -> bool: ...
+
+    def comment_text(self, item: dict[str, Any]) -> str | None: ...
+
+    def page_items(self, data: Any) -> list[Any] | None: ...
+
+    def next_page(self, link_next: str | None, data: Any) -> str | None: ...
 
 
 def _owner_repo(repo: str) -> str:
@@ -95,6 +111,16 @@ class GitHub:
     def is_own_comment(self, item: dict[str, Any]) -> bool:
         return True
 
+    def comment_text(self, item: dict[str, Any]) -> str | None:
+        body = item.get("body")
+        return body if isinstance(body, str) else None
+
+    def page_items(self, data: Any) -> list[Any] | None:
+        return data if isinstance(data, list) else None
+
+    def next_page(self, link_next: str | None, data: Any) -> str | None:
+        return link_next
+
 
 class Gitea(GitHub):
     """Gitea and Forgejo: GitHub's routes under `api/v1/`, a `token` authorization scheme."""
@@ -115,7 +141,7 @@ _GITLAB_STATES = {CommitState.pending: "pending", CommitState.success: "success"
                   CommitState.failure: "failed", CommitState.error: "failed"}
 
 
-class GitLab:
+class GitLab(GitHub):
     kind: ForgeKind = "gitlab"
     default_url = "https://gitlab.com"
 
@@ -150,4 +176,54 @@ class GitLab:
         return not item.get("system", False)  # GitLab lists its own system notes ("added 1 commit") too
 
 
-DIALECTS: dict[ForgeKind, Dialect] = {"github": GitHub(), "gitea": Gitea(), "gitlab": GitLab()}
+_BITBUCKET_STATES = {CommitState.pending: "INPROGRESS", CommitState.success: "SUCCESSFUL",
+                     CommitState.failure: "FAILED", CommitState.error: "FAILED"}
+
+
+class Bitbucket(GitHub):
+    """Bitbucket Cloud's API 2.0; a pull request's comments are paged in the body."""
+
+    kind: ForgeKind = "bitbucket"
+    default_url = "https://api.bitbucket.org"
+
+    def auth_headers(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def set_status(self, repo: str, sha: str, status: CommitStatus) -> Request:
+        # `url` is required: without a page of ours, the commit's own page
+        url = status.target_url or f"https://bitbucket.org/{repo.strip('/')}/commits/{sha}"
+        return Request("POST", f"2.0/repositories/{_owner_repo(repo)}/commit/{sha}/statuses/build",
+                       {"key": status.context, "name": status.context, "state": _BITBUCKET_STATES[status.state],
+                        "description": _description(status.description), "url": url})
+
+    def _comments(self, repo: str, number: int) -> str:
+        return f"2.0/repositories/{_owner_repo(repo)}/pullrequests/{number}/comments"
+
+    def list_comments(self, repo: str, number: int) -> Request:
+        return Request("GET", self._comments(repo, number), params={"pagelen": 100})
+
+    def create_comment(self, repo: str, number: int, body: str) -> Request:
+        return Request("POST", self._comments(repo, number), {"content": {"raw": body}})
+
+    def update_comment(self, repo: str, number: int, comment_id: int, body: str) -> Request:
+        return Request("PUT", f"{self._comments(repo, number)}/{comment_id}", {"content": {"raw": body}})
+
+    def is_own_comment(self, item: dict[str, Any]) -> bool:
+        return not item.get("deleted", False)
+
+    def comment_text(self, item: dict[str, Any]) -> str | None:
+        content = item.get("content")
+        raw = content.get("raw") if isinstance(content, dict) else None
+        return raw if isinstance(raw, str) else None
+
+    def page_items(self, data: Any) -> list[Any] | None:
+        values = data.get("values") if isinstance(data, dict) else None
+        return values if isinstance(values, list) else None
+
+    def next_page(self, link_next: str | None, data: Any) -> str | None:
+        following = data.get("next") if isinstance(data, dict) else None
+        return following if isinstance(following, str) and following else None
+
+
+DIALECTS: dict[ForgeKind, Dialect] = {"github": GitHub(), "gitea": Gitea(), "gitlab": GitLab(),
+                                      "bitbucket": Bitbucket()}

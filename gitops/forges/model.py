@@ -1,8 +1,9 @@
 """Plain data the forge client takes and returns; no I/O.
 
 A `ForgeRepo` names a repository on one forge (`owner/name` on GitHub and Gitea, the project's
-path `group/sub/project` or numeric id on GitLab). `CommitState` is ours; each dialect maps it to
-the forge's own words (GitLab says `failed` where GitHub says `failure`).
+path `group/sub/project` or numeric id on GitLab, `workspace/slug` on Bitbucket Cloud). `CommitState`
+is ours; each dialect maps it to the forge's own words (GitLab `failed`, Bitbucket `FAILED`, where
+GitHub says `failure`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-ForgeKind = Literal["github", "gitea", "gitlab"]
-FORGE_KINDS: tuple[ForgeKind, ...] = ("github", "gitea", "gitlab")
-_ALIASES: dict[str, ForgeKind] = {"github": "github", "gitea": "gitea", "forgejo": "gitea", "gitlab": "gitlab"}
+ForgeKind = Literal["github", "gitea", "gitlab", "bitbucket"]
+FORGE_KINDS: tuple[ForgeKind, ...] = ("github", "gitea", "gitlab", "bitbucket")
+_ALIASES: dict[str, ForgeKind] = {"github": "github", "gitea": "gitea", "forgejo": "gitea", "gitlab": "gitlab",
+                                  "bitbucket": "bitbucket"}
 
 
 def forge_kind(name: str) -> ForgeKind | None:

@@ -28,12 +28,13 @@ def test_workflows_validate_plan_and_comment(name: str) -> None:
     assert "phoenix-gitops comment plan.md" in script and "apply" not in script
 
 
-@pytest.mark.parametrize("forge", ["github", "gitea", "gitlab"])
+@pytest.mark.parametrize("forge", ["github", "gitea", "gitlab", "bitbucket"])
 def test_comment_posts_once_then_edits(tmp_path: Path, forge: str) -> None:
     with ForgeSimulator() as sim:
         sim.add_repo(forge, "ann/config", pulls=[3])
         env = {k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")}
-        url_var = {"github": "PHOENIX_GITHUB_API_URL", "gitea": "PHOENIX_GITEA_URL", "gitlab": "PHOENIX_GITLAB_URL"}
+        url_var = {"github": "PHOENIX_GITHUB_API_URL", "gitea": "PHOENIX_GITEA_URL", "gitlab": "PHOENIX_GITLAB_URL",
+                   "bitbucket": "PHOENIX_BITBUCKET_API_URL"}
         env |= {f"PHOENIX_{forge.upper()}_TOKEN": sim.tokens[forge], url_var[forge]: sim.url}
         plan = tmp_path / "plan.md"
         for text in ("first plan", "second plan"):
@@ -42,7 +43,7 @@ def test_comment_posts_once_then_edits(tmp_path: Path, forge: str) -> None:
                                    "--sha", SHA, "--state", "success"], env=env, capture_output=True, text=True,
                                   timeout=60)
             assert done.returncode == 0, done.stderr
-        [comment] = sim.comments(forge, "ann/config", 3)
-        assert comment["body"].startswith("second plan")
+        [body] = sim.bodies(forge, "ann/config", 3)
+        assert body.startswith("second plan")
         assert len(sim.statuses(forge, "ann/config", SHA)) == 2
         assert sim.tokens[forge] not in done.stdout + done.stderr

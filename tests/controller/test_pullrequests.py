@@ -33,6 +33,7 @@ def forge() -> Iterator[ForgeSimulator]:
     with ForgeSimulator() as sim:
         sim.add_repo("github", REPO, pulls=[7])
         sim.add_repo("gitlab", REPO, pulls=[7])
+        sim.add_repo("bitbucket", REPO, pulls=[7])
         yield sim
 
 
@@ -41,6 +42,7 @@ def reviews(ctl: Ctl, forge: ForgeSimulator) -> Iterator[PullRequestReviews]:
     settings = ctl.settings.model_copy(update={
         "github_api_url": forge.url, "github_token": SecretStr(forge.tokens["github"]),
         "gitlab_url": forge.url, "gitlab_token": SecretStr(forge.tokens["gitlab"]),
+        "bitbucket_api_url": forge.url, "bitbucket_token": SecretStr(forge.tokens["bitbucket"]),
         "public_url": "https://phoenix.example.org"})
     forges = Forges(settings, sleep=lambda s: None, policy=RetryPolicy(attempts=2))
     yield PullRequestReviews(settings, ctl.store, ctl.repo, lambda: connect(settings, sleep=lambda s: None), forges)
@@ -123,6 +125,20 @@ def test_gitlab_merge_request_heads(ctl: Ctl, reviews: PullRequestReviews, forge
     [note] = forge.comments("gitlab", REPO, 7)
     assert "`512` → `768`" in note["body"]
     assert [s["status"] for s in forge.statuses("gitlab", REPO, sha)] == ["pending", "success"]
+
+
+def test_bitbucket_pull_requests_by_their_source_branch(ctl: Ctl, reviews: PullRequestReviews,
+                                                       forge: ForgeSimulator) -> None:
+    ctl.remote.commit(small_estate(memory=512), "base")
+    ctl.run()
+    sha = open_pr(ctl, small_estate(memory=896), ref="refs/heads/more-memory")
+    body = payloads.body_of(payloads.bitbucket(7, sha, "more-memory"))  # Bitbucket sends 12 hex digits
+    review = reviews.review(parse_pull_request("bitbucket", {"X-Event-Key": "pullrequest:updated"}, body))
+    assert review.head_sha == sha and review.state == "success"
+    [text] = forge.bodies("bitbucket", REPO, 7)
+    assert "`512` → `896`" in text
+    [status] = forge.statuses("bitbucket", REPO, sha)  # the full sha; no pending for an abbreviation
+    assert (status["state"], status["key"]) == ("SUCCESSFUL", "phoenix-gitops")
 
 
 def test_a_forge_that_is_down_is_logged_not_raised(ctl: Ctl, reviews: PullRequestReviews,

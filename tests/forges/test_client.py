@@ -24,10 +24,11 @@ def test_status_arrives_in_each_forges_words(forge_sim: ForgeSimulator, forge_cl
     client.set_status(REPO, SHA, CommitStatus(CommitState.pending, "phoenix-gitops", "planning", "http://x/r/1"))
     client.set_status(REPO, SHA, CommitStatus(CommitState.failure, "phoenix-gitops", "1 error " + "x" * 300))
     [pending, failed] = forge_sim.statuses(kind, REPO, SHA)
-    assert pending["state"] == "pending" and pending["target_url"] == "http://x/r/1"
-    assert failed["state"] == ("failed" if kind == "gitlab" else "failure")
+    words = {"gitlab": ("pending", "failed"), "bitbucket": ("INPROGRESS", "FAILED")}.get(kind, ("pending", "failure"))
+    assert (pending["state"], failed["state"]) == words
+    assert pending["url" if kind == "bitbucket" else "target_url"] == "http://x/r/1"
     assert len(failed["description"]) <= 140
-    label = "name" if kind == "gitlab" else "context"
+    label = {"gitlab": "name", "bitbucket": "key"}.get(kind, "context")
     assert failed[label] == "phoenix-gitops"
 
 
@@ -38,8 +39,8 @@ def test_one_comment_is_created_then_edited_in_place(forge_sim: ForgeSimulator, 
     first = client.upsert_comment(REPO, 2, "### plan\none change", MARKER)
     second = client.upsert_comment(REPO, 2, "### plan\ntwo changes", MARKER)
     assert first.created and not second.created and first.comment_id == second.comment_id
-    [comment] = forge_sim.comments(kind, REPO, 2)
-    assert comment["body"].startswith("### plan\ntwo changes") and MARKER in comment["body"]
+    [body] = forge_sim.bodies(kind, REPO, 2)
+    assert body.startswith("### plan\ntwo changes") and MARKER in body
 
 
 @pytest.mark.parametrize("kind", FORGE_KINDS)
