@@ -74,6 +74,9 @@ class OutboxDispatcher:
             except errors.StoreError as exc:
                 log.warning("outbox: the ledger is unreachable: %s", exc)
                 return delivered
+            except Exception as exc:  # a bug in one consumer: it backs off, the others go on
+                log.exception("outbox: %s crashed", consumer.label)
+                self._back_off(consumer, exc)
         return delivered
 
     def _drain(self, consumer: Consumer) -> int:

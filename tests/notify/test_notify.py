@@ -129,3 +129,22 @@ def test_secrets_never_leave_in_a_notification(store: Store, receiver: Receiver,
     assert dispatcher.run_once() == 1
     assert SENTINEL not in receiver.deliveries[0].body.decode()
     assert "(secret)" in receiver.deliveries[0].json["message"]
+
+
+def test_a_crashing_target_does_not_starve_the_others(store: Store, receiver: Receiver) -> None:
+    class Broken:
+        label, consumer = "broken", "notify:broken"
+
+        def wants(self, kind: str) -> bool:
+            return True
+
+        def send(self, notification: Notification) -> None:
+            raise RuntimeError("a bug")
+
+    clock = Clock()
+    dispatcher = OutboxDispatcher(store, [Broken(), webhook(receiver)], monotonic=clock)
+    dispatcher.prime()
+    store.add_event("applied", "one applied")
+    assert dispatcher.run_once() == 1
+    assert [d.json["message"] for d in receiver.deliveries] == ["one applied"]
+    assert (store.outbox_cursor("notify:broken") or 0) < store.latest_event_id()  # kept for another try
