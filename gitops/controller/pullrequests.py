@@ -117,26 +117,36 @@ class PullRequestReviews:
         forge = self.forges.for_provider(event.provider)
         if event.head_sha and len(event.head_sha) >= 40:
             self._status(forge, event, event.head_sha, CommitState.pending, "validating and planning (read-only)")
-        folder = Path(tempfile.mkdtemp(prefix=f"pr-{event.number}-", dir=self._reviews_dir()))
-        try:
-            try:
-                head = self.repo.fetch_ref(event.head_ref)
-            except errors.SourceError as exc:
-                review = Review(event.head_sha or "", "the live node", error=str(exc))
-            else:
-                self.repo.export(head.sha, folder)
-                review = review_config(folder, head.sha, connect=self._drivers if self.connect else None,
-                                       secrets=SecretResolver(self.settings.secrets_dir),
-                                       revision_url=self._page_url(head.sha), applied_revision=self._applied())
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        # (the status goes on the head actually fetched; the webhook's may be behind it by then)
+        review = self._review(event)
         self._record(event, review)
         self._post(forge, event, review)
+        announced = event.head_sha if event.head_sha and len(event.head_sha) >= 40 else None
+        if announced and review.head_sha and announced != review.head_sha:  # a newer push came meanwhile
+            self._status(forge, event, announced, CommitState.error,
+                         f"superseded: the pull request's head is now {review.head_sha[:12]}")
         if self.on_review is not None:
             self.on_review(event, review, time.monotonic() - received)
         log.info("reviewed %s #%d at %s: %s", event.repo, event.number, review.head_sha[:12], review.state,
                  extra={"revision": review.head_sha})
         return review
+
+    def _review(self, event: PullRequestEvent) -> Review:
+        """The review itself; whatever goes wrong ends in a review with an error, never a PR left pending."""
+        folder = Path(tempfile.mkdtemp(prefix=f"pr-{event.number}-", dir=self._reviews_dir()))
+        try:
+            head = self.repo.fetch_ref(event.head_ref)
+            self.repo.export(head.sha, folder)
+            return review_config(folder, head.sha, connect=self._drivers if self.connect else None,
+                                 secrets=SecretResolver(self.settings.secrets_dir),
+                                 revision_url=self._page_url(head.sha), applied_revision=self._applied())
+        except errors.PhoenixError as exc:
+            return Review(event.head_sha or "", "the live node", error=str(exc))
+        except Exception:  # a bug: said on the PR, detailed in the log
+            log.exception("review of %s #%d failed", event.repo, event.number)
+            return Review(event.head_sha or "", "the live node", error="internal error; see the controller's log")
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _applied(self) -> str | None:
         try:

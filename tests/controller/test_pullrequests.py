@@ -203,3 +203,15 @@ def test_queued_pushes_to_one_pr_are_one_review_of_the_newest(ctl: Ctl, reviews:
     assert seen == [shas[-1]]
     [comment] = forge.comments("github", REPO, 7)
     assert f"`512` → `{600 + 16}`" in comment["body"]
+
+
+def test_a_webhook_overtaken_by_a_newer_push_leaves_no_pending_status(ctl: Ctl, reviews: PullRequestReviews,
+                                                                      forge: ForgeSimulator) -> None:
+    ctl.remote.commit(small_estate(memory=512), "base")
+    ctl.run()
+    old = open_pr(ctl, small_estate(memory=600))
+    new = open_pr(ctl, small_estate(memory=700))  # pushed before the first webhook is handled
+    reviews.review(github_event(old))
+    assert [s["state"] for s in forge.statuses("github", REPO, old)] == ["pending", "error"]
+    assert "superseded" in forge.statuses("github", REPO, old)[-1]["description"]
+    assert [s["state"] for s in forge.statuses("github", REPO, new)] == ["success"]
