@@ -242,7 +242,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
         return login_needed(request) or HTMLResponse(
-            dashboard.render(store.get_state(), store.list_revisions(25), store.list_events(30)))
+            dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10), store.list_events(30)))
 
     @app.get("/revisions/{sha}", response_class=HTMLResponse)
     def revision_page(sha: str, request: Request) -> Response:

@@ -1,5 +1,6 @@
-"""The dashboard at `GET /`: the status, the latest revisions (each linking to its page) and the resources
-with their sync state, the events timeline, and buttons to sync, suspend and resume (the script of `pages`, inline).
+"""The dashboard at `GET /`: the status, the latest revisions (each linking to its page), the latest runs
+(applies, rollbacks, drift corrections), the resources with their sync state, the events timeline, and
+buttons to sync, suspend and resume (the script of `pages`, inline).
 
 Used by `gitops.api.app`. Every value is escaped; the tables refresh themselves every 5 seconds (the page is
 fetched again and its tables swapped, so a shown result stays).
@@ -10,16 +11,17 @@ from __future__ import annotations
 from html import escape
 
 from gitops.api import pages
-from gitops.store import ControllerState, EventRecord, RevisionRecord
+from gitops.store import ControllerState, EventRecord, RevisionRecord, RunRecord
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
     "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
-    ".applied,.in_sync{color:#176f2c}.drifted,.missing{color:#b00020}.pending{color:#a65e00}.failed,.rejected{color:#b00020}.rolled_back{color:#a65e00}code{font-size:.95em}"
+    ".applied,.in_sync{color:#176f2c}.drifted,.missing{color:#b00020}.pending{color:#a65e00}.failed,.rejected{color:#b00020}.rolled_back,.not-corrected,.interrupted{color:#a65e00}code{font-size:.95em}"
 )
 
 
-def render(state: ControllerState, revisions: list[RevisionRecord], events: list[EventRecord] | None = None) -> str:
+def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[RunRecord] | None = None,
+           events: list[EventRecord] | None = None) -> str:
     def sha(value: str | None) -> str:
         return f"<code>{escape(value[:12])}</code>" if value else "-"
 
@@ -38,6 +40,12 @@ def render(state: ControllerState, revisions: list[RevisionRecord], events: list
         for r in revisions
     )
     status = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    run_rows = "".join(
+        f"<tr><td>{sha(r.revision)}</td><td>{escape(r.kind)}</td><td class='{escape(r.status)}'>{escape(r.status)}</td>"
+        f"<td>{escape(r.started_at.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
+        f"<td>{escape(', '.join(_drifted(r)))}</td><td>{escape((r.error or '')[:160])}</td></tr>"
+        for r in runs or []
+    )
     report = state.drift_report
     resources = "".join(
         f"<tr><td><code>{escape(r.target)}</code></td>"
@@ -61,10 +69,17 @@ def render(state: ControllerState, revisions: list[RevisionRecord], events: list
         f"<table id='status'>{status}</table><p id='controls'>{controls}</p><div id='result' role='status'></div>"
         "<h2>Revisions</h2><table id='revisions'>"
         "<tr><th>sha</th><th>status</th><th>message</th><th>author</th><th>received</th><th>error</th></tr>"
-        f"{rows}</table><h2>Resources</h2><table id='resources'>"
+        f"{rows}</table><h2>Runs</h2><table id='runs'>"
+        "<tr><th>revision</th><th>kind</th><th>status</th><th>started</th><th>drift</th><th>error</th></tr>"
+        f"{run_rows}</table><h2>Resources</h2><table id='resources'>"
         "<tr><th>target</th><th>state</th><th>what a sync would do</th></tr>"
         f"{resources}</table><h2>Events</h2><table id='events'>"
         "<tr><th>at</th><th>kind</th><th>revision</th><th>message</th></tr>"
         f"{timeline}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p>"
         f"<script>{pages.ACTIONS_JS}{pages.REFRESH_JS}</script></body></html>"
     )
+
+
+def _drifted(run: RunRecord) -> list[str]:
+    drift = run.result.get("drift") if isinstance(run.result, dict) else None
+    return [str(t) for t in drift] if isinstance(drift, list) else []
