@@ -36,6 +36,7 @@ import datetime as dt
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -94,7 +95,7 @@ class ForgeSimulator:
         class Handler(_Handler):
             sim = simulator
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=lambda: self._serve(), name="forge-simulator", daemon=True)
         self._thread.start()
@@ -174,6 +175,16 @@ class ForgeSimulator:
             comment.update({"user": {"login": author}, "html_url": f"{self.url}/pull/{number}#c{comment['id']}"})
         repo.comments.setdefault(number, []).append(comment)
         return comment
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a process ending with connections open) is no error of the forge."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _now() -> str:
