@@ -53,6 +53,7 @@ def test_pull_request_review_deploy_statuses_notifications_and_no_secret_anywher
                      PHOENIX_GITHUB_TOKEN=f"{SENTINEL}-github", PHOENIX_GITHUB_API_URL=forge.url,
                      PHOENIX_GITLAB_TOKEN=f"{SENTINEL}-gitlab", PHOENIX_GITEA_TOKEN=f"{SENTINEL}-gitea",
                      PHOENIX_PORTAINER_API_KEY=f"{SENTINEL}-portainer",
+                     PHOENIX_BITBUCKET_TOKEN=f"{SENTINEL}-bitbucket", PHOENIX_API_READ_TOKEN=f"{SENTINEL}-read",
                      PHOENIX_FORGE="github", PHOENIX_FORGE_REPO=REPO, PHOENIX_PUBLIC_URL="https://phoenix.example.org",
                      PHOENIX_NOTIFY=json.dumps(notify)).start()
     ctl.api.headers["Authorization"] = f"Bearer {api_token}"
