@@ -1,7 +1,7 @@
 """Provisioning steps: each script a run ran in a guest, with its identity, exit status and output tail.
 
-Revision ID: 0003_provisioning
-Revises: 0002
+Revision ID: 0004_provisioning
+Revises: 0003
 Create Date: 2026-11-28
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_provisioning"
-down_revision: str | None = "0002"
+revision: str = "0004_provisioning"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
