@@ -64,13 +64,15 @@ def serve(
 def demo(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
     port: int = typer.Option(8080, "--port", help="port to listen on"),
+    nodes: int = typer.Option(1, "--nodes", min=1, max=64, envvar="PHOENIX_DEMO_NODES",
+                              help="simulate a cluster of this many nodes (pve1..pveN)"),
 ) -> None:
     from gitops.demo.embedded import start_demo
     from gitops.errors import PhoenixError
 
     data_dir = Path(os.environ.get("PHOENIX_DATA_DIR", "./phoenix-data"))
     try:
-        started = start_demo(data_dir)
+        started = start_demo(data_dir, nodes)
     except PhoenixError as exc:
         fail(str(exc))
     url = f"http://{host}:{port}"

@@ -86,6 +86,9 @@ class DesiredGuest:
 
 
 def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
+    """One per guest; a guest without a `node` goes to the hypervisor file's `node`, else `node` (the
+    default node: PHOENIX_PVE_NODE or the only one; "" on a cluster without one, a plan error)."""
+    node = estate.hypervisor.node or node
     out: list[DesiredGuest] = []
     for ref in queries.all_guests(estate):
         guest = queries.effective(estate, ref)

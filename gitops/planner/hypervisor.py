@@ -51,11 +51,11 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
     used = _used_storages(desired, creating)
     for sid in sorted(used):
         _storage(sid, definitions, live, out)
-    for d in creating:
+    for d in creating:  # each on the node the guest goes to (once for shared storage)
         if d.kind == "lxc" and d.ostemplate and d.clone_from is None:
-            _lxc_template(d, live, node, out)
+            _lxc_template(d, live, d.node or node, out)
         elif d.kind == "vm" and d.image:
-            _vm_image(d, estate, live, node, definitions, out)
+            _vm_image(d, estate, live, d.node or node, definitions, out)
     return out
 
 
@@ -97,29 +97,29 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         ))
 
 
-def _has_volume(live: LiveState, volid: str) -> bool:
+def _has_volume(live: LiveState, volid: str, node: str) -> bool:
     storage = live.storages.get(volid.split(":", 1)[0])
-    return storage is not None and volid in storage.volumes
+    return storage is not None and storage.has_volume(volid, node)
 
 
 def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPlan) -> None:
     volid = d.ostemplate or ""
-    if _has_volume(live, volid):
+    if _has_volume(live, volid, node):
         return
     if not d.template_url:
         out.errors.append(Problem(d.target, "template-missing",
                                   f"OS template {volid} is not on its storage and the guest has no "
                                   "`template_url` to download it from"))
         return
-    _download(d, volid, "vztmpl", d.template_url, node, out)
+    _download(d, volid, "vztmpl", d.template_url, node, live, out)
 
 
 def _vm_image(d: DesiredGuest, estate: Estate, live: LiveState, node: str,
               definitions: dict[str, dict[str, object]], out: HypervisorPlan) -> None:
     image = d.image or ""
     for storage in live.storages.values():
-        for volid in storage.volumes:
-            if volid.endswith(f"/{image}") and (":import/" in volid):
+        for volid in sorted(storage.volumes):
+            if volid.endswith(f"/{image}") and (":import/" in volid) and storage.has_volume(volid, node):
                 out.image_volids[d.vmid] = volid
                 return
     store = _import_storage(definitions, live)
@@ -131,19 +131,25 @@ def _vm_image(d: DesiredGuest, estate: Estate, live: LiveState, node: str,
         return
     volid = f"{store}:import/{image}"
     out.image_volids[d.vmid] = volid
-    _download(d, volid, "import", d.image_url, node, out)
+    _download(d, volid, "import", d.image_url, node, live, out)
 
 
-def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, out: HypervisorPlan) -> None:
-    """A `download-template` action for `volid` (once, however many guests need it), and the need."""
-    target = f"template/{volid}"
+def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, live: LiveState,
+              out: HypervisorPlan) -> None:
+    """A `download-template` action for `volid` (once, however many guests need it; on node-local
+    storage once per node, `template/VOLID@NODE`), and the need."""
+    storage_live = live.storages.get(volid.split(":", 1)[0])
+    per_node = storage_live is not None and not storage_live.shared and len(live.nodes) > 1
+    target = f"template/{volid}@{node}" if per_node else f"template/{volid}"
     out.needs.setdefault(d.vmid, []).append(target)
     if any(a.target == target for a in out.actions):
         return
     storage, _, rest = volid.partition(":")
     filename = rest.split("/", 1)[-1]
     params = {"content": content, "filename": filename, "url": url}
-    out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}",
+    where = f" to {node}" if per_node else ""
+    out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}{where}",
+                              node=node,
                               changes=[FieldChange("volume", None, volid)],
                               calls=[ApiCall("POST", pve_paths.node_storage_path(node, storage, "download-url"), params,
                                              wait=True)],

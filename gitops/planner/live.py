@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 GuestKind = Literal["lxc", "vm"]
+# Storage types PVE always treats as shared between nodes (the others need `shared 1` to be).
+SHARED_TYPES = frozenset({"nfs", "cifs", "cephfs", "rbd", "glusterfs", "iscsi", "iscsidirect", "pbs", "esxi"})
 
 
 @dataclass
@@ -53,6 +55,19 @@ class LiveStorage:
     content: set[str] = field(default_factory=set)
     config: dict[str, Any] = field(default_factory=dict)
     volumes: set[str] = field(default_factory=set)  # e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`
+    # Node-local storage (not `shared`): the volumes each node holds, for the nodes whose content was read.
+    node_volumes: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def shared(self) -> bool:
+        """One content for the whole cluster (NFS, Ceph...); otherwise each node has its own."""
+        return bool(int(self.config.get("shared") or 0)) or self.type in SHARED_TYPES
+
+    def has_volume(self, volid: str, node: str) -> bool:
+        """`volid` is on this storage as `node` sees it."""
+        if self.shared or node not in self.node_volumes:
+            return volid in self.volumes
+        return volid in self.node_volumes[node]
 
 
 @dataclass
@@ -61,6 +76,7 @@ class LiveState:
 
     node: str
     nodes: list[str] = field(default_factory=list)
+    offline_nodes: set[str] = field(default_factory=set)  # nodes of the cluster that are not online
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
 
