@@ -1,5 +1,6 @@
-"""Hypervisor-level actions: storage definitions the config uses, and OS templates / cloud images that
-guests to be created need (downloaded with `download-url` when missing and a URL is given).
+"""Hypervisor-level actions: every storage definition the hypervisor file makes (ZFS datasets, NFS, dir...)
+and any other storage the guests use, and OS templates / cloud images that guests to be created need
+(downloaded with `download-url` when missing and a URL is given).
 
 Pure; used by `gitops.planner.planning`.
 """
@@ -49,7 +50,7 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
     out = HypervisorPlan()
     definitions = storage_definitions(estate)
     used = _used_storages(desired, creating)
-    for sid in sorted(used):
+    for sid in sorted(used | set(definitions)):
         _storage(sid, definitions, live, out)
     for d in creating:  # each on the node the guest goes to (once for shared storage)
         if d.kind == "lxc" and d.ostemplate and d.clone_from is None:
