@@ -138,10 +138,15 @@ class SharedVolume(ConfigModel):
 
 
 class HostFirewall(ConfigModel):
+    """The cluster and host firewall (`firewall`; formerly `shared_volumes.firewall`)."""
+
     enabled: bool = False
     default_input_policy: str = "DROP"
     default_output_policy: str = "ACCEPT"
     global_firewall_rules: list[FirewallRule] = Field(default_factory=list)
+    aliases: dict[str, str] = Field(default_factory=dict, description="cluster aliases (new): name -> IP or CIDR")
+    ipsets: dict[str, list[str]] = Field(
+        default_factory=dict, description="cluster IP sets (new): name -> CIDRs; `management` adds to PVE's own")
 
 
 class PortainerApi(ConfigModel):

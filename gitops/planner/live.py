@@ -71,6 +71,16 @@ class LiveStorage:
 
 
 @dataclass
+class LiveClusterFirewall:
+    """The cluster firewall (`cluster/firewall`): options, rules in PVE order, aliases, IP sets."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)      # name -> cidr
+    ipsets: dict[str, list[str]] = field(default_factory=dict)  # name -> cidrs (`!` prefix for nomatch)
+
+
+@dataclass
 class LiveState:
     """Everything the planner needs to know about the cluster, read in one go."""
 
@@ -79,6 +89,13 @@ class LiveState:
     offline_nodes: set[str] = field(default_factory=set)  # nodes of the cluster that are not online
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
+    # Read only when the config has a firewall block: the cluster's, and each online node's host firewall.
+    cluster_firewall: LiveClusterFirewall | None = None
+    node_firewalls: dict[str, LiveFirewall] = field(default_factory=dict)
+    # How the controller reaches the API: the source address PVE sees, and pveproxy's port on the node
+    # (8006, whatever proxy or NAT is in front of it), for the firewall lockout check.
+    controller_address: str = ""
+    api_port: int = 8006
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from gitops.config import graph
 from gitops.config.estate import Estate
-from gitops.planner import migration, placement, pve_paths
+from gitops.planner import cluster_firewall, migration, placement, pve_paths
 from gitops.planner.creating import clone_action, clone_problem, create_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
@@ -25,9 +25,9 @@ from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
 from gitops.planner.rules import SystemRules
 from gitops.planner.updating import plan_existing, start_action
 
-# The planner rules of every system besides Proxmox, in the order their actions are appended, e.g.
-# `[stacks.RULES]` (gitops/planner/stacks.py).
-EXTRA_RULES: list[SystemRules] = []
+# The planner rules besides the guests', in the order their actions are appended: Proxmox's cluster-level
+# resources (the cluster firewall) and every other system's, e.g. `stacks.RULES` (gitops/planner/stacks.py).
+EXTRA_RULES: list[SystemRules] = [cluster_firewall.RULES]
 
 
 def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from gitops.config import queries
-from gitops.planner.desired import desired_guests
-from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner.desired import desired_guests, pve_rule
+from gitops.planner.live import LiveClusterFirewall, LiveFirewall, LiveGuest, LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
 from gitops.planner.planning import plan_changes
@@ -52,6 +52,11 @@ def converged_live(estate: Any) -> LiveState:
         live.guests[d.vmid] = LiveGuest(
             kind=d.kind, vmid=d.vmid, node=NODE, name=d.name, status="stopped" if d.template else "running",
             template=d.template, tags=["phoenix-gitops"], config=config, firewall=firewall)
+    block = estate.hypervisor.firewall
+    live.cluster_firewall = LiveClusterFirewall(
+        options={"enable": 1, "policy_in": block.default_input_policy, "policy_out": block.default_output_policy},
+        rules=[{**pve_rule(r), "pos": i, "ipversion": 4} for i, r in enumerate(block.global_firewall_rules)])
+    live.controller_address = "10.20.0.9"
     for sid, content in (("tank-lxc-disks", "images,rootdir"), ("tank-vm-disks", "images"),
                          ("tank-models", "images,rootdir"), ("tank-iso", "iso,vztmpl,import")):
         live.storages[sid] = LiveStorage(sid, "dir", set(content.split(",")))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from gitops import errors
 from gitops.config.estate import Estate
-from gitops.drivers.proxmox import retrying, tasks
+from gitops.drivers.proxmox import cluster_reading, retrying, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
+from gitops.planner import cluster_firewall
 from gitops.planner import desired as desired_mod
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
@@ -26,8 +27,9 @@ class ProxmoxDriver:
     system: System = PROXMOX
 
     def __init__(self, client: ProxmoxClient, *, policy: retrying.RetryPolicy = retrying.DEFAULT_POLICY,
-                 task_timeout: float = 3600.0, concurrency: int | None = None) -> None:
+                 task_timeout: float = 3600.0, concurrency: int | None = None, source_address: str = "") -> None:
         self.client = client
+        self.source_address = source_address  # PHOENIX_PVE_SOURCE_ADDRESS: how PVE sees us (NAT)
         self.policy = policy
         self.task_timeout = task_timeout
         self.concurrency = max(1, concurrency or client.concurrency)
@@ -51,6 +53,9 @@ class ProxmoxDriver:
         read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
         live.node, live.nodes, live.guests, live.storages = read.node, read.nodes, read.guests, read.storages
         live.offline_nodes = read.offline_nodes
+        if cluster_firewall.firewall_block(estate.hypervisor) is not None:
+            cluster_reading.read_firewalls(self.client, live)
+            live.controller_address = cluster_reading.controller_address(self.client, self.source_address)
 
     def read_details(self, plan: Plan, options: PlanOptions, live: LiveState) -> bool:
         """Snapshot lists of the guests the plan changes (a snapshot first, old ones pruned)."""

@@ -1,0 +1,62 @@
+"""Reading the cluster's own resources into `LiveState`: the cluster firewall and each node's host firewall.
+
+Called by `ProxmoxDriver.read_live` only when the config has a firewall block: options, rules, aliases
+and IP sets of `cluster/firewall` (one call each, one per IP set), and the options and rules of each
+online node's `nodes/{node}/firewall`. Also where the controller's own source address is found, for
+the planner's lockout check.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from gitops.drivers.proxmox import retrying
+from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.planner import pve_paths
+from gitops.planner.live import LiveClusterFirewall, LiveFirewall, LiveState
+
+API_PORT = 8006
+
+
+def read_firewalls(client: ProxmoxClient, state: LiveState) -> None:
+    """Fill `state.cluster_firewall` and `state.node_firewalls` (online nodes)."""
+    base = pve_paths.cluster_firewall_path()
+    fw = LiveClusterFirewall(options=_without_digest(_get(client, f"{base}/options") or {}))
+    fw.rules = [_without_digest(r) for r in _get(client, f"{base}/rules") or []]
+    fw.aliases = {str(a["name"]): str(a.get("cidr", "")) for a in _get(client, f"{base}/aliases") or []}
+    for item in _get(client, f"{base}/ipset") or []:
+        name = str(item["name"])
+        fw.ipsets[name] = [("!" if int(e.get("nomatch") or 0) else "") + str(e["cidr"])
+                           for e in _get(client, f"{base}/ipset/{name}") or []]
+    state.cluster_firewall = fw
+    for node in state.nodes:
+        if node in state.offline_nodes:
+            continue
+        path = pve_paths.node_path(node, "firewall")
+        state.node_firewalls[node] = LiveFirewall(
+            options=_without_digest(_get(client, f"{path}/options") or {}),
+            rules=[_without_digest(r) for r in _get(client, f"{path}/rules") or []])
+
+
+def controller_address(client: ProxmoxClient, configured: str = "") -> str:
+    """The source address PVE sees the controller come from: `configured` when given (behind NAT), else
+    the local address the system routes the API's host from (no packet is sent); "" when unknown."""
+    if configured:
+        return configured
+    host, _, port_text = client.host.rpartition(":") if client.host.count(":") == 1 else (client.host, "", "")
+    port = int(port_text) if port_text.isdigit() else API_PORT
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect((host, port))
+            return str(probe.getsockname()[0])
+    except OSError:
+        return ""
+
+
+def _without_digest(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in dict(item).items() if k != "digest"}
+
+
+def _get(client: ProxmoxClient, path: str) -> Any:
+    return retrying.call_with_retries(lambda: client.request("GET", path), sleep=client.sleep, what=f"GET {path}")
