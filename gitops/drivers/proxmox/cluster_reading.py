@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from gitops.drivers.proxmox import retrying
+from gitops.drivers.proxmox import reading, retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner import pve_paths
 from gitops.planner.live import LiveClusterFirewall, LiveFirewall, LiveState
@@ -30,13 +30,13 @@ def read_firewalls(client: ProxmoxClient, state: LiveState) -> None:
         fw.ipsets[name] = [("!" if int(e.get("nomatch") or 0) else "") + str(e["cidr"])
                            for e in _get(client, f"{base}/ipset/{name}") or []]
     state.cluster_firewall = fw
-    for node in state.nodes:
-        if node in state.offline_nodes:
-            continue
+
+    def host(node: str) -> LiveFirewall:
         path = pve_paths.node_path(node, "firewall")
-        state.node_firewalls[node] = LiveFirewall(
-            options=_without_digest(_get(client, f"{path}/options") or {}),
-            rules=[_without_digest(r) for r in _get(client, f"{path}/rules") or []])
+        return LiveFirewall(options=_without_digest(_get(client, f"{path}/options") or {}),
+                            rules=[_without_digest(r) for r in _get(client, f"{path}/rules") or []])
+    online = [n for n in state.nodes if n not in state.offline_nodes]
+    state.node_firewalls = dict(zip(online, reading.per_node(client, host, online), strict=True))
 
 
 def controller_address(client: ProxmoxClient, configured: str = "") -> str:

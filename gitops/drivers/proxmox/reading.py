@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from gitops.drivers.proxmox import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner import pve_paths
 from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
 
+T = TypeVar("T")
 PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays
 TEMPLATE_CONTENT = frozenset({"vztmpl", "iso", "import"})
 _NET_KEY = re.compile(r"^net\d+$")
@@ -186,14 +187,25 @@ def _read_storage(client: ProxmoxClient, item: dict[str, Any], round_trips: list
     if not content & TEMPLATE_CONTENT or int(item.get("disable") or 0):
         return storage
     nodes = _storage_nodes(client, item, online)
-    for node in nodes[:1] if storage.shared else nodes:
+    nodes = nodes[:1] if storage.shared else nodes
+
+    def listing(node: str) -> set[str]:
         listed = _get(client, pve_paths.node_storage_path(node, storage.storage, "content"), round_trips) or []
-        volumes = {str(v["volid"]) for v in listed
-                   if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
+        return {str(v["volid"]) for v in listed if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
+    for node, volumes in zip(nodes, per_node(client, listing, nodes), strict=True):
         storage.volumes |= volumes
         if not storage.shared:
             storage.node_volumes[node] = volumes
     return storage
+
+
+def per_node(client: ProxmoxClient, read: Callable[[str], T], nodes: list[str]) -> list[T]:
+    """`read(node)` for each node, in order; from threads when there are several (one round trip each)."""
+    if len(nodes) < 2:
+        return [read(n) for n in nodes]
+    with ThreadPoolExecutor(max_workers=min(len(nodes), max(1, client.read_concurrency)),
+                            thread_name_prefix="pve-read") as pool:
+        return list(pool.map(read, nodes))
 
 
 def _storage_nodes(client: ProxmoxClient, item: dict[str, Any], online: list[str]) -> list[str]:
