@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
+from gitops.config.access import Access
 from gitops.config.common import ConfigModel, FirewallRule, TestSpec
 
 
@@ -210,6 +211,7 @@ class HypervisorConfig(ConfigModel):
     behavior: Behavior = Field(default_factory=Behavior)
     shared_volumes: dict[str, SharedVolume] = Field(default_factory=dict)
     firewall: HostFirewall | None = None
+    access: Access | None = Field(None, description="PVE users, groups, roles, ACLs, API tokens (new)")
     portainer_api: PortainerApi | None = None
     vm_defaults: VmGlobalDefaults | None = None
     dns_server: DnsServer | None = None

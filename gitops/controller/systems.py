@@ -27,7 +27,7 @@ def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToke
     error connecting one of them, the ones already connected are closed."""
     drivers = Drivers(cancel=cancel or CancelToken())
     drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency,
-                                   source_address=settings.pve_source_address))
+                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir))
     if not extra:
         return drivers
     try:

@@ -14,6 +14,9 @@
   cannot reach the node and fails; here both kinds refuse with "target node 'NAME' is not online"
   (PVE's wording varies with where the SSH tunnel fails; the message is assumed).
 
+- Access control (users, groups, roles, ACLs, API tokens): fakepve stores none of it; see
+  `gitops.demo.simulated_access`.
+
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
 including its leniencies (a node-local storage shows the same content on every node; the controller
 reads content per node and does not rely on it).
@@ -40,11 +43,14 @@ from fakepve.lxc import format_size, parse_size
 from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
 
+from gitops.demo.simulated_access import AccessControl
+
 TIMEOUT = 30
 
 
-class PhoenixFakePve(FakePve):  # type: ignore[misc]
-    """fakepve with VM disk resize, `import-from` disks and VM migration, as PVE does them."""
+class PhoenixFakePve(AccessControl, FakePve):  # type: ignore[misc]
+    """fakepve with VM disk resize, `import-from` disks, VM migration and access control
+    (`simulated_access`), as PVE does them."""
 
     migrate_secs = 20.0  # PVE seconds a VM migration task takes
 

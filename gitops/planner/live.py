@@ -81,6 +81,18 @@ class LiveClusterFirewall:
 
 
 @dataclass
+class LiveAccess:
+    """PVE access control (`access/...`), as listed."""
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)   # userid -> fields (groups as a set)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # groupid -> fields
+    roles: dict[str, set[str]] = field(default_factory=dict)         # roleid -> privileges
+    builtin_roles: set[str] = field(default_factory=set)             # `special`: PVE's own
+    acl: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # (path, type, ugid, role) -> propagate
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # user@realm!id -> fields
+
+
+@dataclass
 class LiveState:
     """Everything the planner needs to know about the cluster, read in one go."""
 
@@ -91,6 +103,7 @@ class LiveState:
     storages: dict[str, LiveStorage] = field(default_factory=dict)
     # Read only when the config has a firewall block: the cluster's, and each online node's host firewall.
     cluster_firewall: LiveClusterFirewall | None = None
+    access: LiveAccess | None = None  # read only when the config has an access block
     node_firewalls: dict[str, LiveFirewall] = field(default_factory=dict)
     # How the controller reaches the API: the source address PVE sees, and pveproxy's port on the node
     # (8006, whatever proxy or NAT is in front of it), for the firewall lockout check.

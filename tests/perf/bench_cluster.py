@@ -43,6 +43,7 @@ from gitops.controller.converging import apply, content_revision, plan_options, 
 from gitops.controller.systems import drivers_for  # noqa: E402
 from gitops.drivers.proxmox.connection import connect  # noqa: E402
 from tests.e2e_apply.support import SECRETS  # noqa: E402
+from tests.perf import bench_plan  # noqa: E402
 from tests.perf.bench_plan import PASSWORD, best, grow_estate, load, raw_api, row, secs  # noqa: E402
 from tests.perf.bench_plan import settings_for as _settings_for  # noqa: E402
 
@@ -132,6 +133,7 @@ def main() -> None:
     for name, value in SECRETS.items():
         (secrets / name).write_text(value + "\n")
     lxc_total = int(args.guests * 0.8)
+    bench_plan.LXC_BASE, bench_plan.VM_BASE = 10_000, 10_000 + lxc_total + 1000  # ids for 10,000 guests
     directory, counts = grow_estate(work / "estate", lxc_total, args.guests - lxc_total, firewall=False)
     spread(directory, args.nodes)
     row("estate", f"{counts['lxc']} containers + {counts['vm']} VMs on {args.nodes} nodes")

@@ -1,9 +1,11 @@
-"""Reading the cluster's own resources into `LiveState`: the cluster firewall and each node's host firewall.
+"""Reading the cluster's own resources into `LiveState`: the cluster firewall and each node's host firewall,
+and access control (users, groups, roles, ACL, tokens).
 
-Called by `ProxmoxDriver.read_live` only when the config has a firewall block: options, rules, aliases
-and IP sets of `cluster/firewall` (one call each, one per IP set), and the options and rules of each
-online node's `nodes/{node}/firewall`. Also where the controller's own source address is found, for
-the planner's lockout check.
+Called by `ProxmoxDriver.read_live`, each part only when the config has its block: options, rules,
+aliases and IP sets of `cluster/firewall` (one call each, one per IP set), and the options and rules of
+each online node's `nodes/{node}/firewall`; the four `access/...` lists and the token list of each user
+the config gives tokens. Also where the controller's own source address is found, for the planner's
+lockout check.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from gitops.drivers.proxmox import reading, retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner import pve_paths
-from gitops.planner.live import LiveClusterFirewall, LiveFirewall, LiveState
+from gitops.planner.live import LiveAccess, LiveClusterFirewall, LiveFirewall, LiveState
 
 API_PORT = 8006
 
@@ -60,3 +62,25 @@ def _without_digest(item: dict[str, Any]) -> dict[str, Any]:
 
 def _get(client: ProxmoxClient, path: str) -> Any:
     return retrying.call_with_retries(lambda: client.request("GET", path), sleep=client.sleep, what=f"GET {path}")
+
+
+def read_access(client: ProxmoxClient, state: LiveState, users: list[str]) -> None:
+    """Fill `state.access`: users, groups, roles, the ACL, and the tokens of `users` (those that exist)."""
+    access = LiveAccess()
+    for u in _get(client, "access/users") or []:
+        groups = u.get("groups") or ""
+        access.users[str(u["userid"])] = dict(
+            u, groups=set(groups if isinstance(groups, list) else str(groups).split(",")) - {""})
+    access.groups = {str(g["groupid"]): dict(g) for g in _get(client, "access/groups") or []}
+    for r in _get(client, "access/roles") or []:
+        access.roles[str(r["roleid"])] = set(str(r.get("privs") or "").split(",")) - {""}
+        if int(r.get("special") or 0):
+            access.builtin_roles.add(str(r["roleid"]))
+    for a in _get(client, "access/acl") or []:
+        key = (str(a["path"]), str(a["type"]), str(a["ugid"]), str(a["roleid"]))
+        access.acl[key] = bool(int(a.get("propagate", 1)))
+    for userid in users:
+        if userid in access.users:
+            for t in _get(client, f"access/users/{userid}/token") or []:
+                access.tokens[f"{userid}!{t['tokenid']}"] = dict(t)
+    state.access = access
