@@ -33,6 +33,24 @@ class InternalBridge(ConfigModel):
     subnet: str
 
 
+class Bridge(ConfigModel):
+    """A Linux bridge on every node (new): its address, ports and VLAN awareness."""
+
+    cidr: str | None = Field(None, description="the node's address on it, `ip/prefix`; none: no address")
+    ports: list[str] = Field(default_factory=list, description="bridge ports, e.g. `eno2`")
+    vlan_aware: bool = False
+    comment: str | None = None
+
+
+class Vlan(ConfigModel):
+    """A VLAN interface on every node (new), e.g. `vmbr0.20`."""
+
+    raw_device: str
+    vlan_id: int = Field(ge=1, le=4094)
+    cidr: str | None = None
+    comment: str | None = None
+
+
 class HypervisorNetwork(ConfigModel):
     external_registry_url: str | None = None
     portainer_server_ip: str | None = None
@@ -46,6 +64,8 @@ class HypervisorNetwork(ConfigModel):
     macvlan_vlan_tag: int | None = Field(None, ge=1, le=4094)
     public_vlan_tag: int | None = Field(None, ge=1, le=4094)
     internal_bridge: InternalBridge | None = None
+    bridges: dict[str, Bridge] = Field(default_factory=dict, description="more bridges, by name (new)")
+    vlans: dict[str, Vlan] = Field(default_factory=dict, description="VLAN interfaces, by name (new)")
 
 
 class DockerImages(ConfigModel):

@@ -16,6 +16,8 @@
 
 - Access control (users, groups, roles, ACLs, API tokens): fakepve stores none of it; see
   `gitops.demo.simulated_access`.
+- Node networks (interfaces, pending changes, reload): fakepve stores none; see
+  `gitops.demo.simulated_network`.
 
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
 including its leniencies (a node-local storage shows the same content on every node; the controller
@@ -44,13 +46,14 @@ from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
 
 from gitops.demo.simulated_access import AccessControl
+from gitops.demo.simulated_network import NodeNetwork
 
 TIMEOUT = 30
 
 
-class PhoenixFakePve(AccessControl, FakePve):  # type: ignore[misc]
-    """fakepve with VM disk resize, `import-from` disks, VM migration and access control
-    (`simulated_access`), as PVE does them."""
+class PhoenixFakePve(AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
+    """fakepve with VM disk resize, `import-from` disks, VM migration, access control (`simulated_access`)
+    and node networks (`simulated_network`), as PVE does them."""
 
     migrate_secs = 20.0  # PVE seconds a VM migration task takes
 

@@ -104,6 +104,10 @@ class LiveState:
     # Read only when the config has a firewall block: the cluster's, and each online node's host firewall.
     cluster_firewall: LiveClusterFirewall | None = None
     access: LiveAccess | None = None  # read only when the config has an access block
+    # Read only when the config declares bridges or VLANs: each online node's interfaces (as listed, the
+    # pending configuration when there is one) and its address in the cluster (`cluster/status`).
+    node_networks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    node_addresses: dict[str, str] = field(default_factory=dict)
     node_firewalls: dict[str, LiveFirewall] = field(default_factory=dict)
     # How the controller reaches the API: the source address PVE sees, and pveproxy's port on the node
     # (8006, whatever proxy or NAT is in front of it), for the firewall lockout check.

@@ -15,7 +15,7 @@ from gitops.config.secretrefs import SECRET_MASK
 
 ActionKind = Literal[
     "create", "clone", "update", "resize", "start", "stop", "restart", "convert-to-template",
-    "snapshot", "prune-snapshot", "firewall", "delete", "storage", "download-template", "migrate", "access",
+    "snapshot", "prune-snapshot", "firewall", "delete", "storage", "download-template", "migrate", "access", "network",
 ]
 HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
 System = str  # the name a driver registers under: "proxmox", "portainer"

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from gitops.config import graph
 from gitops.config.estate import Estate
-from gitops.planner import access, cluster_firewall, migration, placement, pve_paths
+from gitops.planner import access, cluster_firewall, migration, network, placement, pve_paths
 from gitops.planner.creating import clone_action, clone_problem, create_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
@@ -27,7 +27,7 @@ from gitops.planner.updating import plan_existing, start_action
 
 # The planner rules besides the guests', in the order their actions are appended: Proxmox's cluster-level
 # resources (the cluster firewall) and every other system's, e.g. `stacks.RULES` (gitops/planner/stacks.py).
-EXTRA_RULES: list[SystemRules] = [cluster_firewall.RULES, access.RULES]
+EXTRA_RULES: list[SystemRules] = [cluster_firewall.RULES, access.RULES, network.RULES]
 
 
 def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:

@@ -76,7 +76,7 @@ def test_example_spread_over_three_nodes_converges_then_moves_and_survives_an_of
     plan = cli.plan_json(example)
     assert [(a["action"], a["target"]) for a in plan["actions"]] == [("update", "lxc/101")]
     offline = {w["target"] for w in plan["warnings"] if w["code"] == "node-offline"}
-    assert offline == {"lxc/102", "lxc/110", "firewall/node/pve3"}
+    assert offline == {"lxc/102", "lxc/110", "firewall/node/pve3", "network/pve3"}
     assert not plan["errors"]
     partial = cli("apply", str(example), "--yes")
     assert partial.exit_code == 0, partial.output

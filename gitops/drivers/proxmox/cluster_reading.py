@@ -84,3 +84,15 @@ def read_access(client: ProxmoxClient, state: LiveState, users: list[str]) -> No
             for t in _get(client, f"access/users/{userid}/token") or []:
                 access.tokens[f"{userid}!{t['tokenid']}"] = dict(t)
     state.access = access
+
+
+def read_networks(client: ProxmoxClient, state: LiveState) -> None:
+    """Fill `state.node_networks` (online nodes) and `state.node_addresses`."""
+    for item in _get(client, "cluster/status") or []:
+        if item.get("type") == "node" and item.get("ip"):
+            state.node_addresses[str(item["name"])] = str(item["ip"])
+    online = [n for n in state.nodes if n not in state.offline_nodes]
+
+    def interfaces(node: str) -> dict[str, dict[str, Any]]:
+        return {str(i["iface"]): dict(i) for i in _get(client, pve_paths.node_path(node, "network")) or []}
+    state.node_networks = dict(zip(online, reading.per_node(client, interfaces, online), strict=True))

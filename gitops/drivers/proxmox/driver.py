@@ -17,7 +17,7 @@ from gitops.drivers.proxmox import cluster_reading, retrying, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
-from gitops.planner import cluster_firewall
+from gitops.planner import cluster_firewall, network
 from gitops.planner import desired as desired_mod
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
@@ -58,6 +58,8 @@ class ProxmoxDriver:
         read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
         live.node, live.nodes, live.guests, live.storages = read.node, read.nodes, read.guests, read.storages
         live.offline_nodes = read.offline_nodes
+        if network.desired_interfaces(estate.hypervisor):
+            cluster_reading.read_networks(self.client, live)
         access = estate.hypervisor.access
         if access is not None:
             cluster_reading.read_access(self.client, live, [t.partition("!")[0] for t in access.tokens])
