@@ -76,11 +76,12 @@ def demo(
     except PhoenixError as exc:
         fail(str(exc))
     url = f"http://{host}:{port}"
+    where = f"cluster (pve1..pve{nodes}; guests without a `node` on pve1)" if nodes > 1 else "node"
     token_line = (f"API token (shown once, kept in {started.token_file}):\n    {started.token}"
                   if started.token_created else f"API token: in {started.token_file}")
     typer.echo(
         f"""Phoenix GitOps demo
-  simulated Proxmox node: https://{started.settings.pve_host} (fakepve)
+  simulated Proxmox {where}: https://{started.settings.pve_host} (fakepve)
   API and dashboard:      {url}   (docs: {url}/docs)
   config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)
   {token_line}
