@@ -37,11 +37,9 @@ CLUSTER = "firewall/cluster"
 
 
 def firewall_block(hv: HypervisorConfig) -> HostFirewall | None:
-    """The firewall block: `firewall`, or the older layout's `shared_volumes.firewall`."""
-    if hv.firewall is not None:
-        return hv.firewall
-    older: object = hv.shared_volumes.get("firewall")
-    return older if isinstance(older, HostFirewall) else None
+    """The firewall block: `firewall`, or the older layout's `shared_volumes.firewall` (the config's one
+    reading of both, `HypervisorConfig.host_firewall`)."""
+    return hv.host_firewall()
 
 
 def node_target(node: str) -> str:
@@ -63,7 +61,9 @@ def plan(estate: Estate, live: LiveState, options: PlanOptions, out: Plan) -> No
     want_options = {"enable": "1" if block.enabled else "0", "policy_in": block.default_input_policy.upper(),
                     "policy_out": block.default_output_policy.upper()}
     lockout = _lockout(estate, block, want_rules, live)
-    if lockout is not None:
+    if lockout is not None and live.cluster_firewall is None and not live.controller_address:
+        out.warnings.append(lockout)  # planned without reading the cluster (config to config): cannot tell
+    elif lockout is not None:
         out.errors.append(lockout)
     calls, changes = _sets(block, have)
     live_rules = [canonical_rule(r) for r in sorted(have.rules, key=lambda r: int(r.get("pos", 0)))]

@@ -1,6 +1,13 @@
 """Hypervisor-level actions: every storage definition the hypervisor file makes (ZFS datasets, NFS, dir...)
-and any other storage the guests use, and OS templates / cloud images that guests to be created need
-(downloaded with `download-url` when missing and a URL is given).
+and any other storage the guests use, and OS templates / cloud images that guests to be created need,
+downloaded when missing (on each node that needs them when their storage is node-local, once when it is
+shared): an OS template from its `template_url`, else by
+name from the node's appliance index (`POST nodes/{node}/aplinfo`, upstream's `pveam download`); a
+cloud image from `template_image_url`, else from the URL upstream derives (`ubuntu_release`).
+
+Cloud images need a storage with `import` content. The first the config defines with it is used;
+else the first `dir` storage the config defines for ISO images gets `import` added to its content
+(upstream keeps images beside its ISOs); else one the node already has.
 
 Pure; used by `gitops.planner.planning`.
 """
@@ -49,14 +56,15 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
                     node: str) -> HypervisorPlan:
     out = HypervisorPlan()
     definitions = storage_definitions(estate)
-    used = _used_storages(desired, creating)
+    import_sid = _import_storage(desired, creating, definitions, live)
+    used = _used_storages(desired, creating) | ({import_sid} if import_sid else set())
     for sid in sorted(used | set(definitions)):
         _storage(sid, definitions, live, out)
-    for d in creating:  # each on the node the guest goes to (once for shared storage)
+    for d in creating:  # each on the node the guest goes to
         if d.kind == "lxc" and d.ostemplate and d.clone_from is None:
             _lxc_template(d, live, d.node or node, out)
         elif d.kind == "vm" and d.image:
-            _vm_image(d, estate, live, d.node or node, definitions, out)
+            _vm_image(d, live, d.node or node, import_sid, out)
     return out
 
 
@@ -98,32 +106,64 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         ))
 
 
-def _has_volume(live: LiveState, volid: str, node: str) -> bool:
+def _has_volume(live: LiveState, volid: str, node: str | None = None) -> bool:
+    """`volid` is on its storage (as `node` sees it; on any node when None)."""
     storage = live.storages.get(volid.split(":", 1)[0])
-    return storage is not None and storage.has_volume(volid, node)
+    if storage is None:
+        return False
+    return volid in storage.volumes if node is None else storage.has_volume(volid, node)
+
+
+def _download_target(live: LiveState, volid: str, node: str) -> tuple[str, str]:
+    """(`template/VOLID`, "") for a shared storage or a single node; (`template/VOLID@NODE`, " to NODE")
+    for a node-local storage of a cluster: there each node needs its own copy."""
+    storage = live.storages.get(volid.split(":", 1)[0])
+    if storage is not None and not storage.shared and len(live.nodes) > 1:
+        return f"template/{volid}@{node}", f" to {node}"
+    return f"template/{volid}", ""
 
 
 def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPlan) -> None:
     volid = d.ostemplate or ""
     if _has_volume(live, volid, node):
         return
-    if not d.template_url:
-        out.errors.append(Problem(d.target, "template-missing",
-                                  f"OS template {volid} is not on its storage and the guest has no "
-                                  "`template_url` to download it from"))
+    if d.template_url:
+        _download(d, volid, "vztmpl", d.template_url, node, live, out)
         return
-    _download(d, volid, "vztmpl", d.template_url, node, live, out)
+    storage, _, rest = volid.partition(":")
+    name = rest.split("/", 1)[-1]
+    if name not in live.appliances:
+        out.errors.append(Problem(d.target, "template-missing",
+                                  f"OS template {volid} is not on its storage, not in the node's appliance index "
+                                  "(`pveam available`), and the guest has no `template_url` to download it from"))
+        return
+    target, where = _download_target(live, volid, node)
+    out.needs.setdefault(d.vmid, []).append(target)
+    if not any(a.target == target for a in out.actions):
+        out.actions.append(Action(target=target, action="download-template", node=node,
+                                  summary=f"download appliance {name}{where}",
+                                  changes=[FieldChange("volume", None, volid)],
+                                  calls=[ApiCall("POST", pve_paths.node_path(node, "aplinfo"),
+                                                 {"storage": storage, "template": name}, wait=True)],
+                                  depends_on=[f"storage/{storage}"]))
 
 
-def _vm_image(d: DesiredGuest, estate: Estate, live: LiveState, node: str,
-              definitions: dict[str, dict[str, object]], out: HypervisorPlan) -> None:
-    image = d.image or ""
-    for storage in live.storages.values():
+def _live_image(live: LiveState, image: str, node: str | None = None) -> str | None:
+    """The volid of `image` on a storage with `import` content (as `node` sees it; any node when None)."""
+    for storage in sorted(live.storages.values(), key=lambda st: st.storage):
         for volid in sorted(storage.volumes):
-            if volid.endswith(f"/{image}") and (":import/" in volid) and storage.has_volume(volid, node):
-                out.image_volids[d.vmid] = volid
-                return
-    store = _import_storage(definitions, live)
+            if volid.endswith(f"/{image}") and ":import/" in volid and \
+                    (node is None or storage.has_volume(volid, node)):
+                return volid
+    return None
+
+
+def _vm_image(d: DesiredGuest, live: LiveState, node: str, store: str | None, out: HypervisorPlan) -> None:
+    image = d.image or ""
+    found = _live_image(live, image, node)
+    if found:
+        out.image_volids[d.vmid] = found
+        return
     if store is None or not d.image_url:
         out.errors.append(Problem(d.target, "image-missing",
                                   f"cloud image {image} is on no storage with `import` content, and "
@@ -139,27 +179,42 @@ def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, li
               out: HypervisorPlan) -> None:
     """A `download-template` action for `volid` (once, however many guests need it; on node-local
     storage once per node, `template/VOLID@NODE`), and the need."""
-    storage_live = live.storages.get(volid.split(":", 1)[0])
-    per_node = storage_live is not None and not storage_live.shared and len(live.nodes) > 1
-    target = f"template/{volid}@{node}" if per_node else f"template/{volid}"
+    target, where = _download_target(live, volid, node)
     out.needs.setdefault(d.vmid, []).append(target)
     if any(a.target == target for a in out.actions):
         return
     storage, _, rest = volid.partition(":")
     filename = rest.split("/", 1)[-1]
     params = {"content": content, "filename": filename, "url": url}
-    where = f" to {node}" if per_node else ""
     out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}{where}",
-                              node=node,
-                              changes=[FieldChange("volume", None, volid)],
-                              calls=[ApiCall("POST", pve_paths.node_storage_path(node, storage, "download-url"), params,
-                                             wait=True)],
+                              node=node, changes=[FieldChange("volume", None, volid)],
+                              calls=[ApiCall("POST", pve_paths.node_storage_path(node, storage, "download-url"),
+                                             params, wait=True)],
                               depends_on=[f"storage/{storage}"]))
 
 
-def _import_storage(definitions: dict[str, dict[str, object]], live: LiveState) -> str | None:
+def _content(params: dict[str, object]) -> list[str]:
+    return [c for c in str(params.get("content", "")).split(",") if c]
+
+
+def _import_storage(desired: list[DesiredGuest], creating: list[DesiredGuest],
+                    definitions: dict[str, dict[str, object]], live: LiveState) -> str | None:
+    """The storage a cloud image is downloaded to (None when no VM to create needs one). A storage the
+    config defines that holds or gets an image has `import` in its wanted content, so plans agree
+    before and after the download (see the module docstring for the choice)."""
+    for image in sorted({d.image for d in desired if d.kind == "vm" and d.image}):
+        found = _live_image(live, image)  # an image on a storage the config defines keeps it importing
+        sid = found.split(":", 1)[0] if found else None
+        if sid in definitions and "import" not in _content(definitions[sid]):
+            definitions[sid]["content"] = ",".join([*_content(definitions[sid]), "import"])
+    if all(_live_image(live, d.image) for d in creating if d.kind == "vm" and d.image):
+        return None
     for sid, params in sorted(definitions.items()):
-        if "import" in str(params.get("content", "")).split(","):
+        if "import" in _content(params):
+            return sid
+    for sid, params in sorted(definitions.items()):
+        if params.get("type") == "dir" and "iso" in _content(params):
+            params["content"] = ",".join([*_content(params), "import"])
             return sid
     for sid, st in sorted(live.storages.items()):
         if "import" in st.content:

@@ -113,6 +113,9 @@ class LiveState:
     # (8006, whatever proxy or NAT is in front of it), for the firewall lockout check.
     controller_address: str = ""
     api_port: int = 8006
+    # File names of the OS templates in the node's appliance index (`GET nodes/{node}/aplinfo`,
+    # what `pveam available` lists): the ones `POST nodes/{node}/aplinfo` can download.
+    appliances: set[str] = field(default_factory=set)
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)

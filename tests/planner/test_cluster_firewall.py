@@ -46,7 +46,6 @@ def test_the_block_is_read_from_either_layout() -> None:
     block = HostFirewall.model_validate({"enabled": True, "global_firewall_rules": [
         {"type": "in", "action": "ACCEPT", "proto": "tcp", "port": "8006"}]})
     assert cluster_firewall.firewall_block(HypervisorConfig(firewall=block)) is block
-    older = HypervisorConfig()
-    older.shared_volumes["firewall"] = block  # type: ignore[assignment]  # the older layout, as issue 9 loads it
-    assert cluster_firewall.firewall_block(older) is block
+    older = HypervisorConfig.model_validate({"shared_volumes": {"firewall": block.model_dump(exclude_unset=True)}})
+    assert cluster_firewall.firewall_block(older) == block
     assert cluster_firewall.firewall_block(HypervisorConfig()) is None

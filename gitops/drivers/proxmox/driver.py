@@ -57,7 +57,7 @@ class ProxmoxDriver:
         with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
         read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
         live.node, live.nodes, live.guests, live.storages = read.node, read.nodes, read.guests, read.storages
-        live.offline_nodes = read.offline_nodes
+        live.offline_nodes, live.appliances = read.offline_nodes, read.appliances
         if network.desired_interfaces(estate.hypervisor):
             cluster_reading.read_networks(self.client, live)
         access = estate.hypervisor.access

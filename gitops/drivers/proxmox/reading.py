@@ -12,7 +12,8 @@ Called by the controller and the CLI before planning (and for drift checks). The
   has `parent`, which PVE sets while any snapshot the config descends from exists, or the caller asks
   in `snapshots`);
 - one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes: once
-  for a shared storage, on each online node it is enabled on for a node-local one.
+  for a shared storage, on each online node it is enabled on for a node-local one;
+- one `GET nodes/{node}/aplinfo`: the appliance index (OS templates PVE can download by name).
 
 Guests on a node that is offline are listed (kind, node, name) but not read in detail: the planner
 leaves them alone.
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 
 from gitops.drivers.proxmox import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.errors import PermanentError
 from gitops.planner import pve_paths
 from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
 
@@ -87,6 +89,8 @@ def read_live_state(
     for item in _get(client, pve_paths.storage_path(), round_trips) or []:
         storage = _read_storage(client, item, round_trips, _online(state))
         state.storages[storage.storage] = storage
+
+    state.appliances = _read_appliances(client, round_trips, _online(state))
 
     # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
     # when it answers at once, they only contend. The quickest call so far tells which it is.
@@ -213,6 +217,20 @@ def _storage_nodes(client: ProxmoxClient, item: dict[str, Any], online: list[str
     limited = {n for n in str(item.get("nodes") or "").split(",") if n}
     nodes = [n for n in online if not limited or n in limited] or ([client.node] if client.node else [])
     return sorted(nodes, key=lambda n: n != client.node)
+
+
+def _read_appliances(client: ProxmoxClient, round_trips: list[float], online: list[str]) -> set[str]:
+    """Template file names of the node's appliance index (the default node's, else the first online one).
+    PVE reads it from a local cache; a node that has none (never ran `pveam update`) answers an empty
+    list, and so does this on a permanent error."""
+    node = client.node or (online[0] if online else "")
+    if not node:
+        return set()
+    try:
+        listed = _get(client, pve_paths.node_path(node, "aplinfo"), round_trips) or []
+    except PermanentError:
+        return set()
+    return {str(a["template"]) for a in listed if a.get("template") and a.get("type", "lxc") in ("lxc", "openvz")}
 
 
 def _get(client: ProxmoxClient, path: str, round_trips: list[float] | None = None) -> Any:
