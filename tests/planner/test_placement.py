@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gitops.config import queries
 from gitops.planner import migration, placement
+from gitops.planner.desired import desired_guests
 from gitops.planner.live import LiveGuest, LiveState, LiveStorage
+from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, Problem
+from gitops.planner.planning import plan_changes
+from tests.e2e_apply.support import EXAMPLE, edit
 
 GiB = 1024**3
 
@@ -72,3 +79,30 @@ def test_an_offline_node_where_the_guest_is_or_goes_leaves_it_alone() -> None:
     assert placement.offline_problem("vm/1001", ["pve1", "pve2"], live) is None
     warning = placement.offline_problem("vm/1001", ["pve3", "pve1"], live)
     assert warning is not None and warning.code == "node-offline" and "pve3" in warning.message
+
+
+def test_an_os_template_on_node_local_storage_is_downloaded_to_each_node_that_needs_it(tmp_path: Path) -> None:
+    directory = tmp_path / "config"
+    shutil.copytree(EXAMPLE, directory)
+
+    def two_plain_containers(data: Any) -> None:
+        cts = data["lxc_configs"]
+        model = cts["900"]
+        for ctid, node in (("900", "pve1"), ("901", "pve2")):
+            cts[ctid] = {**model, "name": f"base-{node}", "node": node, "template_url": "https://example/t.tar.zst"}
+        for ctid in ("101", "102", "110", "120"):
+            del cts[ctid]
+    edit(directory, "phoenix_lxc_configs.json", two_plain_containers)
+    edit(directory, "phoenix_vm_configs.json", lambda d: d.update(vms=[]))
+    estate = queries.load(directory)
+    volid = next(d.ostemplate for d in desired_guests(estate, "") if d.ostemplate)
+    live = LiveState(node="", nodes=["pve1", "pve2"])
+    sid = volid.split(":", 1)[0]
+    live.storages[sid] = LiveStorage(sid, "dir", {"vztmpl", "iso"}, volumes={volid},
+                                     node_volumes={"pve1": {volid}, "pve2": set()})
+    plan = plan_changes(estate, live, PlanOptions(node=""))
+    downloads = [a for a in plan.actions if a.action == "download-template"]
+    assert [(a.target, a.calls[0].path) for a in downloads] == [
+        (f"template/{volid}@pve2", f"nodes/pve2/storage/{sid}/download-url")]
+    create = next(a for a in plan.actions if a.target == "lxc/901" and a.action == "create")
+    assert f"template/{volid}@pve2" in create.depends_on
