@@ -13,8 +13,10 @@ Safety first:
 - Staged: aliases and IP sets first, then the new rules are inserted above the old ones before the
   old ones are deleted (an allow rule never disappears before its replacement exists), and only then,
   as an action of its own, the options that enable the firewall or set a DROP policy.
-Aliases, IP sets and rules made by hand are never deleted: aliases and sets the block does not name
-are left alone; the block's rule list is the cluster's rule list (as upstream's `cluster.fw`).
+Nothing is deleted without `--allow-destroy`: aliases and IP sets the block does not name are left
+alone, and rules it does not name (made by hand, or removed from the config: rules carry no mark of
+who made them) are kept after its own, with a warning; with `--allow-destroy` the block's rule list is
+the cluster's rule list, as upstream's `cluster.fw` was.
 Pure; listed in `gitops.planner.planning.EXTRA_RULES`.
 """
 
@@ -60,14 +62,24 @@ def plan(estate: Estate, live: LiveState, options: PlanOptions, out: Plan) -> No
     want_rules = [pve_rule(r) for r in block.global_firewall_rules]
     want_options = {"enable": "1" if block.enabled else "0", "policy_in": block.default_input_policy.upper(),
                     "policy_out": block.default_output_policy.upper()}
+    live_rules = [canonical_rule(r) for r in sorted(have.rules, key=lambda r: int(r.get("pos", 0)))]
+    wanted = [canonical_rule(dict(r)) for r in want_rules]
+    # Rules on the cluster the block does not name (made by hand, or removed from the config) stay, after
+    # the block's, unless --allow-destroy.
+    extra = [r for r in live_rules if r not in wanted]
+    if extra and not options.allow_destroy:
+        want_rules = [*want_rules, *({k: v for k, v in r.items()} for r in extra)]
+        wanted = [*wanted, *extra]
+        out.warnings.append(Problem(CLUSTER, "firewall-rule-kept",
+                                    f"{len(extra)} cluster firewall rule(s) the config does not name are kept, after "
+                                    "its rules (plan with --allow-destroy to remove them)"))
     lockout = _lockout(estate, block, want_rules, live)
     if lockout is not None and live.cluster_firewall is None and not live.controller_address:
         out.warnings.append(lockout)  # planned without reading the cluster (config to config): cannot tell
     elif lockout is not None:
         out.errors.append(lockout)
     calls, changes = _sets(block, have)
-    live_rules = [canonical_rule(r) for r in sorted(have.rules, key=lambda r: int(r.get("pos", 0)))]
-    wanted = [canonical_rule(dict(r)) for r in want_rules]
+    destroys = bool(extra) and options.allow_destroy
     if live_rules != wanted:
         calls += [ApiCall("POST", pve_paths.cluster_firewall_path("rules"), dict(r)) for r in reversed(want_rules)]
         calls += [ApiCall("DELETE", pve_paths.cluster_firewall_path(f"rules/{len(want_rules) + i}"))
@@ -75,7 +87,7 @@ def plan(estate: Estate, live: LiveState, options: PlanOptions, out: Plan) -> No
         changes += rule_changes(live_rules, wanted)
     if calls:
         out.actions.append(Action(target=CLUSTER, action="firewall", calls=calls, changes=changes,
-                                  summary="set cluster firewall " + _fields(changes)))
+                                  destructive=destroys, summary="set cluster firewall " + _fields(changes)))
     have_options = _options(have.options)
     diff = {k: v for k, v in want_options.items() if have_options.get(k) != v}
     if diff:  # all three sent, so cluster.fw states its policies (PVE's defaults apply when they are absent)

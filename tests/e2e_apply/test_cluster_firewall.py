@@ -3,6 +3,7 @@ rule set that would lock the controller out of the API is refused before anythin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,18 @@ def test_example_firewall_converges_staged_and_second_plan_is_empty(cli: Cli, ex
         data["firewall"]["aliases"] = {"lan": "10.20.0.0/24"}
         data["firewall"]["ipsets"] = {"management": ["10.20.0.9"]}
     edit(example, "phoenix_hypervisor_config.json", tighten)
-    [action] = [a for a in cli.plan_json(example)["actions"] if a["target"] == "firewall/cluster"]
-    methods = [c["method"] for c in action["calls"]]
-    assert methods == ["POST", "POST", "POST", "POST", "POST", "POST", "DELETE", "DELETE", "DELETE"]
+    # The rule the config no longer names is kept (after the config's) unless --allow-destroy.
+    plan = cli.plan_json(example)
+    assert [w["code"] for w in plan["warnings"]] == ["firewall-rule-kept"]
     assert cli("apply", str(example), "--yes").exit_code == 0
+    sources = [r.get("source") for r in pve.fake.firewall_config("cluster")["rules"]]
+    assert sources == ["10.20.0.0/25", "10.20.0.0/24", None, "10.20.0.0/24"]
+    assert cli("plan", str(example), "--detailed-exitcode").exit_code == 0
+    plan = cli("plan", str(example), "--allow-destroy", "--format", "json")
+    [action] = [a for a in json.loads(plan.stdout)["actions"] if a["target"] == "firewall/cluster"]
+    # The new rules go in above the old before the old are deleted.
+    assert [c["method"] for c in action["calls"]] == ["POST"] * 3 + ["DELETE"] * 4 and action["destructive"]
+    assert cli("apply", str(example), "--yes", "--allow-destroy").exit_code == 0
     cluster = pve.fake.firewall_config("cluster")
     assert [r["source"] for r in cluster["rules"] if r.get("source")] == ["10.20.0.0/25", "10.20.0.0/24"]
     assert cli("plan", str(example), "--detailed-exitcode").exit_code == 0
