@@ -25,6 +25,7 @@
   `gitops.demo.simulated_access`.
 - Node networks (interfaces, pending changes, reload): fakepve stores none; see
   `gitops.demo.simulated_network`.
+- PVE 9's permission rule for `download-url` comes from `gitops.demo.permissions`.
 
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
 including its leniencies (a node-local storage shows the same content on every node; the controller
@@ -53,6 +54,7 @@ from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
 from fakepve.routing import split_list
 
+from gitops.demo.permissions import Pve9DownloadPermission
 from gitops.demo.simulated_access import AccessControl
 from gitops.demo.simulated_network import NodeNetwork
 
@@ -86,9 +88,10 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 }
 
 
-class PhoenixFakePve(AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
-    """fakepve with VM disk resize, `import-from` disks, the appliance index, VM migration, access control
-    (`simulated_access`) and node networks (`simulated_network`), as PVE does them."""
+class PhoenixFakePve(Pve9DownloadPermission, AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
+    """fakepve with VM disk resize, `import-from` disks, the appliance index, PVE 9's download permission,
+    VM migration, access control (`simulated_access`) and node networks (`simulated_network`), as PVE
+    does them."""
 
     migrate_secs = 20.0  # PVE seconds a VM migration task takes
 
