@@ -16,6 +16,7 @@ from typing import Any
 
 from gitops.config.access import Access, AccessUser
 from gitops.config.estate import Estate
+from gitops.planner import pve_paths
 from gitops.planner.live import LiveAccess, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
@@ -57,11 +58,11 @@ def _group(gid: str, comment: str | None, have: LiveAccess, out: Plan) -> None:
     current = have.groups.get(gid)
     if current is None:
         params: dict[str, Any] = {"groupid": gid, **({"comment": comment} if comment is not None else {})}
-        out.actions.append(_action(target, f"create group {gid}", [ApiCall("POST", "access/groups", params)],
-                                   [FieldChange("group", None, gid)]))
+        call = ApiCall("POST", pve_paths.access_path("groups"), params)
+        out.actions.append(_action(target, f"create group {gid}", [call], [FieldChange("group", None, gid)]))
     elif comment is not None and current.get("comment", "") != comment:
         out.actions.append(_action(target, f"set comment of group {gid}",
-                                   [ApiCall("PUT", f"access/groups/{gid}", {"comment": comment})],
+                                   [ApiCall("PUT", pve_paths.access_path(f"groups/{gid}"), {"comment": comment})],
                                    [FieldChange("comment", current.get("comment"), comment)]))
 
 
@@ -76,11 +77,11 @@ def _role(rid: str, privs: set[str], have: LiveAccess, out: Plan) -> None:
     text = ",".join(sorted(privs))
     if current is None:
         out.actions.append(_action(target, f"create role {rid}",
-                                   [ApiCall("POST", "access/roles", {"roleid": rid, "privs": text})],
+                                   [ApiCall("POST", pve_paths.access_path("roles"), {"roleid": rid, "privs": text})],
                                    [FieldChange("privs", None, text)]))
     elif current != privs:
         out.actions.append(_action(target, f"set privileges of role {rid}",
-                                   [ApiCall("PUT", f"access/roles/{rid}", {"privs": text})],
+                                   [ApiCall("PUT", pve_paths.access_path(f"roles/{rid}"), {"privs": text})],
                                    [FieldChange("privs", ",".join(sorted(current)), text)]))
 
 
@@ -105,7 +106,8 @@ def _user(uid: str, user: AccessUser, access: Access, have: LiveAccess, out: Pla
         params = {"userid": uid, **wants, **({"groups": groups} if groups else {})}
         if user.password:
             params["password"] = user.password
-        out.actions.append(_action(target, f"create user {uid}", [ApiCall("POST", "access/users", params)],
+        call = ApiCall("POST", pve_paths.access_path("users"), params)
+        out.actions.append(_action(target, f"create user {uid}", [call],
                                    [FieldChange(k, None, v, secret=k == "password") for k, v in params.items()
                                     if k != "userid"], needs))
         return
@@ -117,8 +119,8 @@ def _user(uid: str, user: AccessUser, access: Access, have: LiveAccess, out: Pla
         changes.append(FieldChange("groups", ",".join(sorted(current.get("groups", set()))) or None,
                                    ",".join(sorted(set(current.get("groups", set())) | missing))))
     if diff:
-        out.actions.append(_action(target, f"update user {uid}", [ApiCall("PUT", f"access/users/{uid}", diff)],
-                                   changes, needs))
+        call = ApiCall("PUT", pve_paths.access_path(f"users/{uid}"), diff)
+        out.actions.append(_action(target, f"update user {uid}", [call], changes, needs))
 
 
 def _token(full: str, privsep: bool, comment: str | None, expire: int, access: Access, have: LiveAccess,
@@ -133,7 +135,7 @@ def _token(full: str, privsep: bool, comment: str | None, expire: int, access: A
         return
     wants: dict[str, Any] = {"privsep": int(privsep), "expire": expire, **({"comment": comment} if comment else {})}
     current = have.tokens.get(full)
-    path = f"access/users/{uid}/token/{tokenid}"
+    path = pve_paths.access_path(f"users/{uid}/token/{tokenid}")
     if current is None:
         out.actions.append(_action(
             target, f"create API token {full} (its secret goes to PHOENIX_SECRETS_DIR/{secret_name(full)})",
@@ -162,7 +164,7 @@ def _acls(access: Access, have: LiveAccess, out: Plan) -> None:
                 params[key] = ",".join(names)
         needs = [f"access/role/{r}" for r in acl.roles] + [f"access/{k}/{u}" for k, u in members]
         out.actions.append(_action(target, f"grant {', '.join(acl.roles)} on {acl.path}",
-                                   [ApiCall("PUT", "access/acl", params)],
+                                   [ApiCall("PUT", pve_paths.access_path("acl"), params)],
                                    [FieldChange(f"{k}:{u}", None, r) for k, u, r in missing], needs))
 
 

@@ -228,9 +228,11 @@ class Store:
             return _run(row)
 
     def list_runs(self, limit: int = 50, offset: int = 0, *, revision: str | None = None,
-                  kind: str | None = None) -> list[records.RunRecord]:
-        """Runs newest first, optionally of one revision or kind."""
+                  kind: str | None = None, status: str | None = None) -> list[records.RunRecord]:
+        """Runs newest first, optionally of one revision, kind or status."""
         query = select(tables.Run)
+        if status is not None:
+            query = query.where(tables.Run.status == status)
         with self._read() as session:
             if revision is not None:
                 query = query.where(tables.Run.revision_sha == self._revision_row(session, revision).sha)
@@ -238,6 +240,37 @@ class Store:
                 query = query.where(tables.Run.kind == kind)
             query = query.order_by(tables.Run.started_at.desc(), tables.Run.id.desc())
             return [_run(row) for row in session.scalars(query.limit(max(0, limit)).offset(max(0, offset)))]
+
+    # -- requests (the replicas' hand-over queue) -------------------------------------------
+
+    def queue_request(self, kind: str, *, revision: str | None = None, restore_data: bool = False,
+                      source: str = "") -> records.RequestRecord:
+        """Keep a trigger for the leader (this replica is a follower)."""
+        if not kind or len(kind) > 16:
+            raise ValueError("a request kind is 1 to 16 characters")
+        with self._write() as session:
+            row = tables.Request(at=self._clock(), kind=kind, revision=revision, restore_data=restore_data,
+                                 source=source[:64])
+            session.add(row)
+            session.flush()
+            return _request(row)
+
+    def take_requests(self, taker: str, limit: int = 100) -> list[records.RequestRecord]:
+        """The waiting requests, oldest first, marked taken by `taker` in the same transaction (so two
+        leaders, for a moment, never take the same one)."""
+        waiting = select(tables.Request.id).where(tables.Request.taken_at.is_(None)).limit(1)
+        with self._read() as session:  # the leader asks every second: no write lock when nothing waits
+            if session.scalar(waiting) is None:
+                return []
+        query = (select(tables.Request).where(tables.Request.taken_at.is_(None))
+                 .order_by(tables.Request.id).limit(max(1, limit)).with_for_update(skip_locked=True))
+        with self._write() as session:
+            rows = list(session.scalars(query))
+            now = self._clock()
+            for row in rows:
+                row.taken_at, row.taken_by = now, taker[:255]
+            session.flush()
+            return [_request(row) for row in rows]
 
     # -- events ------------------------------------------------------------------------------
 
@@ -417,6 +450,11 @@ def _revision(row: tables.Revision) -> records.RevisionRecord:
         finished_at=row.finished_at, duration_s=row.duration_s, previous_sha=row.previous_sha,
         snapshot=row.snapshot,
     )
+
+
+def _request(row: tables.Request) -> records.RequestRecord:
+    return records.RequestRecord(id=row.id, at=row.at, kind=row.kind, revision=row.revision,
+                                 restore_data=row.restore_data, source=row.source)
 
 
 def _run(row: tables.Run) -> records.RunRecord:

@@ -67,28 +67,28 @@ def _get(client: ProxmoxClient, path: str) -> Any:
 def read_access(client: ProxmoxClient, state: LiveState, users: list[str]) -> None:
     """Fill `state.access`: users, groups, roles, the ACL, and the tokens of `users` (those that exist)."""
     access = LiveAccess()
-    for u in _get(client, "access/users") or []:
+    for u in _get(client, pve_paths.access_path("users")) or []:
         groups = u.get("groups") or ""
         access.users[str(u["userid"])] = dict(
             u, groups=set(groups if isinstance(groups, list) else str(groups).split(",")) - {""})
-    access.groups = {str(g["groupid"]): dict(g) for g in _get(client, "access/groups") or []}
-    for r in _get(client, "access/roles") or []:
+    access.groups = {str(g["groupid"]): dict(g) for g in _get(client, pve_paths.access_path("groups")) or []}
+    for r in _get(client, pve_paths.access_path("roles")) or []:
         access.roles[str(r["roleid"])] = set(str(r.get("privs") or "").split(",")) - {""}
         if int(r.get("special") or 0):
             access.builtin_roles.add(str(r["roleid"]))
-    for a in _get(client, "access/acl") or []:
+    for a in _get(client, pve_paths.access_path("acl")) or []:
         key = (str(a["path"]), str(a["type"]), str(a["ugid"]), str(a["roleid"]))
         access.acl[key] = bool(int(a.get("propagate", 1)))
     for userid in users:
         if userid in access.users:
-            for t in _get(client, f"access/users/{userid}/token") or []:
+            for t in _get(client, pve_paths.access_path(f"users/{userid}/token")) or []:
                 access.tokens[f"{userid}!{t['tokenid']}"] = dict(t)
     state.access = access
 
 
 def read_networks(client: ProxmoxClient, state: LiveState) -> None:
     """Fill `state.node_networks` (online nodes) and `state.node_addresses`."""
-    for item in _get(client, "cluster/status") or []:
+    for item in _get(client, pve_paths.cluster_path("status")) or []:
         if item.get("type") == "node" and item.get("ip"):
             state.node_addresses[str(item["name"])] = str(item["ip"])
     online = [n for n in state.nodes if n not in state.offline_nodes]
