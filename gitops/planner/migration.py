@@ -3,7 +3,8 @@
 VMs migrate online when they run (`online=1`; disks on node-local storage go with them,
 `with-local-disks=1`); stopped VMs migrate offline. Containers cannot migrate live in PVE: a running one
 is migrated in restart mode (`restart=1`: shut down, moved, started). A node-local storage must exist on
-the target node (a storage limited by `nodes` to others is an error in the plan). The time is estimated
+the target node (a storage limited by `nodes` to others is an error in the plan), and a running VM with
+PCI passthrough (`hostpciN`), which PVE refuses to migrate online, is an error too. The time is estimated
 from what has to be copied -- the disks on node-local storage, and a running VM's memory -- at
 `COPY_BYTES_PER_S`, plus a container's restart. Pure; used by `gitops.planner.planning`.
 """
@@ -21,6 +22,7 @@ COPY_BYTES_PER_S = 110 * 1000**2  # a 1 Gbit/s migration network, copied at line
 CT_RESTART_S = 30.0                # shutdown and start of a container (assumed)
 _VM_DISK = re.compile(r"^(scsi|virtio|sata|ide|efidisk|tpmstate)\d+$")
 _CT_DISK = re.compile(r"^(rootfs|mp\d+)$")
+_PASSTHROUGH = re.compile(r"^hostpci\d+$")
 
 
 def migrate_action(target: str, live_guest: LiveGuest, node: str, live: LiveState) -> Action | Problem:
@@ -29,6 +31,11 @@ def migrate_action(target: str, live_guest: LiveGuest, node: str, live: LiveStat
     if isinstance(local, Problem):
         return local
     running = live_guest.status == "running"
+    passthrough = sorted(k for k in live_guest.config if _PASSTHROUGH.match(k))
+    if live_guest.kind == "vm" and running and passthrough:
+        return Problem(target, "migrate-passthrough",
+                       f"{target} runs with PCI passthrough ({', '.join(passthrough)}), which PVE cannot migrate "
+                       "online: stop it first (a stopped VM migrates offline)")
     params: dict[str, object] = {"target": node}
     if live_guest.kind == "vm":
         copy = local_bytes

@@ -106,3 +106,12 @@ def test_an_os_template_on_node_local_storage_is_downloaded_to_each_node_that_ne
         (f"template/{volid}@pve2", f"nodes/pve2/storage/{sid}/download-url")]
     create = next(a for a in plan.actions if a.target == "lxc/901" and a.action == "create")
     assert f"template/{volid}@pve2" in create.depends_on
+
+
+def test_a_running_vm_with_pci_passthrough_is_not_migrated_online() -> None:
+    guest = vm("running", "local-zfs:vm-1001-disk-0,size=8G")
+    guest.config["hostpci0"] = "0000:01:00.0"
+    problem = migration.migrate_action(guest.target, guest, "pve2", cluster())
+    assert isinstance(problem, Problem) and problem.code == "migrate-passthrough"
+    guest.status = "stopped"
+    assert isinstance(migration.migrate_action(guest.target, guest, "pve2", cluster()), Action)
