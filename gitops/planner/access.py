@@ -85,7 +85,7 @@ def _role(rid: str, privs: set[str], have: LiveAccess, out: Plan) -> None:
                                    [FieldChange("privs", ",".join(sorted(current)), text)]))
 
 
-def _user_fields(user: AccessUser) -> dict[str, Any]:
+def user_fields(user: AccessUser) -> dict[str, Any]:
     fields: dict[str, Any] = {"enable": int(user.enable), "expire": user.expire}
     fields.update({k: getattr(user, k) for k in ("comment", "email", "firstname", "lastname")
                    if getattr(user, k) is not None})
@@ -98,7 +98,7 @@ def _user(uid: str, user: AccessUser, access: Access, have: LiveAccess, out: Pla
         if g not in access.groups and g not in have.groups:
             out.errors.append(Problem(target, "group-unknown", f"group {g!r} is neither declared nor on the cluster"))
             return
-    wants = _user_fields(user)
+    wants = user_fields(user)
     groups = ",".join(sorted(user.groups))
     needs = [f"access/group/{g}" for g in user.groups]
     current = have.users.get(uid)

@@ -74,8 +74,8 @@ def plan(estate: Estate, live: LiveState, options: PlanOptions, out: Plan) -> No
                                     f"{len(extra)} cluster firewall rule(s) the config does not name are kept, after "
                                     "its rules (plan with --allow-destroy to remove them)"))
     lockout = _lockout(estate, block, want_rules, live)
-    if lockout is not None and live.cluster_firewall is None and not live.controller_address:
-        out.warnings.append(lockout)  # planned without reading the cluster (config to config): cannot tell
+    if lockout is not None and not live.controller_address:
+        out.warnings.append(lockout)  # config to config (a PR review): no connection to check
     elif lockout is not None:
         out.errors.append(lockout)
     calls, changes = _sets(block, have)
@@ -189,8 +189,9 @@ def _lockout(estate: Estate, block: HostFirewall, rules: list[dict[str, str]], l
         return None
     if not live.controller_address:
         return Problem(CLUSTER, "firewall-lockout",
-                       "the controller's own address is unknown, so it cannot tell whether this firewall would lock "
-                       "it out of the API: set PHOENIX_PVE_SOURCE_ADDRESS")
+                       "the controller's own address is unknown (a plan without a connection to Proxmox), so it "
+                       "cannot tell whether this firewall would lock it out of the API; the plan against the "
+                       "cluster checks it (PHOENIX_PVE_SOURCE_ADDRESS behind NAT)")
     interface = estate.hypervisor.network.interfaces
     local = [interface.address] if interface is not None and interface.address else []
     nodes = [n for n in live.nodes if n not in live.offline_nodes] or [""]
