@@ -31,10 +31,41 @@ class SyncWindow(BaseModel):
         return t >= self.start or t <= self.end  # a window across midnight
 
 
+class HostPolicy(BaseModel):
+    """What a commit to the config repo may do to the Proxmox host (the committer does not control this).
+
+    Read by `gitops.config.checks.policy`; a commit outside it is rejected at validation, naming the
+    rule (`policy-*` codes). The defaults accept every upstream Phoenix config and refuse the classic
+    ways out of a container: host bind mounts outside the data folders, privileged containers, raw LXC
+    keys such as hooks, all-device cgroup rules and id maps onto host root.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    bind_mount_prefixes: list[str] = Field(
+        default_factory=lambda: ["/mnt/pve", "/usr/local/phoenix_hypervisor"],
+        description="host folders under which bind mounts (and dir storages) may lie",
+    )
+    allow_privileged: bool = Field(False, description="allow `unprivileged: false` containers")
+    lxc_option_keys: list[str] = Field(
+        default_factory=lambda: [
+            "lxc.apparmor.profile", "lxc.apparmor.allow_nesting", "lxc.mount.auto", "lxc.mount.entry",
+            "lxc.net.*", "lxc.cap.keep", "lxc.cgroup2.devices.allow", "lxc.cgroup.devices.allow",
+        ],
+        description="raw `lxc_options` keys allowed (shell-style patterns)",
+    )
+    devices: list[str] = Field(
+        default_factory=lambda: ["/dev/nvidia*", "/dev/dri/*", "/dev/fuse", "/dev/net/tun"],
+        description="host device nodes that may be passed into a container (shell-style patterns)",
+    )
+    allow_all_devices: bool = Field(False, description="allow cgroup rules that open every device (`a`, `c *:*`)")
+    allow_root_id_maps: bool = Field(False, description="allow id maps onto host uid/gid 0")
+
+
 class Settings(BaseSettings):
     """Every setting named in ARCHITECTURE.md, plus the controller's behaviour switches."""
 
-    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__")
 
     pve_host: str = ""
     pve_user: str = "root@pam"
@@ -72,6 +103,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
+    policy: HostPolicy = Field(default_factory=HostPolicy, description="what a commit may do to the host")
 
     @field_validator("pve_verify_ssl")
     @classmethod

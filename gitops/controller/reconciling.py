@@ -317,7 +317,7 @@ class Reconciler:
     def _step_validate(self, attempt: Attempt) -> Stop | None:
         assert attempt.directory is not None
         try:
-            estate, report = validate_directory(attempt.directory)
+            estate, report = validate_directory(attempt.directory, self.settings.policy)
         except errors.ConfigError as exc:
             attempt.validation = {"valid": False, "errors": [{"message": str(exc)}], "warnings": []}
             return Stop("rejected", str(exc))
@@ -496,7 +496,7 @@ class Reconciler:
         self._phase("drift_check")
         client: ProxmoxClient | None = None
         try:
-            estate, report = validate_directory(self.repo.checkout(sha))
+            estate, report = validate_directory(self.repo.checkout(sha), self.settings.policy)
             if not report.valid:
                 return Outcome("none", sha, "the applied revision no longer validates")
             client = self.connect()
