@@ -35,9 +35,10 @@ class HostPolicy(BaseModel):
     """What a commit to the config repo may do to the Proxmox host (the committer does not control this).
 
     Read by `gitops.config.checks.policy`; a commit outside it is rejected at validation, naming the
-    rule (`policy-*` codes). The defaults accept every upstream Phoenix config and refuse the classic
-    ways out of a container: host bind mounts outside the data folders, privileged containers, raw LXC
-    keys such as hooks, all-device cgroup rules and id maps onto host root.
+    rule (`policy-*` codes). The defaults accept the upstream Phoenix configs (but for the all-device rule
+    of two 2025-09 versions) and refuse the classic ways out of a container: host bind mounts outside
+    the data folders, privileged containers, raw LXC keys such as hooks, all-device cgroup rules and id
+    maps onto host root.
     """
 
     model_config = {"extra": "forbid"}

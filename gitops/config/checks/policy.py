@@ -106,7 +106,8 @@ def _cgroup_rule(report: Report, path: _Path, rule: str, policy: HostPolicy) -> 
                          "by the host policy (set `policy.allow_all_devices` in the controller's settings to allow)")
     elif kind == "b" and not policy.allow_all_devices:
         report.error(LXC_FILE, path, "policy-device",
-                     f"the cgroup rule '{_short(rule)}' opens host block devices (disks); not allowed by the host policy")
+                     f"the cgroup rule '{_short(rule)}' opens host block devices (disks); "
+                     "not allowed by the host policy")
 
 
 def _short(value: str, limit: int = 80) -> str:
