@@ -13,7 +13,7 @@ import posixpath
 from fnmatch import fnmatchcase
 
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
-from gitops.config.problems import PathPart, Report
+from gitops.config.problems import PathPart, Report, shorten
 from gitops.settings import HostPolicy
 
 _Path = tuple[PathPart, ...]
@@ -60,7 +60,7 @@ def _host_path(report: Report, file: str, path: _Path, value: str, policy: HostP
     if not allowed_host_path(value, policy.bind_mount_prefixes):
         allowed = ", ".join(policy.bind_mount_prefixes) or "none"
         report.error(file, path, "policy-bind-mount",
-                     f"host path '{_short(value)}' is outside the folders the host policy allows (allowed: {allowed})")
+                     f"host path '{shorten(value)}' is outside the folders the host policy allows (allowed: {allowed})")
 
 
 def _device(report: Report, file: str, path: _Path, device: str, policy: HostPolicy) -> None:
@@ -68,7 +68,7 @@ def _device(report: Report, file: str, path: _Path, device: str, policy: HostPol
     if ".." in device.split("/") or not any(fnmatchcase(normal, pattern) for pattern in policy.devices):
         allowed = ", ".join(policy.devices) or "none"
         report.error(file, path, "policy-device",
-                     f"device '{_short(device)}' is not allowed by the host policy (allowed: {allowed})")
+                     f"device '{shorten(device)}' is not allowed by the host policy (allowed: {allowed})")
 
 
 def split_lxc_option(option: str) -> tuple[str, str]:
@@ -81,7 +81,7 @@ def _lxc_option(report: Report, path: _Path, option: str, policy: HostPolicy) ->
     key, value = split_lxc_option(option)
     if "\n" in option or "\r" in option or not any(fnmatchcase(key, p) for p in policy.lxc_option_keys):
         report.error(LXC_FILE, path, "policy-lxc-option",
-                     f"raw LXC option '{_short(key)}' is not allowed by the host policy "
+                     f"raw LXC option '{shorten(key)}' is not allowed by the host policy "
                      f"(allowed: {', '.join(policy.lxc_option_keys) or 'none'})")
         return
     if key in _CGROUP_ALLOW:
@@ -102,13 +102,10 @@ def _cgroup_rule(report: Report, path: _Path, rule: str, policy: HostPolicy) -> 
     if kind == "a" or numbers.split(":")[0] == "*":
         if not policy.allow_all_devices:
             report.error(LXC_FILE, path, "policy-all-devices",
-                         f"the cgroup rule '{_short(rule)}' opens every host device to the container; not allowed "
+                         f"the cgroup rule '{shorten(rule)}' opens every host device to the container; not allowed "
                          "by the host policy (set `policy.allow_all_devices` in the controller's settings to allow)")
     elif kind == "b" and not policy.allow_all_devices:
         report.error(LXC_FILE, path, "policy-device",
-                     f"the cgroup rule '{_short(rule)}' opens host block devices (disks); "
+                     f"the cgroup rule '{shorten(rule)}' opens host block devices (disks); "
                      "not allowed by the host policy")
 
-
-def _short(value: str, limit: int = 80) -> str:
-    return value if len(value) <= limit else value[:limit - 3] + "..."
