@@ -23,6 +23,7 @@ from gitops.source import UnknownProviderError, parse_push, verify_webhook
 from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, Store
 
 API = "/api/v1"
+MAX_OFFSET = 2**31 - 1  # far beyond any ledger; keeps the value inside every database's integer
 
 
 class ControllerPort(Protocol):
@@ -118,7 +119,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         return {"revision": found.get("revision"), "checked_at": found.get("checked_at"), "resources": items}
 
     @app.get(f"{API}/revisions")
-    def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+    def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                   status_: str | None = Query(None, alias="status")) -> dict[str, Any]:
         if status_ is not None and status_ not in REVISION_STATUSES:
             raise HTTPException(422, f"status must be one of {', '.join(REVISION_STATUSES)}")
