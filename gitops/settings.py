@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     sync_windows: list[SyncWindow] = Field(default_factory=list)
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
+    api_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies get 413, unread")
+    api_read_timeout: float = Field(15.0, gt=0, le=600,
+                                    description="seconds a client may take to send its request head or the next "
+                                                "part of its body before the connection is closed")
+    api_max_connections: int = Field(200, ge=1, description="open connections; more get 503")
     boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
     policy: HostPolicy = Field(default_factory=HostPolicy, description="what a commit may do to the host")
 

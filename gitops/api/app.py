@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from gitops import errors
-from gitops.api import auth, dashboard, metrics
+from gitops.api import auth, dashboard, limits, metrics
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import UnknownProviderError, parse_push, verify_webhook
@@ -189,6 +189,8 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     def index() -> str:
         return dashboard.render(store.get_state(), store.list_revisions(25))
 
+    app.add_middleware(limits.BodyLimits, max_bytes=settings.api_max_body_bytes,
+                       read_timeout=settings.api_read_timeout)
     return app
 
 

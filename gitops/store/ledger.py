@@ -100,7 +100,8 @@ class Store:
                 row = session.scalar(select(tables.Revision).where(tables.Revision.sha == sha))
                 if row is None:
                     row = tables.Revision(
-                        sha=sha, author=author, message=message, committed_at=committed_at,
+                        sha=sha, author=_cap(author, MAX_AUTHOR), message=_cap(message, MAX_MESSAGE),
+                        committed_at=committed_at,
                         received_at=self._clock(), status=status, trigger=trigger,
                     )
                     session.add(row)
@@ -123,6 +124,8 @@ class Store:
         if unknown:
             raise ValueError(f"unknown revision field(s): {', '.join(sorted(unknown))}")
         fields = _clean(fields)
+        if isinstance(fields.get("error"), str):
+            fields["error"] = _cap(fields["error"], MAX_EVENT)
         state_values = _state_values(state or {})
         now = self._clock()
         with self._write() as session:
@@ -217,7 +220,7 @@ class Store:
         with self._write() as session:
             sha = self._revision_row(session, revision).sha if revision else None
             row = tables.Event(
-                at=self._clock(), revision_sha=sha, level=level, kind=kind, message=message,
+                at=self._clock(), revision_sha=sha, level=level, kind=kind, message=_cap(message, MAX_EVENT),
                 data=_clean({"data": data})["data"],
             )
             session.add(row)
@@ -349,6 +352,14 @@ def _state_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown controller state field(s): {', '.join(sorted(unknown))}")
     return _clean(fields)
+
+
+# Longest texts kept: a commit can carry megabytes in its message or in a value echoed by an error.
+MAX_AUTHOR, MAX_MESSAGE, MAX_EVENT = 512, 16_384, 2048
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text) - limit} more characters)"
 
 
 def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
