@@ -87,3 +87,14 @@ def test_a_huge_value_is_not_echoed_in_full(example_dir: Path) -> None:
     assert [p.code for p in report.errors] == ["hostname-invalid"]
     assert len(report.errors[0].message) < 600
     assert len(json.dumps(report.to_dict())) < 2000
+
+
+def test_ids_equal_after_normalisation_are_duplicates(example_dir: Path) -> None:
+    def twin(data: dict[str, Any]) -> None:
+        data["lxc_configs"]["0120"] = {**data["lxc_configs"]["120"], "name": "twin"}
+
+    _edit(example_dir, "lxc", twin)
+    _, report = validate_directory(example_dir)
+    got = [(p.code, p.to_dict()["path"]) for p in report.errors if p.code == "duplicate-id"]
+    assert got == [("duplicate-id", "lxc_configs.0120")]
+    assert "lxc_configs.120" in report.errors[0].message
