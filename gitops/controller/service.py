@@ -64,6 +64,7 @@ class Service:
         self.queue = TriggerQueue(monotonic)
         self.reconciler = reconciler or Reconciler(settings, store, repo, connect, stopping=self.stopping)
         self.leader = False
+        self._said_follower = False
         self.ready = False
         self.busy = False
         self.last_outcome: Outcome | None = None
@@ -134,7 +135,15 @@ class Service:
             if self.leader and not self.store.is_leader():
                 log.warning("lost the leadership")
                 self.leader = False
-            if not self.leader and self.store.try_acquire_leadership():
+            if not self.leader and not self.store.try_acquire_leadership():
+                if not self._said_follower:  # once, not on every heartbeat
+                    self._said_follower = True
+                    holder = self.store.leadership_holder()
+                    log.warning("another controller leads (%s): this one applies nothing and serves the API "
+                                "read-only until the leader stops", holder)
+                    self.store.add_event("follower", f"{self.identity} does not lead: {holder}", level="warning")
+            elif not self.leader:
+                self._said_follower = False
                 self.leader = True
                 log.info("leading as %s", self.identity)
                 self.store.add_event("leader", f"{self.identity} leads")

@@ -54,7 +54,7 @@ class Store:
         self._engine = engine
         self._writer = engine.execution_options(**{database.WRITE_OPTION: True})
         self._clock = clock
-        self._leadership = leadership.AdvisoryLeadership(engine)
+        self._leadership = leadership.leadership_for(engine)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -275,6 +275,10 @@ class Store:
     def is_leader(self) -> bool:
         """Whether the leadership taken earlier is still held (the lock's connection is alive)."""
         return self._leadership.held()
+
+    def leadership_holder(self) -> str:
+        """Who holds the leadership when this process does not (for log lines and the API)."""
+        return self._leadership.holder()
 
     def release_leadership(self) -> None:
         self._leadership.release()
