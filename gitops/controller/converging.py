@@ -20,6 +20,7 @@ from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan, Problem
 from gitops.planner.planning import plan_changes
+from gitops.planner.redacting import redact_live
 from gitops.settings import Settings
 
 
@@ -49,19 +50,22 @@ def plan_options(settings: Settings, client: ProxmoxClient, *, revision: str | N
     )
 
 
-def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions,
-                  secrets: SecretResolver | None = None) -> PlanRun:
+def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions, secrets: SecretResolver,
+                  *, check_missing: bool = True) -> PlanRun:
     """Read what the plan needs (the config's guests in detail, every guest's tags) and plan.
 
+    Every secret value read back is replaced by its `${secret:NAME}` reference right here, the one
+    place live state is read: nothing downstream (plan, drift, ledger, logs, API) ever holds it.
     Snapshot lists matter only for guests the plan changes (a snapshot first, old ones pruned), so
     they are read in a second, small pass for those guests, and the pure planner runs again. With
-    `secrets`, every secret the plan would send must resolve, or the plan has an error for it: an
-    apply never stops half-way for a missing secret.
+    `check_missing`, every secret the plan would send must resolve, or the plan has an error for it:
+    an apply never stops half-way for a missing secret.
     """
     guests = desired_mod.desired_guests(estate, options.node)
     ids = {d.vmid for d in guests}
     with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
     live = read_live_state(client, ids, firewall=with_firewall, snapshots=None)
+    redact_live(live, secrets.known_values(referenced_secrets(estate)))
     plan = plan_changes(estate, live, options)
     if options.snapshot_name:
         changed = {int(a.target.split("/", 1)[1]) for a in plan.actions
@@ -70,9 +74,18 @@ def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions,
         if touched:
             read_snapshots(client, touched)
             plan = plan_changes(estate, live, options)
-    if secrets is not None:
+    if check_missing:
         plan.errors += missing_secrets(plan, secrets)
     return PlanRun(plan, live, options)
+
+
+def referenced_secrets(estate: Estate) -> list[str]:
+    """Names of the secrets the config's files reference, in order of first use."""
+    names: dict[str, None] = {}
+    for text in estate.texts.values():
+        if "${secret:" in text:
+            names.update(dict.fromkeys(REF.findall(text)))
+    return list(names)
 
 
 def missing_secrets(plan: Plan, secrets: SecretResolver) -> list[Problem]:

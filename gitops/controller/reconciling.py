@@ -128,6 +128,12 @@ class Reconciler:
 
     # -- the entry point ---------------------------------------------------------------------
 
+
+    @property
+    def secrets(self) -> SecretResolver:
+        """The resolver of `${secret:NAME}` references (settings can change between reconciles in tests)."""
+        return SecretResolver(self.settings.secrets_dir)
+
     def reconcile(self, work: Work) -> Outcome:
         self._count("reconciles")
         if work.suspend is not None:
@@ -346,8 +352,7 @@ class Reconciler:
         assert attempt.client is not None and attempt.estate is not None
         options = converging.plan_options(self.settings, attempt.client, revision=attempt.sha)
         attempt.snapshot = options.snapshot_name
-        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, options,
-                                               SecretResolver(self.settings.secrets_dir))
+        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, options, self.secrets)
         plan = attempt.run.plan.to_dict()
         if attempt.restore_data:
             plan["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
@@ -385,7 +390,7 @@ class Reconciler:
                 f"{o.target}: {o.error}" for o in attempt.restore.failed), changed_live=True)
         # the guests changed under the plan: plan again from what they are now
         assert attempt.run is not None
-        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options)
+        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options, self.secrets)
         restored = attempt.run.plan.to_dict()
         restored["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message": plan.warnings[0].message})
         restored["restore"] = plan.to_dict()["actions"]
@@ -408,7 +413,8 @@ class Reconciler:
     def _step_verify(self, attempt: Attempt) -> Stop | None:
         assert attempt.client is not None and attempt.estate is not None and attempt.run is not None
         self._phase("verifying")
-        after = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options)
+        after = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options, self.secrets,
+                                         check_missing=False)
         attempt.drift = drift.compare(attempt.estate, after.live, after.plan, revision=attempt.sha, now=self.clock())
         report = checks.run_checks(attempt.estate, after.live, sleep=self.sleep, dial=self.dial)
         attempt.checks = report
@@ -417,7 +423,7 @@ class Reconciler:
         return None
 
     def _apply_plan(self, client: ProxmoxClient, plan: Any) -> ApplyResult:
-        return apply_plan(client, plan, resolve_secret=SecretResolver(self.settings.secrets_dir).value,
+        return apply_plan(client, plan, resolve_secret=self.secrets.value,
                           concurrency=self.settings.pve_concurrency)
 
     # -- recording ---------------------------------------------------------------------------
@@ -507,7 +513,7 @@ class Reconciler:
                 return Outcome("none", sha, "the applied revision no longer validates")
             client = self.connect()
             options = converging.plan_options(self.settings, client, revision=sha)
-            run = converging.read_and_plan(client, estate, options)
+            run = converging.read_and_plan(client, estate, options, self.secrets, check_missing=False)
             found = drift.compare(estate, run.live, run.plan, revision=sha, now=self.clock())
             self._store_drift(found)
             if not found.drifted:
@@ -523,7 +529,7 @@ class Reconciler:
                 return Outcome("none", sha, "drift recorded, not corrected")
             self._phase("applying")
             result = converging.apply(client, run, self.settings)
-            after = converging.read_and_plan(client, estate, options)
+            after = converging.read_and_plan(client, estate, options, self.secrets, check_missing=False)
             healed = drift.compare(estate, after.live, after.plan, revision=sha, now=self.clock())
             self._store_drift(healed)
             self.store.add_event("self-heal", f"corrected drift on {', '.join(drifted[:10])}"

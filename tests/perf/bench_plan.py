@@ -54,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from gitops.config.estate import CONFIG_FILES  # noqa: E402
+from gitops.config.secretrefs import SecretResolver  # noqa: E402
 from gitops.config.validation import validate_directory  # noqa: E402
 from gitops.controller.converging import apply, content_revision, plan_options, read_and_plan  # noqa: E402
 from gitops.demo.simulator import SimulatedNode  # noqa: E402
@@ -309,7 +310,7 @@ class Counter:
 
 def noop_plan(client: ProxmoxClient, estate: Any, settings: Settings, directory: Path) -> Any:
     options = plan_options(settings, client, revision=content_revision(directory))
-    run = read_and_plan(client, estate, options)
+    run = read_and_plan(client, estate, options, SecretResolver(settings.secrets_dir))
     if run.plan.actions or run.plan.errors:
         shown = ", ".join(f"{a.target} {a.action}" for a in run.plan.actions[:5])
         raise SystemExit(f"the plan is not a no-op: {len(run.plan.actions)} actions ({shown}), "
@@ -323,7 +324,8 @@ def converge(node: SimulatedNode, directory: Path, secrets: Path, **overrides: A
     settings = settings_for(node, secrets, **overrides)
     with connect(settings) as client:
         start = time.perf_counter()
-        run = read_and_plan(client, estate, plan_options(settings, client, revision=content_revision(directory)))
+        run = read_and_plan(client, estate, plan_options(settings, client, revision=content_revision(directory)),
+                            SecretResolver(settings.secrets_dir))
         planned = time.perf_counter() - start
         if run.plan.errors:
             raise SystemExit(f"plan errors: {[str(e) for e in run.plan.errors[:5]]}")
