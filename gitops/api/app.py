@@ -7,6 +7,7 @@ the loop does the work. Webhooks are checked against PHOENIX_WEBHOOK_SECRET.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -17,12 +18,15 @@ from pydantic import BaseModel, Field
 
 from gitops import errors
 from gitops.api import auth, dashboard, limits, metrics
+from gitops.api.readmodel import ReadModel
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import UnknownProviderError, parse_push, verify_webhook
 from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, Store
 
 API = "/api/v1"
+JSON = "application/json"
+READ_MAX_AGE = 1.0  # seconds an in-memory answer may lag a write made by another replica
 MAX_OFFSET = 2**31 - 1  # far beyond any ledger; keeps the value inside every database's integer
 
 
@@ -83,12 +87,25 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"ready": ready, "store": store_ok, "leader": controller.leader}
 
+    read_model = app.state.read_model = ReadModel(max_age=READ_MAX_AGE)
+
+    def _json(data: dict[str, Any]) -> bytes:
+        return json.dumps(data, default=str).encode()
+
+    # The three routes below answer from memory on the event loop (no thread hop): a render, when due,
+    # is one short ledger read.
     @app.get("/metrics")
-    def metrics_route() -> Response:
-        return Response(metrics.render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+    async def metrics_route() -> Response:
+        key = (store.write_version, controller.leader, tuple(sorted(controller.stats.items())))
+        body = read_model.get("metrics", key, lambda: metrics.render(registry))
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get(f"{API}/status")
-    def get_status() -> dict[str, Any]:
+    async def get_status() -> Response:
+        key = (store.write_version, controller.leader, controller.busy)
+        return Response(read_model.get("status", key, lambda: _json(_status())), media_type=JSON)
+
+    def _status() -> dict[str, Any]:
         state = store.get_state()
         last_drift = state.last_drift if isinstance(state.last_drift, dict) else {}
         return {
@@ -110,7 +127,11 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         }
 
     @app.get(f"{API}/resources")
-    def resources() -> dict[str, Any]:
+    async def resources() -> Response:
+        return Response(read_model.get("resources", store.write_version, lambda: _json(_resources())),
+                        media_type=JSON)
+
+    def _resources() -> dict[str, Any]:
         state = store.get_state()
         found = state.last_drift if isinstance(state.last_drift, dict) else {}
         items = list(found.get("resources", []))

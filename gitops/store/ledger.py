@@ -55,6 +55,9 @@ class Store:
         self._writer = engine.execution_options(**{database.WRITE_OPTION: True})
         self._clock = clock
         self._leadership = leadership.leadership_for(engine)
+        # Counts this object's writes: in-memory readers (the API) re-read only when it moves. Another
+        # process's writes do not move it; those readers also re-read after a short age.
+        self.write_version = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -300,9 +303,12 @@ class Store:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
                 yield session
         except SQLAlchemyError as exc:
+            self.write_version += 1  # a failed write may still have changed something: readers re-read
+
             if reraise_integrity and isinstance(exc, IntegrityError):
                 raise
             raise _store_error(exc, self.url) from None
+        self.write_version += 1
 
     def _revision_row(self, session: Session, ref: str) -> tables.Revision:
         ref = ref.strip().lower()
