@@ -19,7 +19,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -98,30 +97,13 @@ def main() -> None:
         print(json.dumps(asyncio.run(_load(args.load, args.clients, args.seconds))))
         return
 
-    from fakepve.certs import make_cert
-
-    from gitops.demo.simulator import PhoenixFakePve
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from tests.controller.support import GitRemote, small_estate, wait_for, write_secrets
-    from tests.perf.bench_controller import TOKEN, free_port
+    from tests.controller.support import small_estate, wait_for
+    from tests.perf.bench_controller import free_port, start_node_and_repo
 
     tmp = Path(tempfile.mkdtemp(prefix="phoenix-bench-read-"))
-    os.environ.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(tmp / "gitconfig"))
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-    cert, key, _ = make_cert(str(tmp), hosts=("127.0.0.1",))
-    pve = PhoenixFakePve(user="root@pam", password="secret", host="127.0.0.1", port=0)
-    pve.time_scale = 0
-    asyncio.run_coroutine_threadsafe(pve.start(str(cert), str(key)), loop).result(30)
-    remote = GitRemote(tmp, "config")
+    pve, loop, remote, env = start_node_and_repo(tmp, PHOENIX_SNAPSHOTS="false")
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")},
-           "PHOENIX_PVE_HOST": f"127.0.0.1:{pve.port}", "PHOENIX_PVE_PASSWORD": "secret",
-           "PHOENIX_PVE_VERIFY_SSL": str(cert), "PHOENIX_GIT_URL": remote.url, "PHOENIX_DATA_DIR": str(tmp / "data"),
-           "PHOENIX_SECRETS_DIR": str(write_secrets(tmp / "secrets")), "PHOENIX_API_TOKEN": TOKEN,
-           "PHOENIX_POLL_INTERVAL": "1", "PHOENIX_DRIFT_INTERVAL": "3600", "PHOENIX_BOOT_DELAYS": "false",
-           "PHOENIX_PVE_TIMEOUT": "60", "PHOENIX_SNAPSHOTS": "false"}
     base = f"http://127.0.0.1:{port}"
     api = httpx.Client(base_url=base, timeout=30)
     first = remote.commit(small_estate(memory=512, extra_guests=args.guests - 1), "first")
