@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from gitops import errors
-from gitops.drivers.proxmox import retrying, tasks
+from gitops.drivers.proxmox import clonelocks, retrying, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.errors import is_transient_message
 from gitops.planner.plan import Action, ApiCall, Plan
@@ -312,8 +312,9 @@ class _Runner:
                                              timeout=self.task_timeout)
                 outcome.warnings.extend(result.warnings)
 
-        retrying.call_with_retries(attempt, policy=self.policy, sleep=self.client.sleep, retry_if=_retry_if,
-                                   what=f"{what} for {action.target}")
+        with clonelocks.turn(self.client.host, call.method, call.path):  # clones of one source take turns
+            retrying.call_with_retries(attempt, policy=self.policy, sleep=self.client.sleep, retry_if=_retry_if,
+                                       what=f"{what} for {action.target}")
 
 
 def _safe_listener(listener: EventListener | None) -> EventListener:
