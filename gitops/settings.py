@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     snapshots_keep: int = Field(3, ge=1)
     self_heal: bool = True
     auto_rollback: bool = True
+    retry_interval: float = Field(30.0, gt=0, description="first wait before a failed revision is tried again; "
+                                  "it doubles after each failure")
+    retry_max_interval: float = Field(1800.0, gt=0, description="longest wait between tries of a failed revision")
     sync_windows: list[SyncWindow] = Field(default_factory=list)
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)

@@ -25,7 +25,7 @@ from gitops import errors
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
-from gitops.controller import checks, converging, drift, rollback
+from gitops.controller import backoff, checks, converging, drift, rollback
 from gitops.controller.triggers import Work
 from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult, apply_plan
 from gitops.drivers.proxmox.connection import ProxmoxClient
@@ -161,8 +161,13 @@ class Reconciler:
             self.store.add_event("unpin", f"explicit sync of {target[:12]} lifts the pin", revision=target)
         if record.sha == state.applied_revision and record.status == "applied":
             return self._maybe_drift(work, "up to date")
+        retry = not forced and not state.pinned_revision and record.status in backoff.RETRIED_STATUSES
+        if retry and not backoff.due(state.extra.get("retry"), record.sha, self.clock()):
+            if not isinstance(state.extra.get("retry"), dict) or state.extra["retry"].get("sha") != record.sha:
+                self._schedule_retry(record.sha)  # failed before any schedule (e.g. before a restart)
+            return self._maybe_drift(work, f"{record.short_sha} is {record.status}; tried again later")
         if not forced:
-            if record.status not in AUTOMATIC_STATUSES:
+            if record.status not in AUTOMATIC_STATUSES and not retry:
                 return self._maybe_drift(work, f"{record.short_sha} is {record.status}")
             if state.suspended:
                 self._phase("suspended")
@@ -171,12 +176,27 @@ class Reconciler:
                 self._phase("waiting_window")
                 return Outcome("skipped", target, "outside the sync windows")
         trigger = work.trigger if work.trigger in ("poll", "webhook", "manual", "rollback", "startup") else "poll"
+        if retry:
+            attempt = state.extra["retry"].get("attempt", 1) + 1
+            self.store.add_event("retry", f"trying {record.short_sha} again (attempt {attempt}) after: "
+                                 f"{record.error or record.status}", revision=target)
         outcome = self._converge(target, trigger, restore_data=work.restore_data and work.pin)
+        if outcome.action in ("failed", "rolled_back") and not work.pin:
+            self._schedule_retry(target)
+        elif outcome.action == "applied" and "retry" in self.store.get_state().extra:
+            self.store.update_state(extra={"retry": None})
         if outcome.action == "rejected" and work.pin:
             self.store.update_state(pinned_revision=None)
         if outcome.action == "applied" and not work.pin and not state.pinned_revision:
             self.store.mark_superseded([r.sha for r in self.store.revisions_in_status("pending") if r.sha != target])
         return outcome
+
+    def _schedule_retry(self, sha: str) -> None:
+        """Back off before trying the failed `sha` again (a newer head makes the schedule moot)."""
+        schedule = backoff.after_failure(self.store.get_state().extra.get("retry"), sha, self.clock(),
+                                         self.settings.retry_interval, self.settings.retry_max_interval)
+        self.store.update_state(extra={"retry": schedule})
+        log.info("%s failed: trying again after %s", sha[:12], schedule["due_at"], extra={"revision": sha})
 
     # -- fetch and choose --------------------------------------------------------------------
 
