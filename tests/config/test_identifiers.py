@@ -98,3 +98,16 @@ def test_ids_equal_after_normalisation_are_duplicates(example_dir: Path) -> None
     got = [(p.code, p.to_dict()["path"]) for p in report.errors if p.code == "duplicate-id"]
     assert got == [("duplicate-id", "lxc_configs.0120")]
     assert "lxc_configs.120" in report.errors[0].message
+
+
+NEW_CODES = {"node-invalid", "storage-id-invalid", "snapshot-name-invalid", "stack-name-invalid", "bridge-invalid",
+             "mount-path-invalid", "json-too-deep", "json-number-too-long"}
+
+
+def test_no_upstream_version_breaks_a_format_or_a_bound() -> None:
+    from tests.config.test_policy import _upstream_versions
+
+    for version in _upstream_versions():
+        _, report = validate_directory(version)
+        assert [p for p in report.problems if p.code in NEW_CODES] == [], version.name
+        assert [p for p in report.problems if "less than or equal" in p.message] == [], version.name
