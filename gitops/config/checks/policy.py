@@ -60,7 +60,8 @@ def _host_path(report: Report, file: str, path: _Path, value: str, policy: HostP
     if not allowed_host_path(value, policy.bind_mount_prefixes):
         allowed = ", ".join(policy.bind_mount_prefixes) or "none"
         report.error(file, path, "policy-bind-mount",
-                     f"host path '{shorten(value)}' is outside the folders the host policy allows (allowed: {allowed})")
+                     f"host path '{shorten(value)}' is outside the folders the host policy allows "
+                     f"(`policy.bind_mount_prefixes`: {allowed})")
 
 
 def _device(report: Report, file: str, path: _Path, device: str, policy: HostPolicy) -> None:
@@ -68,7 +69,7 @@ def _device(report: Report, file: str, path: _Path, device: str, policy: HostPol
     if ".." in device.split("/") or not any(fnmatchcase(normal, pattern) for pattern in policy.devices):
         allowed = ", ".join(policy.devices) or "none"
         report.error(file, path, "policy-device",
-                     f"device '{shorten(device)}' is not allowed by the host policy (allowed: {allowed})")
+                     f"device '{shorten(device)}' is not allowed by the host policy (`policy.devices`: {allowed})")
 
 
 def split_lxc_option(option: str) -> tuple[str, str]:
@@ -82,7 +83,7 @@ def _lxc_option(report: Report, path: _Path, option: str, policy: HostPolicy) ->
     if "\n" in option or "\r" in option or not any(fnmatchcase(key, p) for p in policy.lxc_option_keys):
         report.error(LXC_FILE, path, "policy-lxc-option",
                      f"raw LXC option '{shorten(key)}' is not allowed by the host policy "
-                     f"(allowed: {', '.join(policy.lxc_option_keys) or 'none'})")
+                     f"(`policy.lxc_option_keys`: {', '.join(policy.lxc_option_keys) or 'none'})")
         return
     if key in _CGROUP_ALLOW:
         _cgroup_rule(report, path, value, policy)
