@@ -166,3 +166,14 @@ def test_a_flood_of_accept_errors_is_logged_once_a_while(caplog: pytest.LogCaptu
     messages = [r.getMessage() for r in caplog.records]
     assert messages == ["socket.accept() out of system resource", "something else entirely",
                         "socket.accept() out of system resource (3779 more like it in the last 60 s were not logged)"]
+
+
+def test_the_served_config_limits_accept_errors_on_asyncios_logger(serve: Callable[..., Served],
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    serve()
+    limiters = [f for f in logging.getLogger("asyncio").filters if isinstance(f, serving.RateLimitedLog)]
+    assert len(limiters) == 1
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        for _ in range(1000):
+            logging.getLogger("asyncio").error("socket.accept() out of system resource\nsocket: <socket>")
+    assert len([r for r in caplog.records if r.name == "asyncio"]) <= 1
