@@ -39,6 +39,7 @@ HOSTILE: dict[str, tuple[dict[str, str], str]] = {
     "deep nesting": (raw_web_field("description", "[" * 100_000 + "]" * 100_000), "json-too-deep"),
     "5,000-digit integer": (raw_web_field("memory_mb", "9" * 5000), "json-number-too-long"),
     "10^30 MiB of memory": (with_web({"memory_mb": 10**30}), "invalid-value"),
+    "5 MB name": (with_web({"name": "n" * 5_000_000}), "hostname-invalid"),
 }
 
 
@@ -53,6 +54,8 @@ def test_hostile_commit_is_rejected_and_the_next_valid_one_applied(ctl: Ctl, pve
     assert record.status == "rejected"
     assert code in [e["code"] for e in record.validation["errors"]]
     assert len(json.dumps(record.validation)) < 5000
+    assert all(len(e.message) < 3000 and len(json.dumps(e.data)) < 5000 for e in ctl.store.list_events(20))
+    assert len(record.error or "") < 3000
     assert ctl.run().action == "none"  # not tried again on the next poll
     good = ctl.remote.commit(small_estate(memory=768), "valid again")
     assert ctl.run().action == "applied"
