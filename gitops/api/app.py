@@ -207,8 +207,10 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         return enqueue(Trigger("webhook", revision=push.after_sha, source=provider))
 
     @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        return dashboard.render(store.get_state(), store.list_revisions(25))
+    async def index() -> HTMLResponse:
+        body = read_model.get("dashboard", store.write_version,
+                              lambda: dashboard.render(store.get_state(), store.list_revisions(25)).encode())
+        return HTMLResponse(body)
 
     app.add_middleware(limits.BodyLimits, max_bytes=settings.api_max_body_bytes,
                        read_timeout=settings.api_read_timeout)

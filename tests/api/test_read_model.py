@@ -33,16 +33,16 @@ def test_status_resources_and_metrics_are_rendered_once_per_change(
     model.max_age = 3600
     with serve_app(app) as api:
         for _ in range(30):
-            for path in ("/api/v1/status", "/api/v1/resources", "/metrics"):
+            for path in ("/api/v1/status", "/api/v1/resources", "/metrics", "/"):
                 assert api.get(path).status_code == 200
-        assert model.renders == 3
+        assert model.renders == 4
         ledger.update_state(phase="applying", last_drift={"revision": None, "resources": [
             {"target": "lxc/101", "state": "drifted", "actions": []}]})
         assert api.get("/api/v1/status").json()["phase"] == "applying"  # a write through the store shows at once
         assert api.get("/api/v1/resources").json()["resources"][0]["state"] == "drifted"
         controller.busy = True
         assert api.get("/api/v1/status").json()["busy"] is True
-        assert model.renders == 6
+        assert model.renders == 7
 
 
 def test_a_write_by_another_process_shows_after_max_age(tmp_path: Path) -> None:
