@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -35,10 +35,10 @@ class HostPolicy(BaseModel):
     """What a commit to the config repo may do to the Proxmox host (the committer does not control this).
 
     Read by `gitops.config.checks.policy`; a commit outside it is rejected at validation, naming the
-    rule (`policy-*` codes). The defaults accept the upstream Phoenix configs (but for the all-device rule
-    of two 2025-09 versions) and refuse the classic ways out of a container: host bind mounts outside
-    the data folders, privileged containers, raw LXC keys such as hooks, all-device cgroup rules and id
-    maps onto host root.
+    rule (`policy-*` codes). The defaults accept every upstream Phoenix config and refuse the classic
+    ways out of a container: host bind mounts outside the data folders, privileged containers, raw LXC
+    keys such as hooks, device nodes other than GPUs, FUSE and TUN, all-device cgroup rules on privileged
+    containers (a warning on unprivileged ones, as upstream used them) and id maps onto host root.
     """
 
     model_config = {"extra": "forbid"}
@@ -59,7 +59,12 @@ class HostPolicy(BaseModel):
         default_factory=lambda: ["/dev/nvidia*", "/dev/dri/*", "/dev/fuse", "/dev/net/tun"],
         description="host device nodes that may be passed into a container (shell-style patterns)",
     )
-    allow_all_devices: bool = Field(False, description="allow cgroup rules that open every device (`a`, `c *:*`)")
+    all_devices: Literal["reject", "unprivileged-only", "allow"] = Field(
+        "unprivileged-only",
+        description="cgroup rules that open every device (`a`, `c *:* rwm`): `unprivileged-only` refuses them on "
+                    "privileged containers and warns on unprivileged ones (which cannot create device nodes, so "
+                    "they reach only the nodes passed in, which `devices` checks); `reject` refuses them always",
+    )
     allow_root_id_maps: bool = Field(False, description="allow id maps onto host uid/gid 0")
 
 

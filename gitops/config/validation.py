@@ -11,6 +11,7 @@ from pathlib import Path
 from gitops.config.checks.fields import check_fields
 from gitops.config.checks.firewall import check_firewalls
 from gitops.config.checks.identifiers import check_identifiers
+from gitops.config.checks.legacy import check_legacy
 from gitops.config.checks.network import check_network
 from gitops.config.checks.policy import check_policy
 from gitops.config.checks.references import check_references
@@ -21,7 +22,8 @@ from gitops.config.positions import PositionIndex
 from gitops.config.problems import Report
 from gitops.settings import HostPolicy
 
-CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields, check_identifiers)
+CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields, check_legacy,
+          check_identifiers)
 
 
 def validate_directory(directory: Path | str, policy: HostPolicy | None = None) -> tuple[Estate, Report]:

@@ -63,6 +63,9 @@ class LiveState:
     nodes: list[str] = field(default_factory=list)
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
+    # File names of the OS templates in the node's appliance index (`GET nodes/{node}/aplinfo`,
+    # what `pveam available` lists): the ones `POST nodes/{node}/aplinfo` can download.
+    appliances: set[str] = field(default_factory=set)
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)

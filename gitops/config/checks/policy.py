@@ -3,8 +3,8 @@
 Called by `gitops.config.validation` with the policy of the settings (the committer does not choose
 it). Codes (errors): policy-bind-mount (a host path outside the allowed folders), policy-privileged
 (`unprivileged: false`), policy-lxc-option (a raw LXC key not allowed), policy-device (a device node
-not allowed), policy-all-devices (a cgroup rule opening every device), policy-id-map-root (an id map
-onto host uid/gid 0).
+not allowed), policy-all-devices (a cgroup rule opening every device: an error, or by default a
+warning on an unprivileged container), policy-id-map-root (an id map onto host uid/gid 0).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
         for i, mp in enumerate(ct.mount_points):
             _host_path(report, LXC_FILE, (*path, "mount_points", i, "host_path"), mp.host_path, policy)
         for i, option in enumerate(ct.lxc_options):
-            _lxc_option(report, (*path, "lxc_options", i), option, policy)
+            _lxc_option(report, (*path, "lxc_options", i), option, policy, ct.unprivileged)
         if ct.gpu_assignment != "none":
             for dev in (f"/dev/nvidia{g.strip()}" for g in ct.gpu_assignment.split(",") if g.strip().isdigit()):
                 _device(report, LXC_FILE, (*path, "gpu_assignment"), dev, policy)
@@ -78,7 +78,7 @@ def split_lxc_option(option: str) -> tuple[str, str]:
     return option[:cut].strip(), option[cut + 1:].strip()
 
 
-def _lxc_option(report: Report, path: _Path, option: str, policy: HostPolicy) -> None:
+def _lxc_option(report: Report, path: _Path, option: str, policy: HostPolicy, unprivileged: bool) -> None:
     key, value = split_lxc_option(option)
     if "\n" in option or "\r" in option or not any(fnmatchcase(key, p) for p in policy.lxc_option_keys):
         report.error(LXC_FILE, path, "policy-lxc-option",
@@ -86,7 +86,7 @@ def _lxc_option(report: Report, path: _Path, option: str, policy: HostPolicy) ->
                      f"(`policy.lxc_option_keys`: {', '.join(policy.lxc_option_keys) or 'none'})")
         return
     if key in _CGROUP_ALLOW:
-        _cgroup_rule(report, path, value, policy)
+        _cgroup_rule(report, path, value, policy, unprivileged)
     elif key == "lxc.mount.entry":
         source = value.split()[0] if value.split() else ""
         if source.startswith("/dev/") or source == "/dev":
@@ -95,18 +95,29 @@ def _lxc_option(report: Report, path: _Path, option: str, policy: HostPolicy) ->
             _host_path(report, LXC_FILE, path, source, policy)
 
 
-def _cgroup_rule(report: Report, path: _Path, rule: str, policy: HostPolicy) -> None:
-    """`a` or a wildcard major (`c *:* rwm`) opens every device; a block-device rule opens host disks."""
+def _cgroup_rule(report: Report, path: _Path, rule: str, policy: HostPolicy, unprivileged: bool) -> None:
+    """`a` or a wildcard major (`c *:* rwm`) opens every device; a block-device rule opens host disks.
+
+    An unprivileged container cannot create device nodes (the kernel refuses mknod in a user namespace),
+    so an all-device rule reaches only the nodes passed in, each checked against `policy.devices`: by
+    default a warning there (upstream's Docker template used the rule), an error on a privileged one.
+    """
     parts = rule.split()
     kind = parts[0] if parts else ""
     numbers = parts[1] if len(parts) > 1 else "*:*"
     if kind == "a" or numbers.split(":")[0] == "*":
-        if not policy.allow_all_devices:
-            report.error(LXC_FILE, path, "policy-all-devices",
-                         f"the cgroup rule '{shorten(rule)}' opens every host device to the container; not allowed "
-                         "by the host policy (set `policy.allow_all_devices` in the controller's settings to allow)")
-    elif kind == "b" and not policy.allow_all_devices:
+        if policy.all_devices == "allow":
+            return
+        if policy.all_devices == "unprivileged-only" and unprivileged:
+            report.warning(LXC_FILE, path, "policy-all-devices",
+                           f"the cgroup rule '{shorten(rule)}' opens every host device to the container; accepted "
+                           "because it is unprivileged (it cannot create device nodes, and those passed in are "
+                           "checked); `policy.all_devices = \"reject\"` refuses it")
+            return
+        report.error(LXC_FILE, path, "policy-all-devices",
+                     f"the cgroup rule '{shorten(rule)}' opens every host device to the container; not allowed "
+                     f"by the host policy (`policy.all_devices`: {policy.all_devices})")
+    elif kind == "b" and policy.all_devices != "allow":
         report.error(LXC_FILE, path, "policy-device",
                      f"the cgroup rule '{shorten(rule)}' opens host block devices (disks); "
                      "not allowed by the host policy")
-
