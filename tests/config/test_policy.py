@@ -143,3 +143,13 @@ def test_every_upstream_version_meets_the_default_policy(version: Path) -> None:
     _, strict = validate_directory(version, HostPolicy(all_devices="reject"))
     refused = {(p.code, str(p.path[1])) for p in strict.errors if p.code.startswith("policy-")}
     assert refused == {("policy-all-devices", ct) for ct in expected}
+
+
+def test_a_vm_mount_point_is_held_to_the_same_folders(example_dir: Path) -> None:
+    path = example_dir / "phoenix_vm_configs.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["vms"][0]["mount_points"] = [{"host_path": "/etc", "container_path": "/x"}]
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    _, report = validate_directory(example_dir)
+    assert ("policy-bind-mount", "vms.0.mount_points.0.host_path") in [
+        (p.code, p.to_dict()["path"]) for p in report.errors]

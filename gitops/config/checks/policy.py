@@ -40,7 +40,7 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
     for vpath, vm in estate.vm_items():
         # Upstream 2025-10 put `mount_points` on a VM; nothing reads it, but a host path is a host path.
         for i, mp in enumerate(getattr(vm, "mount_points", None) or []):
-            host = getattr(mp, "host_path", None)
+            host = mp.get("host_path") if isinstance(mp, dict) else getattr(mp, "host_path", None)
             if isinstance(host, str):
                 _host_path(report, VM_FILE, (*vpath, "mount_points", i, "host_path"), host, policy)
     for sid, storage in estate.hypervisor.storages.items():
