@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from gitops.cli import configuring, validating
+from gitops.version import version
 
 app = typer.Typer(
     name="phoenix-gitops",
@@ -20,6 +21,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"phoenix-gitops {version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    _version: bool = typer.Option(False, "--version", help="print the version and exit", is_eager=True,
+                                  callback=_print_version),
+) -> None:
+    """GitOps for Proxmox VE."""
+
+
 app.command("validate", help=validating.HELP)(validating.validate)
 app.command("schema", help=validating.SCHEMA_HELP)(validating.schema)
 app.add_typer(configuring.app, name="config")
@@ -29,7 +46,7 @@ def _register_optional() -> None:
     """Commands whose modules exist only once their layer is built."""
     import importlib
 
-    for module_name in ("gitops.cli.planning", "gitops.cli.controlling"):
+    for module_name in ("gitops.cli.planning", "gitops.cli.controlling", "gitops.cli.ledgering", "gitops.cli.checking"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
