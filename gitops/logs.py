@@ -15,6 +15,8 @@ import sys
 import threading
 from typing import IO, Any
 
+from gitops.config import secretrefs
+
 CONTEXT_KEYS = ("revision", "guest", "target", "trigger", "phase", "status", "duration_s", "error")
 MASK = "***"
 MAX_MESSAGE = 4096  # characters of a log message; a value echoed from a commit can be megabytes
@@ -37,11 +39,8 @@ def _capped(text: str) -> str:
 def scrub(text: str) -> str:
     """`text` with every registered secret masked."""
     with _secrets_lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+        known = list(_secrets)
+    return secretrefs.scrub(text, known, MASK)
 
 
 class JsonFormatter(logging.Formatter):

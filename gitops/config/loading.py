@@ -15,20 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gitops.config.common import strip_extensions
-from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
-from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG, HypervisorConfig
-from gitops.config.lxc import LxcFile
+from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, MODELS, STACKS_FILE, VM_FILE, Estate
+from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG
 from gitops.config.problems import PathPart, Report
-from gitops.config.stacks import StacksFile
-from gitops.config.vm import VmFile
 from gitops.errors import ConfigError
 
-_MODELS: dict[str, type[BaseModel]] = {
-    HYPERVISOR_FILE: HypervisorConfig,
-    LXC_FILE: LxcFile,
-    VM_FILE: VmFile,
-    STACKS_FILE: StacksFile,
-}
 # Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
 _COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
 MAX_DEPTH = 64  # the real files nest 6 deep; the checks and the models recurse over what they read
@@ -149,7 +140,7 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
     collection with another error is dropped (`bad_entries`), so is an entry of a top-level map
     (`shared_volumes.NAME`), and a top-level key with another error is dropped (`partial`: checks
     that need it stay quiet)."""
-    model_cls = _MODELS[name]
+    model_cls: type[BaseModel] = MODELS[name]
     try:
         return model_cls.model_validate(data)
     except ValidationError as exc:

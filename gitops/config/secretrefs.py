@@ -18,6 +18,16 @@ from typing import Any
 from gitops.errors import ConfigError
 
 REF = re.compile(r"\$\{secret:([A-Za-z0-9_.-]+)\}")
+SECRET_MASK = "(secret)"  # what plans, results, logs and the API show in a secret's place
+
+
+def scrub(text: str, secrets: Iterable[str | None], mask: str = SECRET_MASK) -> str:
+    """The one redaction function: `text` with every secret value in it replaced by `mask`, longest
+    first (so a value that contains another is masked whole). Used by the executor (resolved secrets
+    in errors), the logs (registered secrets) and the Git source (credentials in git's output)."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, mask)
+    return text
 
 
 def is_reference(value: str) -> bool:

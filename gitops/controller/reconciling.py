@@ -1,13 +1,18 @@
-"""One reconcile: fetch, choose the target, validate, plan, apply, verify, record.
+"""One reconcile: intake, decide, run the steps under a policy, record.
 
 Called by `gitops.controller.service` (the loop thread, one reconcile at a time) with the `Work`
-coalesced from a burst of triggers, and by tests directly. Each step takes the `Attempt` and returns
-None to go on or a `Stop` saying how the attempt ends and with which status: `rejected` (invalid,
-never applied), `failed`, or `pending` (waiting: Proxmox unreachable, or the controller stopping; the
-revision is tried again). `_record` is the one place that writes a revision's status; steps never do.
+coalesced from a burst of triggers, and by tests directly. The path of one revision:
 
-After an apply that fails, or whose post-apply checks fail, the last applied revision is applied
-again (`settings.auto_rollback`), and both are recorded: the bad one as `rolled_back`.
+    intake.Intake.fetch        new commits recorded in the ledger, the branch head remembered
+    intake.Intake.facts        the state, the head, the requested revision, the windows
+    deciding.decide            converge which revision under which policy, or a drift check, or nothing
+    steps.run_steps            checkout, validate, connect, plan | begin | restore data, apply, verify
+    recording.Recorder         the run, the revision's status, the events (the outbox), the drift
+
+Apply, rollback, auto-rollback and self-heal are the same steps under different `policy.Policy`s. After
+an apply that fails, or whose post-apply checks fail, the last applied revision is applied again
+under the auto-rollback policy (`settings.auto_rollback`), and both are recorded: the bad one as
+`rolled_back`. A drift correction is a run of its own (kind `self-heal`) of the applied revision.
 """
 
 from __future__ import annotations
@@ -18,77 +23,30 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from gitops import errors
-from gitops.config.estate import Estate
-from gitops.config.secretrefs import SecretResolver
-from gitops.config.validation import validate_directory
-from gitops.controller import backoff, checks, converging, drift, rollback
+from gitops import errors, events
+from gitops.controller import backoff, steps
+from gitops.controller import policy as policies
+from gitops.controller.deciding import Decision, decide
+from gitops.controller.intake import Intake
+from gitops.controller.recording import Recorder
+from gitops.controller.steps import Attempt, Stop
 from gitops.controller.triggers import Work
-from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult, apply_plan
+from gitops.drivers.executing import ApplyEvent
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.drivers.proxmox.reading import read_live_state
-from gitops.planner import desired as desired_mod
+from gitops.drivers.seam import CancelToken
+from gitops.planner.plan import Plan
 from gitops.settings import Settings
 from gitops.source import CommitInfo, ConfigRepo
-from gitops.store import RevisionRecord, Store
+from gitops.store import Store
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-AUTOMATIC_STATUSES = frozenset({"pending", "applying"})
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass
-class Stop:
-    """How an attempt ends early: the status to record and why."""
-
-    status: str  # rejected, failed, pending
-    error: str
-    changed_live: bool = False  # something was applied: a rollback is worth it
-
-
-@dataclass
-class Attempt:
-    """One revision being converged, and what each step found."""
-
-    sha: str
-    trigger: str
-    previous: str | None  # the applied revision when the attempt began
-    restore_data: bool = False
-    directory: Path | None = None
-    estate: Estate | None = None
-    validation: dict[str, Any] | None = None
-    client: ProxmoxClient | None = None
-    run: converging.PlanRun | None = None
-    plan: dict[str, Any] | None = None
-    restore: ApplyResult | None = None
-    result: ApplyResult | None = None
-    checks: checks.CheckReport | None = None
-    drift: drift.DriftReport | None = None
-    snapshot: str | None = None
-
-    def result_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"previous": self.previous, "snapshot": self.snapshot, "trigger": self.trigger}
-        if self.restore is not None:
-            out["restore"] = self.restore.to_dict()
-        if self.result is not None:
-            out["apply"] = self.result.to_dict()
-        if self.checks is not None:
-            out["checks"] = self.checks.to_dict()
-        if self.drift is not None:
-            out["remaining"] = [asdict_resource(r) for r in self.drift.resources if r.state in ("drifted", "missing")]
-        return out
-
-
-def asdict_resource(r: drift.Resource) -> dict[str, Any]:
-    return {"target": r.target, "state": r.state, "actions": r.actions}
 
 
 @dataclass
@@ -102,7 +60,7 @@ class Outcome:
 
 
 class Reconciler:
-    """Converges Proxmox to the config repo, recording everything in the ledger."""
+    """Converges the registered systems to the config repo, recording everything in the ledger."""
 
     def __init__(
         self,
@@ -124,72 +82,60 @@ class Reconciler:
         self.sleep = sleep
         self.dial = dial
         self.stopping = stopping or threading.Event()
+        self.cancel = CancelToken(self.stopping)  # checked by the executor before each action
+        self.recorder = Recorder(store)
         self.stats: dict[str, float] = {}
 
     # -- the entry point ---------------------------------------------------------------------
 
-
-    @property
-    def secrets(self) -> SecretResolver:
-        """The resolver of `${secret:NAME}` references (settings can change between reconciles in tests)."""
-        return SecretResolver(self.settings.secrets_dir)
-
     def reconcile(self, work: Work) -> Outcome:
         self._count("reconciles")
+        intake = Intake(self.settings, self.store, self.repo, self.recorder, self.clock)
         if work.suspend is not None:
-            self._suspend(work.suspend)
+            intake.suspend(work.suspend)
         head: CommitInfo | None = None
         if work.fetch:
             try:
-                head = self._fetch(work.trigger)
+                head = intake.fetch(work.trigger)
             except errors.PhoenixError as exc:
-                self._phase("idle", last_error=str(exc))
-                self.store.add_event("fetch-error", str(exc), level="error")
+                self.recorder.phase("idle", last_error=str(exc))
+                self.recorder.event(events.EventKind.FETCH_ERROR, str(exc), events.FetchFailed(error=str(exc)),
+                                    level="error")
                 log.error("fetch failed: %s", exc)
                 return Outcome("waiting", detail=str(exc))
-        state = self.store.get_state()
-        target, forced, reason = self._choose(work, head, state.pinned_revision)
-        if target is None:
-            return self._maybe_drift(work, reason)
-        record = self.store.get_revision(target)
-        if work.pin and work.revision:
-            self.store.update_state(pinned_revision=target)
-            self.store.add_event("rollback", f"rollback to {target[:12]} requested; pinned until resumed",
-                                 revision=target, data={"restore_data": work.restore_data})
-        elif work.revision and state.pinned_revision and not work.pin:
-            self.store.update_state(pinned_revision=None)
-            self.store.add_event("unpin", f"explicit sync of {target[:12]} lifts the pin", revision=target)
-        if record.sha == state.applied_revision and record.status == "applied":
-            return self._maybe_drift(work, "up to date")
-        retry = not forced and not state.pinned_revision and record.status in backoff.RETRIED_STATUSES
-        if retry and not backoff.due(state.extra.get("retry"), record.sha, self.clock()):
-            if not isinstance(state.extra.get("retry"), dict) or state.extra["retry"].get("sha") != record.sha:
-                self._schedule_retry(record.sha)  # failed before any schedule (e.g. before a restart)
-            return self._maybe_drift(work, f"{record.short_sha} is {record.status}; tried again later")
-        if not forced:
-            if record.status not in AUTOMATIC_STATUSES and not retry:
-                return self._maybe_drift(work, f"{record.short_sha} is {record.status}")
-            if state.suspended:
-                self._phase("suspended")
-                return Outcome("skipped", target, "suspended: new revisions are recorded, not applied")
-            if not self.settings.sync_allowed(self.clock()):
-                self._phase("waiting_window")
-                return Outcome("skipped", target, "outside the sync windows")
-        trigger = work.trigger if work.trigger in ("poll", "webhook", "manual", "rollback", "startup") else "poll"
-        if retry:
-            attempt = state.extra["retry"].get("attempt", 1) + 1
-            self.store.add_event("retry", f"trying {record.short_sha} again (attempt {attempt}) after: "
-                                 f"{record.error or record.status}", revision=target)
-        outcome = self._converge(target, trigger, restore_data=work.restore_data and work.pin)
-        if outcome.action in ("failed", "rolled_back") and not work.pin:
-            self._schedule_retry(target)
+        facts = intake.facts(work, head)
+        failed_head = facts.head if facts.statuses.get(facts.head or "") in backoff.RETRIED_STATUSES else None
+        if failed_head and not self._scheduled(failed_head):
+            self._schedule_retry(failed_head)  # it failed before any schedule was kept (e.g. before an upgrade)
+        decision = decide(work, facts)
+        self._pin(decision)
+        if decision.do == "nothing":
+            return Outcome("none", detail=decision.reason)
+        if decision.do == "skip":
+            self.recorder.phase(decision.phase or "idle")
+            return Outcome("skipped", decision.target, decision.reason)
+        assert decision.target is not None and decision.policy is not None
+        if decision.do == "drift-check":
+            return self._drift_check(decision.target, decision.policy, decision.phase or "idle")
+        if decision.retry:
+            self._announce_retry(decision.target)
+        outcome = self._converge(decision.target, decision.policy)
+        if outcome.action in ("failed", "rolled_back") and not decision.pin:
+            self._schedule_retry(decision.target)
         elif outcome.action == "applied" and "retry" in self.store.get_state().extra:
             self.store.update_state(extra={"retry": None})
-        if outcome.action == "rejected" and work.pin:
+        if outcome.action == "rejected" and decision.unpin_if_rejected:
             self.store.update_state(pinned_revision=None)
-        if outcome.action == "applied" and not work.pin and not state.pinned_revision:
-            self.store.mark_superseded([r.sha for r in self.store.revisions_in_status("pending") if r.sha != target])
+        if outcome.action == "applied" and decision.supersede_on_success:
+            self.store.mark_superseded([r.sha for r in self.store.revisions_in_status("pending")
+                                        if r.sha != decision.target])
         return outcome
+
+    # -- failed revisions, tried again ------------------------------------------------------
+
+    def _scheduled(self, sha: str) -> bool:
+        schedule = self.store.get_state().extra.get("retry")
+        return isinstance(schedule, dict) and schedule.get("sha") == sha
 
     def _schedule_retry(self, sha: str) -> None:
         """Back off before trying the failed `sha` again (a newer head makes the schedule moot)."""
@@ -198,432 +144,192 @@ class Reconciler:
         self.store.update_state(extra={"retry": schedule})
         log.info("%s failed: trying again after %s", sha[:12], schedule["due_at"], extra={"revision": sha})
 
-    # -- fetch and choose --------------------------------------------------------------------
-
-    def _fetch(self, trigger: str) -> CommitInfo:
-        """Fetch; record the commits new to the ledger (only the newest is a target, the others are
-        `superseded`); remember the head."""
-        self._phase("fetching")
-        fetched = self.repo.fetch()
-        head = fetched.head
-        state = self.store.get_state()
-        now = self.clock()
-        try:
-            self.store.get_revision(head.sha)
-            known = True
-        except errors.NotFoundError:
-            known = False
-        if not known:
-            last_seen = state.extra.get("last_seen")
-            commits = [head]
-            if isinstance(last_seen, str):
-                try:
-                    commits = self.repo.commits_between(last_seen, head.sha, limit=200) or [head]
-                except errors.PhoenixError:
-                    commits = [head]
-            ledger_trigger = trigger if trigger in ("poll", "webhook", "startup") else "manual"
-            for commit in commits:
-                self.store.record_revision(commit.sha, commit.author, commit.message.strip(),
-                                           commit.committed_at, ledger_trigger)
-            older = [r.sha for r in self.store.revisions_in_status("pending") if r.sha != head.sha]
-            superseded = self.store.mark_superseded(older)
-            self.store.add_event("revision", f"new head {head.short_sha}: {head.subject}", revision=head.sha,
-                                 data={"commits": len(commits), "superseded": superseded})
-            log.info("new head %s (%d commits, %d superseded)", head.short_sha, len(commits), len(superseded),
-                     extra={"revision": head.sha, "trigger": trigger})
-        if fetched.forced and fetched.previous_sha:
-            message = (f"the branch was force-pushed: {fetched.previous_sha[:12]} is no longer in its history; "
-                       f"following {head.short_sha}")
-            log.warning(message, extra={"revision": head.sha, "trigger": trigger})
-            self.store.add_event("force-push", message, level="warning", revision=head.sha,
-                                 data={"previous": fetched.previous_sha})
-        self.store.update_state(last_poll_at=now, extra={"last_seen": head.sha}, phase="idle")
-        return head
-
-    def _choose(self, work: Work, head: CommitInfo | None, pinned: str | None) -> tuple[str | None, bool, str]:
-        """(target sha, forced by an operator, why none)."""
-        if work.revision:
-            try:
-                return self._resolve(work.revision), True, ""
-            except errors.NotFoundError as exc:
-                self.store.add_event("rollback-error" if work.pin else "sync-error", str(exc), level="error")
-                return None, False, str(exc)
-        if pinned:
-            applied = self.store.get_state().applied_revision
-            return pinned, work.force or applied != pinned, ""
-        if head is None:
-            state = self.store.get_state()
-            last = state.extra.get("last_seen")
-            if not isinstance(last, str):
-                return None, False, "nothing fetched yet"
-            return last, work.force, ""
-        return head.sha, work.force, ""
-
-    def _resolve(self, ref: str) -> str:
-        """A ledger revision, or a commit of the repo (recorded on the way)."""
-        try:
-            return self.store.get_revision(ref).sha
-        except errors.NotFoundError:
-            commit = self.repo.commit(ref)
-            self.store.record_revision(commit.sha, commit.author, commit.message.strip(), commit.committed_at,
-                                       "manual")
-            return commit.sha
+    def _announce_retry(self, sha: str) -> None:
+        schedule = self.store.get_state().extra.get("retry") or {}
+        attempt = int(schedule.get("attempt", 1)) + 1
+        error = self.store.get_revision(sha).error or ""
+        self.recorder.event(events.EventKind.RETRY, f"trying {sha[:12]} again (attempt {attempt}) after: {error}",
+                            events.RetryStarted(attempt=attempt, error=error), revision=sha)
 
     # -- converge one revision ---------------------------------------------------------------
 
-    def _converge(self, sha: str, trigger: str, *, restore_data: bool = False,
-                  auto_rollback: bool = True) -> Outcome:
+    def _converge(self, sha: str, policy: policies.Policy) -> Outcome:
         state = self.store.get_state()
-        attempt = Attempt(sha, trigger, state.applied_revision if state.applied_revision != sha else
-                          self._previous_of(sha), restore_data=restore_data)
+        previous = state.applied_revision if state.applied_revision != sha else self._previous_of(sha)
+        attempt = Attempt(sha, policy.trigger, previous, restore_data=policy.restore_data)
         self.store.update_state(target_revision=sha)
-        started = time.monotonic()
-        try:
-            stop = self._run_steps(attempt)
-        finally:
-            if attempt.client is not None:
-                attempt.client.close()
-        self.stats["last_reconcile_s"] = time.monotonic() - started
+        stop = self._run(attempt, policy)
         if stop is None:
-            self._record(attempt, "applied")
-            self._phase("idle", last_error=None)
-            self._store_drift(attempt.drift)
-            if state.applied_revision and state.applied_revision != sha:
-                self._mark_left(state.applied_revision, sha, trigger)
+            self.recorder.finish(attempt, policy, "applied")
+            self.recorder.phase("idle", last_error=None)
+            self.recorder.drift(attempt.drift)
+            if policy.kind == "rollback" and state.applied_revision and state.applied_revision != sha:
+                self._mark_left(state.applied_revision, sha)
             self._count("applied")
             return Outcome("applied", sha, records=[sha])
-        self._record(attempt, stop.status, error=stop.error)
+        self.recorder.finish(attempt, policy, stop.status, error=stop.error)
         self._count(stop.status)
         if stop.status == "pending":
-            self._phase("idle", last_error=stop.error)
+            self.recorder.phase("idle", last_error=stop.error)
             return Outcome("interrupted" if self.stopping.is_set() else "waiting", sha, stop.error, [sha])
-        self._phase("failed" if stop.status == "failed" else "idle", last_error=stop.error)
-        if stop.status == "failed" and stop.changed_live and auto_rollback:
+        self.recorder.phase("failed" if stop.status == "failed" else "idle", last_error=stop.error)
+        if stop.status == "failed" and stop.changed_live and policy.roll_back_on_failure:
             return self._auto_rollback(attempt, stop)
         return Outcome(stop.status, sha, stop.error, [sha])
+
+    def _run(self, attempt: Attempt, policy: policies.Policy) -> Stop | None:
+        started = time.monotonic()
+        try:
+            return steps.run_steps(self._step_context(), attempt, policy,
+                                   lambda a: self.recorder.begin(a, policy))
+        finally:
+            if attempt.drivers is not None:
+                attempt.drivers.close()
+            self.stats["last_reconcile_s"] = time.monotonic() - started
 
     def _previous_of(self, sha: str) -> str | None:
         """For an attempt re-running the applied revision: keep the previous it recorded."""
         try:
-            result = self.store.get_revision(sha).result
+            return self.store.get_revision(sha).previous_sha
         except errors.NotFoundError:
             return None
-        previous = result.get("previous") if isinstance(result, dict) else None
-        return str(previous) if previous else None
 
-    def _run_steps(self, attempt: Attempt) -> Stop | None:
-        steps: list[Callable[[Attempt], Stop | None]] = [
-            self._step_checkout, self._step_validate, self._step_connect, self._step_plan,
-            self._step_mark_applying, self._step_restore_data, self._step_apply, self._step_verify,
-        ]
-        for step in steps:
-            if self.stopping.is_set() and step in (self._step_mark_applying, self._step_apply):
-                return Stop("pending", "interrupted: the controller stopped; it is applied again at the next start",
-                            changed_live=False)
-            try:
-                stop = step(attempt)
-            except errors.TransientError as exc:
-                stop = Stop("pending", f"waiting: {exc}")
-            except errors.DriverError as exc:
-                stop = Stop("failed", str(exc), changed_live=attempt.result is not None)
-            except errors.PhoenixError as exc:
-                stop = Stop("failed", str(exc), changed_live=attempt.result is not None)
-            if stop is not None:
-                return stop
-        return None
+    def _auto_rollback(self, attempt: Attempt, stop: Stop) -> Outcome:
+        previous = attempt.previous
+        if previous is None or previous == attempt.sha:
+            return Outcome("failed", attempt.sha, stop.error, [attempt.sha])
+        message = f"{attempt.sha[:12]} failed; rolling back to {previous[:12]}"
+        log.warning(message, extra={"revision": attempt.sha})
+        self.recorder.event(events.EventKind.AUTO_ROLLBACK, message,
+                            events.AutoRollback(to=previous, error=stop.error), level="warning", revision=attempt.sha)
+        self.recorder.phase("rolling_back")
+        back = self._converge(previous, policies.AUTO_ROLLBACK)
+        if back.action == "applied":
+            self.recorder.status(attempt.sha, "rolled_back", error=f"{stop.error} -- rolled back to {previous[:12]}")
+            self._count("auto_rollbacks")
+            return Outcome("rolled_back", attempt.sha, stop.error, [attempt.sha, previous])
+        self.recorder.event(events.EventKind.AUTO_ROLLBACK_FAILED, f"rollback to {previous[:12]} failed: {back.detail}",
+                            events.AutoRollbackFailed(to=previous, error=back.detail), level="error",
+                            revision=attempt.sha)
+        return Outcome("failed", attempt.sha, f"{stop.error}; the rollback failed too: {back.detail}",
+                       [attempt.sha, previous])
 
-    def _step_checkout(self, attempt: Attempt) -> Stop | None:
-        self._phase("validating")
-        try:
-            attempt.directory = self.repo.checkout(attempt.sha)
-        except errors.SourceError as exc:
-            return Stop("rejected", str(exc))
-        return None
-
-    def _step_validate(self, attempt: Attempt) -> Stop | None:
-        assert attempt.directory is not None
-        try:
-            estate, report = validate_directory(attempt.directory, self.settings.policy)
-        except errors.ConfigError as exc:
-            attempt.validation = {"valid": False, "errors": [{"message": str(exc)}], "warnings": []}
-            return Stop("rejected", str(exc))
-        except Exception as exc:  # validation is a pure function of the commit: retrying would crash again
-            log.exception("validation crashed", extra={"revision": attempt.sha})
-            message = f"the validator failed on this commit ({type(exc).__name__}); see the controller's logs"
-            attempt.validation = {"valid": False, "warnings": [],
-                                  "errors": [{"code": "validation-crashed", "message": message}]}
-            return Stop("rejected", message)
-        attempt.estate, attempt.validation = estate, report.to_dict()
-        if not report.valid:
-            first = report.errors[0]
-            more = f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""
-            self.store.add_event("rejected", f"{attempt.sha[:12]} is invalid: {first}{more}", level="warning",
-                                 revision=attempt.sha, data=attempt.validation)
-            log.warning("revision rejected: %s%s", first, more, extra={"revision": attempt.sha})
-            return Stop("rejected", f"invalid config: {first}{more}")
-        return None
-
-    def _step_connect(self, attempt: Attempt) -> Stop | None:
-        self._phase("planning")
-        attempt.client = self.connect()
-        return None
-
-    def _step_plan(self, attempt: Attempt) -> Stop | None:
-        assert attempt.client is not None and attempt.estate is not None
-        options = converging.plan_options(self.settings, attempt.client, revision=attempt.sha)
-        attempt.snapshot = options.snapshot_name
-        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, options, self.secrets)
-        plan = attempt.run.plan.to_dict()
-        if attempt.restore_data:
-            plan["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
-                                        rollback.DATA_ROLLBACK_WARNING.format(snap="(see restore)")})
-        attempt.plan = plan
-        if attempt.run.plan.errors:
-            first = attempt.run.plan.errors[0]
-            return Stop("failed", f"the plan has errors: {first.target}: {first.message}")
-        return None
-
-    def _step_mark_applying(self, attempt: Attempt) -> Stop | None:
-        self._record(attempt, "applying")
-        self._phase("applying")
-        log.info("applying %d actions", len(attempt.run.plan.actions) if attempt.run else 0,
-                 extra={"revision": attempt.sha, "trigger": attempt.trigger})
-        return None
-
-    def _step_restore_data(self, attempt: Attempt) -> Stop | None:
-        if not attempt.restore_data:
-            return None
-        assert attempt.client is not None and attempt.estate is not None
-        state = self.store.get_state()
-        snap = rollback.snapshot_for(self.store, state.applied_revision, attempt.sha)
-        if snap is None:
-            return Stop("failed", f"no pre-apply snapshot leads back to {attempt.sha[:12]}: data not restored")
-        ids = {d.vmid for d in desired_mod.desired_guests(attempt.estate, attempt.client.node)}
-        live = read_live_state(attempt.client, ids, snapshots=ids)
-        plan = rollback.restore_plan(live, ids, snap)
-        log.warning(plan.warnings[0].message, extra={"revision": attempt.sha})
-        self.store.add_event("data-rollback", plan.warnings[0].message, level="warning", revision=attempt.sha,
-                             data=plan.to_dict())
-        attempt.restore = self._apply_plan(attempt.client, plan)
-        if not attempt.restore.ok:
-            return Stop("failed", "restoring snapshots failed: " + "; ".join(
-                f"{o.target}: {o.error}" for o in attempt.restore.failed), changed_live=True)
-        # the guests changed under the plan: plan again from what they are now
-        assert attempt.run is not None
-        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options, self.secrets)
-        restored = attempt.run.plan.to_dict()
-        restored["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message": plan.warnings[0].message})
-        restored["restore"] = plan.to_dict()["actions"]
-        attempt.plan = restored
-        return None
-
-    def _step_apply(self, attempt: Attempt) -> Stop | None:
-        assert attempt.client is not None and attempt.run is not None
-        client = _StoppableClient(attempt.client, self.stopping, revision=attempt.sha)
-        attempt.result = converging.apply(client, attempt.run, self.settings, client.on_event)
-        if client.refused and not attempt.result.ok:
-            return Stop("pending", "interrupted: the controller stopped during the apply; "
-                        "it is applied again at the next start")
-        if not attempt.result.ok:
-            failed = attempt.result.failed or attempt.result.skipped
-            detail = "; ".join(f"{o.target} {o.action}: {o.error}" for o in failed[:3])
-            return Stop("failed", f"apply failed: {detail}", changed_live=True)
-        return None
-
-    def _step_verify(self, attempt: Attempt) -> Stop | None:
-        assert attempt.client is not None and attempt.estate is not None and attempt.run is not None
-        self._phase("verifying")
-        after = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options, self.secrets,
-                                         check_missing=False)
-        attempt.drift = drift.compare(attempt.estate, after.live, after.plan, revision=attempt.sha, now=self.clock())
-        report = checks.run_checks(attempt.estate, after.live, sleep=self.sleep, dial=self.dial)
-        attempt.checks = report
-        if not report.ok:
-            return Stop("failed", f"post-apply checks failed: {report.summary()}", changed_live=True)
-        return None
-
-    def _apply_plan(self, client: ProxmoxClient, plan: Any) -> ApplyResult:
-        return apply_plan(client, plan, resolve_secret=self.secrets.value,
-                          concurrency=self.settings.pve_concurrency)
-
-    # -- recording ---------------------------------------------------------------------------
-
-    def _record(self, attempt: Attempt | str, status: str, *, error: str | None = None,
-                **extra: Any) -> RevisionRecord:
-        """The one place that writes a revision's status (and the controller state that goes with it).
-        `attempt` is the attempt that ends, or just a sha when only the status and error change."""
-        sha = attempt if isinstance(attempt, str) else attempt.sha
-        fields: dict[str, Any] = dict(extra)
-        state: dict[str, Any] = {}
-        if isinstance(attempt, Attempt):
-            if attempt.validation is not None:
-                fields["validation"] = attempt.validation
-            if attempt.plan is not None:
-                fields["plan"] = attempt.plan
-            if status != "applying":
-                fields["result"] = attempt.result_dict()
-        if status != "applying":
-            fields["error"] = error
-        if status == "applied":
-            state = {"applied_revision": sha}
-        record = self.store.set_status(sha, status, state=state, **fields)
-        level = "error" if status == "failed" else "warning" if status in ("rejected", "rolled_back") else "info"
-        if status != "applying":
-            self.store.add_event(status, f"{sha[:12]} {status}" + (f": {error}" if error else ""),
-                                 level=level, revision=sha)
-        trigger = attempt.trigger if isinstance(attempt, Attempt) else None
-        log.log(logging.ERROR if level == "error" else logging.INFO, "revision %s", status,
-                extra={"revision": sha, "status": status, "error": error, "trigger": trigger})
-        return record
+    def _mark_left(self, left: str, now_applied: str) -> None:
+        """The revision that was applied before a rollback: `rolled_back`."""
+        record = self.store.get_revision(left)
+        if record.status == "applied":
+            self.recorder.status(left, "rolled_back", error=f"rolled back to {now_applied[:12]}",
+                                 finished_at=record.finished_at)
 
     def recover_interrupted(self) -> list[str]:
         """At start-up (or on becoming leader): revisions left `applying` by a crash go back to `pending`,
         so this reconcile applies them again (or supersedes them if the head moved on)."""
         shas = [r.sha for r in self.store.revisions_in_status("applying")]
         for sha in shas:
-            self._record(sha, "pending", error="interrupted: the controller stopped during its apply; applied again")
+            self.recorder.status(sha, "pending", error="interrupted: the controller stopped during its apply; "
+                                 "applied again")
+        for run in self.store.list_runs(1000, status="running"):  # their process is gone
+            self.store.finish_run(run.id, "interrupted", result=run.result,
+                                  error="interrupted: the controller stopped during this run")
         return shas
-
-    def _mark_left(self, left: str, now_applied: str, trigger: str) -> None:
-        """The revision that was applied before a rollback: `rolled_back`."""
-        if trigger != "rollback":
-            return
-        record = self.store.get_revision(left)
-        if record.status == "applied":
-            self._record(left, "rolled_back", error=f"rolled back to {now_applied[:12]}",
-                         finished_at=record.finished_at)
-
-    def _auto_rollback(self, attempt: Attempt, stop: Stop) -> Outcome:
-        previous = attempt.previous
-        if not self.settings.auto_rollback or previous is None or previous == attempt.sha:
-            return Outcome("failed", attempt.sha, stop.error, [attempt.sha])
-        message = f"{attempt.sha[:12]} failed; rolling back to {previous[:12]}"
-        log.warning(message, extra={"revision": attempt.sha})
-        self.store.add_event("auto-rollback", message, level="warning", revision=attempt.sha,
-                             data={"to": previous, "error": stop.error})
-        self._phase("rolling_back")
-        back = self._converge(previous, "rollback", auto_rollback=False)
-        if back.action == "applied":
-            self._record(attempt.sha, "rolled_back", error=f"{stop.error} -- rolled back to {previous[:12]}")
-            self._count("auto_rollbacks")
-            return Outcome("rolled_back", attempt.sha, stop.error, [attempt.sha, previous])
-        self.store.add_event("auto-rollback-failed", f"rollback to {previous[:12]} failed: {back.detail}",
-                             level="error", revision=attempt.sha)
-        return Outcome("failed", attempt.sha, f"{stop.error}; the rollback failed too: {back.detail}",
-                       [attempt.sha, previous])
 
     # -- drift -------------------------------------------------------------------------------
 
-    def _maybe_drift(self, work: Work, reason: str) -> Outcome:
-        if not (work.drift_check or work.force):
-            return Outcome("none", detail=reason)
-        return self.check_drift(heal=work.force or self.settings.self_heal, forced=work.force)
-
-    def check_drift(self, *, heal: bool, forced: bool = False) -> Outcome:
-        """A no-op plan of the applied revision; record the drift; correct it when `heal` allows."""
-        state = self.store.get_state()
-        sha = state.applied_revision
-        if sha is None:
-            return Outcome("none", detail="nothing applied yet")
-        self._phase("drift_check")
-        client: ProxmoxClient | None = None
-        try:
-            estate, report = validate_directory(self.repo.checkout(sha), self.settings.policy)
-            if not report.valid:
+    def _drift_check(self, sha: str, policy: policies.Policy, idle_phase: str) -> Outcome:
+        """The self-heal policy through the same steps: a plan of the applied revision (secrets checked);
+        no drift: nothing; drift: recorded, and corrected as a run of its own unless the policy or the
+        plan forbids it (plan errors, missing secrets: recorded, never applied)."""
+        attempt = Attempt(sha, policy.trigger, self._previous_of(sha))
+        stop = self._run(attempt, policy)
+        found = attempt.found
+        if stop is not None and found is None:  # the check itself could not run
+            if stop.status == "rejected":
+                self.recorder.phase(idle_phase)
                 return Outcome("none", sha, "the applied revision no longer validates")
-            client = self.connect()
-            options = converging.plan_options(self.settings, client, revision=sha)
-            run = converging.read_and_plan(client, estate, options, self.secrets, check_missing=False)
-            found = drift.compare(estate, run.live, run.plan, revision=sha, now=self.clock())
-            self._store_drift(found)
-            if not found.drifted:
-                self._phase("idle")
-                return Outcome("none", sha, "in sync")
-            drifted = [r.target for r in found.resources if r.state in ("drifted", "missing")]
-            self.store.add_event("drift", f"drift on {', '.join(drifted[:10])}", level="warning", revision=sha,
-                                 data=found.to_dict())
-            log.warning("drift on %s", ", ".join(drifted[:10]), extra={"revision": sha})
-            allowed = forced or (not state.suspended and self.settings.sync_allowed(self.clock()))
-            if not heal or not allowed:
-                self._phase("suspended" if state.suspended else "idle")
-                return Outcome("none", sha, "drift recorded, not corrected")
-            self._phase("applying")
-            result = converging.apply(client, run, self.settings)
-            after = converging.read_and_plan(client, estate, options, self.secrets, check_missing=False)
-            healed = drift.compare(estate, after.live, after.plan, revision=sha, now=self.clock())
-            self._store_drift(healed)
-            self.store.add_event("self-heal", f"corrected drift on {', '.join(drifted[:10])}"
-                                 + ("" if result.ok else " (with failures)"),
-                                 level="info" if result.ok else "error", revision=sha, data=result.to_dict())
-            self._count("heals")
-            self._phase("idle")
-            return Outcome("healed", sha, ", ".join(drifted))
-        except errors.PhoenixError as exc:
-            self._phase("idle", last_error=str(exc))
-            return Outcome("waiting", sha, str(exc))
-        finally:
-            if client is not None:
-                client.close()
-
-    def _store_drift(self, found: drift.DriftReport | None) -> None:
-        if found is None:
-            return
-        self.store.update_state(drift=found.drifted, last_drift=found.to_dict(), last_drift_at=found.checked_at)
+            self.recorder.phase("idle", last_error=stop.error)
+            return Outcome("waiting", sha, stop.error)
+        assert found is not None
+        if stop is not None and stop.status == "in-sync":
+            self.recorder.drift(found)
+            self.recorder.phase(idle_phase)
+            return Outcome("none", sha, "in sync")
+        targets = found.drifted_targets
+        began = attempt.run_id is not None  # a correction run began: something may be applied
+        if began:
+            reason = ""
+        elif stop is not None and stop.status == "not-corrected":
+            reason = stop.error if policy.heal else policy.not_healed
+        else:
+            reason = stop.error if stop is not None else ""
+        self.recorder.drift(found)
+        self.recorder.event(events.EventKind.DRIFT, f"drift on {', '.join(targets[:10])}",
+                            events.DriftFound(revision=sha, targets=targets, counts=found.counts(),
+                                              corrected=began, reason=reason),
+                            level="warning", revision=sha)
+        log.warning("drift on %s", ", ".join(targets[:10]), extra={"revision": sha})
+        if stop is not None and stop.status == "not-corrected":
+            if policy.heal:  # wanted, but the plan cannot be applied: a run that says why
+                self.recorder.not_corrected(attempt, policy, stop.error)
+            self.recorder.phase(idle_phase, last_error=stop.error if policy.heal else None)
+            return Outcome("none", sha, "drift recorded, not corrected" + (f": {stop.error}" if policy.heal else ""))
+        if stop is not None and not began:  # stopped (SIGTERM) or unreachable before the correction began
+            self.recorder.phase("idle", last_error=stop.error)
+            return Outcome("interrupted" if self.stopping.is_set() else "waiting", sha, stop.error)
+        assert attempt.run_id is not None
+        error = None if stop is None else stop.error
+        self.recorder.finish(attempt, policy, "applied" if stop is None else stop.status, error)
+        self.recorder.drift(attempt.drift)
+        self.recorder.event(events.EventKind.SELF_HEAL,
+                            f"corrected drift on {', '.join(targets[:10])}" + (f" (failed: {error})" if error else ""),
+                            events.DriftCorrected(revision=sha, run=attempt.run_id, targets=targets,
+                                                  ok=stop is None, error=error),
+                            level="info" if stop is None else "error", revision=sha)
+        self._count("heals")
+        self.recorder.phase("idle", last_error=error)
+        if stop is None:
+            return Outcome("healed", sha, ", ".join(targets))
+        if stop.status == "pending":
+            return Outcome("interrupted" if self.stopping.is_set() else "waiting", sha, stop.error)
+        return Outcome("failed", sha, stop.error)
 
     # -- small things ------------------------------------------------------------------------
 
-    def _suspend(self, suspend: bool) -> None:
-        if suspend:
-            self.store.update_state(suspended=True, phase="suspended")
-            self.store.add_event("suspend", "automatic applies suspended")
-        else:
-            self.store.update_state(suspended=False, pinned_revision=None, phase="idle")
-            self.store.add_event("resume", "automatic applies resumed; any pin lifted")
+    def _step_context(self) -> steps.StepContext:
+        return steps.StepContext(
+            settings=self.settings, repo=self.repo, store=self.store, connect=self.connect, cancel=self.cancel,
+            clock=self.clock, sleep=self.sleep, dial=self.dial, phase=self.recorder.phase,
+            on_action=_action_logger, on_data_rollback=self._data_rollback,
+        )
 
-    def _phase(self, phase: str, **more: Any) -> None:
-        self.store.update_state(phase=phase, **more)
+    def _data_rollback(self, sha: str, snapshot: str, plan: Plan) -> None:
+        message = plan.warnings[0].message
+        log.warning(message, extra={"revision": sha})
+        self.recorder.event(events.EventKind.DATA_ROLLBACK, message,
+                            events.DataRollback(snapshot=snapshot, targets=[a.target for a in plan.actions]),
+                            level="warning", revision=sha)
+
+    def _pin(self, decision: Decision) -> None:
+        if decision.pin and decision.target:
+            self.store.update_state(pinned_revision=decision.target)
+            self.recorder.event(events.EventKind.ROLLBACK,
+                                f"rollback to {decision.target[:12]} requested; pinned until resumed",
+                                events.RollbackRequested(to=decision.target, restore_data=bool(
+                                    decision.policy and decision.policy.restore_data)),
+                                revision=decision.target)
+        elif decision.unpin and decision.target:
+            self.store.update_state(pinned_revision=None)
+            self.recorder.event(events.EventKind.UNPIN, f"explicit sync of {decision.target[:12]} lifts the pin",
+                                events.Unpinned(revision=decision.target), revision=decision.target)
 
     def _count(self, name: str) -> None:
         self.stats[name] = self.stats.get(name, 0) + 1
 
 
-class _StoppableClient(ProxmoxClient):
-    """The client, except that actions starting after the controller began stopping make no call:
-    the actions already running finish, the others fail as `interrupted`."""
-
-    def __init__(self, inner: ProxmoxClient, stopping: threading.Event, *, revision: str = "") -> None:
-        super().__init__(inner.api, host=inner.host, user=inner.user, node=inner.node, nodes=inner.nodes,
-                         concurrency=inner.concurrency, read_concurrency=inner.read_concurrency,
-                         sleep=self._sleep, clock=inner.clock)
-        self._inner = inner
-        self._stopping = stopping
-        self.revision = revision
-        self._local = threading.local()
-        self.refused = False
-
-    def _sleep(self, seconds: float) -> None:
-        if self._stopping.is_set():  # still polling the running action's task: do not spin
-            time.sleep(min(seconds, 0.25))
-        else:
-            self._stopping.wait(seconds)  # a boot delay ends early when the controller stops
-
-    def on_event(self, event: ApplyEvent) -> None:
+def _action_logger(revision: str) -> Callable[[ApplyEvent], None]:
+    """A listener that logs every action's outcome with its guest and revision."""
+    def on_event(event: ApplyEvent) -> None:
         if event.kind in ("finished", "skipped"):
             level = logging.INFO if event.status == "ok" else logging.WARNING
             log.log(level, f"{event.action} {event.status}" + (f": {event.message}" if event.message else ""),
-                    extra={"revision": self.revision, "guest": event.target, "status": event.status})
-        if event.kind == "started":
-            self._local.refuse = self._stopping.is_set()
-            if self._local.refuse:
-                self.refused = True
-        elif event.kind == "finished":
-            self._local.refuse = False
-
-    def request(self, method: str, path: str, params: dict[str, Any] | None = None,
-                *, target: str | None = None) -> Any:
-        if getattr(self._local, "refuse", False):
-            raise errors.PermanentError("not started: the controller is stopping", target=target)
-        return self._inner.request(method, path, params, target=target)
-
-    def close(self) -> None:
-        """The inner client is closed by its owner."""
+                    extra={"revision": revision, "guest": event.target, "status": event.status})
+    return on_event

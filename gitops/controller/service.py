@@ -9,7 +9,10 @@ triggers and reads the ledger. The loop:
 - polls every `poll_interval` seconds and runs a drift check every `drift_interval` seconds, both as
   triggers in the same queue as the API's;
 - stops when asked (SIGTERM through uvicorn's shutdown): the actions already running finish, no new
-  one starts, the revision is recorded, the thread ends.
+  one starts, the revision is recorded, the thread ends;
+- on a follower, a trigger the API receives (sync, rollback, suspend, resume, webhook) is kept in the
+  ledger's requests queue; the leader takes those at least every REQUEST_POLL_S seconds, so a load
+  balancer may send writes to any replica.
 
 Clock and queue are injected, so tests drive the loop with short intervals and no real waiting.
 """
@@ -25,9 +28,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops import errors
+from gitops import errors, events
 from gitops.controller.reconciling import Outcome, Reconciler
-from gitops.controller.triggers import Trigger, TriggerQueue, coalesce
+from gitops.controller.triggers import Trigger, TriggerQueue, coalesce, handed_over
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
@@ -36,6 +39,7 @@ from gitops.store import Store
 log = logging.getLogger(__name__)
 
 FOLLOWER_RETRY_S = 2.0
+REQUEST_POLL_S = 1.0  # how often the leader looks for requests handed over by followers
 SETTLE_S = 0.05  # a burst of triggers arriving within this is one reconcile
 
 
@@ -73,7 +77,13 @@ class Service:
     # -- the API's port ----------------------------------------------------------------------
 
     def request(self, trigger: Trigger) -> None:
-        self.queue.put(trigger)
+        """The leader queues the trigger; a follower hands it to the leader through the ledger
+        (StoreError when the ledger cannot be reached: the API answers 503)."""
+        if self.leader:
+            self.queue.put(trigger)
+            return
+        self.store.queue_request(trigger.kind, revision=trigger.revision, restore_data=trigger.restore_data,
+                                 source=trigger.source)
 
     @property
     def stats(self) -> dict[str, float]:
@@ -107,10 +117,11 @@ class Service:
                 self.queue.take(FOLLOWER_RETRY_S)  # triggers sent to a follower are dropped
                 continue
             now = self.monotonic()
-            wait = max(0.0, min(next_poll, next_drift) - now)
+            wait = max(0.0, min(next_poll, next_drift, now + REQUEST_POLL_S) - now)
             batch = self.queue.take(wait, settle=self.settle_s)
             if self.stopping.is_set():
                 break
+            batch += self._handed_over()
             now = self.monotonic()
             if now >= next_poll:
                 batch.append(Trigger("poll", source="timer"))
@@ -139,14 +150,17 @@ class Service:
                 if not self._said_follower:  # once, not on every heartbeat
                     self._said_follower = True
                     holder = self.store.leadership_holder()
-                    log.warning("another controller leads (%s): this one applies nothing and serves the API "
-                                "read-only until the leader stops", holder)
-                    self.store.add_event("follower", f"{self.identity} does not lead: {holder}", level="warning")
+                    log.warning("another controller leads (%s): this one applies nothing and hands what it is "
+                                "asked to the leader until the leader stops", holder)
+                    self.reconciler.recorder.event(
+                        events.EventKind.FOLLOWER, f"{self.identity} does not lead: {holder}",
+                        events.Following(replica=self.identity, holder=holder), level="warning")
             elif not self.leader:
                 self._said_follower = False
                 self.leader = True
                 log.info("leading as %s", self.identity)
-                self.store.add_event("leader", f"{self.identity} leads")
+                self.reconciler.recorder.event(events.EventKind.LEADER, f"{self.identity} leads",
+                                               events.LeaderElected(identity=self.identity))
                 interrupted = self.reconciler.recover_interrupted()
                 if interrupted:
                     log.warning("%d revision(s) were interrupted while applying; applying again", len(interrupted))
@@ -159,6 +173,18 @@ class Service:
             self.ready = False
             self.leader = False
         return self.leader
+
+    def _handed_over(self) -> list[Trigger]:
+        """The triggers followers kept in the ledger for the leader."""
+        try:
+            taken = self.store.take_requests(self.identity)
+        except errors.StoreError as exc:
+            log.error("ledger unreachable: %s", exc)
+            return []
+        out = [t for r in taken if (t := handed_over(r.kind, r.revision, r.restore_data, r.source)) is not None]
+        if out:
+            log.info("%d request(s) handed over by followers", len(out))
+        return out
 
     def _reconcile(self, work: Any) -> None:
         self.busy = True

@@ -1,7 +1,7 @@
 """What each guest should look like, in PVE's own terms: keys and values as the API takes them.
 
 `desired_guests(estate, options)` turns the effective config (defaults applied) into one
-`DesiredGuest` per guest. Pure; used by `gitops.planner.guests` and `gitops.planner.planning`.
+`DesiredGuest` per guest. Pure; used by `gitops.planner.planning`, `creating`, `updating`, `hypervisor` and drift.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest, LxcNetwork
 from gitops.config.templates import cloud_image_url, template_volid
 from gitops.config.vm import Vm
+from gitops.planner import pve_paths
 from gitops.planner.normalize import join_props, nameservers
 
 MANAGED_TAG = "phoenix-gitops"
@@ -80,13 +81,9 @@ class DesiredGuest:
     def target(self) -> str:
         return f"{self.kind}/{self.vmid}"
 
-    @property
-    def api_kind(self) -> str:
-        return "lxc" if self.kind == "lxc" else "qemu"
-
     def path(self, suffix: str = "") -> str:
-        base = f"nodes/{self.node}/{self.api_kind}/{self.vmid}"
-        return f"{base}/{suffix}" if suffix else base
+        """The guest's PVE API path (`pve_paths.guest_path`)."""
+        return pve_paths.guest_path(self.kind, self.node, self.vmid, suffix)
 
 
 def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gitops.config.estate import Estate
+from gitops.planner import pve_paths
 from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveState
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
@@ -90,7 +91,7 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         params = {"storage": sid, **want}
         out.actions.append(Action(target=target, action="storage", summary=f"define {want['type']} storage {sid}",
                                   changes=[FieldChange(k, None, v) for k, v in params.items()],
-                                  calls=[ApiCall("POST", "storage", params)]))
+                                  calls=[ApiCall("POST", pve_paths.storage_path(), params)]))
         return
     if want is None:
         return
@@ -99,7 +100,7 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         out.actions.append(Action(
             target=target, action="storage", summary=f"set content types of {sid}",
             changes=[FieldChange("content", ",".join(sorted(have.content)), ",".join(sorted(want_content)))],
-            calls=[ApiCall("PUT", f"storage/{sid}", {"content": ",".join(sorted(want_content))})],
+            calls=[ApiCall("PUT", pve_paths.storage_path(sid), {"content": ",".join(sorted(want_content))})],
         ))
 
 
@@ -127,7 +128,7 @@ def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPl
     if not any(a.target == target for a in out.actions):
         out.actions.append(Action(target=target, action="download-template", summary=f"download appliance {name}",
                                   changes=[FieldChange("volume", None, volid)],
-                                  calls=[ApiCall("POST", f"nodes/{node}/aplinfo", {"storage": storage,
+                                  calls=[ApiCall("POST", pve_paths.node_path(node, "aplinfo"), {"storage": storage,
                                                                                   "template": name}, wait=True)],
                                   depends_on=[f"storage/{storage}"]))
 
@@ -168,7 +169,7 @@ def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, ou
     params = {"content": content, "filename": filename, "url": url}
     out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}",
                               changes=[FieldChange("volume", None, volid)],
-                              calls=[ApiCall("POST", f"nodes/{node}/storage/{storage}/download-url", params,
+                              calls=[ApiCall("POST", pve_paths.node_storage_path(node, storage, "download-url"), params,
                                              wait=True)],
                               depends_on=[f"storage/{storage}"]))
 

@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 
 from gitops.controller import backoff
+from gitops.controller.deciding import Facts, decide
+from gitops.controller.triggers import Trigger, coalesce
 from tests.controller.conftest import Ctl
 from tests.controller.support import estate_with_api, small_estate
 
@@ -78,3 +80,17 @@ def test_a_newer_commit_replaces_the_retries(ctl: Ctl, pve) -> None:  # type: ig
     assert ctl.run().action == "applied"
     assert ctl.status(third) == "applied"
     assert "retry" not in ctl.store.get_state().extra
+
+
+@pytest.mark.parametrize(("facts", "converge"), [
+    (Facts(applied=OTHER, head=SHA, statuses={SHA: "failed"}, retry_due=True), True),
+    (Facts(applied=OTHER, head=SHA, statuses={SHA: "rolled_back"}, retry_due=True), True),
+    (Facts(applied=OTHER, head=SHA, statuses={SHA: "failed"}, retry_due=False), False),
+    (Facts(applied=OTHER, head=SHA, statuses={SHA: "rejected"}, retry_due=True), False),  # invalid: never
+    (Facts(applied=OTHER, head=SHA, pinned=OTHER, statuses={SHA: "failed", OTHER: "applied"}, retry_due=True),
+     False),  # a rollback's pin holds
+    (Facts(applied=OTHER, head=SHA, statuses={SHA: "failed"}, retry_due=True, suspended=True), False),
+])
+def test_decide_tries_a_failed_head_again_only_when_its_backoff_is_over(facts: Facts, converge: bool) -> None:
+    decision = decide(coalesce([Trigger("poll")]), facts)
+    assert (decision.do == "converge" and decision.retry) is converge

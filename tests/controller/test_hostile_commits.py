@@ -65,12 +65,12 @@ def test_hostile_commit_is_rejected_and_the_next_valid_one_applied(ctl: Ctl, pve
 
 def test_a_validator_crash_rejects_the_commit_instead_of_wedging_the_loop(
         ctl: Ctl, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops.controller import reconciling
+    from gitops.controller import steps
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(reconciling, "validate_directory", crash)
+    monkeypatch.setattr(steps, "validate_directory", crash)
     bad = ctl.remote.commit(small_estate(memory=640), "crashes the validator")
     assert ctl.run().action == "rejected"
     assert ctl.status(bad) == "rejected"

@@ -23,6 +23,8 @@ from gitops.api.app import create_app
 from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
 from gitops.controller import converging
+from gitops.controller.systems import drivers_for
+from gitops.controller.triggers import Trigger
 from gitops.drivers.proxmox.connection import connect
 from tests.controller.conftest import Ctl
 from tests.controller.support import small_estate
@@ -77,15 +79,18 @@ def test_a_secret_inside_strings_converges_and_is_never_shown(ctl: Ctl, tmp_path
     with connect(ctl.settings) as client:
         live = client.get(f"nodes/{client.node}/lxc/101/config")
         assert SENTINEL in str(live["description"])  # PVE holds the real value
-        options = converging.plan_options(ctl.settings, client, revision=sha)
+        options = converging.plan_options(ctl.settings, client.node, revision=sha)
         desired, report = validate_directory(ctl.repo.checkout(sha))
         assert report.valid
-        second = converging.read_and_plan(client, desired, options, SecretResolver(ctl.settings.secrets_dir))
+        drivers = drivers_for(ctl.settings, client)
+        second = converging.read_and_plan(drivers, desired, options, SecretResolver(ctl.settings.secrets_dir))
     assert second.plan.empty, second.plan.to_dict()  # converged: no perpetual diff
     assert SENTINEL not in json.dumps(second.plan.to_dict()) and SENTINEL not in repr(second.live)
 
     # A drift check (between commits) reads live state too: still nothing to do, nothing shown.
-    assert ctl.reconciler.check_drift(heal=True).action == "none"
+    checked = ctl.run(Trigger("drift"))
+    assert (checked.action, checked.detail) == ("none", "in sync")
+    assert not ctl.store.get_state().drift
 
     app = create_app(ctl.store, Port(), ctl.settings.model_copy(update={"api_token": SecretStr(TOKEN)}))  # type: ignore[arg-type]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import threading
 from typing import Protocol
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from gitops import errors
@@ -39,9 +41,10 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
     engine = database.make_engine(store_url_of(store))
     try:
         names = set(inspect(engine).get_table_names())
-        assert {"revisions", "events", "controller_state", "alembic_version"} <= names
+        assert {"revisions", "runs", "events", "controller_state", "alembic_version"} <= names
+        head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0002"
     finally:
         engine.dispose()
 
@@ -396,3 +399,51 @@ def test_in_memory_sqlite_works() -> None:
     with open_store("sqlite://") as store:
         store.record_revision(SHA_A)
         assert store.get_revision(SHA_A).status == "pending"
+
+
+def test_an_unreachable_database_is_an_error_of_the_election_not_a_lost_one() -> None:
+    """A leader election that cannot reach PostgreSQL says so (StoreError) instead of answering 'not leader'."""
+    from gitops.store import leadership
+
+    engine = database.make_engine("postgresql+psycopg://phoenix@127.0.0.1:1/none?connect_timeout=2")
+    election = leadership.AdvisoryLeadership(engine)
+    try:
+        with pytest.raises(errors.StoreError, match=r"leader election on .*127\.0\.0\.1:1"):
+            election.try_acquire("phoenix-gitops")
+        assert not election.held()
+    finally:
+        election.dispose()
+        engine.dispose()
+
+
+def test_migration_0002_moves_json_values_into_their_columns(store_url: str) -> None:
+    """A ledger written by 0001 (previous/snapshot inside `result`, the branch head in `extra`) reads
+    the same through the new columns after the upgrade."""
+    from sqlalchemy import text
+
+    engine = database.make_engine(store_url)
+    try:
+        database.migrate(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO revisions (sha, author, message, received_at, status, trigger, result) "
+                "VALUES (:sha, '', '', :at, 'applied', 'poll', :result)"),
+                {"sha": SHA_B, "at": WHEN.replace(tzinfo=None), "result": json.dumps(
+                    {"previous": SHA_A, "snapshot": "phx-bbbbbbbbbbbb", "trigger": "poll"})})
+            conn.execute(text("UPDATE controller_state SET extra = :extra WHERE id = 1"),
+                         {"extra": json.dumps({"last_seen": SHA_B, "kept": 1})})
+    finally:
+        engine.dispose()
+    with open_store(store_url) as upgraded:
+        record = upgraded.get_revision(SHA_B)
+        assert (record.previous_sha, record.snapshot) == (SHA_A, "phx-bbbbbbbbbbbb")
+        state = upgraded.get_state()
+        assert state.branch_head == SHA_B and state.extra == {"kept": 1}
+
+
+def test_requests_handed_over_are_taken_once_in_order(store: Store) -> None:
+    first = store.queue_request("suspend", source="api")
+    second = store.queue_request("rollback", revision=SHA_A, restore_data=True, source="api")
+    assert store.take_requests("leader-1") == [first, second]
+    assert store.take_requests("leader-2") == []  # taken once, by whoever took them first
+    assert (second.kind, second.revision, second.restore_data) == ("rollback", SHA_A, True)
