@@ -8,6 +8,8 @@ are `tasks`', retries `retrying`'s; library errors were already translated by th
 
 from __future__ import annotations
 
+import dataclasses
+
 from gitops import errors
 from gitops.config.estate import Estate
 from gitops.drivers.proxmox import clonelocks, retrying, tasks
@@ -87,8 +89,12 @@ class ProxmoxDriver:
                 result = tasks.wait_for_task(self.client, answer, target=action.target, timeout=self.task_timeout)
                 context.task(answer, result.warnings)
 
+        policy = self.policy
+        if clonelocks.clone_source(call.method, call.path) is not None:
+            # Someone else's clone of the source holds its lock as long as a clone takes: wait that long.
+            policy = dataclasses.replace(policy, attempts=1_000_000, max_delay=self.task_timeout)
         with clonelocks.turn(self.client.host, call.method, call.path):  # clones of one source take turns
-            retrying.call_with_retries(attempt, policy=self.policy, sleep=self.client.sleep, retry_if=_retry_if,
+            retrying.call_with_retries(attempt, policy=policy, sleep=self.client.sleep, retry_if=_retry_if,
                                        what=f"{what} for {action.target}")
 
     def close(self) -> None:
