@@ -49,6 +49,8 @@ class EventKind(StrEnum):
     # replicas
     LEADER = "leader"  # this replica became the leader
     FOLLOWER = "follower"  # this replica found another leading (said once per stretch of following)
+    # pull requests (read-only reviews; nothing in them is applied)
+    PR_REVIEW = "pr-review"  # a pull request's head was validated and planned
 
 
 class Payload(BaseModel):
@@ -156,6 +158,21 @@ class Following(Payload):
     holder: str
 
 
+class PullRequestReviewed(Payload):
+    """A pull request's review: its head validated and planned read-only (`state` success, failure, error)."""
+
+    provider: str
+    repo: str
+    number: int
+    head_sha: str
+    state: str
+    against: str = ""
+    error: str | None = None
+    validation: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    markdown: str = ""
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.REVISION: RevisionRecorded,
     EventKind.FORCE_PUSH: ForcePushed,
@@ -180,6 +197,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.LEADER: LeaderElected,
     EventKind.FOLLOWER: Following,
     EventKind.RETRY: RetryStarted,
+    EventKind.PR_REVIEW: PullRequestReviewed,
 }
 
 
