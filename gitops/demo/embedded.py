@@ -56,8 +56,9 @@ def example_files() -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in CONFIG_FILES}
 
 
-def start_demo(data_dir: Path) -> Demo:
-    """Make (or reuse) everything under `data_dir`, start the simulated node, return the settings."""
+def start_demo(data_dir: Path, nodes: int = 1) -> Demo:
+    """Make (or reuse) everything under `data_dir`, start the simulated node (a cluster of `nodes`
+    nodes, `pve1`..`pveN`; guests without a `node` go to `pve1`), return the settings."""
     try:
         from gitops.demo.simulator import SimulatedNode
     except ImportError:
@@ -70,13 +71,13 @@ def start_demo(data_dir: Path) -> Demo:
     repo_dir = _config_repo(data_dir / "config-repo")
 
     password = secrets.token_urlsafe(16)
-    node = SimulatedNode(data_dir / "pve-pki", host=LOOPBACK, password=password)
+    node = SimulatedNode(data_dir / "pve-pki", host=LOOPBACK, password=password, nodes=nodes)
 
     settings = Settings(
         pve_host=node.address, pve_user="root@pam", pve_password=SecretStr(password),
         pve_verify_ssl=node.cafile, git_url=repo_dir.as_uri(), git_branch="main", poll_interval=2.0,
         drift_interval=30.0, data_dir=data_dir, database_url="", secrets_dir=secrets_dir,
-        api_token=SecretStr(token), boot_delays=False,
+        api_token=SecretStr(token), boot_delays=False, pve_node="pve1" if nodes > 1 else "",
     )
     return Demo(settings, repo_dir, token, created, token_file, node)
 
