@@ -75,3 +75,12 @@ def test_upstream_host_settings_land_in_the_container_files(pcli: Cli, pve: Any,
     assert pcli("apply", str(config), "--yes").exit_code == 0
     assert "lxc.cap.drop: sys_admin" not in path.read_text()
     assert pcli("plan", str(config), "--detailed-exitcode").exit_code == 0
+
+
+def test_the_host_policy_rejects_before_anything_reaches_the_node(pcli: Cli, scripted: Path,
+                                                                   shell: NodeShell) -> None:
+    edit(scripted, "phoenix_lxc_configs.json",
+         lambda d: d["lxc_configs"]["120"].update(lxc_options=["lxc.hook.pre-start: /root/evil.sh"]))
+    result = pcli("apply", str(scripted), "--yes")
+    assert result.exit_code != 0 and "policy-lxc-option" in result.output
+    assert shell.commands == []
