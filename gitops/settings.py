@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     portainer_url: str = ""
     portainer_api_key: SecretStr | None = None
+    portainer_user: str = Field("", description="admin user for a JWT login, when there is no API key")
+    portainer_password: SecretStr | None = None
+    portainer_verify_ssl: str = "true"
+    portainer_timeout: float = 30.0
+    portainer_read_concurrency: int = Field(16, ge=1, le=128, description="parallel reads of stack files")
 
     git_url: str = ""
     git_branch: str = "main"
@@ -73,7 +78,7 @@ class Settings(BaseSettings):
     api_port: int = Field(8080, ge=1, le=65535)
     boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
 
-    @field_validator("pve_verify_ssl")
+    @field_validator("pve_verify_ssl", "portainer_verify_ssl")
     @classmethod
     def _verify(cls, value: str) -> str:
         return value.strip()
@@ -87,6 +92,16 @@ class Settings(BaseSettings):
         if low in ("false", "0", "no"):
             return False
         return self.pve_verify_ssl
+
+    @property
+    def portainer_verify(self) -> bool | str:
+        """httpx's verify argument for Portainer: True, False or a CA bundle path."""
+        low = self.portainer_verify_ssl.lower()
+        if low in ("true", "1", "yes", ""):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        return self.portainer_verify_ssl
 
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"
