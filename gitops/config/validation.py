@@ -13,12 +13,13 @@ from gitops.config.checks.firewall import check_firewalls
 from gitops.config.checks.network import check_network
 from gitops.config.checks.references import check_references
 from gitops.config.checks.secrets import check_secrets
+from gitops.config.checks.stacks import check_stacks
 from gitops.config.estate import CONFIG_FILES, Estate
 from gitops.config.loading import load_estate
 from gitops.config.positions import PositionIndex
 from gitops.config.problems import Report
 
-CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields)
+CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields, check_stacks)
 
 
 def validate_directory(directory: Path | str) -> tuple[Estate, Report]:

@@ -127,6 +127,7 @@ class Fault:
     path: re.Pattern[str]
     status: int
     times: int  # -1: until cleared
+    details: str = "injected by the test"
 
 
 class PortainerModel:
@@ -167,10 +168,11 @@ class PortainerModel:
         """A stack someone made in Portainer's UI."""
         return self.create_stack(endpoint_id, name, file, env or [], user="someone", git=None)
 
-    def fail(self, method: str, path: str, status: int = 500, times: int = -1) -> None:
+    def fail(self, method: str, path: str, status: int = 500, times: int = -1,
+             details: str = "injected by the test") -> None:
         """Answer `status` to requests matching `method` and the `path` regex (`times` times, -1: always)."""
         with self.lock:
-            self.faults.append(Fault(method.upper(), re.compile(path), status, times))
+            self.faults.append(Fault(method.upper(), re.compile(path), status, times, details))
 
     def clear_faults(self) -> None:
         with self.lock:
@@ -585,7 +587,7 @@ def _injected_fault(model: PortainerModel, method: str, path: str) -> None:
                 if fault.times > 0:
                     fault.times -= 1
                 raise ApiError(fault.status, "Internal server error" if fault.status >= 500 else "Injected error",
-                               "injected by the test")
+                               fault.details)
 
 
 class SimulatedPortainer:

@@ -5,7 +5,8 @@ Deserved (see the upstream README's known facts): `shared_volumes` naming CTs th
 (950, 951, 953, 954, 955, 957), the plaintext Portainer `admin_password`, and the three placeholder
 DB passwords of the stacks file. Also deserved, by the project's own rules: `template_file` on CT 101
 and 102, a field nothing reads (`deprecated-field`), and VM 1001 asking for a 32 GB disk while its
-template 9000 has 50 GB (`clone-disk-smaller`: a clone's disk can only grow).
+template 9000 has 50 GB (`clone-disk-smaller`: a clone's disk can only grow), and the
+`nginx_proxy` of `portainer_service`, which the controller does not converge (`unused-field`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ EXPECTED: list[tuple[str, str, str, tuple[str, ...]]] = [
     (LXC, "deprecated-field", "lxc_configs.101.template_file", ('"101"', '"template_file"')),
     (LXC, "deprecated-field", "lxc_configs.102.template_file", ('"102"', '"template_file"')),
     (VM, "clone-disk-smaller", "vms.1.disk_size_gb", ('"vmid": 1001', '"disk_size_gb"')),
+    (STACKS, "unused-field", "docker_stacks.portainer_service.nginx_proxy", ('"portainer_service"', '"nginx_proxy"')),
 ]
 
 

@@ -30,7 +30,6 @@ from gitops.config.vm import Vm
 from gitops.planner.plan import Problem
 
 MARKER = "PHOENIX_GITOPS_STACK"
-LOCAL_ENVIRONMENT = "local"
 DEFAULT_AGENT_PORT = 9001
 DEFAULT_GIT_REFERENCE = "refs/heads/main"
 
@@ -96,12 +95,11 @@ def portainer_name(stack: str, environment: str) -> str:
 
 def environment_of(vm: Vm, agent_port: int | None) -> DesiredEnvironment | None:
     """The environment `vm` provides, or None when it runs no Portainer (no `portainer_role`)."""
-    role = (vm.portainer_role or "").strip().lower()
-    if role == "primary":
-        return DesiredEnvironment((vm.portainer_environment_name or LOCAL_ENVIRONMENT).strip(), vm.vmid)
-    if role != "agent":
+    name = vm.portainer_environment()
+    if name is None:
         return None
-    name = (vm.portainer_environment_name or vm.name).strip()
+    if (vm.portainer_role or "").strip().lower() == "primary":
+        return DesiredEnvironment(name, vm.vmid)
     host = (vm.portainer_agent_hostname or "").strip() or _static_ip(vm)
     url = f"tcp://{host}:{agent_port or DEFAULT_AGENT_PORT}" if host else ""
     return DesiredEnvironment(name, vm.vmid, url)

@@ -1,0 +1,61 @@
+"""Checks of the Docker stacks and where VMs place them: what the controller can converge, and what it cannot.
+
+Called by `gitops.config.validation`. Codes: errors `stack-placement-invalid` (docker_stacks on a VM
+that runs no Portainer), `stack-placement-duplicate` (one stack twice on one Portainer environment),
+`environment-duplicate` (two VMs provide one environment name); warnings `unused-field` (fields the
+controller does not converge: `nginx_proxy`; `files` and `traefik_labels` of a Git stack, whose file
+Portainer reads from the repository as it is). A compose file missing from the config directory is
+found when the stack is planned (`stack-compose-invalid`, a plan error), not here: validation reads
+the four JSON files only.
+"""
+
+from __future__ import annotations
+
+from gitops.config.estate import STACKS_FILE, VM_FILE, Estate
+from gitops.config.problems import Report
+
+
+def check_stacks(estate: Estate, report: Report) -> None:
+    _check_placements(estate, report)
+    _check_fields(estate, report)
+
+
+def _check_placements(estate: Estate, report: Report) -> None:
+    providers: dict[str, int] = {}
+    placed: dict[tuple[str, str], int] = {}
+    for path, vm in estate.vm_items():
+        environment = vm.portainer_environment()
+        if environment is not None and not vm.is_template:
+            other = providers.setdefault(environment, vm.vmid)
+            if other != vm.vmid:
+                report.error(VM_FILE, (*path, "portainer_environment_name"), "environment-duplicate",
+                             f"VM {other} already provides the Portainer environment '{environment}'")
+        for i, ref in enumerate(vm.docker_stacks):
+            if environment is None:
+                report.error(VM_FILE, (*path, "docker_stacks", i), "stack-placement-invalid",
+                             f"VM {vm.vmid} runs no Portainer (portainer_role is not agent or primary): "
+                             f"stack '{ref.name}' has nowhere to go")
+                continue
+            first = placed.setdefault((environment, ref.name), vm.vmid)
+            if first != vm.vmid or sum(r.name == ref.name for r in vm.docker_stacks[:i]):
+                report.error(VM_FILE, (*path, "docker_stacks", i), "stack-placement-duplicate",
+                             f"stack '{ref.name}' is already placed on Portainer environment '{environment}'")
+
+
+def _check_fields(estate: Estate, report: Report) -> None:
+    for name, stack in estate.stacks.docker_stacks.items():
+        path = ("docker_stacks", name)
+        if stack.nginx_proxy is not None:
+            report.warning(STACKS_FILE, (*path, "nginx_proxy"), "unused-field",
+                           "`nginx_proxy` is not converged by the controller (use traefik_labels)")
+        if not stack.git_url:
+            if stack.git_ref:
+                report.warning(STACKS_FILE, (*path, "git_ref"), "unused-field", "`git_ref` needs `git_url`")
+            continue
+        for env_name, env in stack.environments.items():
+            if env.files:
+                report.warning(STACKS_FILE, (*path, "environments", env_name, "files"), "unused-field",
+                               "`files` are not deployed for a Git stack (Portainer reads the repository as is)")
+            if any(s.traefik_labels for s in env.services.values()):
+                report.warning(STACKS_FILE, (*path, "environments", env_name, "services"), "unused-field",
+                               "`traefik_labels` are not merged into a Git stack (put them in its compose file)")
