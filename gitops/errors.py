@@ -34,9 +34,12 @@ class SettingsError(PhoenixError):
 class DriverError(PhoenixError):
     """Talking to an external system (Proxmox, Portainer) failed."""
 
-    def __init__(self, message: str, *, target: str | None = None) -> None:
+    def __init__(self, message: str, *, target: str | None = None, transient: bool | None = None) -> None:
         super().__init__(message)
         self.target = target
+        # Whether the failure may go away by itself (worth a later reconcile). A transient error always is;
+        # a driver may say so of a permanent one too (a task that failed on a lock changed nothing).
+        self.transient = isinstance(self, TransientError) if transient is None else transient
 
 
 class TransientError(DriverError):
@@ -56,11 +59,12 @@ class ConflictError(PermanentError):
 
 
 class TaskFailedError(PermanentError):
-    """A Proxmox task (UPID) ended with an error status."""
+    """A system's task (a Proxmox UPID) ended with an error status; `transient` when it failed on a lock or
+    timeout (nothing changed, so running it again later may succeed)."""
 
     def __init__(self, message: str, *, target: str | None = None, upid: str = "",
-                 exitstatus: str = "", log: list[str] | None = None) -> None:
-        super().__init__(message, target=target)
+                 exitstatus: str = "", log: list[str] | None = None, transient: bool = False) -> None:
+        super().__init__(message, target=target, transient=transient)
         self.upid = upid
         self.exitstatus = exitstatus
         self.log = log or []

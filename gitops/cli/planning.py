@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from gitops.config.estate import Estate
     from gitops.controller.converging import PlanRun
-    from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult
-    from gitops.drivers.proxmox.connection import ProxmoxClient
+    from gitops.drivers.executing import ApplyEvent, ApplyResult
+    from gitops.drivers.seam import Drivers
     from gitops.settings import Settings
 
 PLAN_HELP = """Compare DIR with the live Proxmox node and show what `apply` would do, in order.
@@ -48,9 +48,9 @@ class PlanFormat(StrEnum):
 SETTINGS_OPTION = typer.Option(None, "--settings", help="TOML file of settings (beneath PHOENIX_* variables)")
 
 
-def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tuple[Estate, Settings,
-                                                                                  ProxmoxClient]:
+def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tuple[Estate, Settings, Drivers]:
     from gitops.config.validation import validate_directory
+    from gitops.controller.systems import drivers_for
     from gitops.drivers.proxmox.connection import connect
     from gitops.errors import ConfigError, PhoenixError
     from gitops.settings import load_settings
@@ -69,21 +69,23 @@ def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tu
         fail(f"{directory} is not valid ({len(report.errors)} errors); nothing was planned")
     try:
         settings = load_settings(settings_file)
-        client = connect(settings)
+        drivers = drivers_for(settings, connect(settings))
     except PhoenixError as exc:
         fail(str(exc))
-    return estate, settings, client
+    return estate, settings, drivers
 
 
-def _plan(directory: Path, estate: Estate, settings: Settings, client: ProxmoxClient,
+def _plan(directory: Path, estate: Estate, settings: Settings, drivers: Drivers,
           allow_destroy: bool) -> PlanRun:
     from gitops.config.secretrefs import SecretResolver
     from gitops.controller.converging import content_revision, plan_options, read_and_plan
+    from gitops.controller.systems import proxmox
     from gitops.errors import PhoenixError
 
     try:
-        options = plan_options(settings, client, revision=content_revision(directory), allow_destroy=allow_destroy)
-        return read_and_plan(client, estate, options, SecretResolver(settings.secrets_dir))
+        options = plan_options(settings, proxmox(drivers).node, revision=content_revision(directory),
+                               allow_destroy=allow_destroy)
+        return read_and_plan(drivers, estate, options, SecretResolver(settings.secrets_dir))
     except PhoenixError as exc:
         fail(str(exc))
 
@@ -96,9 +98,11 @@ def plan(
     allow_destroy: bool = typer.Option(False, "--allow-destroy", help="plan deleting guests removed from DIR"),
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
-    estate, settings, client = _prepare(directory, settings_file, format)
-    with client:
-        run = _plan(directory, estate, settings, client, allow_destroy)
+    estate, settings, drivers = _prepare(directory, settings_file, format)
+    try:
+        run = _plan(directory, estate, settings, drivers, allow_destroy)
+    finally:
+        drivers.close()
     _show(run, format)
     if run.plan.errors:
         raise typer.Exit(EXIT_FAILED)
@@ -111,11 +115,12 @@ def _show(run: PlanRun, fmt: PlanFormat) -> None:
     from rich.console import Console
 
     from gitops.cli import rendering
+    from gitops.planner.showing import plan_markdown
 
     if fmt is PlanFormat.json:
         print_json(run.plan.to_dict())
     elif fmt is PlanFormat.markdown:
-        sys.stdout.write(rendering.markdown(run.plan))
+        sys.stdout.write(plan_markdown(run.plan))
     else:
         rendering.print_text(run.plan, Console())
 
@@ -133,9 +138,9 @@ def apply(
     from gitops.controller.converging import apply as apply_run
 
     console = Console(stderr=False)
-    estate, settings, client = _prepare(directory, settings_file, PlanFormat.text)
-    with client:
-        run = _plan(directory, estate, settings, client, allow_destroy)
+    estate, settings, drivers = _prepare(directory, settings_file, PlanFormat.text)
+    try:
+        run = _plan(directory, estate, settings, drivers, allow_destroy)
         rendering.print_text(run.plan, console)
         if run.plan.errors:
             fail("the plan has errors; nothing was applied")
@@ -148,7 +153,7 @@ def apply(
                 confirmed = False
             if not confirmed:
                 fail("cancelled; nothing was applied (answer y, or pass --yes)", EXIT_FAILED)
-        result = _apply_with_progress(client, run, settings, console, apply_run)
+        result = _apply_with_progress(drivers, run, settings, console, apply_run)
         failed = result.failed
         for outcome in failed:
             console.print(f"[bold red]failed[/] {outcome.target} {outcome.action}: {outcome.error}", highlight=False)
@@ -157,7 +162,9 @@ def apply(
         if failed or result.skipped:
             fail(f"{len(failed)} actions failed, {len(result.skipped)} skipped, "
                  f"{len(result.outcomes) - len(failed) - len(result.skipped)} done in {result.duration:.1f}s")
-        verify = _plan(directory, estate, settings, client, allow_destroy)
+        verify = _plan(directory, estate, settings, drivers, allow_destroy)
+    finally:
+        drivers.close()
     if verify.plan.actions:
         fail(f"applied in {result.duration:.1f}s, but {len(verify.plan.actions)} changes remain: "
              + ", ".join(f"{a.target} {a.action}" for a in verify.plan.actions[:5]))
@@ -166,7 +173,7 @@ def apply(
     raise typer.Exit(EXIT_OK)
 
 
-def _apply_with_progress(client: ProxmoxClient, run: PlanRun, settings: Settings, console: Console,
+def _apply_with_progress(drivers: Drivers, run: PlanRun, settings: Settings, console: Console,
                          apply_run: Callable[..., ApplyResult]) -> ApplyResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -186,7 +193,7 @@ def _apply_with_progress(client: ProxmoxClient, run: PlanRun, settings: Settings
                 elif event.kind == "started":
                     progress.update(task, description=f"{event.target} {event.action}")
 
-        return apply_run(client, run, settings, on_event)
+        return apply_run(drivers, run, settings, on_event)
 
 
 def register(app: typer.Typer) -> None:

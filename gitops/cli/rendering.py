@@ -1,45 +1,22 @@
-"""Showing a plan and an apply result: rich tables for people, JSON for machines, markdown for PR comments.
+"""Showing a plan in a terminal: a rich table for people. JSON is the plan's own `to_dict`; the summary
+line and markdown (PR comments, `--format markdown`) are `gitops.planner.showing`'s, so the controller
+and the forges use the same words.
 
 Secrets are masked by the plan's own `to_dict` (`(secret)`); nothing here prints a raw param value
-of a secret key. Used by `gitops.cli.planning` and by the controller's PR comments.
+of a secret key. Used by `gitops.cli.planning`.
 """
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from gitops.planner.plan import Plan
+from gitops.planner.showing import short, summary_line
 
-_MAX_VALUE = 60
 _SYMBOL = {"create": "+", "clone": "+", "download-template": "+", "storage": "~", "update": "~", "resize": "~",
            "firewall": "~", "start": ">", "stop": "#", "restart": "@", "convert-to-template": "T",
            "snapshot": "S", "prune-snapshot": "-", "delete": "-"}
-
-
-def _short(value: Any) -> str:
-    text = "(none)" if value is None else (value if isinstance(value, str) else json.dumps(value))
-    text = text.replace("\n", " ")
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
-
-
-def summary_line(plan: Plan) -> str:
-    counts: dict[str, int] = {}
-    for a in plan.actions:
-        counts[a.action] = counts.get(a.action, 0) + 1
-    if not plan.actions and not plan.errors:
-        line = "No changes. Live state matches the config."
-        if plan.pending:
-            line += f" {len(plan.pending)} guests have changes waiting for a restart: {', '.join(plan.pending)}."
-        return line
-    parts = [f"{n} {k}" for k, n in sorted(counts.items())]
-    line = f"Plan: {len(plan.actions)} actions ({', '.join(parts) or 'none'})"
-    if plan.errors:
-        line += f", {len(plan.errors)} errors"
-    return line + "."
 
 
 def print_text(plan: Plan, console: Console) -> None:
@@ -52,12 +29,11 @@ def print_text(plan: Plan, console: Console) -> None:
         table.add_column("changes")
         table.add_column("notes")
         for i, a in enumerate(data["actions"], 1):
-            changes = "\n".join(f"{c['field']}: {_short(c['old'])} -> {_short(c['new'])}" for c in a["changes"][:12])
+            changes = "\n".join(f"{c['field']}: {short(c['old'])} -> {short(c['new'])}" for c in a["changes"][:12])
             if len(a["changes"]) > 12:
                 changes += f"\n... {len(a['changes']) - 12} more"
             notes = []
-            snapshot = next((c["params"].get("snapname") for c in a["calls"]
-                             if c["method"] == "POST" and c["path"].endswith("/snapshot")), None)
+            snapshot = a["snapshot_first"]
             if snapshot:
                 notes.append(f"snapshot {snapshot} first")
             if a["restart_required"]:
@@ -74,29 +50,3 @@ def print_text(plan: Plan, console: Console) -> None:
     for p in data["warnings"]:
         console.print(f"[yellow]warning[/] {p['target']}: {p['message']} [{p['code']}]", highlight=False)
     console.print(summary_line(plan), highlight=False)
-
-
-def markdown(plan: Plan, title: str = "Phoenix GitOps plan") -> str:
-    data = plan.to_dict()
-    lines = [f"### {title}", "", summary_line(plan), ""]
-    if data["actions"]:
-        lines += ["| # | target | action | changes |", "|---|---|---|---|"]
-        for i, a in enumerate(data["actions"], 1):
-            changes = "<br>".join(
-                f"`{c['field']}`: {_md(c['old'])} → {_md(c['new'])}" for c in a["changes"][:20]
-            )
-            flags = (" **restart**" if a["restart_required"] else "") + (
-                " **destroys data**" if a["destructive"] else "")
-            lines.append(f"| {i} | `{a['target']}` | {a['action']}{flags} | {changes} |")
-        lines.append("")
-    for p in data["errors"]:
-        lines.append(f"- :x: `{p['target']}`: {p['message']} (`{p['code']}`)")
-    for p in data["warnings"]:
-        lines.append(f"- :warning: `{p['target']}`: {p['message']} (`{p['code']}`)")
-    return "\n".join(lines) + "\n"
-
-
-def _md(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    return "`" + _short(value).replace("|", "\\|") + "`"

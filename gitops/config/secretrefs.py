@@ -18,6 +18,16 @@ from typing import Any
 from gitops.errors import ConfigError
 
 REF = re.compile(r"\$\{secret:([A-Za-z0-9_.-]+)\}")
+SECRET_MASK = "(secret)"  # what plans, results, logs and the API show in a secret's place
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """The text with every secret value in it replaced by `(secret)`, longest first (so a value that
+    contains another is masked whole)."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, SECRET_MASK)
+    return text
 
 
 def is_reference(value: str) -> bool:

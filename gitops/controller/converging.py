@@ -1,5 +1,6 @@
-"""Read live state, plan, apply, verify: the convergence steps shared by `phoenix-gitops plan/apply`
-and the reconcile loop. Glue only: the driver reads and writes, the planner decides.
+"""Read live state, plan, apply: the convergence steps shared by `phoenix-gitops plan/apply` and the
+reconcile loop. Glue only: the drivers read (`seam.Driver.read_live`), the planner decides, the one
+executor (`gitops.drivers.executing`) runs the plan with every registered driver.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from pathlib import Path
 
 from gitops.config.estate import CONFIG_FILES, Estate
 from gitops.config.secretrefs import REF, SecretResolver
-from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult, apply_plan
-from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
+from gitops.drivers.executing import ApplyEvent, ApplyResult, execute
+from gitops.drivers.seam import Drivers
 from gitops.errors import ConfigError
-from gitops.planner import desired as desired_mod
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan, Problem
@@ -39,37 +38,35 @@ def content_revision(directory: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def plan_options(settings: Settings, client: ProxmoxClient, *, revision: str | None,
+def plan_options(settings: Settings, node: str, *, revision: str | None,
                  allow_destroy: bool = False) -> PlanOptions:
+    """`node` is the default Proxmox node (`systems.proxmox(drivers).node`)."""
     return PlanOptions(
-        node=client.node,
+        node=node,
         allow_destroy=allow_destroy,
         snapshot_name=f"phx-{revision[:12]}" if settings.snapshots and revision else None,
         snapshots_keep=settings.snapshots_keep,
     )
 
 
-def read_and_plan(client: ProxmoxClient, estate: Estate, options: PlanOptions,
-                  secrets: SecretResolver | None = None) -> PlanRun:
-    """Read what the plan needs (the config's guests in detail, every guest's tags) and plan.
+def read_live(drivers: Drivers, estate: Estate, options: PlanOptions, *, full: bool = False) -> LiveState:
+    """Every registered system's part of the live state, for the targets `estate` names."""
+    live = LiveState(node=options.node)
+    for driver in drivers:
+        driver.read_live(estate, options, live, full=full)
+    return live
 
-    Snapshot lists matter only for guests the plan changes (a snapshot first, old ones pruned), so
-    they are read in a second, small pass for those guests, and the pure planner runs again. With
-    `secrets`, every secret the plan would send must resolve, or the plan has an error for it: an
-    apply never stops half-way for a missing secret.
-    """
-    guests = desired_mod.desired_guests(estate, options.node)
-    ids = {d.vmid for d in guests}
-    with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
-    live = read_live_state(client, ids, firewall=with_firewall, snapshots=None)
+
+def read_and_plan(drivers: Drivers, estate: Estate, options: PlanOptions,
+                  secrets: SecretResolver | None = None) -> PlanRun:
+    """Read what the plan needs and plan; then let each driver read what only the plan's actions need
+    (Proxmox: snapshot lists of the guests it changes) and plan again if that changed anything. With
+    `secrets`, every secret the plan would send must resolve, or the plan has an error for it: an apply
+    never stops half-way for a missing secret."""
+    live = read_live(drivers, estate, options)
     plan = plan_changes(estate, live, options)
-    if options.snapshot_name:
-        changed = {int(a.target.split("/", 1)[1]) for a in plan.actions
-                   if a.action in ("update", "resize") and a.target.startswith(("lxc/", "vm/"))}
-        touched = [live.guests[i] for i in sorted(changed) if i in live.guests]
-        if touched:
-            read_snapshots(client, touched)
-            plan = plan_changes(estate, live, options)
+    if any([driver.read_details(plan, options, live) for driver in drivers]):
+        plan = plan_changes(estate, live, options)
     if secrets is not None:
         plan.errors += missing_secrets(plan, secrets)
     return PlanRun(plan, live, options)
@@ -93,11 +90,16 @@ def missing_secrets(plan: Plan, secrets: SecretResolver) -> list[Problem]:
     return problems
 
 
-def apply(client: ProxmoxClient, run: PlanRun, settings: Settings,
+def apply(drivers: Drivers, run: PlanRun, settings: Settings,
           on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyResult:
+    """Run the plan with the one executor; the registry's cancel token is checked before each action."""
+    return execute_plan(drivers, run.plan, settings, on_event)
+
+
+def execute_plan(drivers: Drivers, plan: Plan, settings: Settings,
+                 on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyResult:
     resolver = SecretResolver(settings.secrets_dir)
     if not settings.boot_delays:
-        for action in run.plan.actions:
+        for action in plan.actions:
             action.wait_after_s = 0.0
-    return apply_plan(client, run.plan, resolve_secret=resolver.value, on_event=on_event,
-                      concurrency=settings.pve_concurrency)
+    return execute(plan, drivers, resolve_secret=resolver.value, on_event=on_event)

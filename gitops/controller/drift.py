@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from gitops.config.estate import Estate
-from gitops.planner import desired as desired_mod
-from gitops.planner import hypervisor
+from gitops.planner import planning
 from gitops.planner.live import LiveState
+from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
 
 ResourceState = Literal["in_sync", "drifted", "missing", "pending"]
@@ -63,9 +63,7 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
         changed = ", ".join(c.field for c in action.changes)
         by_target.setdefault(action.target, []).append(f"{action.action}: {changed}" if changed else action.action)
     report = DriftReport(revision, now)
-    targets = [f"storage/{sid}" for sid in sorted(hypervisor.storage_definitions(estate))]
-    guests = desired_mod.desired_guests(estate, live.node)
-    targets += [d.target for d in guests]
+    targets = planning.managed_targets(estate, live, PlanOptions(node=live.node))
     for target in targets:
         actions = by_target.get(target, [])
         if target in plan.pending:
@@ -80,7 +78,8 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
         else:
             state = "drifted"
         report.resources.append(Resource(target, state, actions))
-    # Stacks are converged through Portainer, which this controller does not drive yet.
+    # Stacks no registered system converges (no Portainer rules yet) are shown, as waiting.
     report.resources += [Resource(f"stack/{name}", "pending", ["not converged by the controller yet"])
-                         for name in sorted(estate.stacks.docker_stacks)]
+                         for name in sorted(estate.stacks.docker_stacks)
+                         if not any(t == f"stack/{name}" or t.startswith(f"stack/{name}@") for t in targets)]
     return report

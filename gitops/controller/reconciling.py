@@ -25,12 +25,13 @@ from gitops import errors
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
-from gitops.controller import checks, converging, drift, rollback
+from gitops.controller import checks, converging, drift, rollback, systems
 from gitops.controller.triggers import Work
-from gitops.drivers.proxmox.applying import ApplyEvent, ApplyResult, apply_plan
+from gitops.drivers.executing import ApplyEvent, ApplyResult
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.drivers.proxmox.reading import read_live_state
+from gitops.drivers.seam import CancelToken, Drivers
 from gitops.planner import desired as desired_mod
+from gitops.planner import restoring
 from gitops.settings import Settings
 from gitops.source import CommitInfo, ConfigRepo
 from gitops.store import RevisionRecord, Store
@@ -65,7 +66,7 @@ class Attempt:
     directory: Path | None = None
     estate: Estate | None = None
     validation: dict[str, Any] | None = None
-    client: ProxmoxClient | None = None
+    drivers: Drivers | None = None
     run: converging.PlanRun | None = None
     plan: dict[str, Any] | None = None
     restore: ApplyResult | None = None
@@ -124,6 +125,7 @@ class Reconciler:
         self.sleep = sleep
         self.dial = dial
         self.stopping = stopping or threading.Event()
+        self.cancel = CancelToken(self.stopping)  # checked by the executor before each action
         self.stats: dict[str, float] = {}
 
     # -- the entry point ---------------------------------------------------------------------
@@ -255,8 +257,8 @@ class Reconciler:
         try:
             stop = self._run_steps(attempt)
         finally:
-            if attempt.client is not None:
-                attempt.client.close()
+            if attempt.drivers is not None:
+                attempt.drivers.close()
         self.stats["last_reconcile_s"] = time.monotonic() - started
         if stop is None:
             self._record(attempt, "applied")
@@ -333,19 +335,19 @@ class Reconciler:
 
     def _step_connect(self, attempt: Attempt) -> Stop | None:
         self._phase("planning")
-        attempt.client = self.connect()
+        attempt.drivers = systems.drivers_for(self.settings, self.connect(), cancel=self.cancel)
         return None
 
     def _step_plan(self, attempt: Attempt) -> Stop | None:
-        assert attempt.client is not None and attempt.estate is not None
-        options = converging.plan_options(self.settings, attempt.client, revision=attempt.sha)
+        assert attempt.drivers is not None and attempt.estate is not None
+        options = converging.plan_options(self.settings, systems.proxmox(attempt.drivers).node, revision=attempt.sha)
         attempt.snapshot = options.snapshot_name
-        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, options,
+        attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options,
                                                SecretResolver(self.settings.secrets_dir))
         plan = attempt.run.plan.to_dict()
         if attempt.restore_data:
             plan["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
-                                        rollback.DATA_ROLLBACK_WARNING.format(snap="(see restore)")})
+                                        restoring.DATA_ROLLBACK_WARNING.format(snap="(see restore)")})
         attempt.plan = plan
         if attempt.run.plan.errors:
             first = attempt.run.plan.errors[0]
@@ -362,24 +364,26 @@ class Reconciler:
     def _step_restore_data(self, attempt: Attempt) -> Stop | None:
         if not attempt.restore_data:
             return None
-        assert attempt.client is not None and attempt.estate is not None
+        assert attempt.drivers is not None and attempt.estate is not None and attempt.run is not None
         state = self.store.get_state()
         snap = rollback.snapshot_for(self.store, state.applied_revision, attempt.sha)
         if snap is None:
             return Stop("failed", f"no pre-apply snapshot leads back to {attempt.sha[:12]}: data not restored")
-        ids = {d.vmid for d in desired_mod.desired_guests(attempt.estate, attempt.client.node)}
-        live = read_live_state(attempt.client, ids, snapshots=ids)
-        plan = rollback.restore_plan(live, ids, snap)
+        options = attempt.run.options
+        ids = {d.vmid for d in desired_mod.desired_guests(attempt.estate, options.node)}
+        live = converging.read_live(attempt.drivers, attempt.estate, options, full=True)
+        plan = restoring.restore_plan(live, ids, snap)
         log.warning(plan.warnings[0].message, extra={"revision": attempt.sha})
         self.store.add_event("data-rollback", plan.warnings[0].message, level="warning", revision=attempt.sha,
                              data=plan.to_dict())
-        attempt.restore = self._apply_plan(attempt.client, plan)
+        attempt.restore = converging.execute_plan(attempt.drivers, plan, self.settings,
+                                                  _action_logger(attempt.sha))
         if not attempt.restore.ok:
             return Stop("failed", "restoring snapshots failed: " + "; ".join(
                 f"{o.target}: {o.error}" for o in attempt.restore.failed), changed_live=True)
         # the guests changed under the plan: plan again from what they are now
         assert attempt.run is not None
-        attempt.run = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options)
+        attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, attempt.run.options)
         restored = attempt.run.plan.to_dict()
         restored["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message": plan.warnings[0].message})
         restored["restore"] = plan.to_dict()["actions"]
@@ -387,10 +391,9 @@ class Reconciler:
         return None
 
     def _step_apply(self, attempt: Attempt) -> Stop | None:
-        assert attempt.client is not None and attempt.run is not None
-        client = _StoppableClient(attempt.client, self.stopping, revision=attempt.sha)
-        attempt.result = converging.apply(client, attempt.run, self.settings, client.on_event)
-        if client.refused and not attempt.result.ok:
+        assert attempt.drivers is not None and attempt.run is not None
+        attempt.result = converging.apply(attempt.drivers, attempt.run, self.settings, _action_logger(attempt.sha))
+        if attempt.result.cancelled and not attempt.result.ok:
             return Stop("pending", "interrupted: the controller stopped during the apply; "
                         "it is applied again at the next start")
         if not attempt.result.ok:
@@ -400,19 +403,15 @@ class Reconciler:
         return None
 
     def _step_verify(self, attempt: Attempt) -> Stop | None:
-        assert attempt.client is not None and attempt.estate is not None and attempt.run is not None
+        assert attempt.drivers is not None and attempt.estate is not None and attempt.run is not None
         self._phase("verifying")
-        after = converging.read_and_plan(attempt.client, attempt.estate, attempt.run.options)
+        after = converging.read_and_plan(attempt.drivers, attempt.estate, attempt.run.options)
         attempt.drift = drift.compare(attempt.estate, after.live, after.plan, revision=attempt.sha, now=self.clock())
         report = checks.run_checks(attempt.estate, after.live, sleep=self.sleep, dial=self.dial)
         attempt.checks = report
         if not report.ok:
             return Stop("failed", f"post-apply checks failed: {report.summary()}", changed_live=True)
         return None
-
-    def _apply_plan(self, client: ProxmoxClient, plan: Any) -> ApplyResult:
-        return apply_plan(client, plan, resolve_secret=SecretResolver(self.settings.secrets_dir).value,
-                          concurrency=self.settings.pve_concurrency)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -494,14 +493,14 @@ class Reconciler:
         if sha is None:
             return Outcome("none", detail="nothing applied yet")
         self._phase("drift_check")
-        client: ProxmoxClient | None = None
+        drivers: Drivers | None = None
         try:
             estate, report = validate_directory(self.repo.checkout(sha))
             if not report.valid:
                 return Outcome("none", sha, "the applied revision no longer validates")
-            client = self.connect()
-            options = converging.plan_options(self.settings, client, revision=sha)
-            run = converging.read_and_plan(client, estate, options)
+            drivers = systems.drivers_for(self.settings, self.connect(), cancel=self.cancel)
+            options = converging.plan_options(self.settings, systems.proxmox(drivers).node, revision=sha)
+            run = converging.read_and_plan(drivers, estate, options)
             found = drift.compare(estate, run.live, run.plan, revision=sha, now=self.clock())
             self._store_drift(found)
             if not found.drifted:
@@ -516,8 +515,8 @@ class Reconciler:
                 self._phase("suspended" if state.suspended else "idle")
                 return Outcome("none", sha, "drift recorded, not corrected")
             self._phase("applying")
-            result = converging.apply(client, run, self.settings)
-            after = converging.read_and_plan(client, estate, options)
+            result = converging.apply(drivers, run, self.settings)
+            after = converging.read_and_plan(drivers, estate, options)
             healed = drift.compare(estate, after.live, after.plan, revision=sha, now=self.clock())
             self._store_drift(healed)
             self.store.add_event("self-heal", f"corrected drift on {', '.join(drifted[:10])}"
@@ -530,8 +529,8 @@ class Reconciler:
             self._phase("idle", last_error=str(exc))
             return Outcome("waiting", sha, str(exc))
         finally:
-            if client is not None:
-                client.close()
+            if drivers is not None:
+                drivers.close()
 
     def _store_drift(self, found: drift.DriftReport | None) -> None:
         if found is None:
@@ -555,43 +554,11 @@ class Reconciler:
         self.stats[name] = self.stats.get(name, 0) + 1
 
 
-class _StoppableClient(ProxmoxClient):
-    """The client, except that actions starting after the controller began stopping make no call:
-    the actions already running finish, the others fail as `interrupted`."""
-
-    def __init__(self, inner: ProxmoxClient, stopping: threading.Event, *, revision: str = "") -> None:
-        super().__init__(inner.api, host=inner.host, user=inner.user, node=inner.node, nodes=inner.nodes,
-                         concurrency=inner.concurrency, read_concurrency=inner.read_concurrency,
-                         sleep=self._sleep, clock=inner.clock)
-        self._inner = inner
-        self._stopping = stopping
-        self.revision = revision
-        self._local = threading.local()
-        self.refused = False
-
-    def _sleep(self, seconds: float) -> None:
-        if self._stopping.is_set():  # still polling the running action's task: do not spin
-            time.sleep(min(seconds, 0.25))
-        else:
-            self._stopping.wait(seconds)  # a boot delay ends early when the controller stops
-
-    def on_event(self, event: ApplyEvent) -> None:
+def _action_logger(revision: str) -> Callable[[ApplyEvent], None]:
+    """A listener that logs every action's outcome with its guest and revision."""
+    def on_event(event: ApplyEvent) -> None:
         if event.kind in ("finished", "skipped"):
             level = logging.INFO if event.status == "ok" else logging.WARNING
             log.log(level, f"{event.action} {event.status}" + (f": {event.message}" if event.message else ""),
-                    extra={"revision": self.revision, "guest": event.target, "status": event.status})
-        if event.kind == "started":
-            self._local.refuse = self._stopping.is_set()
-            if self._local.refuse:
-                self.refused = True
-        elif event.kind == "finished":
-            self._local.refuse = False
-
-    def request(self, method: str, path: str, params: dict[str, Any] | None = None,
-                *, target: str | None = None) -> Any:
-        if getattr(self._local, "refuse", False):
-            raise errors.PermanentError("not started: the controller is stopping", target=target)
-        return self._inner.request(method, path, params, target=target)
-
-    def close(self) -> None:
-        """The inner client is closed by its owner."""
+                    extra={"revision": revision, "guest": event.target, "status": event.status})
+    return on_event

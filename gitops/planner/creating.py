@@ -4,6 +4,7 @@ template and reconfigure the clone; then set its firewall. Pure; used by `gitops
 
 from __future__ import annotations
 
+from gitops.planner import pve_paths
 from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveGuest
 from gitops.planner.normalize import format_gib, gib, parse_size, split_props
@@ -28,7 +29,7 @@ def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
         params["rootfs"] = f"{d.storage}:{d.disk_gb or 8}"
         for m in d.mounts:
             params[m.key] = m.create_value()
-        calls = [ApiCall("POST", f"nodes/{d.node}/lxc", params, wait=True)]
+        calls = [ApiCall("POST", pve_paths.guests_path("lxc", d.node), params, wait=True)]
     else:
         params.update(VM_CREATE_DEFAULTS)
         params["ide2"] = f"{d.storage}:cloudinit"
@@ -37,7 +38,7 @@ def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
             params["scsi0"] = f"{d.storage}:0,import-from={image_volid}"
         else:
             params["scsi0"] = f"{d.storage}:{disk_gb}"
-        calls = [ApiCall("POST", f"nodes/{d.node}/qemu", params, wait=True)]
+        calls = [ApiCall("POST", pve_paths.guests_path("vm", d.node), params, wait=True)]
         if image_volid:
             calls.append(ApiCall("PUT", d.path("resize"), {"disk": "scsi0", "size": f"{disk_gb}G"}, wait=True))
     calls += _firewall_calls(d)

@@ -14,6 +14,7 @@ from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest, LxcNetwork
 from gitops.config.templates import template_volid
 from gitops.config.vm import Vm
+from gitops.planner import pve_paths
 from gitops.planner.normalize import join_props, nameservers
 
 MANAGED_TAG = "phoenix-gitops"
@@ -79,13 +80,9 @@ class DesiredGuest:
     def target(self) -> str:
         return f"{self.kind}/{self.vmid}"
 
-    @property
-    def api_kind(self) -> str:
-        return "lxc" if self.kind == "lxc" else "qemu"
-
     def path(self, suffix: str = "") -> str:
-        base = f"nodes/{self.node}/{self.api_kind}/{self.vmid}"
-        return f"{base}/{suffix}" if suffix else base
+        """The guest's PVE API path (`pve_paths.guest_path`)."""
+        return pve_paths.guest_path(self.kind, self.node, self.vmid, suffix)
 
 
 def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:

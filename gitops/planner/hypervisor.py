@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gitops.config.estate import Estate
+from gitops.planner import pve_paths
 from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveState
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
@@ -83,7 +84,7 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         params = {"storage": sid, **want}
         out.actions.append(Action(target=target, action="storage", summary=f"define {want['type']} storage {sid}",
                                   changes=[FieldChange(k, None, v) for k, v in params.items()],
-                                  calls=[ApiCall("POST", "storage", params)]))
+                                  calls=[ApiCall("POST", pve_paths.storage_path(), params)]))
         return
     if want is None:
         return
@@ -92,7 +93,7 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         out.actions.append(Action(
             target=target, action="storage", summary=f"set content types of {sid}",
             changes=[FieldChange("content", ",".join(sorted(have.content)), ",".join(sorted(want_content)))],
-            calls=[ApiCall("PUT", f"storage/{sid}", {"content": ",".join(sorted(want_content))})],
+            calls=[ApiCall("PUT", pve_paths.storage_path(sid), {"content": ",".join(sorted(want_content))})],
         ))
 
 
@@ -144,7 +145,7 @@ def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, ou
     params = {"content": content, "filename": filename, "url": url}
     out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}",
                               changes=[FieldChange("volume", None, volid)],
-                              calls=[ApiCall("POST", f"nodes/{node}/storage/{storage}/download-url", params,
+                              calls=[ApiCall("POST", pve_paths.node_storage_path(node, storage, "download-url"), params,
                                              wait=True)],
                               depends_on=[f"storage/{storage}"]))
 

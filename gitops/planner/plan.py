@@ -1,9 +1,9 @@
 """A plan: the ordered actions that take live state to the desired config, as plain data.
 
-Made by `gitops.planner.planning.plan_changes`, shown by the CLI and the API, run by
-`gitops.drivers.proxmox.applying`. Each action carries the exact API calls it will make, so what a
-reviewer reads is what will be sent (secret values stay `${secret:NAME}` references until the
-executor resolves them at the last moment).
+Made by `gitops.planner.planning.plan_changes`, shown by the CLI and the API (`gitops.planner.showing`),
+run by the one executor, `gitops.drivers.executing`, which hands each action to the driver of its
+`system`. Each action carries the exact API calls it will make, so what a reviewer reads is what will be
+sent (secret values stay `${secret:NAME}` references until the executor resolves them at the last moment).
 """
 
 from __future__ import annotations
@@ -11,19 +11,24 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from gitops.config.secretrefs import SECRET_MASK
+
 ActionKind = Literal[
     "create", "clone", "update", "resize", "start", "stop", "restart", "convert-to-template",
     "snapshot", "prune-snapshot", "firewall", "delete", "storage", "download-template",
 ]
 HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
-SECRET_MASK = "(secret)"
+System = str  # the name a driver registers under: "proxmox", "portainer"
+PROXMOX: System = "proxmox"
 
 
 @dataclass
 class ApiCall:
-    """One request to the PVE API. `path` is relative to `/api2/json`, e.g. `nodes/pve/lxc/101/config`.
+    """One request to the API of the action's system, as its driver sends it.
 
-    `wait` is true when the call answers with a UPID whose task must end before the next call.
+    Proxmox: `path` is relative to `/api2/json` (built by `pve_paths`, e.g. `nodes/pve/lxc/101/config`);
+    `wait` is true when the call answers with a UPID whose task must end before the next call. Another
+    system gives `path` and `wait` the meaning its driver documents (notes/SEAM.md).
     """
 
     method: HttpMethod
@@ -50,7 +55,9 @@ class FieldChange:
 
 @dataclass
 class Action:
-    """One step of a plan, on one target (`lxc/101`, `vm/1001`, `storage/ID`, `template/VOLID`)."""
+    """One step of a plan, on one target (`lxc/101`, `vm/1001`, `storage/ID`, `template/VOLID`), belonging
+    to one `system`: the executor runs it with that system's driver, in that driver's `lane` (the node for
+    Proxmox, the endpoint for Portainer)."""
 
     target: str
     action: ActionKind
@@ -62,6 +69,8 @@ class Action:
     depends_on: list[str] = field(default_factory=list)  # targets whose actions must finish first
     node: str = ""
     wait_after_s: float = 0.0  # pause after success (boot_delay between boot-order groups)
+    system: System = PROXMOX
+    snapshot_first: str = ""  # the pre-apply snapshot its first call takes, if any (shown in plans)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, secrets masked."""

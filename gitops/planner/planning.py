@@ -3,22 +3,29 @@
 Order: storages, template downloads, then guests in the order of the guest graph
 (`clone_from_*` and `dependencies`, both kinds as one graph): create or clone (then configure and
 convert templates), or update / resize / firewall existing ones; then starts in `boot_order`
-groups; deletes of removed guests last (only with `allow_destroy`, only guests we created). Each
-action names the targets it waits for, so the executor can run independent guests in parallel.
+groups; deletes of removed guests last (only with `allow_destroy`, only guests we created); then the
+rules of every other system (`rules.EXTRA_RULES`). Each action names the targets it waits for, so the
+executor can run independent guests in parallel.
 """
 
 from __future__ import annotations
 
 from gitops.config import graph
 from gitops.config.estate import Estate
+from gitops.planner import pve_paths
 from gitops.planner.creating import clone_action, clone_problem, create_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
-from gitops.planner.hypervisor import plan_hypervisor
+from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
 from gitops.planner.live import LiveGuest, LiveState
 from gitops.planner.normalize import canonical_tags
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.rules import SystemRules
 from gitops.planner.updating import plan_existing, start_action
+
+# The planner rules of every system besides Proxmox, in the order their actions are appended, e.g.
+# `[stacks.RULES]` (gitops/planner/stacks.py).
+EXTRA_RULES: list[SystemRules] = []
 
 
 def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
@@ -54,11 +61,22 @@ def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
     plan.actions += guest_actions
     plan.actions += _fold_starts(_order_starts(starts, estate), guest_actions)
     plan.actions += _deletes(estate, live, by_id, options, plan)
+    for rules in EXTRA_RULES:  # other systems (Portainer stacks), after the guests they may run on
+        rules.plan(estate, live, options, plan)
     # A dependency on a target with nothing to do is already met: keep the plan about what happens.
     acting = {a.target for a in plan.actions}
     for a in plan.actions:
         a.depends_on = [t for t in a.depends_on if t in acting]
     return plan
+
+
+def managed_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
+    """Every target the plan converges: storages, guests, then every other system's."""
+    targets = [f"storage/{sid}" for sid in sorted(storage_definitions(estate))]
+    targets += [d.target for d in desired_guests(estate, options.node)]
+    for rules in EXTRA_RULES:
+        targets += rules.targets(estate, live, options)
+    return targets
 
 
 def _storages(d: DesiredGuest) -> list[str]:
@@ -153,8 +171,7 @@ def _deletes(estate: Estate, live: LiveState, by_id: dict[int, DesiredGuest], op
 
 
 def _delete_action(guest: LiveGuest) -> Action:
-    api_kind = "lxc" if guest.kind == "lxc" else "qemu"
-    base = f"nodes/{guest.node}/{api_kind}/{guest.vmid}"
+    base = pve_paths.guest_path(guest.kind, guest.node, guest.vmid)
     calls = [ApiCall("POST", f"{base}/status/stop", wait=True)] if guest.status == "running" else []
     calls.append(ApiCall("DELETE", base, {"purge": 1, "destroy-unreferenced-disks": 1}, wait=True))
     return Action(target=guest.target, action="delete", node=guest.node, destructive=True, calls=calls,

@@ -78,6 +78,7 @@ def plan_existing(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> Gue
         shown = changes + [FieldChange(k, effective.get(k), None) for k in deletes]
         out.actions.append(Action(
             target=d.target, action="update", node=d.node, changes=shown, calls=calls,
+            snapshot_first=_snapshot_name(snapshot if mutating else []),
             restart_required=bool(restart_keys) and running and not live.template,
             summary=f"update {', '.join(c.field for c in shown)}",
         ))
@@ -87,6 +88,7 @@ def plan_existing(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> Gue
             target=d.target, action="resize", node=d.node,
             changes=[FieldChange(f"{key}.size", format_gib(old), format_gib(new))],
             calls=[*snapshot, ApiCall("PUT", d.path("resize"), {"disk": key, "size": format_gib(new)}, wait=True)],
+            snapshot_first=_snapshot_name(snapshot),
             summary=f"grow {key} from {format_gib(old)} to {format_gib(new)}",
         ))
         snapshot = []
@@ -197,6 +199,11 @@ def _snapshot_calls(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> l
         return []
     return [ApiCall("POST", d.path("snapshot"), {"snapname": name, "description": "before Phoenix GitOps apply"},
                     wait=True)]
+
+
+def _snapshot_name(calls: list[ApiCall]) -> str:
+    """The name of the snapshot these (`_snapshot_calls`) calls take, or empty."""
+    return str(calls[0].params["snapname"]) if calls else ""
 
 
 def _prune(d: DesiredGuest, live: LiveGuest, options: PlanOptions, out: GuestPlan) -> None:

@@ -28,19 +28,18 @@ from typing import Any
 
 from gitops.drivers.proxmox import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.planner.live import GuestKind, LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner import pve_paths
+from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
 
 PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays
 TEMPLATE_CONTENT = frozenset({"vztmpl", "iso", "import"})
-_KINDS: dict[str, GuestKind] = {"lxc": "lxc", "qemu": "vm"}
-_API_KIND = {"lxc": "lxc", "vm": "qemu"}
 _NET_KEY = re.compile(r"^net\d+$")
 _FIREWALL_ON = re.compile(r"(^|,)firewall=(1|true|on|yes)(,|$)")
 
 
 def guest_path(guest: LiveGuest) -> str:
     """`nodes/{node}/{lxc|qemu}/{vmid}`, the API path of a guest."""
-    return f"nodes/{guest.node}/{_API_KIND[guest.kind]}/{guest.vmid}"
+    return pve_paths.guest_path(guest.kind, guest.node, guest.vmid)
 
 
 def read_live_state(
@@ -59,7 +58,7 @@ def read_live_state(
     state = LiveState(node=client.node)
     state.nodes = sorted(str(r["node"]) for r in resources if r.get("type") == "node")
     for item in resources:
-        kind = _KINDS.get(str(item.get("type")))
+        kind = pve_paths.guest_kind(str(item.get("type")))
         if kind is None:
             continue
         guest = LiveGuest(
@@ -77,7 +76,7 @@ def read_live_state(
     firewall_for = set(firewall)
     snapshots_for: set[int] | None = None if snapshots is None else set(snapshots)
 
-    for item in _get(client, "storage", round_trips) or []:
+    for item in _get(client, pve_paths.storage_path(), round_trips) or []:
         storage = _read_storage(client, item, round_trips)
         state.storages[storage.storage] = storage
 
@@ -174,7 +173,7 @@ def _read_storage(client: ProxmoxClient, item: dict[str, Any], round_trips: list
                           config=config)
     node = _storage_node(client, item)
     if content & TEMPLATE_CONTENT and node and not int(item.get("disable") or 0):
-        listed = _get(client, f"nodes/{node}/storage/{storage.storage}/content", round_trips) or []
+        listed = _get(client, pve_paths.node_storage_path(node, storage.storage, "content"), round_trips) or []
         storage.volumes = {str(v["volid"]) for v in listed
                            if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
     return storage

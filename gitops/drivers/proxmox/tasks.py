@@ -1,6 +1,6 @@
 """Waiting for a PVE worker task (a UPID) to end, and reading how it ended.
 
-Called by `applying` after every ApiCall with `wait=True`. Polls `nodes/{node}/tasks/{upid}/status`
+Called by `driver.ProxmoxDriver` after every ApiCall with `wait=True`. Polls `nodes/{node}/tasks/{upid}/status`
 with the client's injected sleep and clock: `OK` succeeds, `WARNINGS: N` succeeds and returns the
 warning lines, anything else raises TaskFailedError with the last lines of the task log.
 """
@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from gitops import errors
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.drivers.proxmox.errors import is_transient_message
+from gitops.planner import pve_paths
 
 LOG_TAIL = 10
 
@@ -64,7 +66,7 @@ def wait_for_task(
     failures = 0
     while True:
         try:
-            status = client.request("GET", f"nodes/{node}/tasks/{upid}/status", target=target) or {}
+            status = client.request("GET", pve_paths.node_path(node, f"tasks/{upid}/status"), target=target) or {}
             failures = 0
         except errors.TransientError:
             # A hiccup while polling says nothing about the task; give up only when it persists.
@@ -92,14 +94,14 @@ def wait_for_task(
     reason = exitstatus or "unknown exit status"
     raise errors.TaskFailedError(
         f"{target or node}: task {status.get('type') or 'task'} failed: {reason}",
-        target=target, upid=upid, exitstatus=exitstatus, log=tail,
+        target=target, upid=upid, exitstatus=exitstatus, log=tail, transient=is_transient_message(exitstatus),
     )
 
 
 def _log_lines(client: ProxmoxClient, node: str, upid: str, target: str | None) -> list[str]:
     """The task log's lines (its last 500), or none when even that cannot be read."""
     try:
-        entries = client.request("GET", f"nodes/{node}/tasks/{upid}/log", {"limit": 500}, target=target)
+        entries = client.request("GET", pve_paths.node_path(node, f"tasks/{upid}/log"), {"limit": 500}, target=target)
     except errors.DriverError:
         return []
     return [str(e.get("t", "")) for e in entries or [] if isinstance(e, dict)]

@@ -1,0 +1,33 @@
+"""Planner rules per system: the registry `plan_changes` and drift read to cover more than Proxmox.
+
+Proxmox's rules are the planner's own modules (`desired`, `hypervisor`, `creating`, `updating`,
+`planning`); they are always there. A second system (Portainer stacks) makes one `SystemRules` in its own
+pure module (`gitops/planner/stacks.py`) and lists it in `gitops.planner.planning.EXTRA_RULES`: its
+managed targets (for drift,
+the resources list and the dashboard) and a function that appends its actions, errors and warnings
+to the plan. Each action it makes names its `system`, so the executor hands it to that system's
+driver. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gitops.config.estate import Estate
+from gitops.planner.live import LiveState
+from gitops.planner.options import PlanOptions
+from gitops.planner.plan import Plan, System
+
+
+@dataclass(frozen=True)
+class SystemRules:
+    """The planner rules of one system besides Proxmox."""
+
+    system: System
+    # The targets this system manages for `estate` (e.g. `stack/NAME@ENV`), in a stable order.
+    targets: Callable[[Estate, LiveState, PlanOptions], list[str]]
+    # Append this system's actions (each with `system` set), errors and warnings to the plan. Actions may
+    # depend on Proxmox targets (`depends_on=["lxc/910"]`): the executor orders across systems.
+    plan: Callable[[Estate, LiveState, PlanOptions, Plan], None]
+

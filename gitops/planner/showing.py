@@ -1,0 +1,80 @@
+"""Plans and validation reports as words: the one-line summary and markdown (PR comments, `plan
+--format markdown`, notifications).
+
+Pure, so the CLI, the controller and the forges/notification work all show the same thing. Secrets
+are masked by the plan's own `to_dict` (`(secret)`); nothing here reads a raw param value. The rich
+table for terminals stays in `gitops.cli.rendering`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gitops.config.problems import Report
+from gitops.planner.plan import Plan
+
+MAX_VALUE = 60
+
+
+def short(value: Any) -> str:
+    """A value on one line, at most MAX_VALUE characters."""
+    text = "(none)" if value is None else (value if isinstance(value, str) else json.dumps(value))
+    text = text.replace("\n", " ")
+    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
+
+
+def summary_line(plan: Plan) -> str:
+    """`Plan: 3 actions (1 create, 2 update).` or `No changes. ...`"""
+    counts: dict[str, int] = {}
+    for a in plan.actions:
+        counts[a.action] = counts.get(a.action, 0) + 1
+    if not plan.actions and not plan.errors:
+        line = "No changes. Live state matches the config."
+        if plan.pending:
+            line += f" {len(plan.pending)} guests have changes waiting for a restart: {', '.join(plan.pending)}."
+        return line
+    parts = [f"{n} {k}" for k, n in sorted(counts.items())]
+    line = f"Plan: {len(plan.actions)} actions ({', '.join(parts) or 'none'})"
+    if plan.errors:
+        line += f", {len(plan.errors)} errors"
+    return line + "."
+
+
+def plan_markdown(plan: Plan, title: str = "Phoenix GitOps plan") -> str:
+    """The plan as a markdown section: summary, a table of actions, errors and warnings."""
+    data = plan.to_dict()
+    lines = [f"### {title}", "", summary_line(plan), ""]
+    if data["actions"]:
+        lines += ["| # | target | action | changes |", "|---|---|---|---|"]
+        for i, a in enumerate(data["actions"], 1):
+            changes = "<br>".join(
+                f"`{c['field']}`: {_md(c['old'])} → {_md(c['new'])}" for c in a["changes"][:20]
+            )
+            flags = (" **restart**" if a["restart_required"] else "") + (
+                " **destroys data**" if a["destructive"] else "")
+            lines.append(f"| {i} | `{a['target']}` | {a['action']}{flags} | {changes} |")
+        lines.append("")
+    for p in data["errors"]:
+        lines.append(f"- :x: `{p['target']}`: {p['message']} (`{p['code']}`)")
+    for p in data["warnings"]:
+        lines.append(f"- :warning: `{p['target']}`: {p['message']} (`{p['code']}`)")
+    return "\n".join(lines) + "\n"
+
+
+def validation_markdown(report: Report, title: str = "Phoenix GitOps validation") -> str:
+    """A validation report as a markdown section: verdict, then each problem with file, line and path."""
+    verdict = "valid" if report.valid else "**invalid**"
+    lines = [f"### {title}", "", f"The config is {verdict}: {len(report.errors)} errors, "
+             f"{len(report.warnings)} warnings.", ""]
+    for p, mark in [*((p, ":x:") for p in report.errors), *((p, ":warning:") for p in report.warnings)]:
+        item = p.to_dict()
+        where = f"{item['file']}:{item['line']}:{item['column']}" if item.get("line") else str(item["file"])
+        lines.append(f"- {mark} `{where}` `{item['path']}`: {item['message']} (`{item['code']}`)")
+    return "\n".join(lines) + "\n"
+
+
+def _md(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    return "`" + short(value).replace("|", "\\|") + "`"
