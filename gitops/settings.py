@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     portainer_verify_ssl: str = "true"
     portainer_timeout: float = 30.0
     portainer_read_concurrency: int = Field(16, ge=1, le=128, description="parallel reads of stack files")
+    portainer_concurrency: int = Field(4, ge=1, le=64, description="stack deployments in parallel per environment")
 
     git_url: str = ""
     git_branch: str = "main"

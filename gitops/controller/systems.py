@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gitops.drivers.portainer import driver as portainer_driver
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.driver import ProxmoxDriver
 from gitops.drivers.seam import CancelToken, Driver, Drivers
@@ -18,7 +19,7 @@ from gitops.settings import Settings
 
 # settings -> the system's driver (connected), or None when its settings are absent. A new system appends
 # its factory here, e.g. `gitops.drivers.portainer.driver.from_settings`.
-EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = []
+EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = [portainer_driver.from_settings]
 
 
 def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToken | None = None,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gitops.planner.stacks.live import LiveStacks
+
 GuestKind = Literal["lxc", "vm"]
 
 
@@ -63,6 +65,7 @@ class LiveState:
     nodes: list[str] = field(default_factory=list)
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
+    stacks: LiveStacks | None = None  # Portainer's part; None when no Portainer is configured
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)

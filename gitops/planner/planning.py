@@ -21,11 +21,12 @@ from gitops.planner.normalize import canonical_tags
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
 from gitops.planner.rules import SystemRules
+from gitops.planner.stacks import rules as stacks_rules
 from gitops.planner.updating import plan_existing, start_action
 
 # The planner rules of every system besides Proxmox, in the order their actions are appended, e.g.
 # `[stacks.RULES]` (gitops/planner/stacks.py).
-EXTRA_RULES: list[SystemRules] = []
+EXTRA_RULES: list[SystemRules] = [stacks_rules.RULES]
 
 
 def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:

@@ -1,22 +1,24 @@
-"""Planning and applying stacks in the Portainer tests: config dir -> desired -> live -> plan -> run."""
+"""Planning and applying stacks in the Portainer tests, the way the controller does it but with Portainer
+alone: the driver reads (`PortainerDriver.read_live`), the stack rules plan, the one executor runs."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gitops.config import queries
 from gitops.config.secretrefs import SecretResolver
-from gitops.drivers.portainer.applying import run_operation
-from gitops.drivers.portainer.compose import render_stacks
+from gitops.drivers.executing import ApplyResult, execute
 from gitops.drivers.portainer.connection import PortainerClient
-from gitops.drivers.portainer.reading import read_live
-from gitops.planner.stacks.comparing import StackPlan, plan_stacks
-from gitops.planner.stacks.desired import desired_environments, desired_stacks
+from gitops.drivers.portainer.driver import PortainerDriver
+from gitops.drivers.seam import Drivers
+from gitops.planner.live import LiveState
+from gitops.planner.options import PlanOptions
+from gitops.planner.plan import Plan
+from gitops.planner.stacks.rules import plan_stack_changes
 from tests.e2e_apply.support import EXAMPLE, SECRETS
 
 
@@ -36,34 +38,21 @@ def edit_json(path: Path, change: Callable[[Any], None]) -> None:
     path.write_text(json.dumps(data, indent=2))
 
 
-def plan(client: PortainerClient, directory: Path, resolver: SecretResolver, *,
-         allow_destroy: bool = False) -> StackPlan:
+def plan(client: PortainerClient, directory: Path, resolver: SecretResolver, *, allow_destroy: bool = False) -> Plan:
     estate = queries.load(directory)
-    composes, problems = render_stacks(estate)
-    stacks, more = desired_stacks(estate, composes)
-    digests = resolver.digests([t for s in stacks for t in s.secret_templates])
-    result = plan_stacks(stacks, desired_environments(estate), read_live(client), secret_digests=digests,
-                         allow_destroy=allow_destroy)
-    result.errors += problems + more
+    options = PlanOptions(node="pve1", allow_destroy=allow_destroy)
+    live = LiveState(node="pve1")
+    PortainerDriver(client, secrets=resolver).read_live(estate, options, live)
+    result = Plan()
+    plan_stack_changes(estate, live, options, result)
     return result
 
 
-@dataclass
-class Outcome:
-    done: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+def run(client: PortainerClient, stack_plan: Plan, resolver: SecretResolver) -> ApplyResult:
+    drivers = Drivers()
+    drivers.register(PortainerDriver(client, secrets=resolver))
+    return execute(stack_plan, drivers, resolve_secret=resolver.value)
 
 
-def run(client: PortainerClient, stack_plan: StackPlan, resolver: SecretResolver) -> Outcome:
-    """The plan's actions in order (they are listed in dependency order); a failed action's dependants are skipped."""
-    outcome = Outcome()
-    for action in stack_plan.actions:
-        if any(d in outcome.failed for d in action.depends_on):
-            outcome.failed[action.target] = "skipped: a dependency failed"
-            continue
-        try:
-            outcome.done.append(run_operation(client, stack_plan.operations[action.target], resolver.value,
-                                              target=action.target))
-        except Exception as exc:
-            outcome.failed[action.target] = f"{type(exc).__name__}: {exc}"
-    return outcome
+def failures(result: ApplyResult) -> dict[str, str]:
+    return {o.target: o.error for o in result.outcomes if o.status != "ok"}

@@ -10,14 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops import errors
 from gitops.demo.portainer import SimulatedPortainer
-from gitops.drivers.portainer.applying import run_operation
-from gitops.planner.stacks.comparing import StackOperation
-from gitops.planner.stacks.desired import MARKER, DesiredStack
+from gitops.planner.stacks.desired import MARKER
 from tests.e2e_apply.support import SECRETS
 from tests.portainer.conftest import RecordingClient
-from tests.portainer.support import edit_json, example_copy, plan, run, secrets
+from tests.portainer.support import edit_json, example_copy, failures, plan, run, secrets
 
 STACKS = "phoenix_stacks_config.json"
 TARGETS = {"environment/docker-agent", "stack/portainer_service@local", "stack/qdrant_service@docker-agent",
@@ -33,8 +30,7 @@ def converge(client: RecordingClient, config: Path, **kw: Any) -> None:
     resolver = secrets()
     first = plan(client, config, resolver, **kw)
     assert not first.errors, first.errors
-    outcome = run(client, first, resolver)
-    assert not outcome.failed, outcome.failed
+    assert failures(run(client, first, resolver)) == {}
     assert not plan(client, config, resolver, **kw).actions
 
 
@@ -46,8 +42,7 @@ def test_the_example_converges_and_then_plans_nothing(portainer: SimulatedPortai
     assert {a.target for a in first.actions} == TARGETS
     stack_actions = [a for a in first.actions if a.target.startswith("stack/")]
     assert all("environment/docker-agent" in a.depends_on or a.target.endswith("@local") for a in stack_actions)
-    outcome = run(client, first, resolver)
-    assert not outcome.failed
+    assert failures(run(client, first, resolver)) == {}
     assert not plan(client, config, resolver).actions
 
     model = portainer.model
@@ -79,10 +74,10 @@ def test_one_changed_variable_redeploys_exactly_that_stack(portainer: SimulatedP
               .__setitem__(2, {"name": "API_PORT", "value": "8002"}))
     resolver = secrets()
     second = plan(client, config, resolver)
-    assert [(a.target, a.action) for a in second.actions] == [("stack/webapp@docker-agent", "update")]
+    assert [(a.target, a.action) for a in second.actions] == [("stack/webapp@docker-agent", "redeploy")]
     assert [(c.field, c.old, c.new) for c in second.actions[0].changes] == [("env.API_PORT", "8001", "8002")]
     before = len(portainer.model.writes())
-    assert not run(client, second, resolver).failed
+    assert failures(run(client, second, resolver)) == {}
     writes = portainer.model.writes()[before:]
     webapp = portainer.model.stack_named("webapp-staging")
     assert webapp is not None
@@ -100,7 +95,7 @@ def test_a_changed_secret_redeploys_and_is_never_shown(portainer: SimulatedPorta
     assert "(secret)" in shown
     for value in (*SECRETS.values(), "rotated-qdrant-key"):
         assert value not in shown
-    assert not run(client, second, resolver).failed
+    assert failures(run(client, second, resolver)) == {}
     qdrant = portainer.model.stack_named("qdrant_service-production")
     assert qdrant is not None
     assert {"name": "QDRANT__SERVICE__API_KEY", "value": "rotated-qdrant-key"} in qdrant.env
@@ -115,9 +110,9 @@ def test_drift_by_hand_is_planned_back(portainer: SimulatedPortainer, client: Re
     qdrant.status = 2  # stopped by hand
     resolver = secrets()
     drift = plan(client, config, resolver)
-    assert {(a.target, a.action) for a in drift.actions} == {("stack/webapp@docker-agent", "update"),
+    assert {(a.target, a.action) for a in drift.actions} == {("stack/webapp@docker-agent", "redeploy"),
                                                              ("stack/qdrant_service@docker-agent", "start")}
-    assert not run(client, drift, resolver).failed
+    assert failures(run(client, drift, resolver)) == {}
     assert not plan(client, config, resolver).actions
 
 
@@ -128,7 +123,7 @@ def test_a_stack_deleted_by_hand_is_created_again(portainer: SimulatedPortainer,
     assert webapp is not None
     portainer.model.stacks.pop(webapp.id)
     again = plan(client, config, secrets())
-    assert [(a.target, a.action) for a in again.actions] == [("stack/webapp@docker-agent", "create")]
+    assert [(a.target, a.action) for a in again.actions] == [("stack/webapp@docker-agent", "deploy")]
 
 
 def test_removal_needs_allow_destroy(portainer: SimulatedPortainer, client: RecordingClient, config: Path) -> None:
@@ -144,7 +139,7 @@ def test_removal_needs_allow_destroy(portainer: SimulatedPortainer, client: Reco
     destroy = plan(client, config, resolver, allow_destroy=True)
     assert [(a.target, a.action, a.destructive) for a in destroy.actions] == [
         ("stack/webapp@docker-agent", "delete", True)]
-    assert not run(client, destroy, resolver).failed
+    assert failures(run(client, destroy, resolver)) == {}
     assert portainer.model.stack_named("webapp-staging") is None
 
 
@@ -175,9 +170,10 @@ def test_a_409_on_create_is_not_success(portainer: SimulatedPortainer, client: R
     first = plan(client, config, resolver)
     # Between plan and apply someone makes a stack of that name by hand.
     portainer.model.add_stack_by_hand(1, "portainer_service-production", "services:\n  p:\n    image: p\n")
-    outcome = run(client, first, resolver)
-    assert outcome.failed["stack/portainer_service@local"].startswith("ConflictError")
-    assert "did not create" in outcome.failed["stack/portainer_service@local"]
+    failed = failures(run(client, first, resolver))
+    assert list(failed) == ["stack/portainer_service@local"]
+    assert "409" in failed["stack/portainer_service@local"]
+    assert "did not create" in failed["stack/portainer_service@local"]
     hand_made = portainer.model.stack_named("portainer_service-production")
     assert hand_made is not None and hand_made.deploys == 1 and hand_made.created_by == "someone"
 
@@ -186,47 +182,64 @@ def test_a_create_whose_answer_was_lost_is_finished_by_an_update(portainer: Simu
                                                                  client: RecordingClient, config: Path) -> None:
     resolver = secrets()
     first = plan(client, config, resolver)
-    op = first.operations["stack/portainer_service@local"]
-    assert op.stack is not None
-    run_operation(client, op, resolver.value)
-    run_operation(client, op, resolver.value)  # the same create again: 409, ours, so it is updated
+    assert failures(run(client, first, resolver)) == {}
+    assert failures(run(client, first, resolver)) == {}  # the same creates again: 409, ours, so redeployed
     created = portainer.model.stack_named("portainer_service-production")
     assert created is not None and created.deploys == 2
-    assert [r.status for r in portainer.model.received if r.path.endswith("/standalone/string")] == [200, 409]
+    assert [r.status for r in portainer.model.received if r.path.endswith("/standalone/string")] == [200] * 3 + [409] * 3
+    assert [r.status for r in portainer.model.received if r.path == "/api/endpoints" and r.method == "POST"] == [
+        200, 409]
 
 
-def test_portainer_down_fails_the_stack_actions_with_a_named_cause(
+def test_portainer_failing_fails_the_stack_actions_with_a_named_cause(
         portainer: SimulatedPortainer, client: RecordingClient, config: Path) -> None:
     resolver = secrets()
     first = plan(client, config, resolver)
     portainer.model.fail("POST", "^/api/stacks/create", 500)
-    outcome = run(client, first, resolver)
-    assert set(outcome.failed) == {"stack/portainer_service@local", "stack/qdrant_service@docker-agent",
-                                   "stack/webapp@docker-agent"}
-    assert all("TransientError" in why and "500 Internal server error" in why for why in outcome.failed.values())
+    result = run(client, first, resolver)
+    failed = {o.target: o for o in result.outcomes if o.status == "failed"}
+    assert set(failed) == {"stack/portainer_service@local", "stack/qdrant_service@docker-agent",
+                           "stack/webapp@docker-agent"}
+    assert all(o.transient and "500 Internal server error" in o.error for o in failed.values())
     for value in SECRETS.values():
-        assert all(value not in why for why in outcome.failed.values())
+        assert all(value not in o.error for o in failed.values())
     portainer.model.clear_faults()
     converge(client, config)  # the next apply converges
 
 
-def test_a_secret_that_cannot_resolve_is_a_plan_error(client: RecordingClient, config: Path) -> None:
+def test_portainer_down_fails_with_a_named_cause(portainer: SimulatedPortainer, client: RecordingClient,
+                                                 config: Path) -> None:
     resolver = secrets()
-    resolver.environ = {k: v for k, v in resolver.environ.items() if "QDRANT" not in k}
-    result = plan(client, config, resolver)
-    assert [(e.target, e.code) for e in result.errors] == [("stack/qdrant_service@docker-agent", "secret-missing")]
+    first = plan(client, config, resolver)
+    portainer.stop()
+    result = run(client, first, resolver)
+    assert {o.target: o.status for o in result.outcomes} == {
+        "environment/docker-agent": "failed", "stack/portainer_service@local": "failed",
+        "stack/qdrant_service@docker-agent": "skipped", "stack/webapp@docker-agent": "skipped"}
+    assert all("cannot reach Portainer" in o.error and o.transient for o in result.failed)
+    portainer.start()
+    converge(client, config)
 
 
-def test_run_operation_scrubs_secrets_from_errors(portainer: SimulatedPortainer, client: RecordingClient) -> None:
+def test_errors_are_scrubbed_of_secret_values(portainer: SimulatedPortainer, client: RecordingClient,
+                                              config: Path) -> None:
+    resolver = secrets()
+    first = plan(client, config, resolver)
     # Portainer's deploy errors quote docker compose, which may quote an interpolated value.
-    portainer.model.fail("POST", "^/api/stacks/create", 400, details="invalid port top-secret-value in ports")
-    stack = DesiredStack("s", "production", 1, "local", "s-production", env=(("PASS", "${secret:pw}"),),
-                         compose="services:\n  a:\n    image: a\n")
-    with pytest.raises(errors.PermanentError) as caught:
-        run_operation(client, StackOperation(steps=("create",), stack=stack), lambda name: "top-secret-value",
-                      target="stack/s@local")
-    assert str(caught.value) == ("POST /api/stacks/create/standalone/string: 400 Injected error "
-                                 "(invalid port (secret) in ports)")
-    assert caught.value.target == "stack/s@local"
-    sent = portainer.model.received[-1].body
-    assert sent["env"] == [{"name": "PASS", "value": "top-secret-value"}]
+    portainer.model.fail("POST", "^/api/stacks/create", 400,
+                         details=f"invalid value {SECRETS['qdrant_api_key']} for QDRANT__SERVICE__API_KEY")
+    failed = failures(run(client, first, resolver))
+    why = failed["stack/qdrant_service@docker-agent"]
+    assert "invalid value (secret) for QDRANT__SERVICE__API_KEY" in why
+    assert SECRETS["qdrant_api_key"] not in why
+    sent = [r.body for r in portainer.model.received if r.path.endswith("/standalone/string")]
+    assert any({"name": "QDRANT__SERVICE__API_KEY", "value": SECRETS["qdrant_api_key"]} in b["env"] for b in sent)
+
+
+def test_a_secret_change_is_seen_only_through_its_fingerprint(client: RecordingClient, config: Path) -> None:
+    resolver = secrets()
+    converge(client, config)
+    live_plan = plan(client, config, resolver)
+    assert not live_plan.actions
+    shown = json.dumps(live_plan.to_dict())
+    assert all(value not in shown for value in SECRETS.values())

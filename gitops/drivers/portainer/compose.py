@@ -25,29 +25,27 @@ import yaml
 
 from gitops.config.estate import Estate
 from gitops.config.stacks import StackEnvironment
-from gitops.planner.plan import Problem
 
 MAX_FILE_BYTES = 1 << 20
 
 
-def render_stacks(estate: Estate) -> tuple[dict[tuple[str, str], str], list[Problem]]:
-    """The deployed stack file of every (stack, environment) the VMs place, and what kept one from rendering."""
+def render_stacks(estate: Estate) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]]:
+    """The deployed stack file of every (stack, environment) the VMs place, and why one did not render."""
     rendered: dict[tuple[str, str], str] = {}
-    problems: list[Problem] = []
+    problems: dict[tuple[str, str], str] = {}
     wanted = {(ref.name, ref.environment) for vm in estate.vms.vms for ref in vm.docker_stacks}
     for stack_name, env_name in sorted(wanted):
         config = estate.stacks.docker_stacks.get(stack_name)
         environment = config.environments.get(env_name) if config else None
         if config is None or environment is None or config.git_url:
             continue
-        target = f"stack/{stack_name}"
         try:
             text = read_repo_file(estate.directory, config.compose_file_path)
             files = [(f.source, read_repo_file(estate.directory, f.source), f.destination_in_container)
                      for f in environment.files]
             rendered[(stack_name, env_name)] = render(text, environment, files)
         except ComposeError as exc:
-            problems.append(Problem(target, "stack-compose-invalid", f"stack '{stack_name}' ({env_name}): {exc}"))
+            problems[(stack_name, env_name)] = str(exc)
     return rendered, problems
 
 

@@ -3,72 +3,50 @@
 Per stack placement (see `desired`), against what `gitops.drivers.portainer.reading` read:
 - its environment is missing: an agent environment is registered first (after its VM's actions);
   Portainer's own environment cannot be registered, so its absence is an error;
-- the stack is missing: `create`; it exists but was not made by the controller (no `PHOENIX_GITOPS_STACK`): an error
-  (`stack-conflict`), it is never touched; it exists and is ours: its stack file, its variables (a
-  secret by the fingerprint of its resolved value, never the value) and its Git settings are compared,
-  and any difference is one `update` (a redeploy of exactly that stack); a stopped stack is started.
+- the stack is missing: `deploy`; it exists but was not made by the controller (no `PHOENIX_GITOPS_STACK`):
+  an error (`stack-conflict`), it is never touched; it exists and is ours: its stack file, its variables
+  (a secret by the fingerprint of its resolved value, never the value) and its Git settings are compared,
+  and any difference is one `redeploy` of exactly that stack; a stopped stack is started.
 - a stack the controller made that the config no longer places is deleted only with `allow_destroy`
   (a warning says what would go otherwise). Stacks made by hand are never listed for deletion.
 
-Each action names what it waits for: the VM (`vm/ID`) and, for a new environment, `environment/NAME`.
-The executor receives one `StackOperation` per action target (plain data).
+Each action names what it waits for (the VM, `vm/ID`, and for a new environment `environment/NAME`) and
+carries its calls in the Portainer driver's terms (`gitops.drivers.portainer.driver`): every call names
+its environment (`endpoint`), variables travel as `env.NAME` params, `${secret:NAME}` kept as references.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any
 
 from gitops.config.secretrefs import digest, is_reference
-from gitops.planner.plan import Action, FieldChange, Problem
+from gitops.planner.plan import PORTAINER, Action, ApiCall, FieldChange, Plan, Problem
 from gitops.planner.stacks.desired import MARKER, DesiredEnvironment, DesiredStack, stack_target
 from gitops.planner.stacks.live import STACK_INACTIVE, LiveStack, LiveStacks
 
-OperationKind = Literal["register", "create", "update", "start", "delete", "replace"]
-
-
-@dataclass(frozen=True)
-class StackOperation:
-    """What the Portainer executor does for one action: `steps` in order, on this stack or environment."""
-
-    steps: tuple[OperationKind, ...]
-    stack: DesiredStack | None = None
-    environment: DesiredEnvironment | None = None
-    stack_id: int | None = None       # the live stack, for update, start, delete
-    endpoint_id: int | None = None    # its environment, when it is known at plan time
-    name: str = ""                    # the Portainer stack name (for delete of a stack no longer desired)
-
-
-@dataclass
-class StackPlan:
-    actions: list[Action] = field(default_factory=list)
-    operations: dict[str, StackOperation] = field(default_factory=dict)
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
+ENV_PREFIX = "env."
 
 
 def plan_stacks(
     stacks: list[DesiredStack],
     environments: Mapping[int, DesiredEnvironment],
     live: LiveStacks,
+    plan: Plan,
     *,
-    secret_digests: Mapping[str, str],
     allow_destroy: bool = False,
-) -> StackPlan:
-    """The stack part of a plan. `secret_digests`: template -> fingerprint of its resolved value."""
-    plan = StackPlan()
+) -> None:
+    """Append the stack actions, errors and warnings to `plan`."""
     wanted_envs = {s.vmid: environments[s.vmid] for s in stacks if s.vmid in environments}
     for env in wanted_envs.values():
         _plan_environment(env, live, plan)
     for desired in stacks:
-        _plan_stack(desired, live, secret_digests, plan)
+        _plan_stack(desired, live, plan)
     _plan_removals(stacks, live, allow_destroy, plan)
-    return plan
 
 
-def _plan_environment(env: DesiredEnvironment, live: LiveStacks, plan: StackPlan) -> None:
+def _plan_environment(env: DesiredEnvironment, live: LiveStacks, plan: Plan) -> None:
     current = live.environment(env.name)
     if current is not None:
         if env.agent_url and current.url and current.url != env.agent_url:
@@ -87,57 +65,81 @@ def _plan_environment(env: DesiredEnvironment, live: LiveStacks, plan: StackPlan
                                    "portainer_agent_hostname: its environment cannot be registered"))
         return
     plan.actions.append(Action(
-        target=env.target, action="create", summary=f"register the Portainer agent at {env.agent_url}",
+        target=env.target, action="register", system=PORTAINER,
+        summary=f"register the Portainer agent at {env.agent_url}",
         changes=[FieldChange("URL", None, env.agent_url)], depends_on=[f"vm/{env.vmid}"],
+        calls=[ApiCall("POST", "endpoints", {"endpoint": env.name, "URL": env.agent_url}, wait=False)],
     ))
-    plan.operations[env.target] = StackOperation(steps=("register",), environment=env)
 
 
-def _plan_stack(desired: DesiredStack, live: LiveStacks, digests: Mapping[str, str], plan: StackPlan) -> None:
+def _plan_stack(desired: DesiredStack, live: LiveStacks, plan: Plan) -> None:
     target = desired.target
     needs = [f"vm/{desired.vmid}", f"environment/{desired.endpoint}"]
-    for template in desired.secret_templates:
-        if template not in digests:
-            plan.errors.append(Problem(target, "secret-missing",
-                                       f"a variable of stack '{desired.stack}' names a secret that is not set"))
-            return
     env = live.environment(desired.endpoint)
     current = live.stack(env.id, desired.name) if env is not None else None
     if current is None:
         what = f"from {desired.git.url}" if desired.git else "from its compose file"
         plan.actions.append(Action(
-            target=target, action="create", depends_on=needs,
+            target=target, action="deploy", system=PORTAINER, depends_on=needs,
             summary=f"deploy stack '{desired.name}' ({desired.environment}) on '{desired.endpoint}' {what}",
-            changes=_changes(desired, None, digests),
+            changes=_changes(desired, None, live.secret_digests), calls=[create_call(desired)],
         ))
-        plan.operations[target] = StackOperation(steps=("create",), stack=desired,
-                                                 endpoint_id=env.id if env else None, name=desired.name)
         return
     if not current.owner(MARKER):
         plan.errors.append(Problem(target, "stack-conflict",
                                    f"environment '{desired.endpoint}' has a stack '{desired.name}' that Phoenix "
                                    "GitOps did not create: it is left alone; rename or remove it by hand"))
         return
-    changes = _changes(desired, current, digests)
-    steps: list[OperationKind] = []
+    changes = _changes(desired, current, live.secret_digests)
+    calls: list[ApiCall] = []
+    where = {"endpoint": desired.endpoint, "endpointId": current.endpoint_id}
     if current.status == STACK_INACTIVE:
-        steps.append("start")
+        calls.append(ApiCall("POST", f"stacks/{current.id}/start", dict(where), wait=True))
     if changes:
-        git_moved = desired.git is not None and (
-            current.git is None or (current.git.url, current.git.compose_path) != (desired.git.url,
-                                                                                    desired.git.compose_path))
-        kind_moved = (desired.git is None) != (current.git is None)
-        steps.append("replace" if git_moved or kind_moved else "update")
-    if not steps:
+        source_moved = (desired.git is None) != (current.git is None) or (
+            desired.git is not None and current.git is not None
+            and (current.git.url, current.git.compose_path) != (desired.git.url, desired.git.compose_path))
+        if source_moved:  # Portainer cannot change a stack's source: delete it and deploy again
+            calls.append(ApiCall("DELETE", f"stacks/{current.id}", dict(where), wait=True))
+            calls.append(create_call(desired))
+        else:
+            calls.append(_update_call(desired, current.id, where))
+    if not calls:
         return
-    summary = {"start": "start the stopped stack", "update": "redeploy with the changes",
-               "replace": "delete and deploy again (its source moved)"}
+    words = {"start": "start it", "DELETE": "delete it and deploy it again (its source moved)",
+             "PUT": "redeploy it with the changes"}
+    done = [words["start" if c.path.endswith("/start") else c.method] for c in calls if c.method != "POST"
+            or c.path.endswith("/start")]
     plan.actions.append(Action(
-        target=target, action="update" if changes else "start", changes=changes, depends_on=needs,
-        summary=f"stack '{desired.name}' on '{desired.endpoint}': " + ", then ".join(summary[s] for s in steps),
+        target=target, action="redeploy" if changes else "start", system=PORTAINER, changes=changes,
+        depends_on=needs, calls=calls,
+        summary=f"stack '{desired.name}' on '{desired.endpoint}': " + ", then ".join(done),
     ))
-    plan.operations[target] = StackOperation(steps=tuple(steps), stack=desired, stack_id=current.id,
-                                             endpoint_id=current.endpoint_id, name=current.name)
+
+
+def create_call(desired: DesiredStack) -> ApiCall:
+    params: dict[str, Any] = {"endpoint": desired.endpoint, "name": desired.name}
+    if desired.git is not None:
+        params |= {"repositoryURL": desired.git.url, "repositoryReferenceName": desired.git.reference,
+                   "composeFile": desired.git.compose_path}
+        path = "stacks/create/standalone/repository"
+    else:
+        params["stackFileContent"] = desired.compose
+        path = "stacks/create/standalone/string"
+    return ApiCall("POST", path, params | env_params(desired), wait=True)
+
+
+def _update_call(desired: DesiredStack, stack_id: int, where: dict[str, Any]) -> ApiCall:
+    if desired.git is not None:
+        return ApiCall("PUT", f"stacks/{stack_id}/git/redeploy",
+                       {**where, "repositoryReferenceName": desired.git.reference, **env_params(desired)}, wait=True)
+    return ApiCall("PUT", f"stacks/{stack_id}", {**where, "stackFileContent": desired.compose, **env_params(desired)},
+                   wait=True)
+
+
+def env_params(desired: DesiredStack) -> dict[str, str]:
+    """The stack's variables as call params (`env.NAME`), references kept."""
+    return {ENV_PREFIX + name: value for name, value in desired.env}
 
 
 def _changes(desired: DesiredStack, current: LiveStack | None, digests: Mapping[str, str]) -> list[FieldChange]:
@@ -164,7 +166,7 @@ def _changes(desired: DesiredStack, current: LiveStack | None, digests: Mapping[
             changes.append(FieldChange(f"env.{name}", have_value, template, secret=secret))
     wanted = {name for name, _ in desired.env}
     for name in sorted(set(live_env) - wanted):
-        # A variable that is no longer in the config (or was added by hand): shown masked, its value may be a secret.
+        # A variable no longer in the config (or added by hand): shown masked, its value may be a secret.
         changes.append(FieldChange(f"env.{name}", live_env[name], None, secret=True))
     return changes
 
@@ -176,7 +178,7 @@ def _describe(text: str | None) -> str | None:
     return f"{lines} lines, sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
 
 
-def _plan_removals(stacks: list[DesiredStack], live: LiveStacks, allow_destroy: bool, plan: StackPlan) -> None:
+def _plan_removals(stacks: list[DesiredStack], live: LiveStacks, allow_destroy: bool, plan: Plan) -> None:
     wanted = {(s.endpoint, s.name) for s in stacks}
     for current in live.stacks:
         owner = current.owner(MARKER)
@@ -191,7 +193,9 @@ def _plan_removals(stacks: list[DesiredStack], live: LiveStacks, allow_destroy: 
                                          f"stack '{current.name}' on '{endpoint}' is no longer in the config: "
                                          "it is deleted only with --allow-destroy"))
             continue
-        plan.actions.append(Action(target=target, action="delete", destructive=True,
-                                   summary=f"delete stack '{current.name}' from '{endpoint}'"))
-        plan.operations[target] = StackOperation(steps=("delete",), stack_id=current.id,
-                                                 endpoint_id=current.endpoint_id, name=current.name)
+        plan.actions.append(Action(
+            target=target, action="delete", system=PORTAINER, destructive=True,
+            summary=f"delete stack '{current.name}' from '{endpoint}'",
+            calls=[ApiCall("DELETE", f"stacks/{current.id}", {"endpoint": endpoint, "endpointId": current.endpoint_id},
+                           wait=True)],
+        ))

@@ -116,8 +116,12 @@ def desired_environments(estate: Estate) -> dict[int, DesiredEnvironment]:
     return found
 
 
-def desired_stacks(estate: Estate, composes: Mapping[tuple[str, str], str]) -> tuple[list[DesiredStack], list[Problem]]:
-    """Every stack placement of the config, and the problems that keep one from being planned."""
+def desired_stacks(estate: Estate, composes: Mapping[tuple[str, str], str],
+                   why_missing: Mapping[tuple[str, str], str] | None = None,
+                   ) -> tuple[list[DesiredStack], list[Problem]]:
+    """Every stack placement of the config, and the problems that keep one from being planned.
+
+    `composes`: the rendered stack file per (stack, environment); `why_missing`: why one could not be."""
     environments = desired_environments(estate)
     stacks: list[DesiredStack] = []
     problems: list[Problem] = []
@@ -140,9 +144,9 @@ def desired_stacks(estate: Estate, composes: Mapping[tuple[str, str], str]) -> t
             else:
                 compose = composes.get((ref.name, ref.environment))
                 if compose is None:
-                    problems.append(Problem(target, "stack-compose-missing",
-                                            f"the compose file of stack '{ref.name}' ({config.compose_file_path}) "
-                                            "could not be read or rendered"))
+                    why = (why_missing or {}).get((ref.name, ref.environment), "it was not read")
+                    problems.append(Problem(target, "stack-compose-invalid",
+                                            f"stack '{ref.name}' ({ref.environment}) cannot be deployed: {why}"))
                     continue
             variables = tuple((v.name, v.value) for v in stack_env.variables if v.name != MARKER)
             stacks.append(DesiredStack(

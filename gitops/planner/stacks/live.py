@@ -54,10 +54,20 @@ class LiveStack:
 
 @dataclass
 class LiveStacks:
-    """Everything the stack planner needs to know about Portainer, read in one go."""
+    """Everything the stack planner needs besides the JSON config, read in one go by the Portainer driver.
+
+    Besides Portainer's environments and stacks, the driver reads what planning needs and the planner may
+    not read itself: `sources`, the stack file of each (stack, environment) as it would be deployed from
+    this revision (the compose file from the config repo, labels and files merged in), with the problems
+    that kept one from rendering; `secret_digests`, for each variable value that holds `${secret:...}`,
+    the fingerprint of its value now (never the value), so a changed secret redeploys its stack.
+    """
 
     environments: dict[str, LiveEnvironment] = field(default_factory=dict)  # by name
     stacks: list[LiveStack] = field(default_factory=list)
+    sources: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    source_problems: dict[tuple[str, str], str] = field(default_factory=dict)  # (stack, environment) -> why
+    secret_digests: dict[str, str] = field(default_factory=dict, repr=False)
 
     def environment(self, name: str) -> LiveEnvironment | None:
         return self.environments.get(name)
