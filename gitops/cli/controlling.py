@@ -79,6 +79,7 @@ def demo(
     typer.echo(
         f"""Phoenix GitOps demo
   simulated Proxmox node: https://{started.settings.pve_host} (fakepve)
+  simulated Portainer:    {started.settings.portainer_url}
   API and dashboard:      {url}   (docs: {url}/docs)
   config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)
   {token_line}

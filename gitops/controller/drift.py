@@ -78,8 +78,8 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
         else:
             state = "drifted"
         report.resources.append(Resource(target, state, actions))
-    # Stacks no registered system converges (no Portainer rules yet) are shown, as waiting.
-    report.resources += [Resource(f"stack/{name}", "pending", ["not converged by the controller yet"])
+    # Stacks no registered system converges (no Portainer configured) are shown, as waiting.
+    report.resources += [Resource(f"stack/{name}", "pending", ["not converged: PHOENIX_PORTAINER_URL is not set"])
                          for name in sorted(estate.stacks.docker_stacks)
                          if not any(t == f"stack/{name}" or t.startswith(f"stack/{name}@") for t in targets)]
     return report

@@ -11,7 +11,7 @@ from __future__ import annotations
 from gitops.config.estate import Estate
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
-from gitops.planner.plan import PORTAINER, Plan, Problem
+from gitops.planner.plan import PORTAINER, Plan
 from gitops.planner.rules import SystemRules
 from gitops.planner.stacks.comparing import plan_stacks
 from gitops.planner.stacks.desired import desired_environments, desired_stacks, stack_target
@@ -33,10 +33,7 @@ def stack_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list
 
 
 def plan_stack_changes(estate: Estate, live: LiveState, options: PlanOptions, plan: Plan) -> None:
-    if live.stacks is None:
-        if any(vm.docker_stacks for vm in estate.vms.vms):
-            plan.warnings.append(Problem("stack/*", "stacks-not-converged",
-                                         "PHOENIX_PORTAINER_URL is not set: the stacks are not deployed"))
+    if live.stacks is None:  # no Portainer configured: the resources list shows the stacks as pending
         return
     stacks, problems = desired_stacks(estate, live.stacks.sources, live.stacks.source_problems)
     plan.errors += problems
