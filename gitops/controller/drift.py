@@ -19,7 +19,7 @@ from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
 
 ResourceState = Literal["in_sync", "drifted", "missing", "pending"]
-CREATING = frozenset({"create", "clone", "download-template"})
+CREATING = frozenset({"create", "clone", "download-template", "deploy", "register"})
 
 
 @dataclass
