@@ -39,37 +39,39 @@ def plan_stacks(
 ) -> None:
     """Append the stack actions, errors and warnings to `plan`."""
     wanted_envs = {s.vmid: environments[s.vmid] for s in stacks if s.vmid in environments}
-    for env in wanted_envs.values():
-        _plan_environment(env, live, plan)
+    usable = {env.name for env in wanted_envs.values() if _plan_environment(env, live, plan)}
     for desired in stacks:
-        _plan_stack(desired, live, plan)
+        if desired.endpoint in usable:  # otherwise its environment's error says why nothing is planned
+            _plan_stack(desired, live, plan)
     _plan_removals(stacks, live, allow_destroy, plan)
 
 
-def _plan_environment(env: DesiredEnvironment, live: LiveStacks, plan: Plan) -> None:
+def _plan_environment(env: DesiredEnvironment, live: LiveStacks, plan: Plan) -> bool:
+    """Plan the environment's registration if it is missing; False when it cannot be had (an error says why)."""
     current = live.environment(env.name)
     if current is not None:
         if env.agent_url and current.url and current.url != env.agent_url:
             plan.warnings.append(Problem(env.target, "environment-url",
                                          f"environment '{env.name}' is at {current.url}, the config says "
                                          f"{env.agent_url}: the controller does not move environments"))
-        return
+        return True
     if env.agent_url is None:
         plan.errors.append(Problem(env.target, "environment-missing",
                                    f"Portainer has no environment '{env.name}' (its own, on VM {env.vmid}): "
                                    "set portainer_environment_name to the name Portainer shows"))
-        return
+        return False
     if not env.agent_url:
         plan.errors.append(Problem(env.target, "environment-address",
                                    f"VM {env.vmid} is a Portainer agent without a static IP or "
                                    "portainer_agent_hostname: its environment cannot be registered"))
-        return
+        return False
     plan.actions.append(Action(
         target=env.target, action="register", system=PORTAINER,
         summary=f"register the Portainer agent at {env.agent_url}",
         changes=[FieldChange("URL", None, env.agent_url)], depends_on=[f"vm/{env.vmid}"],
         calls=[ApiCall("POST", "endpoints", {"endpoint": env.name, "URL": env.agent_url}, wait=False)],
     ))
+    return True
 
 
 def _plan_stack(desired: DesiredStack, live: LiveStacks, plan: Plan) -> None:
