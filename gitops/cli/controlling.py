@@ -205,6 +205,22 @@ def status(api: str = API_OPTION, as_json: bool = JSON_OPTION) -> None:
     raise typer.Exit(EXIT_OK)
 
 
+def resources(api: str = API_OPTION, kind: str = typer.Option("", "--kind", help="only targets of this kind "
+                                                                                  "(lxc, vm, stack, environment...)"),
+              as_json: bool = JSON_OPTION) -> None:
+    data = _call("GET", api, "/api/v1/resources")
+    items = [r for r in data.get("resources", []) if not kind or str(r.get("target", "")).startswith(f"{kind}/")]
+    if as_json:
+        print_json({**data, "resources": items})
+        raise typer.Exit(EXIT_OK)
+    width = max((len(str(r.get("target", ""))) for r in items), default=6)
+    for r in items:
+        actions = "; ".join(map(str, r.get("actions") or []))
+        typer.echo(f"{r.get('target', ''):<{width}}  {r.get('state', ''):<8}  {actions}".rstrip())
+    typer.echo(f"checked at {data.get('checked_at') or '-'} against {_short(data.get('revision'))}", err=True)
+    raise typer.Exit(EXIT_OK)
+
+
 def history(api: str = API_OPTION, limit: int = typer.Option(20, "--limit", "-n", help="how many revisions"),
             as_json: bool = JSON_OPTION) -> None:
     data = _call("GET", api, f"/api/v1/revisions?limit={max(1, limit)}")
@@ -262,6 +278,9 @@ def register(app: typer.Typer) -> None:
     app.command("demo", help=DEMO_HELP)(demo)
     app.command("status", help="Show the controller's status: applied and target revision, phase, pin, drift.\n\n"
                 "Example: phoenix-gitops status --api http://127.0.0.1:8080")(status)
+    app.command("resources", help="List every managed resource (guests, stacks, storages...) with its sync state: "
+                "in_sync, drifted, missing or pending.\n\n"
+                "Example: phoenix-gitops resources --kind stack")(resources)
     app.command("history", help="List revisions, newest first, with their status.\n\n"
                 "Example: phoenix-gitops history -n 10")(history)
     app.command("sync", help="Reconcile now (and correct drift).\n\nExample: phoenix-gitops sync")(sync)
