@@ -20,7 +20,8 @@ from gitops.api import auth, dashboard, metrics
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import UnknownProviderError, parse_push, verify_webhook
-from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, Store
+from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, RunRecord, Store
+from gitops.store.records import RUN_KINDS
 
 API = "/api/v1"
 
@@ -89,17 +90,17 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     @app.get(f"{API}/status")
     def get_status() -> dict[str, Any]:
         state = store.get_state()
-        last_drift = state.last_drift if isinstance(state.last_drift, dict) else {}
+        report = state.drift_report
         return {
             "applied_revision": state.applied_revision,
             "target_revision": state.target_revision,
-            "head_revision": state.extra.get("last_seen"),
+            "head_revision": state.branch_head,
             "phase": state.phase,
             "suspended": state.suspended,
             "pinned": state.pinned,
             "pinned_revision": state.pinned_revision,
             "drift": state.drift,
-            "drift_counts": last_drift.get("counts", {}),
+            "drift_counts": report.counts() if report is not None else {},
             "last_drift_at": _iso(state.last_drift_at),
             "last_poll_at": _iso(state.last_poll_at),
             "last_error": state.last_error,
@@ -111,11 +112,13 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     @app.get(f"{API}/resources")
     def resources() -> dict[str, Any]:
         state = store.get_state()
-        found = state.last_drift if isinstance(state.last_drift, dict) else {}
-        items = list(found.get("resources", []))
-        if found.get("revision") and found.get("revision") != state.target_revision:
+        report = state.drift_report
+        if report is None:
+            return {"revision": None, "checked_at": None, "resources": []}
+        items = [r.model_dump() for r in report.resources]
+        if report.revision and report.revision != state.target_revision:
             items = [{**r, "state": "pending"} for r in items]  # a newer revision is on its way
-        return {"revision": found.get("revision"), "checked_at": found.get("checked_at"), "resources": items}
+        return {"revision": report.revision, "checked_at": _iso(report.checked_at), "resources": items}
 
     @app.get(f"{API}/revisions")
     def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
@@ -133,7 +136,16 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             raise HTTPException(404, str(exc)) from None
         events = store.list_events(50, revision=record.sha)
         return {**_revision(record), "validation": record.validation, "plan": record.plan,
-                "result": record.result, "events": [_event(e) for e in events]}
+                "result": record.result, "events": [_event(e) for e in events],
+                "runs": [_run(r, detail=True) for r in store.list_runs(50, revision=record.sha)]}
+
+    @app.get(f"{API}/runs")
+    def runs(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+             kind: str | None = Query(None, description="apply, rollback, auto-rollback or self-heal")
+             ) -> dict[str, Any]:
+        if kind is not None and kind not in RUN_KINDS:
+            raise HTTPException(422, f"kind must be one of {', '.join(RUN_KINDS)}")
+        return {"runs": [_run(r) for r in store.list_runs(limit, offset, kind=kind)]}
 
     @app.get(f"{API}/events")
     def events(limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
@@ -207,8 +219,21 @@ def _revision(r: RevisionRecord) -> dict[str, Any]:
         "sha": r.sha, "short_sha": r.short_sha, "status": r.status, "message": r.message, "author": r.author,
         "trigger": r.trigger, "committed_at": _iso(r.committed_at), "received_at": _iso(r.received_at),
         "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "duration_s": r.duration_s,
-        "error": r.error,
+        "error": r.error, "previous_revision": r.previous_sha, "snapshot": r.snapshot,
     }
+
+
+def _run(r: RunRecord, *, detail: bool = False) -> dict[str, Any]:
+    """A run; `detail` adds its plan and result (the list shows what happened and the counts only)."""
+    result = r.result if isinstance(r.result, dict) else {}
+    out: dict[str, Any] = {
+        "id": r.id, "revision": r.revision, "kind": r.kind, "trigger": r.trigger, "status": r.status,
+        "started_at": _iso(r.started_at), "finished_at": _iso(r.finished_at), "error": r.error,
+        "drift": result.get("drift", []), "counts": (result.get("apply") or {}).get("counts", {}),
+    }
+    if detail:
+        out.update(plan=r.plan, result=r.result)
+    return out
 
 
 def _event(e: EventRecord) -> dict[str, Any]:

@@ -35,12 +35,12 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
         for r in revisions
     )
     status = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
-    drift = state.last_drift if isinstance(state.last_drift, dict) else {}
+    report = state.drift_report
     resources = "".join(
-        f"<tr><td><code>{escape(str(r.get('target', '')))}</code></td>"
-        f"<td class='{escape(str(r.get('state', '')))}'>{escape(str(r.get('state', '')))}</td>"
-        f"<td>{escape('; '.join(str(a) for a in r.get('actions') or []))}</td></tr>"
-        for r in drift.get("resources") or [] if isinstance(r, dict)
+        f"<tr><td><code>{escape(r.target)}</code></td>"
+        f"<td class='{escape(r.state)}'>{escape(r.state)}</td>"
+        f"<td>{escape('; '.join(r.actions))}</td></tr>"
+        for r in (report.resources if report is not None else [])
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='10'>"

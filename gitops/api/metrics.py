@@ -6,7 +6,6 @@ Used by `gitops.api.app` (`GET /metrics`). A private registry per app, so tests 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -37,8 +36,8 @@ class LedgerCollector(Collector):
             revisions.add_metric([status], self.store.count_revisions(status=status))
         yield revisions
         yield _gauge("phoenix_drift", "1 when live state differs from the applied revision", state.drift)
-        last = state.last_drift if isinstance(state.last_drift, dict) else {}
-        counts: dict[str, Any] = last.get("counts", {})
+        report = state.drift_report
+        counts = report.counts() if report is not None else {}
         resources = GaugeMetricFamily("phoenix_resources", "managed resources by sync state", labels=["state"])
         for name in ("in_sync", "drifted", "missing", "pending"):
             resources.add_metric([name], float(counts.get(name, 0)))

@@ -224,17 +224,30 @@ def resources(api: str = API_OPTION, kind: str = typer.Option("", "--kind", help
 def history(api: str = API_OPTION, limit: int = typer.Option(20, "--limit", "-n", help="how many revisions"),
             as_json: bool = JSON_OPTION) -> None:
     data = _call("GET", api, f"/api/v1/revisions?limit={max(1, limit)}")
+    heals = _call("GET", api, f"/api/v1/runs?kind=self-heal&limit={max(1, limit)}").get("runs", [])
     if as_json:
-        print_json(data)
+        print_json({**data, "drift_corrections": heals})
         raise typer.Exit(EXIT_OK)
+    by_revision: dict[str, list[dict[str, Any]]] = {}
+    for run in heals:
+        by_revision.setdefault(str(run.get("revision")), []).append(run)
     for r in data.get("revisions", []):
-        when = r.get("received_at") or ""
-        with contextlib.suppress(ValueError):
-            when = dt.datetime.fromisoformat(when).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         subject = (r.get("message") or "").splitlines()[0] if r.get("message") else ""
         error = f"  ({r['error'][:100]})" if r.get("error") else ""
-        typer.echo(f"{r['short_sha']}  {r['status']:<11}  {when}  {subject[:60]}{error}")
+        typer.echo(f"{r['short_sha']}  {r['status']:<11}  {_when(r.get('received_at'))}  {subject[:60]}{error}")
+        for run in by_revision.get(r["sha"], []):  # drift corrections of this revision, newest first
+            drifted = ", ".join(run.get("drift") or [])[:60]
+            error = f"  ({run['error'][:100]})" if run.get("error") else ""
+            typer.echo(f"  self-heal #{run['id']}  {run['status']:<13}  {_when(run.get('started_at'))}  "
+                       f"drift on {drifted or '-'}{error}")
     raise typer.Exit(EXIT_OK)
+
+
+def _when(value: Any) -> str:
+    when = str(value or "")
+    with contextlib.suppress(ValueError):
+        when = dt.datetime.fromisoformat(when).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return when
 
 
 def sync(api: str = API_OPTION,

@@ -4,7 +4,7 @@
 Called by the controller's data-rollback step when a rollback asks for data too (`restore_data`). Going
 back to revision A means restoring, on each guest, the snapshot taken just before the revision that
 followed A was applied (`phx-<sha12>` of that revision): the chain of applies is read from the ledger,
-where each applied revision's result names its `previous` revision and its `snapshot`.
+where each applied revision names its `previous_sha` and its `snapshot` (columns of the ledger).
 """
 
 from __future__ import annotations
@@ -26,10 +26,7 @@ def snapshot_for(store: Store, applied: str | None, target: str) -> str | None:
             record = store.get_revision(current)
         except errors.NotFoundError:
             return None
-        result = record.result if isinstance(record.result, dict) else {}
-        previous = result.get("previous")
-        if previous == target:
-            snap = result.get("snapshot")
-            return str(snap) if snap else None
-        current = str(previous) if previous else None
+        if record.previous_sha == target:
+            return record.snapshot
+        current = record.previous_sha
     return None

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops import errors
+from gitops import errors, events
 from gitops.controller.reconciling import Outcome, Reconciler
 from gitops.controller.triggers import Trigger, TriggerQueue, coalesce
 from gitops.drivers.proxmox.connection import ProxmoxClient
@@ -137,7 +137,8 @@ class Service:
             if not self.leader and self.store.try_acquire_leadership():
                 self.leader = True
                 log.info("leading as %s", self.identity)
-                self.store.add_event("leader", f"{self.identity} leads")
+                self.reconciler.recorder.event(events.EventKind.LEADER, f"{self.identity} leads",
+                                               events.LeaderElected(identity=self.identity))
                 interrupted = self.reconciler.recover_interrupted()
                 if interrupted:
                     log.warning("%d revision(s) were interrupted while applying; applying again", len(interrupted))

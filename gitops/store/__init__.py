@@ -4,7 +4,7 @@ Callers (the controller, the API, the CLI's `serve`) open it with `open_store(ur
 records, never ORM objects, so no session outlives a call. Only this package talks to the database.
 
     database     engine (SQLite pragmas, PostgreSQL via psycopg 3) and Alembic migrations to head
-    tables       the ORM mapping
+    tables       the ORM mapping (revisions, runs, events, controller_state)
     records      the plain dataclasses handed out, and the allowed statuses, triggers and levels
     ledger       `Store`: the transactional reads and writes
     leadership   PostgreSQL advisory-lock leader election (always granted on SQLite)
@@ -20,6 +20,7 @@ from gitops.store.records import (
     ControllerState,
     EventRecord,
     RevisionRecord,
+    RunRecord,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ControllerState",
     "EventRecord",
     "RevisionRecord",
+    "RunRecord",
     "Store",
     "open_store",
 ]

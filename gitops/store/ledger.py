@@ -23,7 +23,7 @@ from gitops.store import database, leadership, records, tables
 
 Clock = Callable[[], dt.datetime]
 REVISION_FIELDS = frozenset(
-    {"validation", "plan", "result", "error", "started_at", "finished_at", "duration_s"}
+    {"validation", "plan", "result", "error", "started_at", "finished_at", "duration_s", "previous_sha", "snapshot"}
 )
 JSON_FIELDS = frozenset({"validation", "plan", "result", "last_drift", "data", "extra"})
 TIME_FIELDS = frozenset({"started_at", "finished_at", "committed_at", "last_drift_at", "last_poll_at",
@@ -198,6 +198,46 @@ class Store:
                     update(tables.Revision).where(tables.Revision.sha.in_(changed)).values(status="superseded")
                 )
             return sorted(changed)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start_run(self, sha: str, kind: str, trigger: str, *, plan: Any = None) -> records.RunRecord:
+        """Open a run of `sha` (status `running`); `finish_run` closes it."""
+        _check(kind, records.RUN_KINDS, "run kind")
+        _check(trigger, records.TRIGGERS, "trigger")
+        with self._write() as session:
+            row = tables.Run(revision_sha=self._revision_row(session, sha).sha, kind=kind, trigger=trigger,
+                             status="running", started_at=self._clock(), plan=_clean({"plan": plan})["plan"])
+            session.add(row)
+            session.flush()
+            return _run(row)
+
+    def finish_run(self, run_id: int, status: str, *, plan: Any = None, result: Any = None,
+                   error: str | None = None) -> records.RunRecord:
+        _check(status, records.RUN_STATUSES, "run status")
+        with self._write() as session:
+            row = session.get(tables.Run, run_id)
+            if row is None:
+                raise errors.NotFoundError(f"run {run_id} is not in the ledger")
+            row.status, row.error, row.finished_at = status, error, self._clock()
+            cleaned = _clean({"plan": plan, "result": result})
+            if plan is not None:
+                row.plan = cleaned["plan"]
+            row.result = cleaned["result"]
+            session.flush()
+            return _run(row)
+
+    def list_runs(self, limit: int = 50, offset: int = 0, *, revision: str | None = None,
+                  kind: str | None = None) -> list[records.RunRecord]:
+        """Runs newest first, optionally of one revision or kind."""
+        query = select(tables.Run)
+        with self._read() as session:
+            if revision is not None:
+                query = query.where(tables.Run.revision_sha == self._revision_row(session, revision).sha)
+            if kind is not None:
+                query = query.where(tables.Run.kind == kind)
+            query = query.order_by(tables.Run.started_at.desc(), tables.Run.id.desc())
+            return [_run(row) for row in session.scalars(query.limit(max(0, limit)).offset(max(0, offset)))]
 
     # -- events ------------------------------------------------------------------------------
 
@@ -374,7 +414,15 @@ def _revision(row: tables.Revision) -> records.RevisionRecord:
         sha=row.sha, author=row.author, message=row.message, committed_at=row.committed_at,
         received_at=row.received_at, status=row.status, trigger=row.trigger, validation=row.validation,
         plan=row.plan, result=row.result, error=row.error, started_at=row.started_at,
-        finished_at=row.finished_at, duration_s=row.duration_s,
+        finished_at=row.finished_at, duration_s=row.duration_s, previous_sha=row.previous_sha,
+        snapshot=row.snapshot,
+    )
+
+
+def _run(row: tables.Run) -> records.RunRecord:
+    return records.RunRecord(
+        id=row.id, revision=row.revision_sha, kind=row.kind, trigger=row.trigger, status=row.status,
+        started_at=row.started_at, finished_at=row.finished_at, plan=row.plan, result=row.result, error=row.error,
     )
 
 
@@ -391,5 +439,6 @@ def _state(row: tables.State) -> records.ControllerState:
         pinned_revision=row.pinned_revision, suspended=row.suspended, drift=row.drift,
         last_drift=row.last_drift, last_drift_at=row.last_drift_at, phase=row.phase,
         last_error=row.last_error, last_poll_at=row.last_poll_at, leader_id=row.leader_id,
-        leader_heartbeat_at=row.leader_heartbeat_at, updated_at=row.updated_at, extra=dict(row.extra or {}),
+        leader_heartbeat_at=row.leader_heartbeat_at, updated_at=row.updated_at, branch_head=row.branch_head,
+        extra=dict(row.extra or {}),
     )

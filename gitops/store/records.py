@@ -10,13 +10,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from gitops.planner.drift import DriftReport
+
 RevisionStatus = Literal["pending", "rejected", "applying", "applied", "failed", "superseded", "rolled_back"]
 Trigger = Literal["poll", "webhook", "manual", "rollback", "startup", "drift"]
 EventLevel = Literal["debug", "info", "warning", "error"]
+# A run is one convergence of a revision under one policy (gitops.controller.policy).
+RunKind = Literal["apply", "rollback", "auto-rollback", "self-heal"]
+RunStatus = Literal["running", "applied", "failed", "interrupted", "not-corrected"]
 
 REVISION_STATUSES: tuple[str, ...] = get_args(RevisionStatus)
 TRIGGERS: tuple[str, ...] = get_args(Trigger)
 EVENT_LEVELS: tuple[str, ...] = get_args(EventLevel)
+RUN_KINDS: tuple[str, ...] = get_args(RunKind)
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 
 # Statuses after which a revision's apply is over: `set_status` stamps `finished_at` for them.
 FINISHED_STATUSES = frozenset({"applied", "failed", "rolled_back"})
@@ -40,10 +47,28 @@ class RevisionRecord:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     duration_s: float | None = None
+    previous_sha: str | None = None  # the revision applied when this one's apply began
+    snapshot: str | None = None  # the pre-apply snapshot its apply took (`phx-<sha12>`)
 
     @property
     def short_sha(self) -> str:
         return self.sha[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One convergence of a revision: an apply, a rollback, an auto-rollback or a drift correction."""
+
+    id: int
+    revision: str
+    kind: str
+    trigger: str
+    status: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    plan: Any = None
+    result: Any = None
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +101,17 @@ class ControllerState:
     leader_id: str | None = None
     leader_heartbeat_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    branch_head: str | None = None  # the newest commit of the followed branch, as last fetched
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pinned(self) -> bool:
         return self.pinned_revision is not None
+
+    @property
+    def drift_report(self) -> DriftReport | None:
+        """The last drift check as the one drift model (None before the first check)."""
+        return DriftReport.parse(self.last_drift)
 
 
 # The fields of ControllerState that `update_state` may write.

@@ -1,4 +1,4 @@
-"""The ORM mapping of the ledger's three tables: revisions, events, controller_state.
+"""The ORM mapping of the ledger's four tables: revisions, runs, events, controller_state.
 
 Used only inside `gitops.store` (the ledger and the migrations' metadata); nothing outside this
 package sees these classes. Times are stored in UTC and always come back timezone-aware.
@@ -74,11 +74,36 @@ class Revision(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     duration_s: Mapped[float | None] = mapped_column(Float)
+    previous_sha: Mapped[str | None] = mapped_column(String(SHA_LENGTH))  # applied when this one's apply began
+    snapshot: Mapped[str | None] = mapped_column(String(128))  # the pre-apply snapshot its apply took
 
     __table_args__ = (
         UniqueConstraint("sha", name="uq_revisions_sha"),
         Index("ix_revisions_received", "received_at", "id"),
     )
+
+
+class Run(Base):
+    """One convergence of a revision: an apply, a rollback, an auto-rollback or a drift correction."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    revision_sha: Mapped[str] = mapped_column(
+        String(SHA_LENGTH),
+        ForeignKey("revisions.sha", name="fk_runs_revision_sha", ondelete="CASCADE"),
+        index=True,
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    plan: Mapped[Any | None] = mapped_column(JsonData)
+    result: Mapped[Any | None] = mapped_column(JsonData)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_runs_started", "started_at", "id"),)
 
 
 class Event(Base):
@@ -116,4 +141,5 @@ class State(Base):
     leader_id: Mapped[str | None] = mapped_column(String(255))
     leader_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    branch_head: Mapped[str | None] = mapped_column(String(SHA_LENGTH))  # the newest commit fetched
     extra: Mapped[Any | None] = mapped_column(JsonData)

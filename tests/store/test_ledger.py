@@ -10,6 +10,7 @@ from typing import Protocol
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from gitops import errors
@@ -39,9 +40,10 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
     engine = database.make_engine(store_url_of(store))
     try:
         names = set(inspect(engine).get_table_names())
-        assert {"revisions", "events", "controller_state", "alembic_version"} <= names
+        assert {"revisions", "runs", "events", "controller_state", "alembic_version"} <= names
+        head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == "0001"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0002"
     finally:
         engine.dispose()
 

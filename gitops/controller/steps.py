@@ -1,0 +1,256 @@
+"""The reconcile's steps: checkout, validate, connect, plan, drift gate, then (once recorded as begun)
+restore data, apply, verify. One list for every policy: apply, rollback, auto-rollback and self-heal.
+
+Called by `gitops.controller.reconciling`, which runs `run_steps(context, attempt, policy, begin)` and
+records the outcome (`gitops.controller.recording`). Each step takes the `Attempt`, fills in what it
+found, and returns None to go on or a `Stop` saying how the attempt ends: `rejected` (invalid, never
+applied), `failed`, `pending` (waiting: a system unreachable, or the controller stopping; tried again),
+and for a self-heal `in-sync` (nothing to correct) or `not-corrected` (the drift is recorded only).
+Steps never write a status; they report their phase through `StepContext.phase`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitops import errors
+from gitops.config.estate import Estate
+from gitops.config.secretrefs import SecretResolver
+from gitops.config.validation import validate_directory
+from gitops.controller import checks, converging, rollback, systems
+from gitops.controller.policy import Policy
+from gitops.drivers.executing import ApplyEvent, ApplyResult
+from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.drivers.seam import CancelToken, Drivers
+from gitops.planner import desired as desired_mod
+from gitops.planner import drift, restoring
+from gitops.planner.plan import Plan
+from gitops.settings import Settings
+from gitops.source import ConfigRepo
+from gitops.store import Store
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: the controller stopped; it is applied again at the next start"
+
+
+@dataclass
+class Stop:
+    """How an attempt ends early: the status to record and why."""
+
+    status: str  # rejected, failed, pending, in-sync, not-corrected
+    error: str
+    changed_live: bool = False  # something was applied: a rollback is worth it
+
+
+@dataclass
+class Attempt:
+    """One revision being converged under one policy, and what each step found."""
+
+    sha: str
+    trigger: str
+    previous: str | None  # the applied revision when the attempt began
+    restore_data: bool = False
+    directory: Path | None = None
+    estate: Estate | None = None
+    validation: dict[str, Any] | None = None
+    drivers: Drivers | None = None
+    run: converging.PlanRun | None = None
+    plan: dict[str, Any] | None = None
+    restore: ApplyResult | None = None
+    result: ApplyResult | None = None
+    checks: checks.CheckReport | None = None
+    found: drift.DriftReport | None = None  # self-heal: the drift that started it
+    drift: drift.DriftReport | None = None  # after the apply
+    snapshot: str | None = None
+    run_id: int | None = None
+
+    def result_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"previous": self.previous, "snapshot": self.snapshot, "trigger": self.trigger}
+        if self.found is not None:
+            out["drift"] = self.found.drifted_targets
+        if self.restore is not None:
+            out["restore"] = self.restore.to_dict()
+        if self.result is not None:
+            out["apply"] = self.result.to_dict()
+        if self.checks is not None:
+            out["checks"] = self.checks.to_dict()
+        if self.drift is not None:
+            out["remaining"] = [{"target": r.target, "state": r.state, "actions": r.actions}
+                                for r in self.drift.resources if r.state in ("drifted", "missing")]
+        return out
+
+    def validation_errors(self, limit: int = 5) -> list[str]:
+        found = (self.validation or {}).get("errors") or []
+        return [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in found[:limit]]
+
+
+@dataclass
+class StepContext:
+    """What the steps use: settings, the repo, the ledger (read only), the systems, time, and the ways
+    they report (a phase, an event listener for action logs)."""
+
+    settings: Settings
+    repo: ConfigRepo
+    store: Store
+    connect: Callable[[], ProxmoxClient]
+    cancel: CancelToken
+    clock: Callable[[], dt.datetime]
+    sleep: Callable[[float], None]
+    dial: Callable[..., str | None] | None
+    phase: Callable[[str], None]
+    on_action: Callable[[str], Callable[[ApplyEvent], None]]  # revision -> listener that logs each action
+    on_data_rollback: Callable[[str, str, Plan], None]  # revision, snapshot, restore plan: recorded before it runs
+
+
+Step = Callable[[StepContext, Attempt, Policy], Stop | None]
+
+
+def checkout(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    ctx.phase("drift_check" if policy.self_heal else "validating")
+    try:
+        attempt.directory = ctx.repo.checkout(attempt.sha)
+    except errors.SourceError as exc:
+        return Stop("rejected", str(exc))
+    return None
+
+
+def validate(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    assert attempt.directory is not None
+    try:
+        estate, report = validate_directory(attempt.directory)
+    except errors.ConfigError as exc:
+        attempt.validation = {"valid": False, "errors": [{"message": str(exc)}], "warnings": []}
+        return Stop("rejected", str(exc))
+    attempt.estate, attempt.validation = estate, report.to_dict()
+    if not report.valid:
+        first = report.errors[0]
+        more = f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""
+        log.warning("revision rejected: %s%s", first, more, extra={"revision": attempt.sha})
+        return Stop("rejected", f"invalid config: {first}{more}")
+    return None
+
+
+def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    if not policy.self_heal:
+        ctx.phase("planning")
+    attempt.drivers = systems.drivers_for(ctx.settings, ctx.connect(), cancel=ctx.cancel)
+    return None
+
+
+def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    """Read and plan, with every secret the plan would send checked; a plan with errors stops here."""
+    assert attempt.drivers is not None and attempt.estate is not None
+    options = converging.plan_options(ctx.settings, systems.proxmox(attempt.drivers).node, revision=attempt.sha)
+    attempt.snapshot = options.snapshot_name
+    attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options,
+                                           SecretResolver(ctx.settings.secrets_dir))
+    shown = attempt.run.plan.to_dict()
+    if attempt.restore_data:
+        shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
+                                     restoring.DATA_ROLLBACK_WARNING.format(snap="(see restore)")})
+    attempt.plan = shown
+    if policy.self_heal:
+        attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,
+                                      now=ctx.clock())
+        if not attempt.found.drifted:
+            return Stop("in-sync", "in sync")
+    if attempt.run.plan.errors:
+        first = attempt.run.plan.errors[0]
+        more = f" (and {len(attempt.run.plan.errors) - 1} more)" if len(attempt.run.plan.errors) > 1 else ""
+        status = "not-corrected" if policy.self_heal else "failed"
+        return Stop(status, f"the plan has errors: {first.target}: {first.message}{more}")
+    if policy.self_heal and not policy.heal:
+        return Stop("not-corrected", f"drift recorded, not corrected ({policy.not_healed})")
+    return None
+
+
+def restore_data(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    """A rollback with `restore_data`: the guests go back to the snapshot taken before the revision that
+    followed the target was applied; then the plan is made again from what they are now."""
+    if not (policy.restore_data and attempt.restore_data):
+        return None
+    assert attempt.drivers is not None and attempt.estate is not None and attempt.run is not None
+    snap = rollback.snapshot_for(ctx.store, ctx.store.get_state().applied_revision, attempt.sha)
+    if snap is None:
+        return Stop("failed", f"no pre-apply snapshot leads back to {attempt.sha[:12]}: data not restored")
+    options = attempt.run.options
+    ids = {d.vmid for d in desired_mod.desired_guests(attempt.estate, options.node)}
+    live = converging.read_live(attempt.drivers, attempt.estate, options, full=True)
+    restore = restoring.restore_plan(live, ids, snap)
+    ctx.on_data_rollback(attempt.sha, snap, restore)
+    attempt.restore = converging.execute_plan(attempt.drivers, restore, ctx.settings, ctx.on_action(attempt.sha))
+    if not attempt.restore.ok:
+        return Stop("failed", "restoring snapshots failed: " + "; ".join(
+            f"{o.target}: {o.error}" for o in attempt.restore.failed or attempt.restore.skipped),
+            changed_live=any(o.status == "ok" for o in attempt.restore.outcomes))
+    attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options)
+    shown = attempt.run.plan.to_dict()
+    shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message": restore.warnings[0].message})
+    shown["restore"] = restore.to_dict()["actions"]
+    attempt.plan = shown
+    return None
+
+
+def apply(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    """The one executor, with the cancel token: running actions finish, no new one starts."""
+    assert attempt.drivers is not None and attempt.run is not None
+    attempt.result = converging.apply(attempt.drivers, attempt.run, ctx.settings, ctx.on_action(attempt.sha))
+    if attempt.result.cancelled and not attempt.result.ok:
+        return Stop("pending", "interrupted: the controller stopped during the apply; "
+                    "it is applied again at the next start",
+                    changed_live=any(o.status == "ok" for o in attempt.result.outcomes))
+    if not attempt.result.ok:
+        failed = attempt.result.failed or attempt.result.skipped
+        detail = "; ".join(f"{o.target} {o.action}: {o.error}" for o in failed[:3])
+        return Stop("failed", f"apply failed: {detail}", changed_live=True)
+    return None
+
+
+def verify(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    """Plan again (what is left is drift), and run the post-apply checks."""
+    assert attempt.drivers is not None and attempt.estate is not None and attempt.run is not None
+    ctx.phase("verifying")
+    after = converging.read_and_plan(attempt.drivers, attempt.estate, attempt.run.options)
+    attempt.drift = drift.compare(attempt.estate, after.live, after.plan, revision=attempt.sha, now=ctx.clock())
+    attempt.checks = checks.run_checks(attempt.estate, after.live, sleep=ctx.sleep, dial=ctx.dial)
+    if not attempt.checks.ok:
+        return Stop("failed", f"post-apply checks failed: {attempt.checks.summary()}", changed_live=True)
+    return None
+
+
+PREPARE: tuple[Step, ...] = (checkout, validate, connect, plan)
+ACT: tuple[Step, ...] = (restore_data, apply, verify)
+
+
+def run_steps(ctx: StepContext, attempt: Attempt, policy: Policy, begin: Callable[[Attempt], None]) -> Stop | None:
+    """PREPARE, then `begin` (the recorder opens the run: nothing was applied before), then ACT. A step's
+    error becomes a Stop by its type: transient -> pending, any other -> failed."""
+    for step in PREPARE:
+        stop = _run(step, ctx, attempt, policy)
+        if stop is not None:
+            return stop
+    if ctx.cancel.cancelled:
+        return Stop("pending", INTERRUPTED)
+    begin(attempt)
+    for step in ACT:
+        if ctx.cancel.cancelled and step is apply:
+            return Stop("pending", INTERRUPTED, changed_live=attempt.restore is not None)
+        stop = _run(step, ctx, attempt, policy)
+        if stop is not None:
+            return stop
+    return None
+
+
+def _run(step: Step, ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
+    try:
+        return step(ctx, attempt, policy)
+    except errors.TransientError as exc:
+        return Stop("pending", f"waiting: {exc}")
+    except errors.PhoenixError as exc:
+        return Stop("failed", str(exc), changed_live=attempt.result is not None)

@@ -1,0 +1,107 @@
+"""Drift: how the live estate differs from a revision, resource by resource, as one model.
+
+`compare(...)` is called by the controller after every apply (its verify step) and by the periodic
+no-op plan between commits (`settings.drift_interval`). The `DriftReport` it returns is the one model
+of drift: the store keeps it (`ControllerState.drift_report`), the API's status and resources, the
+dashboard and the metrics read it. Pure: it reads a plan and a live state that others produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gitops.config.estate import Estate
+from gitops.planner import planning
+from gitops.planner.live import LiveState
+from gitops.planner.options import PlanOptions
+from gitops.planner.plan import Plan
+
+ResourceState = Literal["in_sync", "drifted", "missing", "pending"]
+CREATING = frozenset({"create", "clone", "download-template", "deploy", "register"})
+
+
+class Resource(BaseModel):
+    """One managed resource (`lxc/101`, `storage/ID`, `stack/NAME`) and what a converge would do to it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    state: ResourceState
+    actions: list[str] = Field(default_factory=list)  # e.g. `update: memory`
+
+
+class DriftReport(BaseModel):
+    """Every managed resource's state against one revision, when it was checked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    revision: str | None
+    checked_at: dt.datetime | None = None  # always set by `compare`
+    resources: list[Resource] = Field(default_factory=list)
+
+    @property
+    def drifted(self) -> bool:
+        return any(r.state in ("drifted", "missing") for r in self.resources)
+
+    @property
+    def drifted_targets(self) -> list[str]:
+        return [r.target for r in self.resources if r.state in ("drifted", "missing")]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.resources:
+            out[r.state] = out.get(r.state, 0) + 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "revision": self.revision,
+            "checked_at": self.checked_at.isoformat() if self.checked_at else None,
+            "drift": self.drifted,
+            "counts": self.counts(),
+            "resources": [r.model_dump() for r in self.resources],
+        }
+
+    @classmethod
+    def parse(cls, data: Any) -> DriftReport | None:
+        """The report stored as `to_dict()` gave it, or None for anything else (an older or foreign shape)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            return cls.model_validate({k: v for k, v in data.items() if k in ("revision", "checked_at", "resources")})
+        except ValidationError:
+            return None
+
+
+def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None,
+            now: dt.datetime) -> DriftReport:
+    """Each managed resource's state under `plan` (a plan of `estate` against `live`)."""
+    by_target: dict[str, list[str]] = {}
+    for action in plan.actions:
+        changed = ", ".join(c.field for c in action.changes)
+        by_target.setdefault(action.target, []).append(f"{action.action}: {changed}" if changed else action.action)
+    resources: list[Resource] = []
+    targets = planning.managed_targets(estate, live, PlanOptions(node=live.node))
+    for target in targets:
+        actions = by_target.get(target, [])
+        if target in plan.pending:
+            state: ResourceState = "pending"
+        elif not actions:
+            state = "in_sync"
+        elif any(a.split(":", 1)[0] in CREATING for a in actions) or (
+            target.startswith("storage/") and any(a.startswith("storage") for a in actions)
+            and target.removeprefix("storage/") not in live.storages
+        ):
+            state = "missing"
+        else:
+            state = "drifted"
+        resources.append(Resource(target=target, state=state, actions=actions))
+    # Stacks no registered system converges (no Portainer configured) are shown, as waiting.
+    waiting = ["not converged: PHOENIX_PORTAINER_URL is not set"]
+    resources += [Resource(target=f"stack/{name}", state="pending", actions=waiting)
+                  for name in sorted(estate.stacks.docker_stacks)
+                  if not any(t == f"stack/{name}" or t.startswith(f"stack/{name}@") for t in targets)]
+    return DriftReport(revision=revision, checked_at=now, resources=resources)
