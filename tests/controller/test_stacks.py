@@ -168,3 +168,19 @@ def test_removing_a_stack_deletes_it_only_with_allow_destroy(ctl: Ctl, portainer
     assert portainer.model.stack_named("webapp-staging") is not None
     warnings = (ctl.store.get_revision(sha).plan or {})["warnings"]
     assert [(w["target"], w["code"]) for w in warnings] == [("stack/webapp@docker-agent", "destroy-skipped")]
+
+
+def test_portainer_down_from_the_start_still_converges_the_guests(ctl: Ctl, portainer: SimulatedPortainer) -> None:
+    portainer.stop()
+    sha = commit_example(ctl)
+    assert ctl.run().action == "failed"
+    record = ctl.store.get_revision(sha)
+    assert record.status == "failed" and "cannot reach Portainer" in (record.error or "")
+    warnings = [(w["target"], w["code"]) for w in (record.plan or {})["warnings"]]
+    assert ("stack/*", "portainer-unreadable") in warnings
+    outcomes = [(o["target"], o["status"]) for o in (record.result or {})["apply"]["outcomes"]]
+    assert {s for t, s in outcomes if t.startswith(("lxc/", "vm/", "storage/"))} == {"ok"}
+    assert {s for t, s in outcomes if t.startswith(("stack/", "environment/"))} <= {"failed", "skipped"}
+    portainer.start()
+    assert ctl.run(Trigger("manual", revision=sha)).action == "applied"
+    assert set(states(ctl).values()) == {"in_sync"}

@@ -10,6 +10,9 @@ secrets resolved by the executor's context at that moment. Lanes are Portainer e
 
 from __future__ import annotations
 
+import logging
+
+from gitops import errors
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import SecretResolver
 from gitops.drivers.portainer import applying, compose, reading
@@ -19,7 +22,10 @@ from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PORTAINER, Action, Plan, System
 from gitops.planner.stacks.desired import desired_stacks
+from gitops.planner.stacks.live import LiveStacks
 from gitops.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class PortainerDriver:
@@ -37,7 +43,13 @@ class PortainerDriver:
         return f"PortainerDriver({self.client!r})"
 
     def read_live(self, estate: Estate, options: PlanOptions, live: LiveState, *, full: bool = False) -> None:
-        stacks_live = reading.read_live(self.client)
+        try:
+            stacks_live = reading.read_live(self.client)
+        except errors.DriverError as exc:
+            # Portainer down must not keep the guests from converging: the stack rules plan every stack
+            # as "deploy or redeploy" (which fails, named, if Portainer is still down when it runs).
+            log.warning("Portainer cannot be read: %s", exc)
+            stacks_live = LiveStacks(unreadable=str(exc))
         stacks_live.sources, stacks_live.source_problems = compose.render_stacks(estate)
         desired, _ = desired_stacks(estate, stacks_live.sources)
         stacks_live.secret_digests = self.secrets.digests([t for s in desired for t in s.secret_templates])

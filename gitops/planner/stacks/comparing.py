@@ -38,12 +38,39 @@ def plan_stacks(
     allow_destroy: bool = False,
 ) -> None:
     """Append the stack actions, errors and warnings to `plan`."""
+    if live.unreadable:
+        _plan_blind(stacks, environments, live, plan)
+        return
     wanted_envs = {s.vmid: environments[s.vmid] for s in stacks if s.vmid in environments}
     usable = {env.name for env in wanted_envs.values() if _plan_environment(env, live, plan)}
     for desired in stacks:
         if desired.endpoint in usable:  # otherwise its environment's error says why nothing is planned
             _plan_stack(desired, live, plan)
     _plan_removals(stacks, live, allow_destroy, plan)
+
+
+def _plan_blind(stacks: list[DesiredStack], environments: Mapping[int, DesiredEnvironment], live: LiveStacks,
+                plan: Plan) -> None:
+    """Portainer could not be read: every agent environment is registered and every stack deployed, each
+    of which is safe to repeat (a 409 for our own environment or stack becomes a redeploy); nothing is
+    deleted. The guests' actions are planned as usual."""
+    plan.warnings.append(Problem("stack/*", "portainer-unreadable",
+                                 f"Portainer could not be read ({live.unreadable}): every stack is deployed "
+                                 "or redeployed, nothing is deleted"))
+    registered: set[str] = set()
+    for desired in stacks:
+        env = environments.get(desired.vmid)
+        if env is not None and env.agent_url and env.name not in registered:
+            registered.add(env.name)
+            plan.actions.append(Action(
+                target=env.target, action="register", system=PORTAINER, depends_on=[f"vm/{env.vmid}"],
+                summary=f"register the Portainer agent at {env.agent_url} (unless it is)",
+                calls=[ApiCall("POST", "endpoints", {"endpoint": env.name, "URL": env.agent_url})]))
+        plan.actions.append(Action(
+            target=desired.target, action="deploy", system=PORTAINER,
+            depends_on=[f"vm/{desired.vmid}", f"environment/{desired.endpoint}"],
+            summary=f"deploy or redeploy stack '{desired.name}' on '{desired.endpoint}' (Portainer was not read)",
+            calls=[create_call(desired)]))
 
 
 def _plan_environment(env: DesiredEnvironment, live: LiveStacks, plan: Plan) -> bool:

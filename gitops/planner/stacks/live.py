@@ -68,6 +68,7 @@ class LiveStacks:
     sources: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     source_problems: dict[tuple[str, str], str] = field(default_factory=dict)  # (stack, environment) -> why
     secret_digests: dict[str, str] = field(default_factory=dict, repr=False)
+    unreadable: str = ""  # why Portainer could not be read (then environments and stacks are unknown, not empty)
 
     def environment(self, name: str) -> LiveEnvironment | None:
         return self.environments.get(name)
