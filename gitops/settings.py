@@ -87,22 +87,12 @@ class Settings(BaseSettings):
     @property
     def verify(self) -> bool | str:
         """`requests`' verify argument: True, False or a CA bundle path."""
-        low = self.pve_verify_ssl.lower()
-        if low in ("true", "1", "yes", ""):
-            return True
-        if low in ("false", "0", "no"):
-            return False
-        return self.pve_verify_ssl
+        return _verify_argument(self.pve_verify_ssl)
 
     @property
     def portainer_verify(self) -> bool | str:
         """httpx's verify argument for Portainer: True, False or a CA bundle path."""
-        low = self.portainer_verify_ssl.lower()
-        if low in ("true", "1", "yes", ""):
-            return True
-        if low in ("false", "0", "no"):
-            return False
-        return self.portainer_verify_ssl
+        return _verify_argument(self.portainer_verify_ssl)
 
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"
@@ -113,6 +103,15 @@ class Settings(BaseSettings):
             return False
         allows = [w for w in self.sync_windows if w.kind == "allow"]
         return not allows or any(w.contains(when) for w in allows)
+
+
+def _verify_argument(text: str) -> bool | str:
+    low = text.lower()
+    if low in ("true", "1", "yes", ""):
+        return True
+    if low in ("false", "0", "no"):
+        return False
+    return text
 
 
 def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:

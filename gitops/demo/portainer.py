@@ -538,25 +538,21 @@ def build_app(model: PortainerModel) -> FastAPI:
     async def redeploy(request: Request, stack_id: int) -> Response:
         return await handle(request, lambda role, body: model.redeploy_git(model.stack(stack_id), body).as_json())
 
+    def set_status(request: Request, stack_id: int, status: int) -> Any:
+        found = _on_endpoint(model, stack_id, request)
+        if found.status == status:
+            word = "active" if status == 1 else "inactive"
+            raise ApiError(400, f"Stack is already {word}", f"Stack is already {word}")
+        found.status = status
+        return found.as_json()
+
     @app.post("/api/stacks/{stack_id}/start")
     async def start(request: Request, stack_id: int) -> Response:
-        def work(role: str, body: Any) -> Any:
-            found = _on_endpoint(model, stack_id, request)
-            if found.status == 1:
-                raise ApiError(400, "Stack is already active", "Stack is already active")
-            found.status = 1
-            return found.as_json()
-        return await handle(request, work)
+        return await handle(request, lambda role, body: set_status(request, stack_id, 1))
 
     @app.post("/api/stacks/{stack_id}/stop")
     async def stop(request: Request, stack_id: int) -> Response:
-        def work(role: str, body: Any) -> Any:
-            found = _on_endpoint(model, stack_id, request)
-            if found.status == 2:
-                raise ApiError(400, "Stack is already inactive", "Stack is already inactive")
-            found.status = 2
-            return found.as_json()
-        return await handle(request, work)
+        return await handle(request, lambda role, body: set_status(request, stack_id, 2))
 
     @app.delete("/api/stacks/{stack_id}")
     async def delete(request: Request, stack_id: int) -> Response:

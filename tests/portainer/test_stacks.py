@@ -107,7 +107,9 @@ def test_drift_by_hand_is_planned_back(portainer: SimulatedPortainer, client: Re
     qdrant = portainer.model.stack_named("qdrant_service-production")
     assert webapp is not None and qdrant is not None
     webapp.file = webapp.file.replace("webapp:1.4.2", "webapp:latest")  # edited in Portainer's editor
-    qdrant.status = 2  # stopped by hand
+    # stopped by hand, through the API as Portainer's UI does it
+    client.request("POST", f"stacks/{qdrant.id}/stop", params={"endpointId": qdrant.endpoint_id}, json_body={})
+    assert qdrant.status == 2
     resolver = secrets()
     drift = plan(client, config, resolver)
     assert {(a.target, a.action) for a in drift.actions} == {("stack/webapp@docker-agent", "redeploy"),
