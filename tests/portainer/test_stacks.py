@@ -246,3 +246,16 @@ def test_a_secret_change_is_seen_only_through_its_fingerprint(client: RecordingC
     assert not live_plan.actions
     shown = json.dumps(live_plan.to_dict())
     assert all(value not in shown for value in SECRETS.values())
+
+
+def test_an_agent_that_does_not_answer_fails_its_registration_and_its_stacks_wait(
+        portainer: SimulatedPortainer, client: RecordingClient, config: Path) -> None:
+    portainer.model.agent_reachable = lambda url: url != "tcp://10.20.0.32:9001"
+    resolver = secrets()
+    result = run(client, plan(client, config, resolver), resolver)
+    assert {o.target: o.status for o in result.outcomes} == {
+        "environment/docker-agent": "failed", "stack/portainer_service@local": "ok",
+        "stack/qdrant_service@docker-agent": "skipped", "stack/webapp@docker-agent": "skipped"}
+    assert "Unable to initiate communications with environment" in result.failed[0].error
+    portainer.model.agent_reachable = lambda url: True  # the agent came up
+    converge(client, config)

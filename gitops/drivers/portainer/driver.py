@@ -11,6 +11,7 @@ secrets resolved by the executor's context at that moment. Lanes are Portainer e
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from gitops import errors
 from gitops.config.estate import Estate
@@ -43,14 +44,16 @@ class PortainerDriver:
         return f"PortainerDriver({self.client!r})"
 
     def read_live(self, estate: Estate, options: PlanOptions, live: LiveState, *, full: bool = False) -> None:
-        try:
-            stacks_live = reading.read_live(self.client)
-        except errors.DriverError as exc:
-            # Portainer down must not keep the guests from converging: the stack rules plan every stack
-            # as "deploy or redeploy" (which fails, named, if Portainer is still down when it runs).
-            log.warning("Portainer cannot be read: %s", exc)
-            stacks_live = LiveStacks(unreadable=str(exc))
-        stacks_live.sources, stacks_live.source_problems = compose.render_stacks(estate)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stack-render") as pool:
+            rendering = pool.submit(compose.render_stacks, estate)  # while the reads wait for Portainer
+            try:
+                stacks_live = reading.read_live(self.client)
+            except errors.DriverError as exc:
+                # Portainer down must not keep the guests from converging: the stack rules plan every stack
+                # as "deploy or redeploy" (which fails, named, if Portainer is still down when it runs).
+                log.warning("Portainer cannot be read: %s", exc)
+                stacks_live = LiveStacks(unreadable=str(exc))
+            stacks_live.sources, stacks_live.source_problems = rendering.result()
         desired, _ = desired_stacks(estate, stacks_live.sources)
         stacks_live.secret_digests = self.secrets.digests([t for s in desired for t in s.secret_templates])
         live.stacks = stacks_live
