@@ -15,6 +15,8 @@ import sys
 import threading
 from typing import IO, Any
 
+from gitops.config import secretrefs
+
 CONTEXT_KEYS = ("revision", "guest", "target", "trigger", "phase", "status", "duration_s", "error")
 MASK = "***"
 _MIN_SECRET = 4  # shorter values would mask ordinary words
@@ -32,11 +34,8 @@ def register_secret(*values: str | None) -> None:
 def scrub(text: str) -> str:
     """`text` with every registered secret masked."""
     with _secrets_lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+        known = list(_secrets)
+    return secretrefs.scrub(text, known, MASK)
 
 
 class JsonFormatter(logging.Formatter):

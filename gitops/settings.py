@@ -23,12 +23,13 @@ class SyncWindow(BaseModel):
     end: dt.time = dt.time(23, 59, 59)
 
     def contains(self, when: dt.datetime) -> bool:
-        if when.weekday() not in self.weekdays:
-            return False
         t = when.time()
         if self.start <= self.end:
-            return self.start <= t <= self.end
-        return t >= self.start or t <= self.end  # a window across midnight
+            return when.weekday() in self.weekdays and self.start <= t <= self.end
+        # A window across midnight: its hours after midnight belong to the weekday on which it opened.
+        if t >= self.start:
+            return when.weekday() in self.weekdays
+        return t <= self.end and (when.weekday() - 1) % 7 in self.weekdays
 
 
 class Settings(BaseSettings):

@@ -58,14 +58,15 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
 
     def writer(request: Request) -> None:
         auth.check_bearer(request, settings.api_token)
-        if not controller.leader:
-            state = store.get_state()
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                                f"this replica is not the leader (leader: {state.leader_id or 'unknown'})")
 
     def enqueue(trigger: Trigger) -> dict[str, Any]:
-        controller.request(trigger)
-        return {"queued": trigger.kind, "revision": trigger.revision}
+        """Any replica accepts a write: the leader queues it, a follower hands it over through the ledger."""
+        try:
+            controller.request(trigger)
+        except errors.StoreError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"cannot hand the request over: {exc}") from None
+        return {"queued": trigger.kind, "revision": trigger.revision,
+                "via": "this replica" if controller.leader else "the ledger, to the leader"}
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -192,8 +193,6 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             raise HTTPException(400, str(exc)) from None
         if push.branch is not None and push.branch != settings.git_branch:
             return {"ignored": f"push to {push.branch}, the controller follows {settings.git_branch}"}
-        if not controller.leader:
-            raise HTTPException(503, "this replica is not the leader")
         return enqueue(Trigger("webhook", revision=push.after_sha, source=provider))
 
     @app.get("/", response_class=HTMLResponse)

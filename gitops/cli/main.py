@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from gitops.cli import configuring, validating
+from gitops.cli import configuring, controlling, planning, validating
 
 app = typer.Typer(
     name="phoenix-gitops",
@@ -23,20 +23,5 @@ app = typer.Typer(
 app.command("validate", help=validating.HELP)(validating.validate)
 app.command("schema", help=validating.SCHEMA_HELP)(validating.schema)
 app.add_typer(configuring.app, name="config")
-
-
-def _register_optional() -> None:
-    """Commands whose modules exist only once their layer is built."""
-    import importlib
-
-    for module_name in ("gitops.cli.planning", "gitops.cli.controlling"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(app)
-
-
-_register_optional()
+planning.register(app)
+controlling.register(app)

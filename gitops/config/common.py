@@ -6,9 +6,12 @@ for users and dropped before validation (`strip_extensions`). Used by the per-fi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# What to do with a change PVE can apply only at the next start (LXC and VM alike).
+RestartPolicy = Literal["never", "on-change"]
 
 
 class ConfigModel(BaseModel):

@@ -19,6 +19,13 @@ LXC_FILE = "phoenix_lxc_configs.json"
 VM_FILE = "phoenix_vm_configs.json"
 STACKS_FILE = "phoenix_stacks_config.json"
 CONFIG_FILES = (HYPERVISOR_FILE, LXC_FILE, VM_FILE, STACKS_FILE)
+# The model of each file: the one list, read by loading (parse) and schema (JSON Schema).
+MODELS: dict[str, type[HypervisorConfig | LxcFile | VmFile | StacksFile]] = {
+    HYPERVISOR_FILE: HypervisorConfig,
+    LXC_FILE: LxcFile,
+    VM_FILE: VmFile,
+    STACKS_FILE: StacksFile,
+}
 
 Kind = Literal["lxc", "vm"]
 

@@ -13,20 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from gitops.config.common import strip_extensions
-from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
-from gitops.config.hypervisor import HypervisorConfig
-from gitops.config.lxc import LxcFile
+from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, MODELS, STACKS_FILE, VM_FILE, Estate
 from gitops.config.problems import PathPart, Report
-from gitops.config.stacks import StacksFile
-from gitops.config.vm import VmFile
 from gitops.errors import ConfigError
 
-_MODELS: dict[str, type[BaseModel]] = {
-    HYPERVISOR_FILE: HypervisorConfig,
-    LXC_FILE: LxcFile,
-    VM_FILE: VmFile,
-    STACKS_FILE: StacksFile,
-}
 # Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
 _COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
 _ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_FILE: "stacks"}
@@ -75,7 +65,7 @@ def _syntax_problem(name: str, exc: json.JSONDecodeError, report: Report) -> Any
 
 
 def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart]) -> BaseModel | None:
-    model_cls = _MODELS[name]
+    model_cls: type[BaseModel] = MODELS[name]
     try:
         return model_cls.model_validate(data)
     except ValidationError as exc:

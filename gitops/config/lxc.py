@@ -9,9 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from gitops.config.common import ConfigModel, Firewall, HealthCheck, TestSpec, TraefikService
-
-RestartPolicy = Literal["never", "on-change"]
+from gitops.config.common import ConfigModel, Firewall, HealthCheck, RestartPolicy, TestSpec, TraefikService
 
 
 class LxcNetwork(ConfigModel):

@@ -9,20 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from gitops.config.estate import MODELS
 
-from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE
-from gitops.config.hypervisor import HypervisorConfig
-from gitops.config.lxc import LxcFile
-from gitops.config.stacks import StacksFile
-from gitops.config.vm import VmFile
-
-MODELS: dict[str, type[BaseModel]] = {
-    HYPERVISOR_FILE: HypervisorConfig,
-    LXC_FILE: LxcFile,
-    VM_FILE: VmFile,
-    STACKS_FILE: StacksFile,
-}
+__all__ = ["MODELS", "json_schema", "schema_name", "write_schemas"]
 
 
 def schema_name(config_file: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ REF = re.compile(r"\$\{secret:([A-Za-z0-9_.-]+)\}")
 SECRET_MASK = "(secret)"  # what plans, results, logs and the API show in a secret's place
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """The text with every secret value in it replaced by `(secret)`, longest first (so a value that
-    contains another is masked whole)."""
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, SECRET_MASK)
+def scrub(text: str, secrets: Iterable[str | None], mask: str = SECRET_MASK) -> str:
+    """The one redaction function: `text` with every secret value in it replaced by `mask`, longest
+    first (so a value that contains another is masked whole). Used by the executor (resolved secrets
+    in errors), the logs (registered secrets) and the Git source (credentials in git's output)."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, mask)
     return text
 
 

@@ -5,13 +5,11 @@ Loaded by `gitops.config.loading`; read by the checks, the queries and the plann
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from gitops.config.common import ConfigModel, Firewall, HealthCheck, TraefikService
-
-RestartPolicy = Literal["never", "on-change"]
+from gitops.config.common import ConfigModel, Firewall, HealthCheck, RestartPolicy, TraefikService
 
 
 class VmDefaults(ConfigModel):

@@ -1,6 +1,6 @@
 """Post-apply checks: every guest that should run is running, and the config's health checks pass.
 
-Called by `gitops.controller.reconciling` after an apply (its `verify` step). A health check
+Called by `gitops.controller.steps.verify` after an apply. A health check
 (`health_checks` on a guest: TCP connect or HTTP GET) dials exactly the host the config names, or the
 guest's static IP when it names none; guests on DHCP without a host are reported, not guessed.
 Sleep is injected so tests do not wait between retries.

@@ -15,6 +15,7 @@ from gitops.config.secretrefs import REF, SecretResolver
 from gitops.drivers.executing import ApplyEvent, ApplyResult, execute
 from gitops.drivers.seam import Drivers
 from gitops.errors import ConfigError
+from gitops.planner.desired import desired_guests
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan, Problem
@@ -87,6 +88,26 @@ def missing_secrets(plan: Plan, secrets: SecretResolver) -> list[Problem]:
                         secrets.value(name)
                     except ConfigError as exc:
                         problems.append(Problem(action.target, "secret-missing", str(exc)))
+    return problems
+
+
+def unresolvable_secrets(estate: Estate, options: PlanOptions, targets: list[str],
+                         secrets: SecretResolver) -> list[Problem]:
+    """An error for each of `targets` whose desired config names a secret that cannot be resolved, even
+    one the plan would not send (a VM's cloud-init password is sent only at creation): a self-heal does
+    not touch a guest whose config cannot be fully resolved."""
+    wanted = set(targets)
+    problems: list[Problem] = []
+    for d in desired_guests(estate, options.node):
+        if d.target not in wanted:
+            continue
+        names = {name for value in [*d.config.values(), *d.create_only.values()] if isinstance(value, str)
+                 for name in REF.findall(value)}
+        for name in sorted(names):
+            try:
+                secrets.value(name)
+            except ConfigError as exc:
+                problems.append(Problem(d.target, "secret-missing", str(exc)))
     return problems
 
 

@@ -231,36 +231,43 @@ class Reconciler:
             self.recorder.phase(idle_phase)
             return Outcome("none", sha, "in sync")
         targets = found.drifted_targets
-        corrected = stop is None or stop.status not in ("not-corrected",)
-        reason = "" if corrected else stop.error if stop is not None else ""
+        began = attempt.run_id is not None  # a correction run began: something may be applied
+        if began:
+            reason = ""
+        elif stop is not None and stop.status == "not-corrected":
+            reason = stop.error if policy.heal else policy.not_healed
+        else:
+            reason = stop.error if stop is not None else ""
         self.recorder.drift(found)
         self.recorder.event(events.EventKind.DRIFT, f"drift on {', '.join(targets[:10])}",
                             events.DriftFound(revision=sha, targets=targets, counts=found.counts(),
-                                              corrected=corrected, reason=reason),
+                                              corrected=began, reason=reason),
                             level="warning", revision=sha)
         log.warning("drift on %s", ", ".join(targets[:10]), extra={"revision": sha})
         if stop is not None and stop.status == "not-corrected":
             if policy.heal:  # wanted, but the plan cannot be applied: a run that says why
                 self.recorder.not_corrected(attempt, policy, stop.error)
             self.recorder.phase(idle_phase, last_error=stop.error if policy.heal else None)
-            return Outcome("none", sha, "drift recorded, not corrected" + ("" if not policy.heal else
-                                                                          f": {stop.error}"))
-        ok = stop is None
+            return Outcome("none", sha, "drift recorded, not corrected" + (f": {stop.error}" if policy.heal else ""))
+        if stop is not None and not began:  # stopped (SIGTERM) or unreachable before the correction began
+            self.recorder.phase("idle", last_error=stop.error)
+            return Outcome("interrupted" if self.stopping.is_set() else "waiting", sha, stop.error)
+        assert attempt.run_id is not None
         error = None if stop is None else stop.error
-        self.recorder.finish(attempt, policy, "applied" if ok else stop.status if stop else "failed", error)
-        if attempt.drift is not None:
-            self.recorder.drift(attempt.drift)
-        assert attempt.run_id is not None or stop is not None
+        self.recorder.finish(attempt, policy, "applied" if stop is None else stop.status, error)
+        self.recorder.drift(attempt.drift)
         self.recorder.event(events.EventKind.SELF_HEAL,
-                            f"corrected drift on {', '.join(targets[:10])}" + ("" if ok else f" (failed: {error})"),
-                            events.DriftCorrected(revision=sha, run=attempt.run_id or 0, targets=targets, ok=ok,
-                                                  error=error),
-                            level="info" if ok else "error", revision=sha)
+                            f"corrected drift on {', '.join(targets[:10])}" + (f" (failed: {error})" if error else ""),
+                            events.DriftCorrected(revision=sha, run=attempt.run_id, targets=targets,
+                                                  ok=stop is None, error=error),
+                            level="info" if stop is None else "error", revision=sha)
         self._count("heals")
         self.recorder.phase("idle", last_error=error)
-        if stop is not None and stop.status == "pending":
+        if stop is None:
+            return Outcome("healed", sha, ", ".join(targets))
+        if stop.status == "pending":
             return Outcome("interrupted" if self.stopping.is_set() else "waiting", sha, stop.error)
-        return Outcome("healed" if ok else "failed", sha, ", ".join(targets) if ok else error or "")
+        return Outcome("failed", sha, stop.error)
 
     # -- small things ------------------------------------------------------------------------
 

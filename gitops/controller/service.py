@@ -9,7 +9,10 @@ triggers and reads the ledger. The loop:
 - polls every `poll_interval` seconds and runs a drift check every `drift_interval` seconds, both as
   triggers in the same queue as the API's;
 - stops when asked (SIGTERM through uvicorn's shutdown): the actions already running finish, no new
-  one starts, the revision is recorded, the thread ends.
+  one starts, the revision is recorded, the thread ends;
+- on a follower, a trigger the API receives (sync, rollback, suspend, resume, webhook) is kept in the
+  ledger's requests queue; the leader takes those at least every REQUEST_POLL_S seconds, so a load
+  balancer may send writes to any replica.
 
 Clock and queue are injected, so tests drive the loop with short intervals and no real waiting.
 """
@@ -27,7 +30,7 @@ from typing import Any
 
 from gitops import errors, events
 from gitops.controller.reconciling import Outcome, Reconciler
-from gitops.controller.triggers import Trigger, TriggerQueue, coalesce
+from gitops.controller.triggers import Trigger, TriggerQueue, coalesce, handed_over
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
@@ -36,6 +39,7 @@ from gitops.store import Store
 log = logging.getLogger(__name__)
 
 FOLLOWER_RETRY_S = 2.0
+REQUEST_POLL_S = 1.0  # how often the leader looks for requests handed over by followers
 SETTLE_S = 0.05  # a burst of triggers arriving within this is one reconcile
 
 
@@ -72,7 +76,13 @@ class Service:
     # -- the API's port ----------------------------------------------------------------------
 
     def request(self, trigger: Trigger) -> None:
-        self.queue.put(trigger)
+        """The leader queues the trigger; a follower hands it to the leader through the ledger
+        (StoreError when the ledger cannot be reached: the API answers 503)."""
+        if self.leader:
+            self.queue.put(trigger)
+            return
+        self.store.queue_request(trigger.kind, revision=trigger.revision, restore_data=trigger.restore_data,
+                                 source=trigger.source)
 
     @property
     def stats(self) -> dict[str, float]:
@@ -106,10 +116,11 @@ class Service:
                 self.queue.take(FOLLOWER_RETRY_S)  # triggers sent to a follower are dropped
                 continue
             now = self.monotonic()
-            wait = max(0.0, min(next_poll, next_drift) - now)
+            wait = max(0.0, min(next_poll, next_drift, now + REQUEST_POLL_S) - now)
             batch = self.queue.take(wait, settle=self.settle_s)
             if self.stopping.is_set():
                 break
+            batch += self._handed_over()
             now = self.monotonic()
             if now >= next_poll:
                 batch.append(Trigger("poll", source="timer"))
@@ -151,6 +162,18 @@ class Service:
             self.ready = False
             self.leader = False
         return self.leader
+
+    def _handed_over(self) -> list[Trigger]:
+        """The triggers followers kept in the ledger for the leader."""
+        try:
+            taken = self.store.take_requests(self.identity)
+        except errors.StoreError as exc:
+            log.error("ledger unreachable: %s", exc)
+            return []
+        out = [t for r in taken if (t := handed_over(r.kind, r.revision, r.restore_data, r.source)) is not None]
+        if out:
+            log.info("%d request(s) handed over by followers", len(out))
+        return out
 
     def _reconcile(self, work: Any) -> None:
         self.busy = True

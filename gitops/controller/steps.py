@@ -148,18 +148,22 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     assert attempt.drivers is not None and attempt.estate is not None
     options = converging.plan_options(ctx.settings, systems.proxmox(attempt.drivers).node, revision=attempt.sha)
     attempt.snapshot = options.snapshot_name
-    attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options,
-                                           SecretResolver(ctx.settings.secrets_dir))
+    secrets = SecretResolver(ctx.settings.secrets_dir)
+    attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options, secrets)
+    if policy.self_heal:
+        attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,
+                                      now=ctx.clock())
+        if not attempt.found.drifted:
+            attempt.plan = attempt.run.plan.to_dict()
+            return Stop("in-sync", "in sync")
+        known = {(p.target, p.message) for p in attempt.run.plan.errors}
+        attempt.run.plan.errors += [p for p in converging.unresolvable_secrets(
+            attempt.estate, options, attempt.found.drifted_targets, secrets) if (p.target, p.message) not in known]
     shown = attempt.run.plan.to_dict()
     if attempt.restore_data:
         shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
                                      restoring.DATA_ROLLBACK_WARNING.format(snap="(see restore)")})
     attempt.plan = shown
-    if policy.self_heal:
-        attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,
-                                      now=ctx.clock())
-        if not attempt.found.drifted:
-            return Stop("in-sync", "in sync")
     if attempt.run.plan.errors:
         first = attempt.run.plan.errors[0]
         more = f" (and {len(attempt.run.plan.errors) - 1} more)" if len(attempt.run.plan.errors) > 1 else ""

@@ -1,6 +1,6 @@
 """The systems a run converges: the `Drivers` registry (system name -> driver) built from settings.
 
-Called by the reconcile's connect step (`gitops.controller.reconciling`), the CLI's `plan`/`apply` and
+Called by the reconcile's connect step (`gitops.controller.steps.connect`), the CLI's `plan`/`apply` and
 the benchmarks. Proxmox is always there (its client comes from the caller, so tests can inject one);
 every other system registers a factory in `EXTRA_SYSTEMS` that returns its driver when its settings
 are given, or None when the system is not configured. Nothing else in the controller names a system.

@@ -12,9 +12,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast, get_args
 
 TriggerKind = Literal["poll", "webhook", "manual", "rollback", "suspend", "resume", "drift", "startup"]
+TRIGGER_KINDS: tuple[str, ...] = get_args(TriggerKind)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,14 @@ def coalesce(triggers: Iterable[Trigger]) -> Work:
                 work.revision, work.pin, work.restore_data = None, False, False
             work.trigger = "manual"
     return work
+
+
+def handed_over(kind: str, revision: str | None, restore_data: bool, source: str) -> Trigger | None:
+    """The trigger a follower kept in the ledger (None for a kind this version does not know)."""
+    if kind not in TRIGGER_KINDS:
+        return None
+    return Trigger(cast(TriggerKind, kind), revision=revision, restore_data=restore_data,
+                   source=f"{source} (via a follower)")
 
 
 class TriggerQueue:

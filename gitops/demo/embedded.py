@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from gitops import errors
+from gitops.config import secretrefs
 from gitops.config.estate import CONFIG_FILES
 from gitops.config.schema import write_schemas
 from gitops.settings import Settings
@@ -115,7 +116,7 @@ def _secrets(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name in EXAMPLE_SECRETS:
         path = folder / name
-        if not path.exists() and f"PHOENIX_SECRET_{name.upper()}" not in os.environ:
+        if not path.exists() and secretrefs.env_name(name) not in os.environ:  # the resolver's own name rule
             _write_private(path, secrets.token_urlsafe(18))
     return folder
 

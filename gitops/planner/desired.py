@@ -1,7 +1,7 @@
 """What each guest should look like, in PVE's own terms: keys and values as the API takes them.
 
 `desired_guests(estate, options)` turns the effective config (defaults applied) into one
-`DesiredGuest` per guest. Pure; used by `gitops.planner.guests` and `gitops.planner.planning`.
+`DesiredGuest` per guest. Pure; used by `gitops.planner.planning`, `creating`, `updating`, `hypervisor` and drift.
 """
 
 from __future__ import annotations

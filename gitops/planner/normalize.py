@@ -2,7 +2,8 @@
 
 PVE answers with property strings (`name=eth0,bridge=vmbr0,ip=dhcp`), sizes with units (`8G`,
 `512M`), booleans as 0/1 and generated parts the config never names (a random MAC, `type=veth`).
-Both sides of a comparison go through these functions first. Used by `gitops.planner.guests`.
+Both sides of a comparison go through these functions first. Used by the Proxmox planner rules
+(`updating`, `creating`, `desired`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ import shlex
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+from gitops.config import secretrefs
+
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     """(`url` without a password, the user name in it, the password in it) for http(s) URLs."""
@@ -79,7 +81,4 @@ def materialise_ssh_key(ssh_key: str, folder: Path) -> Path | None:
 
 def scrub(text: str, *secrets: str | None) -> str:
     """`text` with every secret replaced, for error messages built from git's output."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return secretrefs.scrub(text, secrets, "***")

@@ -130,10 +130,10 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise errors.StoreError(
-            f"cannot migrate the ledger at {redacted(engine.url)}: {_first_line(exc)}"
+            f"cannot migrate the ledger at {redacted(engine.url)}: {first_line(exc)}"
         ) from None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text_ = str(getattr(exc, "orig", None) or exc).strip()
     return text_.splitlines()[0] if text_ else type(exc).__name__

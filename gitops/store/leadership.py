@@ -16,6 +16,9 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from gitops import errors
+from gitops.store import database
+
 
 def lock_key(key: str | int) -> int:
     """A signed 64-bit advisory-lock key; strings are hashed so replicas agree on it."""
@@ -35,7 +38,8 @@ class AdvisoryLeadership:
         self._lock = threading.Lock()
 
     def try_acquire(self, key: str | int) -> bool:
-        """True when this process is (or already was) the leader for `key`; never blocks."""
+        """True when this process is (or already was) the leader for `key`; never blocks. StoreError when
+        the database cannot be reached (that is not the same as another replica leading)."""
         with self._lock:
             wanted = lock_key(key)
             if self._single_replica:
@@ -48,8 +52,11 @@ class AdvisoryLeadership:
             try:
                 conn = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
                 got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": wanted}).scalar())
-            except SQLAlchemyError:
-                return False  # the database is unreachable: nobody here can lead
+            except SQLAlchemyError as exc:
+                # Not "someone else leads": the ledger is unreachable. Said, so the service logs it and
+                # reports itself not ready, instead of waiting quietly as a follower.
+                raise errors.StoreError(f"leader election on {database.redacted(self._engine.url)}: "
+                                        f"{database.first_line(exc)}") from None
             if not got:
                 conn.close()
                 return False

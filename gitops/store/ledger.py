@@ -239,6 +239,33 @@ class Store:
             query = query.order_by(tables.Run.started_at.desc(), tables.Run.id.desc())
             return [_run(row) for row in session.scalars(query.limit(max(0, limit)).offset(max(0, offset)))]
 
+    # -- requests (the replicas' hand-over queue) -------------------------------------------
+
+    def queue_request(self, kind: str, *, revision: str | None = None, restore_data: bool = False,
+                      source: str = "") -> records.RequestRecord:
+        """Keep a trigger for the leader (this replica is a follower)."""
+        if not kind or len(kind) > 16:
+            raise ValueError("a request kind is 1 to 16 characters")
+        with self._write() as session:
+            row = tables.Request(at=self._clock(), kind=kind, revision=revision, restore_data=restore_data,
+                                 source=source[:64])
+            session.add(row)
+            session.flush()
+            return _request(row)
+
+    def take_requests(self, taker: str, limit: int = 100) -> list[records.RequestRecord]:
+        """The waiting requests, oldest first, marked taken by `taker` in the same transaction (so two
+        leaders, for a moment, never take the same one)."""
+        query = (select(tables.Request).where(tables.Request.taken_at.is_(None))
+                 .order_by(tables.Request.id).limit(max(1, limit)).with_for_update(skip_locked=True))
+        with self._write() as session:
+            rows = list(session.scalars(query))
+            now = self._clock()
+            for row in rows:
+                row.taken_at, row.taken_by = now, taker[:255]
+            session.flush()
+            return [_request(row) for row in rows]
+
     # -- events ------------------------------------------------------------------------------
 
     def add_event(
@@ -417,6 +444,11 @@ def _revision(row: tables.Revision) -> records.RevisionRecord:
         finished_at=row.finished_at, duration_s=row.duration_s, previous_sha=row.previous_sha,
         snapshot=row.snapshot,
     )
+
+
+def _request(row: tables.Request) -> records.RequestRecord:
+    return records.RequestRecord(id=row.id, at=row.at, kind=row.kind, revision=row.revision,
+                                 restore_data=row.restore_data, source=row.source)
 
 
 def _run(row: tables.Run) -> records.RunRecord:

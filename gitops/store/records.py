@@ -72,6 +72,18 @@ class RunRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """A trigger a follower replica received, waiting in the ledger for the leader."""
+
+    id: int
+    at: dt.datetime
+    kind: str
+    revision: str | None = None
+    restore_data: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     """One line of the controller's journal, optionally about one revision."""
 

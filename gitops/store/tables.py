@@ -1,4 +1,4 @@
-"""The ORM mapping of the ledger's four tables: revisions, runs, events, controller_state.
+"""The ORM mapping of the ledger's tables: revisions, runs, events, requests, controller_state.
 
 Used only inside `gitops.store` (the ledger and the migrations' metadata); nothing outside this
 package sees these classes. Times are stored in UTC and always come back timezone-aware.
@@ -104,6 +104,22 @@ class Run(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_runs_started", "started_at", "id"),)
+
+
+class Request(Base):
+    """A write (sync, rollback, suspend, resume) or webhook that a follower replica received: the leader
+    takes it (`taken_at`) and acts on it."""
+
+    __tablename__ = "requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    restore_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(64), default="")
+    taken_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
+    taken_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class Event(Base):

@@ -127,11 +127,14 @@ def test_writes_enqueue_triggers(store: Store, controller: FakeController, clien
     ]
 
 
-def test_a_follower_refuses_writes(store: Store, controller: FakeController, client_for) -> None:
-    controller.leader = False
+def test_a_follower_accepts_writes_and_hands_them_over(store: Store, controller: FakeController,
+                                                      client_for) -> None:
+    controller.leader = False  # the controller's `request` hands it to the leader through the ledger
     with client_for(store, controller) as api:
-        assert api.post("/api/v1/sync", headers=AUTH).status_code == 503
-    assert controller.triggers == []
+        answer = api.post("/api/v1/sync", headers=AUTH)
+        assert answer.status_code == 202 and answer.json()["via"] == "the ledger, to the leader"
+        assert api.post("/api/v1/sync").status_code == 401  # still behind the token
+    assert [t.kind for t in controller.triggers] == ["manual"]
 
 
 def sign(body: bytes) -> str:

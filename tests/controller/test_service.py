@@ -95,3 +95,22 @@ def test_demo_prepares_repo_secrets_and_token(tmp_path: Path, monkeypatch) -> No
         assert not again.token_created and again.token == demo.token
     finally:
         again.close()
+
+
+def test_a_follower_hands_writes_to_the_leader_through_the_ledger(ctl: Ctl) -> None:
+    ctl.remote.commit(small_estate(), "first")
+    leader = make_service(ctl, poll_interval=3600)
+    follower = Service(leader.settings, ctl.store, ctl.repo, ctl.reconciler.connect, identity="follower")
+    leader.start()
+    try:
+        wait_for(lambda: ctl.store.get_state().applied_revision, 30, what="startup apply")
+        assert leader.leader and not follower.leader
+        follower.request(Trigger("suspend", source="api"))
+        assert leader.queue.pending() == 0  # not through the leader's memory: through the ledger
+        wait_for(lambda: ctl.store.get_state().suspended, 10, what="the leader took the suspend")
+        assert len(ctl.store.list_events(kind="suspend")) == 1
+        assert ctl.store.take_requests("anyone") == []  # taken once
+        follower.request(Trigger("resume", source="api"))
+        wait_for(lambda: not ctl.store.get_state().suspended, 10, what="the leader took the resume")
+    finally:
+        assert leader.stop(30)

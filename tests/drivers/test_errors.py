@@ -52,3 +52,31 @@ def test_any_other_server_error_is_transient(pve: Any, pve_client: ProxmoxClient
     pve.fail("GET", "/version", 500, "something broke")
     with pytest.raises(errors.TransientError, match="500 something broke"):
         pve_client.get("version")
+
+
+@pytest.mark.parametrize(("message", "permanent", "transient"), [
+    ("shrinking disks is not supported\n", True, False),
+    ("storage 'tank' does not exist\n", True, False),
+    ("unable to create CT 101 - CT 101 already exists on node 'pve1'\n", True, False),
+    ("can't remove VM 100 - protection mode enabled", True, False),
+    ("update CT 101: snapshot feature is not available", True, False),
+    ("CT 101 is locked (backup)\n", False, True),
+    ("can't lock file '/run/lock/lxc/pve-config-101.lock' - got timeout\n", False, True),
+    ("cluster not ready - no quorum?\n", False, True),
+    ("storage 'tank' is not online\n", False, True),
+    # fragments the old rule took for permanent errors: unknown, so worth another try
+    ("the backend is not ready yet", False, False),
+    ("missing heartbeat from pvestatd", False, False),
+    ("could not reach the worker", False, False),
+])
+def test_messages_are_matched_whole(message: str, permanent: bool, transient: bool) -> None:
+    from gitops.drivers.proxmox.errors import is_permanent_message, is_transient_message
+
+    assert is_permanent_message(message) is permanent
+    assert is_transient_message(message) is transient
+
+
+def test_an_unknown_server_error_naming_a_fragment_is_transient(pve: Any, pve_client: ProxmoxClient) -> None:
+    pve.fail("GET", "/version", 500, "the backend is not ready yet")
+    with pytest.raises(errors.TransientError):
+        pve_client.get("version")

@@ -396,3 +396,18 @@ def test_in_memory_sqlite_works() -> None:
     with open_store("sqlite://") as store:
         store.record_revision(SHA_A)
         assert store.get_revision(SHA_A).status == "pending"
+
+
+def test_an_unreachable_database_is_an_error_of_the_election_not_a_lost_one() -> None:
+    """A leader election that cannot reach PostgreSQL says so (StoreError) instead of answering 'not leader'."""
+    from gitops.store import leadership
+
+    engine = database.make_engine("postgresql+psycopg://phoenix@127.0.0.1:1/none?connect_timeout=2")
+    election = leadership.AdvisoryLeadership(engine)
+    try:
+        with pytest.raises(errors.StoreError, match=r"leader election on .*127\.0\.0\.1:1"):
+            election.try_acquire("phoenix-gitops")
+        assert not election.held()
+    finally:
+        election.dispose()
+        engine.dispose()

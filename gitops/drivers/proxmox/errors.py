@@ -6,12 +6,16 @@ exit statuses. The mapping, by what the caller should do next:
     requests ConnectionError, Timeout      -> TransientError   (host down, network trouble)
     requests SSLError                      -> PermanentError   (the CA or verify setting is wrong)
     proxmoxer AuthenticationError, 401     -> AuthenticationError
-    400 and other 4xx                      -> PermanentError   (with PVE's per-field `errors`)
-    403                                    -> PermanentError   (permission denied)
-    5xx                                    -> TransientError, unless the message says retrying is
-                                              useless (`can't shrink`, `does not exist`, ...)
-    any message naming a lock or a timeout -> TransientError   (`VM is locked`, `can't lock file`,
-                                              `got timeout`), whatever its status
+    400, 403 and other 4xx, 501            -> PermanentError   (with PVE's per-field `errors`)
+    502-504, 595, 596                      -> TransientError   (pveproxy cannot reach the node)
+    500 with one of PVE's lock, timeout    -> TransientError   (`CT 101 is locked (backup)`,
+        or quorum messages                                      `can't lock file '...' - got timeout`)
+    500 with one of PVE's exact messages   -> PermanentError   (`shrinking disks is not supported`,
+        for a request that fails again                          `storage 'x' does not exist`, ...)
+    any other 500                          -> TransientError   (worth another try later)
+
+Messages are matched whole, as PVE's sources word them (`_TRANSIENT_MESSAGES`, `_PERMANENT_MESSAGES`),
+never by fragments such as `is not` or `missing`.
 """
 
 from __future__ import annotations
@@ -25,28 +29,118 @@ from proxmoxer import ResourceException
 
 from gitops import errors
 
-# Messages that name a condition which goes away by itself: a held lock, a timeout, lost quorum.
-_TRANSIENT = re.compile(
-    r"got timeout|is locked|can't lock file|lock.*timeout|no quorum|cluster not ready|"
-    r"temporarily|try again|connection (refused|reset|timed out)|no route to host",
-    re.IGNORECASE,
+# The decision is by status code first, then by PVE's exact messages (templates as PVE's sources word
+# them, `{...}` standing for a value), never by fragments of words:
+#   401 -> AuthenticationError; 4xx and 501 -> PermanentError; 595/596 (pveproxy lost the node) -> Transient;
+#   500/503 -> TransientError when the message is one of _TRANSIENT_MESSAGES (a held lock, a timeout, lost
+#   quorum), PermanentError when it is one of _PERMANENT_MESSAGES (the same request fails again), and
+#   TransientError for any other server error (worth one more try later; the plan does not change).
+_TRANSIENT_MESSAGES = (
+    "{guest} is locked ({lock})",
+    "can't lock file '{file}' - got timeout",
+    "got timeout",
+    "cluster not ready - no quorum?",
+    "no quorum",
+    "No route to host",
+    "hostname lookup '{node}' failed - {reason}",
+    "storage '{storage}' is not online",
+    "connection check for storage '{storage}' failed - {error}",
+    "Lost 'create' config lock, aborting.",
+    "failed to open container {vmid}'s command socket: {error}",
+    "checksum mismatch (file change by other user?)",
+    "unexpected state change",
+    "container did not stop",
+    "Connection refused",
+    "Connection reset by peer",
+    "Connection timed out",
 )
-# 5xx messages (PVE answers many input errors with 500) that the same request will hit again.
-_PERMANENT = re.compile(
-    r"shrink|does not exist|already exists|already running|already at specified size|protection mode|"
-    r"permission|not allowed|only allowed|only root|unable to (parse|delete|modify|use|create)|invalid|"
-    r"you can't|can't convert|cannot (add|access|use)|not supported|not implemented|no such|unknown|"
-    r"does not support|does not allow|not configured for content|missing|read-only|is not |bigger than|"
-    r"no storage id|parameter verification|can't |cannot |not set|requires|must be set|already used|"
-    r"still in use|no options specified|is disabled|only compatible|could not|couldn't|unable to find|"
-    r"does not look|too old|has to be defined",
-    re.IGNORECASE,
+_PERMANENT_MESSAGES = (
+    "{what} already exists{more}",
+    "CT {vmid} already running",
+    "VM {vmid} already running",
+    "Configuration file '{file}' does not exist",
+    "unable to find configuration file for {type} {vmid} on node '{node}'",
+    "storage '{storage}' does not exist",
+    "storage '{storage}' is disabled",
+    "storage '{storage}' is not available on node '{node}'",
+    "storage '{storage}' does not allow content type '{content}' ({what})",
+    "storage ID '{storage}' already defined",
+    "no storage ID specified{more}",
+    "volume '{volid}' does not exist",
+    "volume '{volid}' - {reason}",
+    "bridge '{bridge}' does not exist",
+    "disk '{disk}' does not exist",
+    "disk '{disk}' has no associated volume",
+    "disk is already at specified size",
+    "shrinking disks is not supported",
+    "unable to shrink disk size",
+    "invalid size{more}",
+    "resize file/device '{volid}' is not possible",
+    "you can't resize a cdrom",
+    "can't resize mount point owned by another container ({owner})",
+    "{what} - protection mode enabled",
+    "unable to remove CT {vmid} - used in HA resources and purge parameter not set.",
+    "you can't convert a CT to template if the CT is running",
+    "you can't convert a template to a template",
+    "you can't start a CT if it's a template",
+    "you can't take a snapshot if it's a template",
+    "unable to create template, because CT contains snapshots",
+    "snapshot feature is not available",
+    "snapshot '{snapname}' does not exist",
+    "snapshot name '{snapname}' already used",
+    "unable to use snapshot name '{snapname}' (reserved name)",
+    "Template feature is not available for '{volid}'",
+    "Quotas are not supported by unprivileged containers.",
+    "can't clone to non-shared storage '{storage}'",
+    "can't overwrite running container",
+    "base volume '{volid}' is still in use by linked clone{more}",
+    "unable to delete '{volid}' - volume is still in use (snapshot?)",
+    "unable to delete read-only option: '{opt}'",
+    "unable to delete required option '{opt}'",
+    "unable to modify read-only option: '{opt}'",
+    "unable to parse volume ID '{volid}'",
+    "unable to parse format for import volume '{volid}'",
+    "unable to use volume {volid} - content type needs to be '{type}'",
+    "missing '{key}' configuration",
+    "missing privileges to access {volid}",
+    "no options specified",
+    "only root can {what}",
+    "Only root can pass arbitrary filesystem paths.",
+    "balloon value too large (must be smaller than assigned memory)",
+    "{key}: MTU size '{mtu}' is bigger than bridge MTU '{bridge_mtu}'",
+    "{key}: SLAAC is not supported for host-managed network configuration{more}",
+    "'mknod' feature requested, but kernel too old (found {kernel}, required >= 5.3)",
+    "Method '{method} {path}' not implemented",
 )
+
+
+def _template(text: str) -> str:
+    """A message template as a regex: the words exactly, `{name}` any value (within the message)."""
+    parts = re.split(r"\{[a-z_]+\}", text)
+    return "(?:.*?)".join(re.escape(part) for part in parts)
+
+
+def _compile(templates: tuple[str, ...]) -> re.Pattern[str]:
+    # PVE prefixes a message with what failed (`update VM 101: `, `unable to create CT 101 - `) and ends
+    # it with a newline: a template matches the whole message, or its end after such a prefix.
+    return re.compile(r"(?:^|: | - )(?:" + "|".join(_template(t) for t in templates) + r")\s*$", re.DOTALL)
+
+
+_TRANSIENT = _compile(_TRANSIENT_MESSAGES)
+_PERMANENT = _compile(_PERMANENT_MESSAGES)
+PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 406, 409, 410, 411, 412, 413, 414, 415, 422, 501})
+TRANSIENT_STATUSES = frozenset({502, 503, 504, 595, 596})
 
 
 def is_transient_message(message: str) -> bool:
-    """True if a PVE message (an API error or a task exit status) names a lock, a timeout or lost quorum."""
-    return bool(_TRANSIENT.search(message))
+    """True if a PVE message (an API error or a task exit status) is one of its lock, timeout or quorum
+    messages: the same request may succeed later."""
+    return bool(_TRANSIENT.search(message.strip()))
+
+
+def is_permanent_message(message: str) -> bool:
+    """True if a PVE server-error message is one the same request hits again (`_PERMANENT_MESSAGES`)."""
+    return bool(_PERMANENT.search(message.strip()))
 
 
 def field_errors(raw: Any) -> str:
@@ -90,11 +184,13 @@ def _from_status(exc: ResourceException, *, what: str, target: str | None) -> er
     message = f"{what}: {status} {text}" + (f" ({details})" if details else "")
     if status == 401:
         return errors.AuthenticationError(message, target=target)
-    if is_transient_message(text):
+    if status in PERMANENT_STATUSES or 400 <= status < 500:
+        return errors.PermanentError(message, target=target)
+    if status in TRANSIENT_STATUSES or is_transient_message(text):
         return errors.TransientError(message, target=target)
-    if status >= 500 and not _PERMANENT.search(text):
-        return errors.TransientError(message, target=target)
-    return errors.PermanentError(message, target=target)
+    if is_permanent_message(text):
+        return errors.PermanentError(message, target=target)
+    return errors.TransientError(message, target=target)
 
 
 def _os_reason(exc: BaseException) -> str:

@@ -1,5 +1,6 @@
 """Runs (each apply, rollback, auto-rollback and drift correction of a revision), a revision's previous
-revision and pre-apply snapshot as columns, and the branch head as a column of the controller state.
+revision and pre-apply snapshot as columns, the branch head as a column of the controller state, and
+the requests queue (writes and webhooks a follower replica hands to the leader).
 
 Revision ID: 0002
 Revises: 0001
@@ -45,6 +46,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_runs_revision_sha", "runs", ["revision_sha"])
     op.create_index("ix_runs_started", "runs", ["started_at", "id"])
+    op.create_table(
+        "requests",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("at", timestamp, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("revision", sa.String(64), nullable=True),
+        sa.Column("restore_data", sa.Boolean(), nullable=False),
+        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("taken_at", timestamp, nullable=True),
+        sa.Column("taken_by", sa.String(255), nullable=True),
+    )
+    op.create_index("ix_requests_taken_at", "requests", ["taken_at"])
     with op.batch_alter_table("revisions") as batch:
         batch.add_column(sa.Column("previous_sha", sa.String(64), nullable=True))
         batch.add_column(sa.Column("snapshot", sa.String(128), nullable=True))
@@ -80,6 +93,8 @@ def downgrade() -> None:
     with op.batch_alter_table("revisions") as batch:
         batch.drop_column("snapshot")
         batch.drop_column("previous_sha")
+    op.drop_index("ix_requests_taken_at", table_name="requests")
+    op.drop_table("requests")
     op.drop_index("ix_runs_started", table_name="runs")
     op.drop_index("ix_runs_revision_sha", table_name="runs")
     op.drop_table("runs")

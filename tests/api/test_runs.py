@@ -1,0 +1,60 @@
+"""Runs through the API and `phoenix-gitops history`: a drift correction is visible beside its revision."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from gitops.api.app import create_app
+from gitops.cli.main import app as cli_app
+from gitops.settings import Settings
+from gitops.store import Store, open_store
+from tests.api.test_app import FakeController
+
+SHA = "d" * 40
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(f"sqlite:///{tmp_path / 'phoenix.db'}")
+    opened.record_revision(SHA, "Ann <ann@example.org>", "bigger web")
+    run = opened.start_run(SHA, "apply", "poll", plan={"actions": []})
+    opened.finish_run(run.id, "applied", result={"apply": {"ok": True, "counts": {"ok": 2}}})
+    opened.set_status(SHA, "applied", state={"applied_revision": SHA}, previous_sha="e" * 40,
+                      snapshot=f"phx-{SHA[:12]}")
+    heal = opened.start_run(SHA, "self-heal", "drift")
+    opened.finish_run(heal.id, "applied", result={"drift": ["lxc/101"], "apply": {"ok": True, "counts": {"ok": 1}}})
+    blocked = opened.start_run(SHA, "self-heal", "drift")
+    opened.finish_run(blocked.id, "not-corrected", result={"drift": ["lxc/102"]},
+                      error="the plan has errors: lxc/102: secret 'x' is not set")
+    yield opened
+    opened.close()
+
+
+def test_runs_are_listed_and_shown_with_their_revision(store: Store, serve_app) -> None:  # type: ignore[no-untyped-def]
+    with serve_app(create_app(store, FakeController(), Settings())) as api:
+        runs = api.get("/api/v1/runs").json()["runs"]
+        assert [(r["kind"], r["status"]) for r in runs] == [
+            ("self-heal", "not-corrected"), ("self-heal", "applied"), ("apply", "applied")]
+        assert runs[1]["drift"] == ["lxc/101"] and runs[1]["counts"] == {"ok": 1}
+        heals = api.get("/api/v1/runs?kind=self-heal").json()["runs"]
+        assert len(heals) == 2
+        assert api.get("/api/v1/runs?kind=nonsense").status_code == 422
+        detail = api.get(f"/api/v1/revisions/{SHA[:8]}").json()
+        assert [r["kind"] for r in detail["runs"]] == ["self-heal", "self-heal", "apply"]
+        assert detail["previous_revision"] == "e" * 40 and detail["snapshot"] == f"phx-{SHA[:12]}"
+        assert detail["runs"][2]["plan"] == {"actions": []}
+
+
+def test_history_shows_drift_corrections_under_their_revision(store: Store, serve_app) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.Client = serve_app(create_app(store, FakeController(), Settings()))
+    result = CliRunner().invoke(cli_app, ["history", "--api", str(client.base_url)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(SHA[:12]) and "applied" in lines[0]
+    assert "self-heal" in lines[1] and "not-corrected" in lines[1] and "lxc/102" in lines[1]
+    assert "self-heal" in lines[2] and "applied" in lines[2] and "lxc/101" in lines[2]
