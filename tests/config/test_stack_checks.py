@@ -48,3 +48,10 @@ def test_stack_problem(example_dir: Path, edit_json: Edit, file: str, change: Ca
     assert found(example_dir) == []
     edit_json(example_dir, file, change)
     assert expected in found(example_dir)
+
+
+def test_two_stacks_that_portainer_would_name_alike(example_dir: Path, edit_json: Edit) -> None:
+    edit_json(example_dir, STACKS, lambda d: d["docker_stacks"].__setitem__(
+        "QDRANT_service", d["docker_stacks"]["qdrant_service"]))
+    edit_json(example_dir, VM, lambda d: d["vms"][2]["docker_stacks"].append("QDRANT_service"))
+    assert found(example_dir) == [("error", "stack-placement-duplicate", "vms.2.docker_stacks.2")]

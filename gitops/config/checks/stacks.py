@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from gitops.config.estate import STACKS_FILE, VM_FILE, Estate
 from gitops.config.problems import Report
+from gitops.config.stacks import portainer_stack_name
 
 
 def check_stacks(estate: Estate, report: Report) -> None:
@@ -23,6 +24,7 @@ def check_stacks(estate: Estate, report: Report) -> None:
 def _check_placements(estate: Estate, report: Report) -> None:
     providers: dict[str, int] = {}
     placed: dict[tuple[str, str], int] = {}
+    names: dict[tuple[str, str], str] = {}  # (environment, Portainer name) -> the stack that has it
     for path, vm in estate.vm_items():
         environment = vm.portainer_environment()
         if environment is not None and not vm.is_template:
@@ -40,6 +42,14 @@ def _check_placements(estate: Estate, report: Report) -> None:
             if first != vm.vmid or sum(r.name == ref.name for r in vm.docker_stacks[:i]):
                 report.error(VM_FILE, (*path, "docker_stacks", i), "stack-placement-duplicate",
                              f"stack '{ref.name}' is already placed on Portainer environment '{environment}'")
+                continue
+            name = portainer_stack_name(ref.name, ref.environment)
+            holder = names.setdefault((environment, name), f"{ref.name}/{ref.environment}")
+            if not name or holder != f"{ref.name}/{ref.environment}":
+                why = f"the same as {holder}'s" if name else "empty"
+                report.error(VM_FILE, (*path, "docker_stacks", i), "stack-placement-duplicate",
+                             f"stack '{ref.name}' ({ref.environment}) would be named '{name}' in Portainer, "
+                             f"{why} on environment '{environment}'")
 
 
 def _check_fields(estate: Estate, report: Report) -> None:

@@ -20,12 +20,12 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import is_reference
+from gitops.config.stacks import portainer_stack_name
 from gitops.config.vm import Vm
 from gitops.planner.plan import Problem
 
@@ -88,11 +88,6 @@ def stack_target(stack: str, endpoint: str) -> str:
     return f"stack/{stack}@{endpoint}"
 
 
-def portainer_name(stack: str, environment: str) -> str:
-    """The stack's name in Portainer, normalised as Portainer (docker compose) does: lower case, [a-z0-9_-]."""
-    return re.sub(r"[^a-z0-9_-]", "", f"{stack}-{environment}".lower()).lstrip("_-")
-
-
 def environment_of(vm: Vm, agent_port: int | None) -> DesiredEnvironment | None:
     """The environment `vm` provides, or None when it runs no Portainer (no `portainer_role`)."""
     name = vm.portainer_environment()
@@ -151,7 +146,7 @@ def desired_stacks(estate: Estate, composes: Mapping[tuple[str, str], str],
             variables = tuple((v.name, v.value) for v in stack_env.variables if v.name != MARKER)
             stacks.append(DesiredStack(
                 stack=ref.name, environment=ref.environment, vmid=vm.vmid, endpoint=env.name,
-                name=portainer_name(ref.name, ref.environment),
+                name=portainer_stack_name(ref.name, ref.environment),
                 env=(*variables, (MARKER, f"{ref.name}/{ref.environment}")),
                 compose=compose, git=git,
             ))
