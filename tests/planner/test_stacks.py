@@ -133,3 +133,23 @@ def test_without_portainer_nothing_is_planned_or_listed(estate: Any) -> None:
     assert stack_targets(estate, LiveState(node="pve1", stacks=empty_portainer()), OPTIONS) == [
         "stack/portainer_service@local", "environment/docker-agent", "stack/qdrant_service@docker-agent",
         "stack/webapp@docker-agent"]
+
+
+def test_an_agent_registered_elsewhere_is_a_warning_and_not_moved(estate: Any) -> None:
+    live = converged(estate)
+    live.environments["docker-agent"] = LiveEnvironment(2, "docker-agent", "tcp://10.99.0.1:9001", 2)
+    plan = planned(estate, live)
+    assert plan.actions == []
+    assert [(w.target, w.code) for w in plan.warnings] == [("environment/docker-agent", "environment-url")]
+
+
+def test_an_agent_without_an_address_cannot_be_registered(estate: Any) -> None:
+    changed = copy.copy(estate)  # the estate is a dataclass: a shallow copy with its own VM file
+    vms = copy.deepcopy(estate.vms)
+    agent = next(vm for vm in vms.vms if vm.vmid == 1002)
+    assert agent.network_config is not None
+    agent.network_config.ip = "dhcp"
+    changed.vms = vms
+    plan = planned(changed, empty_portainer())
+    assert [(e.target, e.code) for e in plan.errors] == [("environment/docker-agent", "environment-address")]
+    assert {a.target for a in plan.actions} == {"stack/portainer_service@local"}
