@@ -32,6 +32,14 @@ CASES: list[tuple[str, str, Callable[[Any], Any], tuple[str, str, str]]] = [
     ("two VMs provide one environment", VM, lambda d: d["vms"][1].__setitem__("portainer_environment_name",
                                                                               "docker-agent"),
      ("error", "environment-duplicate", "vms.2.portainer_environment_name")),
+    ("a variable set twice", STACKS,
+     lambda d: d["docker_stacks"]["webapp"]["environments"]["staging"]["variables"].append(
+         {"name": "API_PORT", "value": "1"}),
+     ("error", "stack-variable-invalid", "docker_stacks.webapp.environments.staging.variables.3.name")),
+    ("the controller's marker", STACKS,
+     lambda d: d["docker_stacks"]["webapp"]["environments"]["staging"]["variables"].append(
+         {"name": "PHOENIX_GITOPS_STACK", "value": "x"}),
+     ("error", "stack-variable-invalid", "docker_stacks.webapp.environments.staging.variables.3.name")),
     ("nginx_proxy is not converged", STACKS,
      lambda d: d["docker_stacks"]["qdrant_service"].__setitem__("nginx_proxy", {"hostname": "q.example"}),
      ("warning", "unused-field", "docker_stacks.qdrant_service.nginx_proxy")),

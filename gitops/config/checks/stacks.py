@@ -1,7 +1,9 @@
 """Checks of the Docker stacks and where VMs place them: what the controller can converge, and what it cannot.
 
 Called by `gitops.config.validation`. Codes: errors `stack-placement-invalid` (docker_stacks on a VM
-that runs no Portainer), `stack-placement-duplicate` (one stack twice on one Portainer environment),
+that runs no Portainer), `stack-placement-duplicate` (one stack twice on one Portainer environment, or
+two that Portainer would name alike), `stack-variable-invalid` (a variable set twice, or the
+controller's own marker `PHOENIX_GITOPS_STACK`),
 `environment-duplicate` (two VMs provide one environment name); warnings `unused-field` (fields the
 controller does not converge: `nginx_proxy`; `files` and `traefik_labels` of a Git stack, whose file
 Portainer reads from the repository as it is). A compose file missing from the config directory is
@@ -14,6 +16,8 @@ from __future__ import annotations
 from gitops.config.estate import STACKS_FILE, VM_FILE, Estate
 from gitops.config.problems import Report
 from gitops.config.stacks import portainer_stack_name
+
+RESERVED_VARIABLE = "PHOENIX_GITOPS_STACK"  # gitops.planner.stacks.desired.MARKER
 
 
 def check_stacks(estate: Estate, report: Report) -> None:
@@ -55,6 +59,17 @@ def _check_placements(estate: Estate, report: Report) -> None:
 def _check_fields(estate: Estate, report: Report) -> None:
     for name, stack in estate.stacks.docker_stacks.items():
         path = ("docker_stacks", name)
+        for env_name, env in stack.environments.items():
+            seen: set[str] = set()
+            for i, variable in enumerate(env.variables):
+                where = (*path, "environments", env_name, "variables", i, "name")
+                if variable.name == RESERVED_VARIABLE:
+                    report.error(STACKS_FILE, where, "stack-variable-invalid",
+                                 f"{RESERVED_VARIABLE} is set by the controller: it marks the stacks it made")
+                elif variable.name in seen:
+                    report.error(STACKS_FILE, where, "stack-variable-invalid",
+                                 f"variable {variable.name} is set twice")
+                seen.add(variable.name)
         if stack.nginx_proxy is not None:
             report.warning(STACKS_FILE, (*path, "nginx_proxy"), "unused-field",
                            "`nginx_proxy` is not converged by the controller (use traefik_labels)")

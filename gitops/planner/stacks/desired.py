@@ -23,13 +23,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gitops.config.checks.stacks import RESERVED_VARIABLE
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import is_reference
 from gitops.config.stacks import portainer_stack_name
 from gitops.config.vm import Vm
 from gitops.planner.plan import Problem
 
-MARKER = "PHOENIX_GITOPS_STACK"
+MARKER = RESERVED_VARIABLE  # validation refuses it in the config
 DEFAULT_AGENT_PORT = 9001
 DEFAULT_GIT_REFERENCE = "refs/heads/main"
 
