@@ -41,6 +41,9 @@ def test_the_example_with_its_stacks_converges_in_a_running_controller(
             ["stack/portainer_service@local", "in_sync"], ["stack/qdrant_service@docker-agent", "in_sync"],
             ["stack/webapp@docker-agent", "in_sync"]]
 
+        dashboard = ctl.api.get("/").text
+        assert all(target in dashboard for target in states if target.startswith("stack/"))
+
         secret_values = [p.read_text().strip() for p in (ctl.root.parent / "secrets").iterdir()]
         seen = ctl.logs() + ctl.api.get(f"/api/v1/revisions/{sha}").text + str(resources)
         assert all(value not in seen for value in secret_values)
