@@ -114,6 +114,8 @@ def test_drift_by_hand_is_planned_back(portainer: SimulatedPortainer, client: Re
     drift = plan(client, config, resolver)
     assert {(a.target, a.action) for a in drift.actions} == {("stack/webapp@docker-agent", "redeploy"),
                                                              ("stack/qdrant_service@docker-agent", "start")}
+    [edited] = [a.changes for a in drift.actions if a.action == "redeploy"]
+    assert [c.field for c in edited] == ["compose"] and str(edited[0].new).endswith("(+1 -1 lines)")
     assert failures(run(client, drift, resolver)) == {}
     assert not plan(client, config, resolver).actions
 

@@ -17,6 +17,7 @@ its environment (`endpoint`), variables travel as `env.NAME` params, `${secret:N
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Mapping
 from typing import Any
@@ -177,7 +178,10 @@ def _changes(desired: DesiredStack, current: LiveStack | None, digests: Mapping[
     if desired.compose is not None:
         have = current.file if current and current.git is None else None
         if have != desired.compose:
-            changes.append(FieldChange("compose", _describe(have), _describe(desired.compose)))
+            new = _describe(desired.compose)
+            if have is not None:
+                new = f"{new} ({_line_changes(have, desired.compose)})"
+            changes.append(FieldChange("compose", _describe(have), new))
     if desired.git is not None:
         want = (desired.git.url, desired.git.reference, desired.git.compose_path)
         live_git = current.git if current else None
@@ -205,6 +209,17 @@ def _describe(text: str | None) -> str | None:
         return None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     return f"{lines} lines, sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+
+
+def _line_changes(old: str, new: str) -> str:
+    """`+2 -1 lines` between two texts (a plan says how much a stack file changes, not only that it does)."""
+    added = removed = 0
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0):
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return f"+{added} -{removed} lines"
 
 
 def _plan_removals(stacks: list[DesiredStack], live: LiveStacks, allow_destroy: bool, plan: Plan) -> None:
