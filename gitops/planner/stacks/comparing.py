@@ -122,9 +122,11 @@ def _plan_stack(desired: DesiredStack, live: LiveStacks, plan: Plan) -> None:
         return
     changes = _changes(desired, current, live.secret_digests)
     calls: list[ApiCall] = []
+    steps: list[str] = []
     where = {"endpoint": desired.endpoint, "endpointId": current.endpoint_id}
     if current.status == STACK_INACTIVE:
         calls.append(ApiCall("POST", f"stacks/{current.id}/start", dict(where), wait=True))
+        steps.append("start it")
     if changes:
         source_moved = (desired.git is None) != (current.git is None) or (
             desired.git is not None and current.git is not None
@@ -132,18 +134,16 @@ def _plan_stack(desired: DesiredStack, live: LiveStacks, plan: Plan) -> None:
         if source_moved:  # Portainer cannot change a stack's source: delete it and deploy again
             calls.append(ApiCall("DELETE", f"stacks/{current.id}", dict(where), wait=True))
             calls.append(create_call(desired))
+            steps.append("delete it and deploy it again (its source moved)")
         else:
             calls.append(_update_call(desired, current.id, where))
+            steps.append("redeploy it with the changes")
     if not calls:
         return
-    words = {"start": "start it", "DELETE": "delete it and deploy it again (its source moved)",
-             "PUT": "redeploy it with the changes"}
-    done = [words["start" if c.path.endswith("/start") else c.method] for c in calls if c.method != "POST"
-            or c.path.endswith("/start")]
     plan.actions.append(Action(
         target=target, action="redeploy" if changes else "start", system=PORTAINER, changes=changes,
         depends_on=needs, calls=calls,
-        summary=f"stack '{desired.name}' on '{desired.endpoint}': " + ", then ".join(done),
+        summary=f"stack '{desired.name}' on '{desired.endpoint}': " + ", then ".join(steps),
     ))
 
 
