@@ -45,11 +45,18 @@ class Estate:
     vm_index: list[int] = field(default_factory=list)  # position in the file's `vms` list of each VM
     # Per file, the ids (LXC, VM) or names (stacks) of entries present in the file but dropped as invalid.
     dropped: dict[str, set[str]] = field(default_factory=dict)
+    # Per file, the top-level keys left out of the model because they hold an error (not unknown fields).
+    partial: dict[str, set[str]] = field(default_factory=dict)
 
     def unknown(self, file: str, key: object) -> bool:
         """True when `key` may be in `file` but did not load (its entry is invalid, or the whole file
         did not load): references to it cannot be judged, so checks stay quiet rather than cry "missing"."""
         return file not in self.loaded or str(key) in self.dropped.get(file, set())
+
+    def incomplete(self, file: str, *keys: str) -> bool:
+        """True when `file` did not load, or any of its top-level `keys` was left out for an error:
+        checks that read those keys stay quiet rather than report what they cannot judge."""
+        return file not in self.loaded or bool(self.partial.get(file, set()) & set(keys))
 
     def unknown_guest(self, guest_id: object) -> bool:
         return self.unknown(LXC_FILE, guest_id) or self.unknown(VM_FILE, guest_id)

@@ -6,9 +6,9 @@ definitions, defaults for LXC guests).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag, field_validator
 
 from gitops.config.common import ConfigModel, FirewallRule, TestSpec
 
@@ -24,7 +24,13 @@ class Interface(ConfigModel):
     name: str
     address: str
     gateway: str | None = None
-    dns_nameservers: list[str] = Field(default_factory=list)
+    dns_nameservers: list[str] = Field(default_factory=list, description="a list, or (older) one string")
+
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _one_string(cls, value: object) -> object:
+        # Upstream wrote a single server as a string until 2025-10-14; its setup script reads either.
+        return value.replace(",", " ").split() if isinstance(value, str) else value
 
 
 class InternalBridge(ConfigModel):
@@ -144,6 +150,26 @@ class HostFirewall(ConfigModel):
     global_firewall_rules: list[FirewallRule] = Field(default_factory=list)
 
 
+# Until 2025-11-16 upstream kept the host firewall at `shared_volumes.firewall` (its scripts read it
+# there from 2025-10-10); it moved to top-level `firewall`. An entry with no `host_path` that looks
+# like a firewall is read as one. The tags below never reach users: loading drops them from paths.
+LEGACY_FIREWALL_KEY = "firewall"
+VOLUME_TAG, FIREWALL_TAG = "<volume>", "<firewall>"
+_FIREWALL_KEYS = {"enabled", "default_input_policy", "default_output_policy", "global_firewall_rules"}
+
+
+def _volume_or_firewall(value: Any) -> str:
+    if isinstance(value, dict) and "host_path" not in value and _FIREWALL_KEYS & set(value):
+        return FIREWALL_TAG
+    return VOLUME_TAG
+
+
+SharedVolumeEntry = Annotated[
+    Annotated[SharedVolume, Tag(VOLUME_TAG)] | Annotated[HostFirewall, Tag(FIREWALL_TAG)],
+    Discriminator(_volume_or_firewall),
+]
+
+
 class PortainerApi(ConfigModel):
     admin_user: str | None = None
     admin_password: str | None = None
@@ -203,12 +229,21 @@ class HypervisorConfig(ConfigModel):
     tests: dict[str, list[TestSpec]] = Field(default_factory=dict)
     nvidia_driver: NvidiaDriver | None = None
     behavior: Behavior = Field(default_factory=Behavior)
-    shared_volumes: dict[str, SharedVolume] = Field(default_factory=dict)
+    shared_volumes: dict[str, SharedVolumeEntry] = Field(default_factory=dict)
     firewall: HostFirewall | None = None
     portainer_api: PortainerApi | None = None
     vm_defaults: VmGlobalDefaults | None = None
     dns_server: DnsServer | None = None
     step_ca: StepCa | None = None
+
+    def host_firewall(self) -> HostFirewall | None:
+        """The host firewall, from `firewall` or (older layout) `shared_volumes.firewall`."""
+        legacy = self.shared_volumes.get(LEGACY_FIREWALL_KEY)
+        return self.firewall or (legacy if isinstance(legacy, HostFirewall) else None)
+
+    def volumes(self) -> dict[str, SharedVolume]:
+        """The shared volumes proper (without an older-layout host firewall among them)."""
+        return {k: v for k, v in self.shared_volumes.items() if isinstance(v, SharedVolume)}
 
     def storage_ids(self) -> dict[str, str]:
         """Every storage id the file defines, with where it comes from (for messages)."""

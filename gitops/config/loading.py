@@ -6,6 +6,7 @@ still run) and a report of the file-level problems. Called by `gitops.config.val
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,15 @@ from pydantic import BaseModel, ValidationError
 
 from gitops.config.common import strip_extensions
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, MODELS, STACKS_FILE, VM_FILE, Estate
+from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG
 from gitops.config.problems import PathPart, Report
 from gitops.errors import ConfigError
 
 # Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
 _COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
+# Top-level maps of named entries: an entry with an error is left out, not the whole map.
+_ENTRY_MAPS: dict[str, set[str]] = {HYPERVISOR_FILE: {"shared_volumes", "storages"}}
+UNION_TAGS = {VOLUME_TAG, FIREWALL_TAG}  # tagged-union members pydantic names in error paths
 _ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_FILE: "stacks"}
 
 
@@ -32,7 +37,10 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
     for name in CONFIG_FILES:
         path = root / name
         if not path.is_file():
-            report.error(name, (), "file-missing", f"{name} is missing from {root}")
+            if name == STACKS_FILE:  # optional: upstream had none before 2025-10-06; absent means no stacks
+                estate.loaded.add(name)
+            else:
+                report.error(name, (), "file-missing", f"{name} is missing from {root}")
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -47,10 +55,12 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
             continue
         estate.raw[name] = data
         dropped: set[PathPart] = set()
-        model = _validate(name, strip_extensions(data) if '"x-' in text else data, report, dropped)
+        partial: set[str] = set()
+        model = _validate(name, strip_extensions(data) if '"x-' in text else data, report, dropped, partial)
         estate.dropped[name] = _dropped_keys(data, name, dropped)
+        estate.partial[name] = partial
         if name == VM_FILE:
-            estate.vm_index = _kept_indexes(data, report)
+            estate.vm_index = _kept_indexes(data, dropped)
         if model is not None:
             setattr(estate, _ATTR[name], model)
             estate.loaded.add(name)
@@ -64,24 +74,44 @@ def _syntax_problem(name: str, exc: json.JSONDecodeError, report: Report) -> Any
     return problem
 
 
-def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart]) -> BaseModel | None:
+def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
+              partial: set[str]) -> BaseModel | None:
+    """The file's model; on errors, every error is reported and the model is rebuilt from what is
+    sound, so the cross-file checks still run on it: unknown fields are left out, an entry of the
+    collection with another error is dropped (`bad_entries`), so is an entry of a top-level map
+    (`shared_volumes.NAME`), and a top-level key with another error is dropped (`partial`: checks
+    that need it stay quiet)."""
     model_cls: type[BaseModel] = MODELS[name]
     try:
         return model_cls.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     collection = _COLLECTIONS.get(name)
+    unknown: list[tuple[PathPart, ...]] = []
+    bad_map_entries: list[tuple[PathPart, ...]] = []
+    bad_keys: set[str] = set()
     for err in errors:
-        loc = tuple(err["loc"])
+        loc = tuple(part for part in err["loc"] if part not in UNION_TAGS)
         code, message = _describe(err)
         report.error(name, loc, code, message)
-        if collection and len(loc) >= 2 and loc[0] == collection:
+        if err["type"] == "extra_forbidden":
+            unknown.append(tuple(err["loc"]))
+        elif collection and len(loc) >= 2 and loc[0] == collection:
             bad_entries.add(loc[1])
-    # Keep the valid entries so the cross-file checks can still run on them.
-    if not collection or not isinstance(data, dict) or not bad_entries:
+        elif len(loc) >= 2 and loc[0] in _ENTRY_MAPS.get(name, ()):
+            bad_map_entries.append(loc[:2])  # only that entry goes; its map counts as incomplete
+            partial.add(f"{loc[0]}.{loc[1]}")
+            if loc[0] == "storages":
+                partial.add("storages")
+        elif loc and isinstance(loc[0], str):
+            partial.add(loc[0])
+            bad_keys.add(loc[0])
+    if not isinstance(data, dict):
         return None
-    entries = data.get(collection)
-    trimmed = dict(data)
+    trimmed = _without(data, unknown + bad_map_entries, UNION_TAGS)
+    for key in bad_keys:
+        trimmed.pop(key, None)
+    entries = trimmed.get(collection) if collection else None
     if isinstance(entries, dict):
         trimmed[collection] = {k: v for k, v in entries.items() if k not in bad_entries}
     elif isinstance(entries, list):
@@ -90,6 +120,23 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart]) 
         return model_cls.model_validate(trimmed)
     except ValidationError:
         return None
+
+
+def _without(data: Any, paths: list[tuple[PathPart, ...]], skip: set[str]) -> Any:
+    """A copy of `data` without the keys at `paths` (pydantic error locations; `skip` parts are union tags)."""
+    copied = copy.deepcopy(data)
+    for path in paths:
+        node = copied
+        parts = [p for p in path if p not in skip]
+        for part in parts[:-1]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        else:
+            if isinstance(node, dict) and parts:
+                node.pop(parts[-1], None)
+    return copied
 
 
 def _dropped_keys(data: Any, name: str, bad_entries: set[PathPart]) -> set[str]:
@@ -105,13 +152,12 @@ def _dropped_keys(data: Any, name: str, bad_entries: set[PathPart]) -> set[str]:
     return keys
 
 
-def _kept_indexes(data: Any, report: Report) -> list[int]:
+def _kept_indexes(data: Any, dropped: set[PathPart]) -> list[int]:
     """Original positions of the VMs that loaded (bad ones are dropped from the model)."""
     vms = data.get("vms") if isinstance(data, dict) else None
     if not isinstance(vms, list):
         return []
-    bad = {p.path[1] for p in report.errors if p.file == VM_FILE and len(p.path) >= 2 and p.path[0] == "vms"}
-    return [i for i in range(len(vms)) if i not in bad]
+    return [i for i in range(len(vms)) if i not in dropped]
 
 
 def _describe(err: Any) -> tuple[str, str]:

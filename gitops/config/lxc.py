@@ -71,6 +71,23 @@ class VllmEngineConfig(ConfigModel):
     ServerConfig: dict[str, Any] = Field(default_factory=dict)
 
 
+class IntegrationTests(ConfigModel):
+    """Upstream's older in-container test hook (`integration_tests.script`); no upstream script reads it."""
+
+    script: str | None = None
+
+
+class PublicInterface(ConfigModel):
+    """The macvlan NIC of upstream's 2025-11-23 design, read by its firewall script only."""
+
+    enabled: bool = False
+    type: str | None = None
+    mode: str | None = None
+    ip: str | None = None
+    gw: str | None = None
+    mac_address: str | None = None
+
+
 class LxcGuest(ConfigModel):
     """One container. Fields left out take `proxmox_defaults.lxc` from the hypervisor file."""
 
@@ -108,8 +125,27 @@ class LxcGuest(ConfigModel):
     traefik_service: TraefikService | None = None
     mount_points: list[MountPoint] = Field(default_factory=list)
     zfs_volumes: list[ZfsVolume] = Field(default_factory=list)
+    volumes: list[ZfsVolume] = Field(default_factory=list, description="the name upstream's lxc-manager reads "
+                                     "for the same volumes as `zfs_volumes` (converged alike, after them)")
     id_maps: list[IdMap] = Field(default_factory=list)
     vllm_engine_config: VllmEngineConfig | None = None
+    # Before 2025-10-03 upstream gave vLLM its settings as flat fields; `vllm_engine_config` replaced
+    # them. Accepted (deprecated-field), handed to nobody: vLLM runs inside the guest.
+    vllm_model: str | None = None
+    vllm_model_type: str | None = None
+    vllm_served_model_name: str | None = None
+    vllm_tensor_parallel_size: int | None = None
+    vllm_gpu_memory_utilization: float | None = None
+    vllm_max_model_len: int | None = None
+    vllm_port: int | None = Field(None, ge=1, le=65535)
+    vllm_quantization: str | None = None
+    vllm_trust_remote_code: bool | None = None
+    vllm_args: list[str] | None = None
+    vllm_parameters: dict[str, Any] | None = None
+    vllm: list[TestSpec] | None = Field(None, description="deprecated: the vLLM tests, now `tests.vllm`")
+    integration_tests: IntegrationTests | None = None
+    run_integration_tests: bool | None = None
+    public_interface: PublicInterface | None = Field(None, description="macvlan NIC (upstream firewall script)")
     ports: list[str] = Field(default_factory=list)
     trigger_sync_on_completion: bool = False
     bootstrap_ca_url: str | None = None

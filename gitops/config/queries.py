@@ -70,12 +70,14 @@ def effective_lxc(estate: Estate, ct: LxcGuest) -> LxcGuest:
 
 
 def effective_vm(estate: Estate, vm: Vm) -> Vm:
-    """The VM with `vm_defaults` filled in where it leaves values out."""
+    """The VM with `vm_defaults` filled in where it leaves values out (the disk: `VmFile.disk_gb`)."""
     d = estate.vms.vm_defaults
     update: dict[str, Any] = {}
-    for key in ("cores", "memory_mb", "disk_size_gb", "storage_pool", "network_bridge"):
+    for key in ("cores", "memory_mb", "storage_pool", "network_bridge"):
         if getattr(vm, key) is None and getattr(d, key) is not None:
             update[key] = getattr(d, key)
+    if vm.disk_size_gb is None and estate.vms.disk_gb(vm) is not None:
+        update["disk_size_gb"] = estate.vms.disk_gb(vm)
     return vm.model_copy(update=update) if update else vm
 
 
@@ -123,7 +125,7 @@ def guests_using_storage(estate: Estate, storage: str) -> list[int]:
         g = effective(estate, ref)
         pools = {g.storage_pool}
         if isinstance(g, LxcGuest):
-            pools |= {v.pool for v in g.zfs_volumes}
+            pools |= {v.pool for v in [*g.zfs_volumes, *g.volumes]}
         if storage in pools:
             out.append(ref.vmid)
     return out

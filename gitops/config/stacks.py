@@ -37,6 +37,7 @@ class NginxProxy(ConfigModel):
 
 
 class Stack(ConfigModel):
+    name: str | None = Field(None, description="deprecated (2025-10-06): the stack's key is its name")
     description: str | None = None
     compose_file_path: str
     git_url: str | None = Field(None, description="repository holding the compose file (new)")

@@ -29,3 +29,20 @@ def template_storage(template: str) -> str | None:
     if _VOLID.match(template) or _ZFS_PATH.match(template):
         return template_volid(template).split(":", 1)[0]
     return None
+
+
+DEFAULT_UBUNTU_RELEASE = "noble"  # what upstream's scripts wrote in the URL before `ubuntu_release` existed
+
+
+def cloud_image_url(ubuntu_release: str | None, image: str | None) -> str | None:
+    """Where upstream downloads a VM template's cloud image from: Ubuntu's cloud-images site, by the
+    hypervisor file's `vm_defaults.ubuntu_release` and the VM's `template_image` (vm-manager.sh; until
+    October 2025 the scripts wrote `noble` there, so that is the release when none is given)."""
+    if not image:
+        return None
+    return f"https://cloud-images.ubuntu.com/{ubuntu_release or DEFAULT_UBUNTU_RELEASE}/current/{image}"
+
+
+def appliance_name(template: str) -> str:
+    """The name `pveam download STORAGE NAME` takes: the template's file name (upstream's `basename`)."""
+    return template.rsplit("/", 1)[-1].rsplit(":", 1)[-1]

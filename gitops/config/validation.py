@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gitops.config.checks.fields import check_fields
 from gitops.config.checks.firewall import check_firewalls
+from gitops.config.checks.legacy import check_legacy
 from gitops.config.checks.network import check_network
 from gitops.config.checks.references import check_references
 from gitops.config.checks.secrets import check_secrets
@@ -19,7 +20,7 @@ from gitops.config.loading import load_estate
 from gitops.config.positions import PositionIndex
 from gitops.config.problems import Report
 
-CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields, check_stacks)
+CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields, check_legacy, check_stacks)
 
 
 def validate_directory(directory: Path | str) -> tuple[Estate, Report]:

@@ -29,6 +29,7 @@ class VmNetwork(ConfigModel):
     ip: str | None = None
     gw: str | None = None
     nameserver: str | None = None
+    nameservers: list[str] | None = Field(None, description="deprecated (until 2025-10-02): now `nameserver`")
     bridge: str | None = None
     mac_address: str | None = None
     vlan: int | None = Field(None, ge=1, le=4094)
@@ -36,6 +37,7 @@ class VmNetwork(ConfigModel):
 
 class UserConfig(ConfigModel):
     username: str
+    gw: str | None = Field(None, description="no upstream script reads it (the gateway is `network_config.gw`)")
     password: str | None = Field(None, description="use a `${secret:NAME}` reference")
     ssh_public_keys: list[str] = Field(default_factory=list)
 
@@ -48,6 +50,30 @@ class VmVolume(ConfigModel):
     path: str | None = None
     name: str | None = None
     mount_point: str
+
+
+class DockerFirewallRule(ConfigModel):
+    """A DOCKER-USER iptables rule, applied inside the VM by upstream's docker feature (2025-11-07..11-11)."""
+
+    chain: str = "DOCKER-USER"
+    interface: str | None = None
+    protocol: str | None = None
+    port: int | str | None = None
+    source: str | None = None
+    action: str = "ACCEPT"
+
+
+class ComposeFile(ConfigModel):
+    """A compose file copied into the VM by upstream (2025-10-03), before `docker_stacks`."""
+
+    source: str
+    destination: str
+
+
+class PortainerConfig(ConfigModel):
+    """Where upstream (2025-10-03..10-06) found Portainer's own compose file."""
+
+    compose_file_path: str
 
 
 class StackRef(ConfigModel):
@@ -108,6 +134,13 @@ class Vm(ConfigModel):
     dns_records: list[DnsRecord] = Field(default_factory=list)
     qm_options: list[str] = Field(default_factory=list)
     iptables_rules: list[str] = Field(default_factory=list)
+    # Older upstream layouts, accepted with a warning (see gitops.config.checks.legacy).
+    docker_firewall_rules: list[DockerFirewallRule] | None = None
+    docker_compose_files: list[ComposeFile] | None = None
+    portainer_config: PortainerConfig | None = None
+    portainer_admin_user: str | None = None
+    portainer_admin_password: str | None = None
+    mount_points: list[dict[str, Any]] | None = Field(None, description="no upstream VM script reads it")
     snapshots: VmSnapshots | None = None
     firewall: Firewall = Field(default_factory=Firewall)
     health_checks: list[HealthCheck] = Field(default_factory=list, description="post-apply checks (new)")
@@ -141,3 +174,13 @@ class VmFile(ConfigModel):
     schema_: str | None = Field(None, alias="$schema")
     vm_defaults: VmDefaults = Field(default_factory=VmDefaults)
     vms: list[Vm] = Field(default_factory=list)
+
+    def disk_gb(self, vm: Vm) -> int | None:
+        """The disk size a VM gets: its own, else `vm_defaults.disk_size_gb` unless it is a template.
+
+        A template made from a cloud image keeps the image's size unless it sets its own: no upstream
+        script applies the default to one (they size the template in the script), and a default would
+        make its clones' own sizes look like shrinks."""
+        if vm.disk_size_gb is not None or vm.is_template:
+            return vm.disk_size_gb
+        return self.vm_defaults.disk_size_gb

@@ -1,9 +1,19 @@
-"""A simulated Proxmox VE node: fakepve, plus the two PVE behaviours fakepve 0.5.0 does not model.
+"""A simulated Proxmox VE node: fakepve, plus the PVE behaviours fakepve 0.5.0 does not model.
 
 fakepve answers `PUT /nodes/{node}/qemu/{vmid}/resize` with success and changes nothing, and keeps
 `import-from=` in a VM disk's config with size 0 instead of importing the image. Real PVE grows the
 disk (and refuses to shrink it) and imports the image at its size; the controller relies on both,
-so this subclass adds them, in PVE's wording. Everything else is fakepve's.
+so this subclass adds them, in PVE's wording.
+
+It also adds the appliance index, `GET/POST /nodes/{node}/aplinfo` (what `pveam available` and
+`pveam download` call), which fakepve answers from the schema alone (an empty list; a download that
+stores nothing). As PVE's `apl_download` does, POST refuses a name the index does not list (400,
+`template: no such template`), a storage that is missing or disabled, or one without `vztmpl`
+content (`storage 'X' does not support templates`), then runs a `download` task whose id is the
+template and which leaves `vztmpl/<template>` on the storage. Assumed, not PVE's: the index is
+`APPLIANCES`, a few real names of PVE 8's `system` section (PVE reads a cache that `pveam update`
+fills from download.proxmox.com), without checksums, and each download has the made-up size given
+there. Everything else is fakepve's.
 
 `SimulatedNode` serves one on a loopback address from a background event loop, for `phoenix-gitops
 demo` and for the tests' `pve` fixture. Requires the `demo` (or `test`) extra, which brings fakepve.
@@ -24,12 +34,64 @@ from fakepve.certs import make_cert
 from fakepve.lxc import format_size, parse_size
 from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
+from fakepve.routing import split_list
 
 TIMEOUT = 30
+MIB = 1024**2
+
+# (template file, os, package, version, headline, size the simulated download has)
+_APPLIANCES = [
+    ("debian-11-standard_11.7-1_amd64.tar.zst", "debian-11", "debian-11-standard", "11.7-1",
+     "Debian 11 Bullseye (standard)", 120 * MIB),
+    ("debian-12-standard_12.7-1_amd64.tar.zst", "debian-12", "debian-12-standard", "12.7-1",
+     "Debian 12 Bookworm (standard)", 126 * MIB),
+    ("ubuntu-22.04-standard_22.04-1_amd64.tar.zst", "ubuntu-22.04", "ubuntu-22.04-standard", "22.04-1",
+     "Ubuntu 22.04 Jammy (standard)", 129 * MIB),
+    ("ubuntu-24.04-standard_24.04-2_amd64.tar.zst", "ubuntu-24.04", "ubuntu-24.04-standard", "24.04-2",
+     "Ubuntu 24.04 Noble (standard)", 141 * MIB),
+    ("alpine-3.20-default_20240908_amd64.tar.xz", "alpine-3.20", "alpine-3.20-default", "20240908",
+     "Alpine Linux 3.20 (default)", 3 * MIB),
+    ("rockylinux-9-default_20240912_amd64.tar.xz", "rockylinux-9", "rockylinux-9-default", "20240912",
+     "Rocky Linux 9 (default)", 98 * MIB),
+]
+APPLIANCES: dict[str, dict[str, Any]] = {
+    template: {
+        "template": template, "os": os_, "package": package, "version": version, "headline": headline,
+        "description": headline, "section": "system", "type": "lxc", "architecture": "amd64",
+        "location": f"http://download.proxmox.com/images/system/{template}",
+        "source": "http://download.proxmox.com/images", "infopage": "https://linuxcontainers.org",
+        "maintainer": "Proxmox Support Team <support@proxmox.com>", "size": size,
+    }
+    for template, os_, package, version, headline, size in _APPLIANCES
+}
 
 
 class PhoenixFakePve(FakePve):  # type: ignore[misc]
-    """fakepve with VM disk resize and `import-from` disks, as PVE does them."""
+    """fakepve with VM disk resize, `import-from` disks and the appliance index, as PVE does them."""
+
+    def _routes_storage(self) -> list[tuple[str, str, Any]]:
+        routes: list[tuple[str, str, Any]] = super()._routes_storage()
+        return [*routes, ("GET", "/nodes/{node}/aplinfo", self._apl_list),
+                ("POST", "/nodes/{node}/aplinfo", self._apl_download)]
+
+    async def _apl_list(self, v: dict[str, Any], user: str) -> Any:
+        return [{k: val for k, val in a.items() if k != "size"} for a in APPLIANCES.values()]
+
+    async def _apl_download(self, v: dict[str, Any], user: str) -> Any:
+        appliance = APPLIANCES.get(str(v["template"]))
+        if appliance is None:
+            raise PveError(400, "Parameter verification failed.", {"template": "no such template"})
+        storage = str(v["storage"])
+        store = self._check_enabled(storage, v["node"])
+        if "vztmpl" not in split_list(store.get("content")):
+            raise PveError(500, f"storage '{storage}' does not support templates")
+
+        async def body() -> None:
+            await self.pause(5)
+            self.store_file(storage, appliance["template"], appliance["size"], content="vztmpl")
+
+        return await self.task(v["node"], "download", appliance["template"], user, body,
+                               log=[f"downloading {appliance['location']} to {appliance['template']}"])
 
     def _routes_qemu(self) -> list[tuple[str, str, Any]]:
         routes: list[tuple[str, str, Any]] = super()._routes_qemu()

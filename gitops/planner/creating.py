@@ -39,7 +39,7 @@ def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
         else:
             params["scsi0"] = f"{d.storage}:{disk_gb}"
         calls = [ApiCall("POST", pve_paths.guests_path("vm", d.node), params, wait=True)]
-        if image_volid:
+        if image_volid and d.disk_gb is not None:  # else the disk keeps the image's own size
             calls.append(ApiCall("PUT", d.path("resize"), {"disk": "scsi0", "size": f"{disk_gb}G"}, wait=True))
     calls += _firewall_calls(d)
     changes = [FieldChange(k, None, v, secret=k in d.secret_keys) for k, v in _set(d.config).items()]
@@ -51,7 +51,7 @@ def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
 def clone_problem(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None) -> Problem | None:
     """A clone whose disk is smaller than its template's cannot be made: disks only grow."""
     have = _source_disk(source, source_live)
-    if d.disk_gb is not None and gib(d.disk_gb) < have:
+    if d.disk_gb is not None and have is not None and gib(d.disk_gb) < have:
         return Problem(d.target, "disk-shrink",
                        f"{d.disk_key} would be {format_gib(have)} as a clone of {source.target} but the config "
                        f"says {d.disk_gb}G; disks only grow, so the clone cannot be made that small")
@@ -62,6 +62,8 @@ def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest |
     """`clone`: a full clone of the template, then the clone's own config, disk size and firewall."""
     name_key = "hostname" if d.kind == "lxc" else "name"
     clone_params: dict[str, object] = {"newid": d.vmid, name_key: d.name, "full": 1}
+    if not source.template and source.snapshot_name:  # upstream: `pct clone SRC NEW --snapname NAME`
+        clone_params["snapname"] = source.snapshot_name
     if d.storage:
         clone_params["storage"] = d.storage
     calls = [ApiCall("POST", source.path("clone"), clone_params, wait=True)]
@@ -77,7 +79,7 @@ def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest |
         params["delete"] = ",".join(deletes)
     calls.append(ApiCall("PUT", d.path("config"), params))
     source_size = _source_disk(source, source_live)
-    if d.disk_gb is not None and gib(d.disk_gb) > source_size:
+    if d.disk_gb is not None and (source_size is None or gib(d.disk_gb) > source_size):
         calls.append(ApiCall("PUT", d.path("resize"), {"disk": d.disk_key, "size": format_gib(gib(d.disk_gb))},
                              wait=True))
     calls += _firewall_calls(d)
@@ -91,18 +93,23 @@ def _owned(key: str) -> bool:
 
 
 def _inherited_keys(source: DesiredGuest, live: LiveGuest | None) -> set[str]:
-    if live is not None:
-        return set(live.config)
-    return {k for k, v in source.config.items() if v != ""} | {m.key for m in source.mounts}
+    """Keys the clone may get from its source: what the source has now and what this run gives it
+    (the clone is made after the source's update, so it inherits the new keys too)."""
+    wanted = {k for k, v in source.config.items() if v != ""} | {m.key for m in source.mounts}
+    return wanted | (set(live.config) if live is not None else set())
 
 
-def _source_disk(source: DesiredGuest, live: LiveGuest | None) -> int:
+def _source_disk(source: DesiredGuest, live: LiveGuest | None) -> int | None:
+    """The source's disk size in bytes: the live one, else the size the config sets, else unknown
+    (a template made from a cloud image has the image's size)."""
     if live is not None:
         _, props = split_props(str(live.config.get(source.disk_key, "")))
         size = parse_size(props.get("size"))
         if size:
             return size
-    return gib(source.disk_gb or 8)
+    if source.disk_gb is not None:
+        return gib(source.disk_gb)
+    return None if source.image else gib(8)  # an empty disk is made 8 GB (create_action)
 
 
 def _firewall_calls(d: DesiredGuest) -> list[ApiCall]:
@@ -120,3 +127,14 @@ def template_action(d: DesiredGuest) -> Action:
     return Action(target=d.target, action="convert-to-template", node=d.node, summary="convert to a template",
                   changes=[FieldChange("template", 0, 1)],
                   calls=[ApiCall("POST", d.path("template"), wait=True)])
+
+
+def snapshot_action(d: DesiredGuest) -> Action:
+    """The snapshot upstream clones a non-template container from (`template_snapshot_name`), taken once
+    the guest is made and configured, before anything is cloned from it."""
+    name = d.snapshot_name or ""
+    return Action(target=d.target, action="snapshot", node=d.node, summary=f"snapshot {name} to clone from",
+                  changes=[FieldChange("snapshot", None, name)],
+                  calls=[ApiCall("POST", d.path("snapshot"), {"snapname": name,
+                                                              "description": "clone source (template_snapshot_name)"},
+                                 wait=True)])

@@ -12,7 +12,7 @@ from typing import Literal
 from gitops.config import queries
 from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest, LxcNetwork
-from gitops.config.templates import template_volid
+from gitops.config.templates import cloud_image_url, template_volid
 from gitops.config.vm import Vm
 from gitops.planner import pve_paths
 from gitops.planner.normalize import join_props, nameservers
@@ -73,6 +73,7 @@ class DesiredGuest:
     image: str | None = None        # VM template: file name of the cloud image to import
     image_url: str | None = None
     template_url: str | None = None
+    snapshot_name: str | None = None  # LXC `template_snapshot_name`: clones of a non-template use it
     snapshots: bool = True
     secret_keys: frozenset[str] = frozenset()
 
@@ -92,7 +93,7 @@ def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
         if isinstance(guest, LxcGuest):
             out.append(_lxc(estate, ref.vmid, guest, node))
         else:
-            out.append(_vm(ref.vmid, guest, node))
+            out.append(_vm(estate, ref.vmid, guest, node))
     return out
 
 
@@ -173,7 +174,7 @@ def _lxc(estate: Estate, vmid: int, ct: LxcGuest, node: str) -> DesiredGuest:
     for mp in ct.mount_points:
         mounts.append(DesiredMount(f"mp{len(mounts)}", mp.container_path, host_path=mp.host_path,
                                    read_only=mp.read_only))
-    for vol in ct.zfs_volumes:
+    for vol in [*ct.zfs_volumes, *ct.volumes]:
         mounts.append(DesiredMount(f"mp{len(mounts)}", vol.mount_point, storage=vol.pool, size_gb=vol.size_gb))
     create_only = {"unprivileged": "1" if ct.unprivileged else "0"}
     ostemplate = None
@@ -187,13 +188,13 @@ def _lxc(estate: Estate, vmid: int, ct: LxcGuest, node: str) -> DesiredGuest:
         config=config, create_only=create_only, mounts=mounts, firewall=_firewall(ct), needs=needs,
         boot_order=ct.boot_order, boot_delay=ct.boot_delay,
         restart_on_change=ct.restart_policy == "on-change", ostemplate=ostemplate,
-        template_url=ct.template_url,
+        template_url=ct.template_url, snapshot_name=ct.template_snapshot_name,
         # PVE cannot snapshot containers with bind mounts.
         snapshots=not ct.mount_points,
     )
 
 
-def _vm(vmid: int, vm: Vm, node: str) -> DesiredGuest:
+def _vm(estate: Estate, vmid: int, vm: Vm, node: str) -> DesiredGuest:
     config = _common(vm)
     config["name"] = vm.name
     if vm.memory_mb is not None:
@@ -212,7 +213,8 @@ def _vm(vmid: int, vm: Vm, node: str) -> DesiredGuest:
         if net.gw:
             ipconfig["gw"] = net.gw
         config["ipconfig0"] = join_props(None, ipconfig)
-    config["nameserver"] = nameservers(net.nameserver if net else None)
+    servers = (net.nameserver or " ".join(net.nameservers or [])) if net else None
+    config["nameserver"] = nameservers(servers or None)
     secret_keys: set[str] = set()
     create_only: dict[str, str] = {}
     if vm.user_config is not None:
@@ -229,6 +231,9 @@ def _vm(vmid: int, vm: Vm, node: str) -> DesiredGuest:
         config=config, create_only=create_only, mounts=[], firewall=_firewall(vm), needs=needs,
         boot_order=vm.boot_order, boot_delay=vm.boot_delay,
         restart_on_change=vm.restart_policy == "on-change",
-        image=vm.template_image if vm.clone_from_vmid is None else None, image_url=vm.template_image_url,
+        image=vm.template_image if vm.clone_from_vmid is None else None,
+        image_url=vm.template_image_url or cloud_image_url(
+            estate.hypervisor.vm_defaults.ubuntu_release if estate.hypervisor.vm_defaults else None,
+            vm.template_image),
         secret_keys=frozenset(secret_keys),
     )

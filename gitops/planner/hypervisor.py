@@ -1,5 +1,11 @@
 """Hypervisor-level actions: storage definitions the config uses, and OS templates / cloud images that
-guests to be created need (downloaded with `download-url` when missing and a URL is given).
+guests to be created need, downloaded when missing: an OS template from its `template_url`, else by
+name from the node's appliance index (`POST nodes/{node}/aplinfo`, upstream's `pveam download`); a
+cloud image from `template_image_url`, else from the URL upstream derives (`ubuntu_release`).
+
+Cloud images need a storage with `import` content. The first the config defines with it is used;
+else the first `dir` storage the config defines for ISO images gets `import` added to its content
+(upstream keeps images beside its ISOs); else one the node already has.
 
 Pure; used by `gitops.planner.planning`.
 """
@@ -48,14 +54,15 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
                     node: str) -> HypervisorPlan:
     out = HypervisorPlan()
     definitions = storage_definitions(estate)
-    used = _used_storages(desired, creating)
+    import_sid = _import_storage(desired, creating, definitions, live)
+    used = _used_storages(desired, creating) | ({import_sid} if import_sid else set())
     for sid in sorted(used):
         _storage(sid, definitions, live, out)
     for d in creating:
         if d.kind == "lxc" and d.ostemplate and d.clone_from is None:
             _lxc_template(d, live, node, out)
         elif d.kind == "vm" and d.image:
-            _vm_image(d, estate, live, node, definitions, out)
+            _vm_image(d, live, node, import_sid, out)
     return out
 
 
@@ -106,23 +113,40 @@ def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPl
     volid = d.ostemplate or ""
     if _has_volume(live, volid):
         return
-    if not d.template_url:
-        out.errors.append(Problem(d.target, "template-missing",
-                                  f"OS template {volid} is not on its storage and the guest has no "
-                                  "`template_url` to download it from"))
+    if d.template_url:
+        _download(d, volid, "vztmpl", d.template_url, node, out)
         return
-    _download(d, volid, "vztmpl", d.template_url, node, out)
+    storage, _, rest = volid.partition(":")
+    name = rest.split("/", 1)[-1]
+    if name not in live.appliances:
+        out.errors.append(Problem(d.target, "template-missing",
+                                  f"OS template {volid} is not on its storage, not in the node's appliance index "
+                                  "(`pveam available`), and the guest has no `template_url` to download it from"))
+        return
+    target = f"template/{volid}"
+    out.needs.setdefault(d.vmid, []).append(target)
+    if not any(a.target == target for a in out.actions):
+        out.actions.append(Action(target=target, action="download-template", summary=f"download appliance {name}",
+                                  changes=[FieldChange("volume", None, volid)],
+                                  calls=[ApiCall("POST", pve_paths.node_path(node, "aplinfo"), {"storage": storage,
+                                                                                  "template": name}, wait=True)],
+                                  depends_on=[f"storage/{storage}"]))
 
 
-def _vm_image(d: DesiredGuest, estate: Estate, live: LiveState, node: str,
-              definitions: dict[str, dict[str, object]], out: HypervisorPlan) -> None:
+def _live_image(live: LiveState, image: str) -> str | None:
+    for storage in sorted(live.storages.values(), key=lambda st: st.storage):
+        for volid in sorted(storage.volumes):
+            if volid.endswith(f"/{image}") and ":import/" in volid:
+                return volid
+    return None
+
+
+def _vm_image(d: DesiredGuest, live: LiveState, node: str, store: str | None, out: HypervisorPlan) -> None:
     image = d.image or ""
-    for storage in live.storages.values():
-        for volid in storage.volumes:
-            if volid.endswith(f"/{image}") and (":import/" in volid):
-                out.image_volids[d.vmid] = volid
-                return
-    store = _import_storage(definitions, live)
+    found = _live_image(live, image)
+    if found:
+        out.image_volids[d.vmid] = found
+        return
     if store is None or not d.image_url:
         out.errors.append(Problem(d.target, "image-missing",
                                   f"cloud image {image} is on no storage with `import` content, and "
@@ -150,9 +174,28 @@ def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, ou
                               depends_on=[f"storage/{storage}"]))
 
 
-def _import_storage(definitions: dict[str, dict[str, object]], live: LiveState) -> str | None:
+def _content(params: dict[str, object]) -> list[str]:
+    return [c for c in str(params.get("content", "")).split(",") if c]
+
+
+def _import_storage(desired: list[DesiredGuest], creating: list[DesiredGuest],
+                    definitions: dict[str, dict[str, object]], live: LiveState) -> str | None:
+    """The storage a cloud image is downloaded to (None when no VM to create needs one). A storage the
+    config defines that holds or gets an image has `import` in its wanted content, so plans agree
+    before and after the download (see the module docstring for the choice)."""
+    for image in sorted({d.image for d in desired if d.kind == "vm" and d.image}):
+        found = _live_image(live, image)  # an image on a storage the config defines keeps it importing
+        sid = found.split(":", 1)[0] if found else None
+        if sid in definitions and "import" not in _content(definitions[sid]):
+            definitions[sid]["content"] = ",".join([*_content(definitions[sid]), "import"])
+    if all(_live_image(live, d.image) for d in creating if d.kind == "vm" and d.image):
+        return None
     for sid, params in sorted(definitions.items()):
-        if "import" in str(params.get("content", "")).split(","):
+        if "import" in _content(params):
+            return sid
+    for sid, params in sorted(definitions.items()):
+        if params.get("type") == "dir" and "iso" in _content(params):
+            params["content"] = ",".join([*_content(params), "import"])
             return sid
     for sid, st in sorted(live.storages.items()):
         if "import" in st.content:

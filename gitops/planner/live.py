@@ -65,6 +65,9 @@ class LiveState:
     nodes: list[str] = field(default_factory=list)
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
+    # File names of the OS templates in the node's appliance index (`GET nodes/{node}/aplinfo`,
+    # what `pveam available` lists): the ones `POST nodes/{node}/aplinfo` can download.
+    appliances: set[str] = field(default_factory=set)
     stacks: LiveStacks | None = None  # Portainer's part; None when no Portainer is configured
 
     def guest(self, vmid: int) -> LiveGuest | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from gitops.config import graph
 from gitops.config.estate import Estate
 from gitops.planner import pve_paths
-from gitops.planner.creating import clone_action, clone_problem, create_action, template_action
+from gitops.planner.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
 from gitops.planner.live import LiveGuest, LiveState
@@ -111,6 +111,8 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
     if d.template:
         actions.append(template_action(d))
     else:
+        if d.snapshot_name and any(o.clone_from == d.vmid for o in by_id.values()):
+            actions.append(snapshot_action(d))  # its clones are made from this snapshot
         actions.append(start_action(d))
     return actions
 

@@ -119,7 +119,7 @@ def test_validate_defaults_to_the_current_directory(estate: Path) -> None:
 
 
 def test_validate_broken_json_and_missing_file(estate: Path) -> None:
-    (estate / "phoenix_stacks_config.json").unlink()
+    (estate / "phoenix_lxc_configs.json").unlink()
     (estate / "phoenix_vm_configs.json").write_text('{\n  "vms": [\n    {"vmid": 1,}\n  ]\n}\n', encoding="utf-8")
     done = run("validate", str(estate), "--format", "json")
     assert done.returncode == 1
@@ -127,7 +127,7 @@ def test_validate_broken_json_and_missing_file(estate: Path) -> None:
     assert set(errors) == {"json-syntax", "file-missing"}
     assert (errors["json-syntax"]["file"], errors["json-syntax"]["line"], errors["json-syntax"]["column"]) == (
         "phoenix_vm_configs.json", 3, 16)
-    assert errors["file-missing"]["file"] == "phoenix_stacks_config.json"
+    assert errors["file-missing"]["file"] == "phoenix_lxc_configs.json"
 
 
 @pytest.mark.parametrize("args", [

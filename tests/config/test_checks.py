@@ -331,12 +331,25 @@ def test_broken_json_does_not_hide_other_files(example_dir: Path) -> None:
     assert sorted((p.file, p.code) for p in report.errors) == [(STACKS, "json-syntax"), (VM, "storage-unknown")]
 
 
-@pytest.mark.parametrize("missing", [HYP, LXC, VM, STACKS])
+@pytest.mark.parametrize("missing", [HYP, LXC, VM])
 def test_a_missing_file_is_one_error(missing: str, example_dir: Path) -> None:
     (example_dir / missing).unlink()
     _, report = validate_directory(example_dir)
     assert [(p.file, p.code, p.path) for p in report.errors] == [(missing, "file-missing", ())]
     assert missing in report.errors[0].message
+
+
+def test_a_missing_stacks_file_means_no_stacks(example_dir: Path) -> None:
+    """Upstream had no stacks file before 2025-10-06: absent is no stacks, and only references to stacks fail."""
+    (example_dir / STACKS).unlink()
+    _, report = validate_directory(example_dir)
+    assert {(p.file, p.code) for p in report.errors} == {(VM, "stack-missing")}
+    vms = json.loads((example_dir / VM).read_text(encoding="utf-8"))
+    for vm in vms["vms"]:
+        vm.pop("docker_stacks", None)
+    (example_dir / VM).write_text(json.dumps(vms, indent=4), encoding="utf-8")
+    estate, report = validate_directory(example_dir)
+    assert report.valid and estate.stacks.docker_stacks == {}
 
 
 def test_five_problems_are_reported_at_once(example_dir: Path) -> None:

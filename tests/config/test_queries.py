@@ -49,7 +49,7 @@ def test_effective_vm_takes_vm_defaults(estate: Estate) -> None:
     template = queries.effective(estate, queries.find_guest(estate, 9000))
     assert isinstance(template, Vm)
     assert (template.cores, template.memory_mb, template.disk_size_gb, template.storage_pool,
-            template.network_bridge) == (2, 2048, 16, "tank-vm-disks", "vmbr0")
+            template.network_bridge) == (2, 2048, None, "tank-vm-disks", "vmbr0")  # a template keeps its image's size
     agent = queries.effective(estate, queries.find_guest(estate, 1002))
     assert (agent.memory_mb, agent.disk_size_gb, agent.storage_pool) == (4096, 32, "tank-vm-disks")  # own values win
     assert estate.vm(1002).storage_pool is None  # the estate itself is not changed

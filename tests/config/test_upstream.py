@@ -4,9 +4,10 @@ exactly the warnings they deserve, each placed on the right text.
 Deserved (see the upstream README's known facts): `shared_volumes` naming CTs that do not exist
 (950, 951, 953, 954, 955, 957), the plaintext Portainer `admin_password`, and the three placeholder
 DB passwords of the stacks file. Also deserved, by the project's own rules: `template_file` on CT 101
-and 102, a field nothing reads (`deprecated-field`), and VM 1001 asking for a 32 GB disk while its
-template 9000 has 50 GB (`clone-disk-smaller`: a clone's disk can only grow), and the
-`nginx_proxy` of `portainer_service`, which the controller does not converge (`unused-field`).
+and 102, a field nothing reads (`deprecated-field`), and the `nginx_proxy` of `portainer_service`,
+which the controller does not converge (`unused-field`). Not deserved: VM 1001 at 32 GB as a clone of
+template 9000, which sets no size (`vm_defaults.disk_size_gb` does not size templates; upstream makes
+9000 32 GB and 1001 its clone at 32 GB).
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ EXPECTED: list[tuple[str, str, str, tuple[str, ...]]] = [
        ('"thinkheads_ai_app"', f'"{env}"', '"DATABASE_PASS"', '"value"')) for env in DB_ENVIRONMENTS],
     (LXC, "deprecated-field", "lxc_configs.101.template_file", ('"101"', '"template_file"')),
     (LXC, "deprecated-field", "lxc_configs.102.template_file", ('"102"', '"template_file"')),
-    (VM, "clone-disk-smaller", "vms.1.disk_size_gb", ('"vmid": 1001', '"disk_size_gb"')),
     (STACKS, "unused-field", "docker_stacks.portainer_service.nginx_proxy", ('"portainer_service"', '"nginx_proxy"')),
 ]
 
@@ -136,3 +136,48 @@ def test_the_copies_are_the_published_files(upstream_dir: Path) -> None:
         "phoenix_vm_configs.json": "f5f721e92eae4d2ae23bd0bc4c33f1d91244be459fffe2ad5e5000be24d1e939",
     }
     assert {f: hashlib.sha256((upstream_dir / f).read_bytes()).hexdigest() for f in published} == published
+
+
+def _edited(upstream_dir: Path, tmp_path: Path, edits: dict[str, Callable[[Any], None]]) -> Path:
+    import shutil
+
+    target = tmp_path / "config"
+    shutil.copytree(upstream_dir, target)
+    for name, change in edits.items():
+        data = json.loads((target / name).read_text(encoding="utf-8"))
+        change(data)
+        (target / name).write_text(json.dumps(data, indent=4), encoding="utf-8")
+    return target
+
+
+def test_schema_errors_do_not_hide_the_cross_file_checks(upstream_dir: Path, tmp_path: Path) -> None:
+    """A typo in each file, and a real dangling clone source: every deserved warning is still reported,
+    beside the three errors."""
+    def lxc(d: Any) -> None:
+        d["lxc_configs"]["101"]["corez"] = 2
+        d["lxc_configs"]["102"]["clone_from_ctid"] = "999"
+
+    config = _edited(upstream_dir, tmp_path, {
+        HYP: lambda d: d.update(timezonee="UTC"),
+        LXC: lxc,
+        VM: lambda d: d["vms"][2].update(memroy_mb=1),
+    })
+    _, report = validate_directory(config)
+    assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.errors) == [
+        (HYP, "unknown-field", "timezonee"),
+        (LXC, "clone-source-missing", "lxc_configs.102.clone_from_ctid"),
+        (LXC, "unknown-field", "lxc_configs.101.corez"),
+        (VM, "unknown-field", "vms.2.memroy_mb"),
+    ]
+    assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.warnings) == sorted(
+        (f, c, p) for f, c, p, _ in EXPECTED)
+
+
+def test_an_invalid_value_silences_only_the_checks_that_need_it(upstream_dir: Path, tmp_path: Path) -> None:
+    """A bad value in `zfs` leaves the storage ids unknown: no storage errors are invented, and the
+    other checks (shared volumes, secrets) still run."""
+    config = _edited(upstream_dir, tmp_path, {HYP: lambda d: d["zfs"].update(arc_max_gb="lots")})
+    _, report = validate_directory(config)
+    assert [(p.code, p.to_dict()["path"]) for p in report.errors] == [("invalid-value", "zfs.arc_max_gb")]
+    assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.warnings) == sorted(
+        (f, c, p) for f, c, p, _ in EXPECTED)

@@ -1,38 +1,56 @@
-"""The real upstream Phoenix config converges on the simulated node, with its storage ids and
-template paths mapped to what the node has (the upstream templates live on the author's ZFS)."""
+"""The newest upstream Phoenix config, unmodified, converges a fresh simulated node in one apply, and a
+second plan finds nothing to do. What upstream's scripts do by hand, the plan does through the API:
+the OS template by appliance name (`pveam download` = `POST nodes/{node}/aplinfo`), the cloud image
+from the URL upstream derives from `vm_defaults.ubuntu_release`, the storages from the ZFS datasets.
+"""
 
 from __future__ import annotations
 
 import shutil
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from tests.e2e_apply.support import UPSTREAM, Cli, edit
+from tests.e2e_apply.support import UPSTREAM, Cli
 
-IMAGE = "noble-server-cloudimg-amd64.img"
+IMAGE_URL = "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img"
+TEMPLATE = "ubuntu-24.04-standard_24.04-2_amd64.tar.zst"
+GIB = 1024**3
 
 
-def test_upstream_config_converges(cli: Cli, pve: Any, tmp_path: Path) -> None:
+def _form(body: bytes) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(body.decode()))
+
+
+def _disk_size(config: dict[str, Any], key: str) -> str:
+    return dict(p.split("=", 1) for p in config[key].split(",")[1:] if "=" in p)["size"]
+
+
+def test_upstream_config_converges_a_fresh_node_unmodified(cli: Cli, pve: Any, tmp_path: Path) -> None:
     config = tmp_path / "upstream"
     shutil.copytree(UPSTREAM, config)
-    # Map the template paths onto the node: the LXC template onto `local`, the cloud image there too.
-    edit(config, "phoenix_lxc_configs.json",
-         lambda d: d["lxc_configs"]["900"].update(template=pve.debian_template))
-    pve.storages["local"]["content"] = "iso,vztmpl,backup,import"
-    pve.store_file("local", IMAGE, 600 * 1024**2, content="import")
 
-    # As published, VM 1001 asks for a 32 GB disk as a clone of a 50 GB template: refused, never tried.
     plan = cli.plan_json(config)
-    assert [(e["target"], e["code"]) for e in plan["errors"]] == [("vm/1001", "disk-shrink")]
-    result = cli("apply", str(config), "--yes")
-    assert result.exit_code == 1 and pve.vms == []
-
-    edit(config, "phoenix_vm_configs.json", lambda d: d["vms"][1].update(disk_size_gb=50))
+    assert plan["errors"] == []
     result = cli("apply", str(config), "--yes")
     assert result.exit_code == 0, result.output
     assert cli("plan", str(config), "--detailed-exitcode").exit_code == 0
 
-    # Storages were defined from the ZFS datasets; every guest exists with its kind and state.
+    posts = [(p.removeprefix("/api2/json/"), _form(body)) for m, p, body in pve.requests if m == "POST"]
+    # The OS template came from the appliance index onto the ISO storage the template path names.
+    assert [b for p, b in posts if p == "nodes/pve1/aplinfo"] == [
+        {"storage": "fastData-shared-iso", "template": TEMPLATE}]
+    assert f"vztmpl/{TEMPLATE}" in pve.storages["fastData-shared-iso"]["volumes"]
+    # The cloud image came from the URL upstream derives, onto that storage, which now imports too.
+    downloads = [b for p, b in posts if p.endswith("/download-url")]
+    assert [(d["url"], d["content"]) for d in downloads] == [(IMAGE_URL, "import")]
+    assert "import" in pve.storages["fastData-shared-iso"]["content"].split(",")
+    # No invented sizes: template 9000 keeps the image's size, its clones get the sizes the config sets.
+    image = pve.storages["fastData-shared-iso"]["volumes"]["import/noble-server-cloudimg-amd64.img"]
+    assert _disk_size(pve.vm(9000).config, "scsi0") == f"{image['size'] // 1024**2}M"
+    assert _disk_size(pve.vm(1001).config, "scsi0") == "32G"
+    assert _disk_size(pve.vm(1002).config, "scsi0") == "64G"
+
     assert {"quickOS-lxc-disks", "quickOS-vm-disks", "fastData-shared-bulk-data"} <= set(pve.storages)
     assert pve.storages["quickOS-lxc-disks"]["pool"] == "quickOS/lxc-disks"
     templates = {900, 901, 911}

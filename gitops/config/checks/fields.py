@@ -10,7 +10,7 @@ from gitops.config.problems import Report
 
 
 def check_fields(estate: Estate, report: Report) -> None:
-    for name, volume in estate.hypervisor.shared_volumes.items():
+    for name, volume in estate.hypervisor.volumes().items():
         for ctid in volume.mounts:
             if estate.lxc_guest(ctid) is None and not estate.unknown(LXC_FILE, ctid):
                 report.warning(HYPERVISOR_FILE, ("shared_volumes", name, "mounts", ctid), "dangling-reference",

@@ -34,12 +34,13 @@ def check_firewalls(estate: Estate, report: Report) -> None:
         _firewall(report, LXC_FILE, (*path, "firewall"), ct.firewall)
     for vpath, vm in estate.vm_items():
         _firewall(report, VM_FILE, (*vpath, "firewall"), vm.firewall)
-    host = estate.hypervisor.firewall
+    host = estate.hypervisor.host_firewall()
     if host is not None:
+        where: tuple[PathPart, ...] = ("firewall",) if estate.hypervisor.firewall else ("shared_volumes", "firewall")
         for key in ("default_input_policy", "default_output_policy"):
-            _policy(report, HYPERVISOR_FILE, ("firewall", key), getattr(host, key))
+            _policy(report, HYPERVISOR_FILE, (*where, key), getattr(host, key))
         for i, rule in enumerate(host.global_firewall_rules):
-            check_rule(report, HYPERVISOR_FILE, ("firewall", "global_firewall_rules", i), rule)
+            check_rule(report, HYPERVISOR_FILE, (*where, "global_firewall_rules", i), rule)
 
 
 def _firewall(report: Report, file: str, path: tuple[PathPart, ...], fw: Firewall) -> None:

@@ -95,7 +95,7 @@ def check_network(estate: Estate, report: Report) -> None:
             _ips(report, VM_FILE, (*vpath, "network_config", "nameserver"), vnet.nameserver)
         if vnet.mac_address:
             seen.mac(VM_FILE, (*vpath, "network_config", "mac_address"), vnet.mac_address, owner)
-    if HYPERVISOR_FILE in estate.loaded:
+    if not estate.incomplete(HYPERVISOR_FILE, "network"):
         _hypervisor(estate, report)
 
 

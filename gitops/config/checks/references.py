@@ -21,7 +21,7 @@ def check_references(estate: Estate, report: Report) -> None:
     _check_ids(estate, report)
     _check_clones(estate, report)
     _check_dependencies(estate, report)
-    if HYPERVISOR_FILE in estate.loaded:
+    if not estate.incomplete(HYPERVISOR_FILE, "zfs", "storages", "proxmox_storage_ids", "proxmox_defaults"):
         _check_storages(estate, report)
     _check_stacks(estate, report)
 
@@ -67,12 +67,12 @@ def _check_clone_disks(estate: Estate, report: Report) -> None:
             report.warning(LXC_FILE, (*path, "storage_size_gb"), "clone-disk-smaller",
                            f"{ct.storage_size_gb} GB is smaller than the {source.storage_size_gb} GB of template "
                            f"{ct.clone_from_ctid}; the clone keeps the template's size (disks only grow)")
-    default = estate.vms.vm_defaults.disk_size_gb
     for vpath, vm in estate.vm_items():
         source_vm = estate.vm(vm.clone_from_vmid) if vm.clone_from_vmid is not None else None
         if source_vm is None:
             continue
-        want, have = vm.disk_size_gb or default, source_vm.disk_size_gb or default
+        # Sizes the config sets (a template takes no `vm_defaults` size: see VmFile.disk_gb).
+        want, have = estate.vms.disk_gb(vm), estate.vms.disk_gb(source_vm)
         if want and have and want < have:
             where = (*vpath, "disk_size_gb") if vm.disk_size_gb else vpath
             report.warning(VM_FILE, where, "clone-disk-smaller",
@@ -93,9 +93,11 @@ def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[s
         report.error(file, path, "clone-source-kind",
                      f"{source} is a {'container' if found_kind == 'lxc' else 'VM'}; "
                      f"a {'container' if kind == 'lxc' else 'VM'} can only be cloned from its own kind")
-    elif not guest.is_template:
-        report.error(file, path, "clone-source-not-template",
-                     f"{label} {source} is not a template (set `is_template: true` on it)")
+    elif not guest.is_template and not (kind == "lxc" and guest.template_snapshot_name):
+        # Upstream clones a container that is not a template from its snapshot `template_snapshot_name`
+        # (`pct clone SRC NEW --snapname NAME`); without one there is nothing to clone from.
+        hint = "`is_template: true` or `template_snapshot_name`" if kind == "lxc" else "`is_template: true`"
+        report.error(file, path, "clone-source-not-template", f"{label} {source} is not a template (set {hint} on it)")
 
 
 def _check_dependencies(estate: Estate, report: Report) -> None:
@@ -126,9 +128,10 @@ def _check_storages(estate: Estate, report: Report) -> None:
             where = (*path, "storage_pool") if ct.storage_pool else path
             report.error(LXC_FILE, where, "storage-unknown",
                          f"storage '{pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
-        for i, vol in enumerate(ct.zfs_volumes):
+        for field, i, vol in [*(("zfs_volumes", i, v) for i, v in enumerate(ct.zfs_volumes)),
+                              *(("volumes", i, v) for i, v in enumerate(ct.volumes))]:
             if vol.pool not in defined:
-                report.error(LXC_FILE, (*path, "zfs_volumes", i, "pool"), "storage-unknown",
+                report.error(LXC_FILE, (*path, field, i, "pool"), "storage-unknown",
                              f"storage '{vol.pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
         if ct.template and ct.clone_from_ctid is None:
             storage = template_storage(ct.template)
@@ -156,7 +159,8 @@ def _check_stacks(estate: Estate, report: Report) -> None:
                 known = ", ".join(sorted(stacks)) or "none"
                 report.error(VM_FILE, (*path, "docker_stacks", i), "stack-missing",
                              f"stack '{ref.name}' is not in phoenix_stacks_config.json (known: {known})")
-            elif ref.environment not in stack.environments:
+            elif stack.environments and ref.environment not in stack.environments:
+                # A stack without environments (upstream before 2025-10-07) has one form: any reference takes it.
                 envs = ", ".join(sorted(stack.environments)) or "none"
                 report.error(VM_FILE, (*path, "docker_stacks", i), "stack-environment-missing",
                              f"stack '{ref.name}' has no environment '{ref.environment}' (it has: {envs})")

@@ -64,6 +64,7 @@ _PERMANENT_MESSAGES = (
     "storage '{storage}' is disabled",
     "storage '{storage}' is not available on node '{node}'",
     "storage '{storage}' does not allow content type '{content}' ({what})",
+    "storage '{storage}' does not support templates",  # apl_download (POST nodes/{node}/aplinfo)
     "storage ID '{storage}' already defined",
     "no storage ID specified{more}",
     "volume '{volid}' does not exist",

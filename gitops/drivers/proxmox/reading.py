@@ -11,7 +11,8 @@ Called by the controller and the CLI before planning (and for drift checks). The
   has `firewall=1`, or the caller asks for the guest in `firewall`), the snapshot list (the config
   has `parent`, which PVE sets while any snapshot the config descends from exists, or the caller asks
   in `snapshots`);
-- one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes.
+- one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes;
+- one `GET nodes/{node}/aplinfo`: the appliance index (OS templates PVE can download by name).
 
 Guest calls run in a thread pool bounded by the client's read concurrency, when the calls before them (the
 cluster resources, the storages) show that a round trip takes long enough for threads to pay; each GET
@@ -28,6 +29,7 @@ from typing import Any
 
 from gitops.drivers.proxmox import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.errors import PermanentError
 from gitops.planner import pve_paths
 from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
 
@@ -79,6 +81,8 @@ def read_live_state(
     for item in _get(client, pve_paths.storage_path(), round_trips) or []:
         storage = _read_storage(client, item, round_trips)
         state.storages[storage.storage] = storage
+
+    state.appliances = _read_appliances(client, round_trips)
 
     # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
     # when it answers at once, they only contend. The quickest call so far tells which it is.
@@ -177,6 +181,16 @@ def _read_storage(client: ProxmoxClient, item: dict[str, Any], round_trips: list
         storage.volumes = {str(v["volid"]) for v in listed
                            if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
     return storage
+
+
+def _read_appliances(client: ProxmoxClient, round_trips: list[float]) -> set[str]:
+    """Template file names of the node's appliance index. PVE reads it from a local cache; a node that
+    has none (never ran `pveam update`) answers an empty list, and so does this on a permanent error."""
+    try:
+        listed = _get(client, pve_paths.node_path(client.node, "aplinfo"), round_trips) or []
+    except PermanentError:
+        return set()
+    return {str(a["template"]) for a in listed if a.get("template") and a.get("type", "lxc") in ("lxc", "openvz")}
 
 
 def _storage_node(client: ProxmoxClient, item: dict[str, Any]) -> str:
