@@ -50,6 +50,7 @@ class ProxmoxDriver:
         with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
         read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
         live.node, live.nodes, live.guests, live.storages = read.node, read.nodes, read.guests, read.storages
+        live.appliances = read.appliances
 
     def read_details(self, plan: Plan, options: PlanOptions, live: LiveState) -> bool:
         """Snapshot lists of the guests the plan changes (a snapshot first, old ones pruned)."""
