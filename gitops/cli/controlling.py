@@ -88,7 +88,10 @@ Try:
   export PHOENIX_API_TOKEN=$(cat {started.token_file})
   cd {started.repo_dir} && sed -i 's/"memory_mb": 512/"memory_mb": 768/' phoenix_lxc_configs.json \\
       && git commit -am "more memory"
+  cd {started.repo_dir} && sed -i 's/"value": "8001"/"value": "8002"/' phoenix_stacks_config.json \\
+      && git commit -am "webapp staging on 8002"        # redeploys that one stack
   phoenix-gitops status --api {url}
+  phoenix-gitops resources --kind stack --api {url}
   phoenix-gitops history --api {url}
   phoenix-gitops rollback <first sha> --api {url}     # then: phoenix-gitops resume --api {url}
 """, err=True)

@@ -30,4 +30,5 @@ def read_live(client: PortainerClient) -> LiveStacks:
         with ThreadPoolExecutor(max_workers=min(client.read_concurrency, len(ours)),
                                 thread_name_prefix="portainer-read") as pool:
             list(pool.map(read, ours))
-    return LiveStacks(environments=environments, stacks=[s for s in stacks if not (s in ours and s.file is None)])
+    gone = {s.id for s in ours if s.file is None}  # deleted between the list and the read
+    return LiveStacks(environments=environments, stacks=[s for s in stacks if s.id not in gone])
