@@ -1,3 +1,5 @@
 """Phoenix GitOps: a GitOps controller for Proxmox VE estates described by the Phoenix JSON configs."""
 
-__version__ = "0.1.0"
+from gitops.version import version as _version
+
+__version__ = _version()

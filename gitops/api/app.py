@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, s
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from gitops import errors
+from gitops import errors, version
 from gitops.api import auth, dashboard, metrics
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
@@ -52,7 +52,7 @@ class RollbackBody(BaseModel):
 def create_app(store: Store, controller: ControllerPort, settings: Settings,
                lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
     """The app; `lifespan` starts and stops the controller with the server (the CLI's `serve`)."""
-    app = FastAPI(title="Phoenix GitOps", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Phoenix GitOps", version=version.version(), lifespan=lifespan,
                   description="GitOps controller for Proxmox VE: status, history, sync, rollback.")
     registry = metrics.make_registry(store, lambda: controller.stats, lambda: controller.leader)
 
@@ -108,6 +108,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             "leader": {"id": state.leader_id, "heartbeat_at": _iso(state.leader_heartbeat_at),
                        "this_replica": controller.leader, "replica": controller.identity},
             "busy": controller.busy,
+            "version": version.version(),
         }
 
     @app.get(f"{API}/resources")

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gitops import version
 from gitops.store import REVISION_STATUSES, Store
 
 COUNTERS = {
@@ -30,6 +31,11 @@ class LedgerCollector(Collector):
         self.leader = leader
 
     def collect(self) -> Iterator[Metric]:
+        built = version.build_info()
+        build = GaugeMetricFamily("phoenix_build_info", "the running phoenix-gitops: version and Python",
+                                  labels=sorted(built))
+        build.add_metric([built[k] for k in sorted(built)], 1.0)
+        yield build
         state = self.store.get_state()
         revisions = GaugeMetricFamily("phoenix_revisions", "revisions in the ledger by status", labels=["status"])
         for status in REVISION_STATUSES:

@@ -120,6 +120,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     except PhoenixError as exc:
         fail(str(exc))
     service = Service(settings, store, repo, lambda: connect(settings))
+    _log_checks_in_background(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -142,6 +143,15 @@ def _run(settings: Settings, host: str, port: int) -> None:
     finally:
         repo.close()
         store.close()
+
+
+def _log_checks_in_background(settings: Settings) -> None:
+    """`phoenix-gitops check`'s lines, logged at start; in a thread, so a slow system does not delay serving."""
+    import threading
+
+    from gitops.controller import preflight
+
+    threading.Thread(target=preflight.log_checks, args=(settings,), name="preflight", daemon=True).start()
 
 
 def _register_secrets(settings: Settings) -> None:

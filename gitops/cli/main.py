@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import typer
 
-from gitops.cli import configuring, controlling, planning, validating
+from gitops.cli import checking, configuring, controlling, ledgering, planning, validating
+from gitops.version import version
 
 app = typer.Typer(
     name="phoenix-gitops",
@@ -20,8 +21,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"phoenix-gitops {version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    _version: bool = typer.Option(False, "--version", help="print the version and exit", is_eager=True,
+                                  callback=_print_version),
+) -> None:
+    """GitOps for Proxmox VE."""
+
+
 app.command("validate", help=validating.HELP)(validating.validate)
 app.command("schema", help=validating.SCHEMA_HELP)(validating.schema)
 app.add_typer(configuring.app, name="config")
 planning.register(app)
 controlling.register(app)
+ledgering.register(app)
+checking.register(app)

@@ -13,7 +13,8 @@ content (`storage 'X' does not support templates`), then runs a `download` task 
 template and which leaves `vztmpl/<template>` on the storage. Assumed, not PVE's: the index is
 `APPLIANCES`, a few real names of PVE 8's `system` section (PVE reads a cache that `pveam update`
 fills from download.proxmox.com), without checksums, and each download has the made-up size given
-there. Everything else is fakepve's.
+there. PVE 9's permission rule for `download-url` comes from `gitops.demo.permissions`. Everything
+else is fakepve's.
 
 `SimulatedNode` serves one on a loopback address from a background event loop, for `phoenix-gitops
 demo` and for the tests' `pve` fixture. Requires the `demo` (or `test`) extra, which brings fakepve.
@@ -35,6 +36,8 @@ from fakepve.lxc import format_size, parse_size
 from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
 from fakepve.routing import split_list
+
+from gitops.demo.permissions import Pve9DownloadPermission
 
 TIMEOUT = 30
 MIB = 1024**2
@@ -66,7 +69,7 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 }
 
 
-class PhoenixFakePve(FakePve):  # type: ignore[misc]
+class PhoenixFakePve(Pve9DownloadPermission, FakePve):  # type: ignore[misc]
     """fakepve with VM disk resize, `import-from` disks and the appliance index, as PVE does them."""
 
     def _routes_storage(self) -> list[tuple[str, str, Any]]:

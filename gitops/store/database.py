@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from gitops import errors
+from gitops.store import compatibility
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x70686F656E6978  # "phoenix": serialises migrations of replicas starting together
@@ -127,6 +128,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
+            compatibility.refuse_newer(connection, config, redacted(engine.url))
             command.upgrade(config, revision)
     except SQLAlchemyError as exc:
         raise errors.StoreError(

@@ -1,0 +1,18 @@
+"""`serve` runs `phoenix-gitops check`'s checks at start and logs one line per system."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.controller.support import GitRemote, wait_for
+from tests.e2e.conftest import Controller
+
+
+def test_serve_logs_the_checks_at_start(controller: Callable[..., Controller], remote: GitRemote) -> None:
+    remote.commit({"README": "x\n"}, "first")
+    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="s").start()
+    wait_for(lambda: "check: portainer" in ctl.logs(), 30, 0.2, what="the start-up checks in the log")
+    logs = ctl.logs()
+    for system in ("settings", "database", "proxmox", "git"):
+        assert f"check: {system:<10} ok" in logs, logs
+    assert "check: portainer  skipped" in logs
