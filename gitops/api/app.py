@@ -198,7 +198,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
-        return dashboard.render(store.get_state(), store.list_revisions(25))
+        return dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10))
 
     return app
 

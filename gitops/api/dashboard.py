@@ -1,5 +1,5 @@
-"""The dashboard at `GET /`: the status, the latest revisions and the resources with their sync state;
-one small HTML page, no script.
+"""The dashboard at `GET /`: the status, the latest revisions, the latest runs (applies, rollbacks,
+drift corrections) and the resources with their sync state; one small HTML page, no script.
 
 Used by `gitops.api.app`. Every value is escaped; the page refreshes itself every 10 seconds.
 """
@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from html import escape
 
-from gitops.store import ControllerState, RevisionRecord
+from gitops.store import ControllerState, RevisionRecord, RunRecord
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
     "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
-    ".applied,.in_sync{color:#176f2c}.drifted,.missing{color:#b00020}.pending{color:#a65e00}.failed,.rejected{color:#b00020}.rolled_back{color:#a65e00}code{font-size:.95em}"
+    ".applied,.in_sync{color:#176f2c}.drifted,.missing{color:#b00020}.pending{color:#a65e00}.failed,.rejected{color:#b00020}.rolled_back,.not-corrected,.interrupted{color:#a65e00}code{font-size:.95em}"
 )
 
 
-def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
+def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[RunRecord] | None = None) -> str:
     def sha(value: str | None) -> str:
         return f"<code>{escape(value[:12])}</code>" if value else "-"
 
@@ -35,6 +35,12 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
         for r in revisions
     )
     status = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    run_rows = "".join(
+        f"<tr><td>{sha(r.revision)}</td><td>{escape(r.kind)}</td><td class='{escape(r.status)}'>{escape(r.status)}</td>"
+        f"<td>{escape(r.started_at.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
+        f"<td>{escape(', '.join(_drifted(r)))}</td><td>{escape((r.error or '')[:160])}</td></tr>"
+        for r in runs or []
+    )
     report = state.drift_report
     resources = "".join(
         f"<tr><td><code>{escape(r.target)}</code></td>"
@@ -47,7 +53,14 @@ def render(state: ControllerState, revisions: list[RevisionRecord]) -> str:
         f"<title>Phoenix GitOps</title><style>{STYLE}</style></head><body><h1>Phoenix GitOps</h1>"
         f"<table id='status'>{status}</table><h2>Revisions</h2><table id='revisions'>"
         "<tr><th>sha</th><th>status</th><th>message</th><th>author</th><th>received</th><th>error</th></tr>"
-        f"{rows}</table><h2>Resources</h2><table id='resources'>"
+        f"{rows}</table><h2>Runs</h2><table id='runs'>"
+        "<tr><th>revision</th><th>kind</th><th>status</th><th>started</th><th>drift</th><th>error</th></tr>"
+        f"{run_rows}</table><h2>Resources</h2><table id='resources'>"
         "<tr><th>target</th><th>state</th><th>what a sync would do</th></tr>"
         f"{resources}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p></body></html>"
     )
+
+
+def _drifted(run: RunRecord) -> list[str]:
+    drift = run.result.get("drift") if isinstance(run.result, dict) else None
+    return [str(t) for t in drift] if isinstance(drift, list) else []

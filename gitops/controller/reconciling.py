@@ -121,16 +121,6 @@ class Reconciler:
                                         if r.sha != decision.target])
         return outcome
 
-    def check_drift(self, *, heal: bool, forced: bool = False) -> Outcome:
-        """A no-op plan of the applied revision; record the drift; correct it when `heal` allows."""
-        state = self.store.get_state()
-        if state.applied_revision is None:
-            return Outcome("none", detail="nothing applied yet")
-        allowed = forced or (not state.suspended and self.settings.sync_allowed(self.clock()))
-        why = "" if heal and allowed else "self-heal is off" if not heal else "suspended or outside the sync windows"
-        return self._drift_check(state.applied_revision, policies.self_heal(heal=not why, not_healed=why),
-                                 "suspended" if state.suspended else "idle")
-
     # -- converge one revision ---------------------------------------------------------------
 
     def _converge(self, sha: str, policy: policies.Policy) -> Outcome:
@@ -208,6 +198,9 @@ class Reconciler:
         for sha in shas:
             self.recorder.status(sha, "pending", error="interrupted: the controller stopped during its apply; "
                                  "applied again")
+        for run in self.store.list_runs(1000, status="running"):  # their process is gone
+            self.store.finish_run(run.id, "interrupted", result=run.result,
+                                  error="interrupted: the controller stopped during this run")
         return shas
 
     # -- drift -------------------------------------------------------------------------------

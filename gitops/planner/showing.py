@@ -9,6 +9,7 @@ table for terminals stays in `gitops.cli.rendering`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from gitops.config.problems import Report
@@ -24,40 +25,44 @@ def short(value: Any) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
 
 
-def summary_line(plan: Plan) -> str:
-    """`Plan: 3 actions (1 create, 2 update).` or `No changes. ...`"""
+def summary_line(plan: Plan | Mapping[str, Any]) -> str:
+    """`Plan: 3 actions (1 create, 2 update).` or `No changes. ...`; of a plan, or of a plan as stored
+    (`Plan.to_dict()`, e.g. a revision's plan read from the ledger)."""
+    data = plan.to_dict() if isinstance(plan, Plan) else plan
+    actions, errors, pending = data.get("actions", []), data.get("errors", []), data.get("pending", [])
     counts: dict[str, int] = {}
-    for a in plan.actions:
-        counts[a.action] = counts.get(a.action, 0) + 1
-    if not plan.actions and not plan.errors:
+    for a in actions:
+        counts[a["action"]] = counts.get(a["action"], 0) + 1
+    if not actions and not errors:
         line = "No changes. Live state matches the config."
-        if plan.pending:
-            line += f" {len(plan.pending)} guests have changes waiting for a restart: {', '.join(plan.pending)}."
+        if pending:
+            line += f" {len(pending)} guests have changes waiting for a restart: {', '.join(pending)}."
         return line
     parts = [f"{n} {k}" for k, n in sorted(counts.items())]
-    line = f"Plan: {len(plan.actions)} actions ({', '.join(parts) or 'none'})"
-    if plan.errors:
-        line += f", {len(plan.errors)} errors"
+    line = f"Plan: {len(actions)} actions ({', '.join(parts) or 'none'})"
+    if errors:
+        line += f", {len(errors)} errors"
     return line + "."
 
 
-def plan_markdown(plan: Plan, title: str = "Phoenix GitOps plan") -> str:
-    """The plan as a markdown section: summary, a table of actions, errors and warnings."""
-    data = plan.to_dict()
-    lines = [f"### {title}", "", summary_line(plan), ""]
-    if data["actions"]:
+def plan_markdown(plan: Plan | Mapping[str, Any], title: str = "Phoenix GitOps plan") -> str:
+    """The plan (or a plan as stored, `Plan.to_dict()`) as a markdown section: summary, a table of
+    actions, errors and warnings."""
+    data = plan.to_dict() if isinstance(plan, Plan) else plan
+    lines = [f"### {title}", "", summary_line(data), ""]
+    if data.get("actions"):
         lines += ["| # | target | action | changes |", "|---|---|---|---|"]
         for i, a in enumerate(data["actions"], 1):
             changes = "<br>".join(
                 f"`{c['field']}`: {_md(c['old'])} → {_md(c['new'])}" for c in a["changes"][:20]
             )
-            flags = (" **restart**" if a["restart_required"] else "") + (
-                " **destroys data**" if a["destructive"] else "")
+            flags = (" **restart**" if a.get("restart_required") else "") + (
+                " **destroys data**" if a.get("destructive") else "")
             lines.append(f"| {i} | `{a['target']}` | {a['action']}{flags} | {changes} |")
         lines.append("")
-    for p in data["errors"]:
+    for p in data.get("errors", []):
         lines.append(f"- :x: `{p['target']}`: {p['message']} (`{p['code']}`)")
-    for p in data["warnings"]:
+    for p in data.get("warnings", []):
         lines.append(f"- :warning: `{p['target']}`: {p['message']} (`{p['code']}`)")
     return "\n".join(lines) + "\n"
 

@@ -228,9 +228,11 @@ class Store:
             return _run(row)
 
     def list_runs(self, limit: int = 50, offset: int = 0, *, revision: str | None = None,
-                  kind: str | None = None) -> list[records.RunRecord]:
-        """Runs newest first, optionally of one revision or kind."""
+                  kind: str | None = None, status: str | None = None) -> list[records.RunRecord]:
+        """Runs newest first, optionally of one revision, kind or status."""
         query = select(tables.Run)
+        if status is not None:
+            query = query.where(tables.Run.status == status)
         with self._read() as session:
             if revision is not None:
                 query = query.where(tables.Run.revision_sha == self._revision_row(session, revision).sha)
@@ -256,6 +258,10 @@ class Store:
     def take_requests(self, taker: str, limit: int = 100) -> list[records.RequestRecord]:
         """The waiting requests, oldest first, marked taken by `taker` in the same transaction (so two
         leaders, for a moment, never take the same one)."""
+        waiting = select(tables.Request.id).where(tables.Request.taken_at.is_(None)).limit(1)
+        with self._read() as session:  # the leader asks every second: no write lock when nothing waits
+            if session.scalar(waiting) is None:
+                return []
         query = (select(tables.Request).where(tables.Request.taken_at.is_(None))
                  .order_by(tables.Request.id).limit(max(1, limit)).with_for_update(skip_locked=True))
         with self._write() as session:

@@ -190,3 +190,16 @@ def test_a_lost_ledger_makes_the_replica_unready_and_it_says_so(
     finally:
         service.stop(30)
         store.close()
+
+
+def test_a_run_left_running_by_a_crash_is_closed_as_interrupted(ctl: Ctl) -> None:
+    sha = ctl.remote.commit(small_estate(), "first")
+    ctl.repo.fetch()
+    ctl.store.record_revision(sha)
+    ctl.store.set_status(sha, "applying")
+    left = ctl.store.start_run(sha, "apply", "poll")  # what the crashed process had open
+    assert ctl.reconciler.recover_interrupted() == [sha]
+    [run] = [r for r in ctl.store.list_runs() if r.id == left.id]
+    assert run.status == "interrupted" and "stopped during this run" in (run.error or "")
+    assert ctl.run(Trigger("startup")).action == "applied"
+    assert ctl.store.list_runs(status="running") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import threading
 from typing import Protocol
 
@@ -411,3 +412,36 @@ def test_an_unreachable_database_is_an_error_of_the_election_not_a_lost_one() ->
     finally:
         election.dispose()
         engine.dispose()
+
+
+def test_migration_0002_moves_json_values_into_their_columns(store_url: str) -> None:
+    """A ledger written by 0001 (previous/snapshot inside `result`, the branch head in `extra`) reads
+    the same through the new columns after the upgrade."""
+    from sqlalchemy import text
+
+    engine = database.make_engine(store_url)
+    try:
+        database.migrate(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO revisions (sha, author, message, received_at, status, trigger, result) "
+                "VALUES (:sha, '', '', :at, 'applied', 'poll', :result)"),
+                {"sha": SHA_B, "at": WHEN.replace(tzinfo=None), "result": json.dumps(
+                    {"previous": SHA_A, "snapshot": "phx-bbbbbbbbbbbb", "trigger": "poll"})})
+            conn.execute(text("UPDATE controller_state SET extra = :extra WHERE id = 1"),
+                         {"extra": json.dumps({"last_seen": SHA_B, "kept": 1})})
+    finally:
+        engine.dispose()
+    with open_store(store_url) as upgraded:
+        record = upgraded.get_revision(SHA_B)
+        assert (record.previous_sha, record.snapshot) == (SHA_A, "phx-bbbbbbbbbbbb")
+        state = upgraded.get_state()
+        assert state.branch_head == SHA_B and state.extra == {"kept": 1}
+
+
+def test_requests_handed_over_are_taken_once_in_order(store: Store) -> None:
+    first = store.queue_request("suspend", source="api")
+    second = store.queue_request("rollback", revision=SHA_A, restore_data=True, source="api")
+    assert store.take_requests("leader-1") == [first, second]
+    assert store.take_requests("leader-2") == []  # taken once, by whoever took them first
+    assert (second.kind, second.revision, second.restore_data) == ("rollback", SHA_A, True)

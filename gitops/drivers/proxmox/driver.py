@@ -49,6 +49,7 @@ class ProxmoxDriver:
         ids = {d.vmid for d in guests}
         with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
         read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
+        # The Proxmox part of the snapshot; other systems' fields are theirs to fill.
         live.node, live.nodes, live.guests, live.storages = read.node, read.nodes, read.guests, read.storages
         live.appliances = read.appliances
 

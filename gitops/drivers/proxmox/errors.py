@@ -64,7 +64,6 @@ _PERMANENT_MESSAGES = (
     "storage '{storage}' is disabled",
     "storage '{storage}' is not available on node '{node}'",
     "storage '{storage}' does not allow content type '{content}' ({what})",
-    "storage '{storage}' does not support templates",  # apl_download (POST nodes/{node}/aplinfo)
     "storage ID '{storage}' already defined",
     "no storage ID specified{more}",
     "volume '{volid}' does not exist",
@@ -112,6 +111,34 @@ _PERMANENT_MESSAGES = (
     "{key}: SLAAC is not supported for host-managed network configuration{more}",
     "'mknod' feature requested, but kernel too old (found {kernel}, required >= 5.3)",
     "Method '{method} {path}' not implemented",
+    # templates and downloads (`POST nodes/{node}/aplinfo`, `.../download-url`)
+    "no such template",
+    "unknown template type '{type}'",
+    "storage '{storage}' does not support templates",
+    "storage '{storage}' is not configured for content-type '{content}'",
+    "can't upload to storage type '{type}', not a file based storage!",
+    "can't find file '{volid}'",
+    # storages (`POST storage`, `PUT storage/{id}`)
+    "no such option '{key}'",
+    "unable to delete fixed option '{key}'",
+    "cannot set and delete property '{key}' at the same time!",
+    # VMs, clones, templates
+    "you can't convert a VM to template if VM is running",
+    "unable to create template, because VM contains snapshots",
+    "you can't start a vm if it's a template",
+    "unable to create VM {vmid}: config file already exists",
+    "can't clone VM to node '{node}' (VM uses local storage)",
+    "parameter '{name}' not allowed for linked clones",
+    "cannot change TPM state version after creation",
+    "invalid bootorder: device '{dev}' does not exist'",
+    "either 'host' or 'mapping' must be set.",
+    # firewall and snapshots
+    "no rule at position {pos}",
+    "detected mixed ipv4/ipv6 addresses in rule",
+    "you can't rollback if vm is a template",
+    "you can't delete a snapshot if vm is a template",
+    "unable to rollback vm {vmid}: vm is running",
+    "VM {vmid} not running",
 )
 
 
