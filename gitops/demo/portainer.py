@@ -77,10 +77,11 @@ class Environment:
     url: str
     group_id: int = 1
     tls: bool = False
+    status: int = 1  # 1 up, 2 down (Portainer's last check of the agent)
 
     def as_json(self) -> dict[str, Any]:
         return {"Id": self.id, "Name": self.name, "Type": self.type, "URL": self.url, "GroupId": self.group_id,
-                "Status": 1, "PublicURL": "", "TagIds": [],
+                "Status": self.status, "PublicURL": "", "TagIds": [],
                 "TLSConfig": {"TLS": self.tls, "TLSSkipVerify": self.tls}}
 
 

@@ -153,3 +153,11 @@ def test_an_agent_without_an_address_cannot_be_registered(estate: Any) -> None:
     plan = planned(changed, empty_portainer())
     assert [(e.target, e.code) for e in plan.errors] == [("environment/docker-agent", "environment-address")]
     assert {a.target for a in plan.actions} == {"stack/portainer_service@local"}
+
+
+def test_an_environment_portainer_saw_down_is_a_warning(estate: Any) -> None:
+    live = converged(estate)
+    live.environments["docker-agent"] = LiveEnvironment(2, "docker-agent", "tcp://10.20.0.32:9001", 2, status=2)
+    plan = planned(estate, live)
+    assert plan.actions == [] and [(w.target, w.code) for w in plan.warnings] == [
+        ("environment/docker-agent", "environment-down")]

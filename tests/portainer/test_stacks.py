@@ -261,3 +261,13 @@ def test_an_agent_that_does_not_answer_fails_its_registration_and_its_stacks_wai
     assert "Unable to initiate communications with environment" in result.failed[0].error
     portainer.model.agent_reachable = lambda url: True  # the agent came up
     converge(client, config)
+
+
+def test_an_agent_portainer_sees_down_is_warned_about(portainer: SimulatedPortainer, client: RecordingClient,
+                                                      config: Path) -> None:
+    converge(client, config)
+    agent = portainer.model.environment_named("docker-agent")
+    assert agent is not None
+    agent.status = 2
+    result = plan(client, config, secrets())
+    assert [(w.target, w.code) for w in result.warnings] == [("environment/docker-agent", "environment-down")]

@@ -53,4 +53,4 @@ def parse_environment(raw: Any) -> LiveEnvironment:
     if not isinstance(raw, dict) or not isinstance(raw.get("Id"), int):
         raise errors.PermanentError(f"Portainer answered an environment without an Id: {str(raw)[:200]}")
     return LiveEnvironment(id=int(raw["Id"]), name=str(raw.get("Name") or ""), url=str(raw.get("URL") or ""),
-                           type=int(raw.get("Type") or 0))
+                           type=int(raw.get("Type") or 0), status=int(raw.get("Status") or 1))

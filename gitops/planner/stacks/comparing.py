@@ -28,6 +28,7 @@ from gitops.planner.stacks.desired import MARKER, DesiredEnvironment, DesiredSta
 from gitops.planner.stacks.live import STACK_INACTIVE, LiveStack, LiveStacks
 
 ENV_PREFIX = "env."
+ENVIRONMENT_DOWN = 2
 
 
 def plan_stacks(
@@ -78,6 +79,10 @@ def _plan_environment(env: DesiredEnvironment, live: LiveStacks, plan: Plan) -> 
     """Plan the environment's registration if it is missing; False when it cannot be had (an error says why)."""
     current = live.environment(env.name)
     if current is not None:
+        if current.status == ENVIRONMENT_DOWN:
+            plan.warnings.append(Problem(env.target, "environment-down",
+                                         f"Portainer last saw environment '{env.name}' down: its stacks' "
+                                         "actions may fail until its agent answers"))
         if env.agent_url and current.url and current.url != env.agent_url:
             plan.warnings.append(Problem(env.target, "environment-url",
                                          f"environment '{env.name}' is at {current.url}, the config says "

@@ -22,6 +22,7 @@ class LiveEnvironment:
     name: str
     url: str = ""
     type: int = 0
+    status: int = 1  # Portainer's last check of it: 1 up, 2 down
 
 
 @dataclass(frozen=True)
