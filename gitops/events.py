@@ -47,6 +47,8 @@ class EventKind(StrEnum):
     SELF_HEAL = "self-heal"  # a drift correction run ended (see `ok`)
     # replicas
     LEADER = "leader"  # this replica became the leader
+    # pull requests (read-only reviews; nothing in them is applied)
+    PR_REVIEW = "pr-review"  # a pull request's head was validated and planned
 
 
 class Payload(BaseModel):
@@ -144,6 +146,21 @@ class LeaderElected(Payload):
     identity: str
 
 
+class PullRequestReviewed(Payload):
+    """A pull request's review: its head validated and planned read-only (`state` success, failure, error)."""
+
+    provider: str
+    repo: str
+    number: int
+    head_sha: str
+    state: str
+    against: str = ""
+    error: str | None = None
+    validation: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    markdown: str = ""
+
+
 PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.REVISION: RevisionRecorded,
     EventKind.FORCE_PUSH: ForcePushed,
@@ -166,6 +183,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.DRIFT: DriftFound,
     EventKind.SELF_HEAL: DriftCorrected,
     EventKind.LEADER: LeaderElected,
+    EventKind.PR_REVIEW: PullRequestReviewed,
 }
 
 

@@ -84,5 +84,8 @@ def configure(level: str | int = "INFO", *, stream: IO[str] | None = None, json_
     handler._phoenix = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "git.cmd", "urllib3", "aiohttp.access", "alembic.runtime.migration"):
+    # quiet libraries; httpx and apprise also because they log the URLs they call, and a notification
+    # target's URL is a secret (Apprise URLs and webhook paths carry tokens)
+    for noisy in ("uvicorn.access", "git.cmd", "urllib3", "aiohttp.access", "alembic.runtime.migration", "httpx",
+                  "httpcore", "apprise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

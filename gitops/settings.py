@@ -32,6 +32,23 @@ class SyncWindow(BaseModel):
         return t <= self.end and (when.weekday() - 1) % 7 in self.weekdays
 
 
+class NotifyTarget(BaseModel):
+    """Where notifications go: an Apprise URL (Slack, Discord, Matrix, ntfy, Gotify, mailto...) or a
+    JSON webhook (`kind = "webhook"`, an http(s) URL, the body signed with `secret` as
+    `X-Signature: sha256=<hex HMAC>`). `events` keeps only those event kinds (empty: all).
+    The URL is a secret: Apprise URLs carry their service's token."""
+
+    name: str = Field("", description="shown in logs instead of the URL")
+    kind: str = Field("apprise", pattern="^(apprise|webhook)$")
+    url: SecretStr
+    events: list[str] = Field(default_factory=list)
+    secret: SecretStr | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+
 class Settings(BaseSettings):
     """Every setting named in ARCHITECTURE.md, plus the controller's behaviour switches."""
 
@@ -69,6 +86,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./phoenix-data")
     webhook_secret: SecretStr | None = None
     api_token: SecretStr | None = None
+    api_read_token: SecretStr | None = Field(
+        None, description="when set, reads (API and dashboard) need it or the write token; the plans show the "
+                          "estate's whole layout")
     secrets_dir: Path | None = None
 
     snapshots: bool = True
@@ -79,6 +99,26 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
     boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
+
+    # Forges: pull-request comments and commit statuses. Each forge has its token (never logged).
+    github_token: SecretStr | None = None
+    github_api_url: str = Field("https://api.github.com", description="Enterprise: https://HOST/api/v3")
+    gitea_token: SecretStr | None = Field(None, description="Gitea or Forgejo")
+    gitea_url: str = Field("", description="the Gitea or Forgejo server, e.g. https://git.example.org")
+    gitlab_token: SecretStr | None = None
+    gitlab_url: str = Field("https://gitlab.com", description="or a self-hosted GitLab")
+    bitbucket_token: SecretStr | None = Field(None, description="a Bitbucket Cloud repository access token")
+    bitbucket_api_url: str = "https://api.bitbucket.org"
+    forge_verify_ssl: str = "true"
+    forge: str = Field("", description="forge of the config repo, for deploy statuses: github, gitea, forgejo, "
+                                       "gitlab, bitbucket")
+    forge_repo: str = Field("", description="the config repo on that forge: owner/name or group/project")
+    status_context: str = "phoenix-gitops"
+    public_url: str = Field("", description="this controller's URL as people reach it, for links on the forge")
+    pr_reviews: bool = Field(True, description="validate and plan pull requests from webhooks (never applied)")
+    review_concurrency: int = Field(2, ge=1, le=8, description="pull requests reviewed at once (one per PR)")
+
+    notify: list[NotifyTarget] = Field(default_factory=list)
 
     @field_validator("pve_verify_ssl", "portainer_verify_ssl")
     @classmethod
@@ -94,6 +134,11 @@ class Settings(BaseSettings):
     def portainer_verify(self) -> bool | str:
         """httpx's verify argument for Portainer: True, False or a CA bundle path."""
         return _verify_argument(self.portainer_verify_ssl)
+
+    @property
+    def forge_verify(self) -> bool | str:
+        """httpx's verify argument for the forges: True, False or a CA bundle path."""
+        return _verify_argument(self.forge_verify_ssl.strip())
 
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"

@@ -10,16 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from gitops import errors, version
-from gitops.api import auth, dashboard, metrics
+from gitops.api import auth, dashboard, metrics, pages
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
-from gitops.source import UnknownProviderError, parse_push, verify_webhook
+from gitops.source import (
+    PullRequestEvent,
+    UnknownProviderError,
+    event_type,
+    parse_pull_request,
+    parse_push,
+    same_repository,
+    verify_webhook,
+)
 from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, RunRecord, Store
 from gitops.store.records import RUN_KINDS
 
@@ -35,6 +44,8 @@ class ControllerPort(Protocol):
     busy: bool
 
     def request(self, trigger: Trigger) -> None: ...
+
+    def review(self, event: PullRequestEvent) -> bool: ...
 
     @property
     def stats(self) -> dict[str, float]: ...
@@ -58,6 +69,14 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
 
     def writer(request: Request) -> None:
         auth.check_bearer(request, settings.api_token)
+
+    def reader(request: Request) -> None:
+        auth.check_reader(request, settings.api_read_token, settings.api_token)
+
+    def login_needed(request: Request) -> HTMLResponse | None:
+        if auth.can_read(request, settings.api_read_token, settings.api_token):
+            return None
+        return HTMLResponse(pages.login_page(request.url.path), status_code=401)
 
     def enqueue(trigger: Trigger) -> dict[str, Any]:
         """Any replica accepts a write: the leader queues it, a follower hands it over through the ledger."""
@@ -84,11 +103,11 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"ready": ready, "store": store_ok, "leader": controller.leader}
 
-    @app.get("/metrics")
+    @app.get("/metrics", dependencies=[Depends(reader)])
     def metrics_route() -> Response:
         return Response(metrics.render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    @app.get(f"{API}/status")
+    @app.get(f"{API}/status", dependencies=[Depends(reader)])
     def get_status() -> dict[str, Any]:
         state = store.get_state()
         report = state.drift_report
@@ -111,7 +130,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             "version": version.version(),
         }
 
-    @app.get(f"{API}/resources")
+    @app.get(f"{API}/resources", dependencies=[Depends(reader)])
     def resources() -> dict[str, Any]:
         state = store.get_state()
         report = state.drift_report
@@ -122,7 +141,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             items = [{**r, "state": "pending"} for r in items]  # a newer revision is on its way
         return {"revision": report.revision, "checked_at": _iso(report.checked_at), "resources": items}
 
-    @app.get(f"{API}/revisions")
+    @app.get(f"{API}/revisions", dependencies=[Depends(reader)])
     def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
                   status_: str | None = Query(None, alias="status")) -> dict[str, Any]:
         if status_ is not None and status_ not in REVISION_STATUSES:
@@ -130,7 +149,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         rows = store.list_revisions(limit, offset, status=status_)
         return {"revisions": [_revision(r) for r in rows], "total": store.count_revisions(status=status_)}
 
-    @app.get(f"{API}/revisions/{{sha}}")
+    @app.get(f"{API}/revisions/{{sha}}", dependencies=[Depends(reader)])
     def revision(sha: str) -> dict[str, Any]:
         try:
             record = store.get_revision(sha)
@@ -141,7 +160,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
                 "result": record.result, "events": [_event(e) for e in events],
                 "runs": [_run(r, detail=True) for r in store.list_runs(50, revision=record.sha)]}
 
-    @app.get(f"{API}/runs")
+    @app.get(f"{API}/runs", dependencies=[Depends(reader)])
     def runs(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
              kind: str | None = Query(None, description="apply, rollback, auto-rollback or self-heal")
              ) -> dict[str, Any]:
@@ -149,7 +168,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             raise HTTPException(422, f"kind must be one of {', '.join(RUN_KINDS)}")
         return {"runs": [_run(r) for r in store.list_runs(limit, offset, kind=kind)]}
 
-    @app.get(f"{API}/events")
+    @app.get(f"{API}/events", dependencies=[Depends(reader)])
     def events(limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
         return {"events": [_event(e) for e in store.list_events(limit)]}
 
@@ -188,6 +207,11 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         if not valid:
             raise HTTPException(401, "invalid or missing webhook signature"
                                 + ("" if settings.webhook_secret else " (no PHOENIX_WEBHOOK_SECRET is set)"))
+        kind = event_type(provider, dict(request.headers))
+        if kind == "ignored":
+            return {"ignored": "not a push or a pull-request event"}
+        if kind == "pull_request":
+            return pull_request(provider, dict(request.headers), body)
         try:
             push = parse_push(provider, body, branch=settings.git_branch)
         except errors.SourceError as exc:
@@ -196,9 +220,60 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             return {"ignored": f"push to {push.branch}, the controller follows {settings.git_branch}"}
         return enqueue(Trigger("webhook", revision=push.after_sha, source=provider))
 
+    def pull_request(provider: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        try:
+            pr = parse_pull_request(provider, headers, body)
+        except errors.SourceError as exc:
+            raise HTTPException(400, str(exc)) from None
+        if not pr.wants_review:
+            return {"ignored": f"pull request #{pr.number} was {pr.action}"}
+        if not same_repository(pr.repo, settings.git_url, settings.forge_repo):
+            return {"ignored": f"pull request of {pr.repo}, not of the config repository"}
+        if not controller.review(pr):
+            return {"ignored": "pull-request reviews are turned off (PHOENIX_PR_REVIEWS=false)"}
+        return {"queued": "review", "pull_request": pr.number, "head": pr.head_sha}
+
+    @app.get(f"{API}/reviews/{{sha}}", dependencies=[Depends(reader)])
+    def review(sha: str) -> dict[str, Any]:
+        found = _review_event(store, sha)
+        if found is None:
+            raise HTTPException(404, f"no pull-request review of {sha}")
+        return {"at": _iso(found.at), "message": found.message, **found.data}
+
     @app.get("/", response_class=HTMLResponse)
-    def index() -> str:
-        return dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10))
+    def index(request: Request) -> Response:
+        return login_needed(request) or HTMLResponse(
+            dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10), store.list_events(30)))
+
+    @app.get("/revisions/{sha}", response_class=HTMLResponse)
+    def revision_page(sha: str, request: Request) -> Response:
+        if (login := login_needed(request)) is not None:
+            return login
+        record = _known(store, sha)
+        return HTMLResponse(pages.revision_page(record, store.list_events(100, revision=record.sha)))
+
+    @app.get("/reviews/{sha}", response_class=HTMLResponse)
+    def review_page(sha: str, request: Request) -> Response:
+        if (login := login_needed(request)) is not None:
+            return login
+        found = _review_event(store, sha)
+        if found is None:
+            raise HTTPException(404, f"no pull-request review of {sha}")
+        return HTMLResponse(pages.review_page(found))
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+        token = auth.accepted_token((form.get("token") or [""])[0], settings.api_read_token, settings.api_token)
+        target = (form.get("next") or ["/"])[0]
+        if not target.startswith("/") or target.startswith("//"):
+            target = "/"  # only pages of this controller
+        if token is None:
+            return HTMLResponse(pages.login_page(target, refused=True), status_code=401)
+        answer = RedirectResponse(target, status_code=303)
+        answer.set_cookie(auth.SESSION_COOKIE, auth.session_value(token), httponly=True, samesite="strict",
+                          secure=request.url.scheme == "https")
+        return answer
 
     return app
 
@@ -208,6 +283,18 @@ def _known(store: Store, ref: str) -> RevisionRecord:
         return store.get_revision(ref)
     except errors.NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+def _review_event(store: Store, sha: str) -> EventRecord | None:
+    """The newest `pr-review` event of a head sha (or unique prefix of at least 7 digits)."""
+    text = sha.strip().lower()
+    if len(text) < 7:
+        return None
+    for event in store.list_events(1000, kind="pr-review"):
+        head = event.data.get("head_sha") if isinstance(event.data, dict) else None
+        if isinstance(head, str) and head.startswith(text):
+            return event
+    return None
 
 
 def _iso(value: Any) -> str | None:

@@ -1,14 +1,17 @@
-"""The dashboard at `GET /`: the status, the latest revisions, the latest runs (applies, rollbacks,
-drift corrections) and the resources with their sync state; one small HTML page, no script.
+"""The dashboard at `GET /`: the status, the latest revisions (each linking to its page), the latest runs
+(applies, rollbacks, drift corrections), the resources with their sync state, the events timeline, and
+buttons to sync, suspend and resume (the script of `pages`, inline).
 
-Used by `gitops.api.app`. Every value is escaped; the page refreshes itself every 10 seconds.
+Used by `gitops.api.app`. Every value is escaped; the tables refresh themselves every 5 seconds (the page is
+fetched again and its tables swapped, so a shown result stays).
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from gitops.store import ControllerState, RevisionRecord, RunRecord
+from gitops.api import pages
+from gitops.store import ControllerState, EventRecord, RevisionRecord, RunRecord
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
@@ -17,7 +20,8 @@ STYLE = (
 )
 
 
-def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[RunRecord] | None = None) -> str:
+def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[RunRecord] | None = None,
+           events: list[EventRecord] | None = None) -> str:
     def sha(value: str | None) -> str:
         return f"<code>{escape(value[:12])}</code>" if value else "-"
 
@@ -25,10 +29,11 @@ def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[R
         ("applied", sha(state.applied_revision)), ("target", sha(state.target_revision)),
         ("phase", escape(state.phase)), ("suspended", "yes" if state.suspended else "no"),
         ("pinned", sha(state.pinned_revision)), ("drift", "yes" if state.drift else "no"),
-        ("last error", escape(state.last_error or "-")),
+        ("leader", escape(state.leader_id or "-")), ("last error", escape(state.last_error or "-")),
     ]
     rows = "".join(
-        f"<tr><td>{sha(r.sha)}</td><td class='{escape(r.status)}'>{escape(r.status)}</td>"
+        f"<tr><td><a href='/revisions/{escape(r.sha)}'>{sha(r.sha)}</a></td>"
+        f"<td class='{escape(r.status)}'>{escape(r.status)}</td>"
         f"<td>{escape(r.message.splitlines()[0] if r.message else '')}</td><td>{escape(r.author)}</td>"
         f"<td>{escape(r.received_at.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
         f"<td>{escape((r.error or '')[:160])}</td></tr>"
@@ -48,16 +53,30 @@ def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[R
         f"<td>{escape('; '.join(r.actions))}</td></tr>"
         for r in (report.resources if report is not None else [])
     )
+    timeline = "".join(
+        f"<tr><td>{escape(e.at.strftime('%Y-%m-%d %H:%M:%S'))}</td><td class='{escape(e.level)}'>{escape(e.kind)}</td>"
+        f"<td>{sha(e.revision)}</td><td>{escape(e.message[:200])}</td></tr>" for e in events or [])
+    controls = "".join((
+        pages.button("Sync now", "/api/v1/sync", ident="sync"),
+        pages.button("Suspend", "/api/v1/suspend", ident="suspend",
+                     confirm="Suspend automatic applies? New commits are recorded but not applied until resumed."),
+        pages.button("Resume", "/api/v1/resume", ident="resume"),
+    ))
     return (
-        "<!doctype html><html><head><meta charset='utf-8'><meta http-equiv='refresh' content='10'>"
-        f"<title>Phoenix GitOps</title><style>{STYLE}</style></head><body><h1>Phoenix GitOps</h1>"
-        f"<table id='status'>{status}</table><h2>Revisions</h2><table id='revisions'>"
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
+        f"<title>Phoenix GitOps</title><style>{STYLE}{pages.STYLE}</style></head><body><h1>Phoenix GitOps</h1>"
+        f"<table id='status'>{status}</table><p id='controls'>{controls}</p><div id='result' role='status'></div>"
+        "<h2>Revisions</h2><table id='revisions'>"
         "<tr><th>sha</th><th>status</th><th>message</th><th>author</th><th>received</th><th>error</th></tr>"
         f"{rows}</table><h2>Runs</h2><table id='runs'>"
         "<tr><th>revision</th><th>kind</th><th>status</th><th>started</th><th>drift</th><th>error</th></tr>"
         f"{run_rows}</table><h2>Resources</h2><table id='resources'>"
         "<tr><th>target</th><th>state</th><th>what a sync would do</th></tr>"
-        f"{resources}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p></body></html>"
+        f"{resources}</table><h2>Events</h2><table id='events'>"
+        "<tr><th>at</th><th>kind</th><th>revision</th><th>message</th></tr>"
+        f"{timeline}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p>"
+        f"<script>{pages.ACTIONS_JS}{pages.REFRESH_JS}</script></body></html>"
     )
 
 

@@ -158,7 +158,7 @@ def _register_secrets(settings: Settings) -> None:
     from gitops import logs
 
     for value in (settings.api_token, settings.webhook_secret, settings.pve_password, settings.pve_token_value,
-                  settings.git_token, settings.portainer_api_key):
+                  settings.git_token, settings.portainer_api_key, settings.portainer_password):
         if value is not None:
             logs.register_secret(value.get_secret_value())
     folder = settings.secrets_dir

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from gitops.cli import checking, configuring, controlling, ledgering, planning, validating
+from gitops.cli import checking, commenting, configuring, controlling, ledgering, planning, validating
 from gitops.version import version
 
 app = typer.Typer(
@@ -44,3 +44,4 @@ planning.register(app)
 controlling.register(app)
 ledgering.register(app)
 checking.register(app)
+commenting.register(app)

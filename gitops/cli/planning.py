@@ -27,7 +27,12 @@ PLAN_HELP = """Compare DIR with the live Proxmox node and show what `apply` woul
 
 Reads PHOENIX_PVE_* settings. With --detailed-exitcode: 0 no changes, 2 changes, 1 error.
 
+With --base REF --head REF: what merging head onto base would change, both read from the git
+checkout DIR is in (config to config; against the live node when PHOENIX_PVE_HOST is set). For CI.
+
 Example: phoenix-gitops plan configs-example --format markdown
+
+Example: phoenix-gitops plan . --base origin/main --head HEAD --format markdown
 """
 
 APPLY_HELP = """Converge the live Proxmox node to DIR: create, clone, reconfigure, resize, firewall, start.
@@ -97,7 +102,15 @@ def plan(
                                            help="exit 0 when there is nothing to do, 2 when there is"),
     allow_destroy: bool = typer.Option(False, "--allow-destroy", help="plan deleting guests removed from DIR"),
     settings_file: Path | None = SETTINGS_OPTION,
+    base: str | None = typer.Option(None, "--base", help="git revision to compare from (with --head)"),
+    head: str | None = typer.Option(None, "--head", help="git revision whose config is planned (with --base)"),
 ) -> None:
+    if base is not None or head is not None:
+        from gitops.cli.comparing import plan_between
+
+        if base is None or head is None:
+            fail("--base and --head go together", 2)
+        plan_between(directory, base, head, format.value, detailed_exitcode, allow_destroy, settings_file)
     estate, settings, drivers = _prepare(directory, settings_file, format)
     try:
         run = _plan(directory, estate, settings, drivers, allow_destroy)

@@ -14,6 +14,10 @@ triggers and reads the ledger. The loop:
   ledger's requests queue; the leader takes those at least every REQUEST_POLL_S seconds, so a load
   balancer may send writes to any replica.
 
+Beside the loop, in threads of their own so neither can hold it up: pull-request reviews
+(`pullrequests`, fed by the API's webhook route through `review`) and the outbox dispatcher
+(`outbox`: notifications and deploy statuses, delivered by the leader).
+
 Clock and queue are injected, so tests drive the loop with short intervals and no real waiting.
 """
 
@@ -29,11 +33,17 @@ from collections.abc import Callable
 from typing import Any
 
 from gitops import errors, events
+from gitops.controller.forging import Forges
+from gitops.controller.outbox import Consumer, OutboxDispatcher, known_secret_values
+from gitops.controller.pullrequests import PullRequestReviews
 from gitops.controller.reconciling import Outcome, Reconciler
+from gitops.controller.statuses import DeployStatuses
 from gitops.controller.triggers import Trigger, TriggerQueue, coalesce, handed_over
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.forges.retrying import RetryPolicy
+from gitops.notify import targets_from
 from gitops.settings import Settings
-from gitops.source import ConfigRepo
+from gitops.source import ConfigRepo, PullRequestEvent
 from gitops.store import Store
 
 log = logging.getLogger(__name__)
@@ -72,6 +82,14 @@ class Service:
         self.busy = False
         self.last_outcome: Outcome | None = None
         self._thread: threading.Thread | None = None
+        secrets = known_secret_values(settings)
+        self.forges = Forges(settings)
+        self.reviews = (PullRequestReviews(settings, store, repo, connect, self.forges, secrets=secrets)
+                        if settings.pr_reviews else None)
+        # the outbox retries by itself: its forge calls give up fast instead of holding the other consumers
+        self.status_forges = Forges(settings, policy=RetryPolicy(attempts=2, max_delay=10.0))
+        self.outbox = OutboxDispatcher(store, outbox_consumers(settings, self.status_forges), secrets=secrets,
+                                       public_url=settings.public_url, is_leader=lambda: self.leader)
 
     # -- the API's port ----------------------------------------------------------------------
 
@@ -80,9 +98,18 @@ class Service:
         (StoreError when the ledger cannot be reached: the API answers 503)."""
         if self.leader:
             self.queue.put(trigger)
+            self.outbox.wake.set()
             return
         self.store.queue_request(trigger.kind, revision=trigger.revision, restore_data=trigger.restore_data,
                                  source=trigger.source)
+
+    def review(self, event: PullRequestEvent) -> bool:
+        """Queue a read-only review of a pull request (any replica reviews: nothing is applied);
+        False when reviews are turned off."""
+        if self.reviews is None:
+            return False
+        self.reviews.submit(event)
+        return True
 
     @property
     def stats(self) -> dict[str, float]:
@@ -93,11 +120,19 @@ class Service:
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="phoenix-reconcile", daemon=True)
         self._thread.start()
+        if self.reviews is not None:
+            self.reviews.start()
+        self.outbox.start()
 
     def stop(self, timeout: float = 120.0) -> bool:
         """Ask the loop to end after the actions running now; True when it ended within `timeout`."""
         self.stopping.set()
         self.queue.close()
+        if self.reviews is not None:
+            self.reviews.stop(timeout=min(timeout, 30.0))
+        self.outbox.stop()
+        self.forges.close()
+        self.status_forges.close()
         if self._thread is None:
             return True
         self._thread.join(timeout)
@@ -191,3 +226,13 @@ class Service:
                 self.store.update_state(phase="idle", last_error="internal error; see the logs")
         finally:
             self.busy = False
+
+
+def outbox_consumers(settings: Settings, forges: Forges) -> list[Consumer]:
+    """The notification targets of PHOENIX_NOTIFY, and deploy statuses when PHOENIX_FORGE is set."""
+    consumers: list[Consumer] = list(targets_from(settings))
+    if settings.forge:
+        forge = forges.for_provider(settings.forge)
+        if forge is not None:
+            consumers.append(DeployStatuses(forge, settings.forge_repo, settings.status_context))
+    return consumers

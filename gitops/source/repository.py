@@ -30,6 +30,8 @@ from gitops.source import access
 
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<!\.lock)(?<![/.])$")
+_REVIEW_REF = re.compile(
+    r"^refs/(pull/\d+/head|merge-requests/\d+/head|heads/(?!-)[A-Za-z0-9._/-]+(?<!\.lock)(?<![/.]))$")
 SYMLINK_MODE = 0o120000
 DEFAULT_TIMEOUT_S = 120.0
 
@@ -142,8 +144,37 @@ class ConfigRepo:
             forced = previous is not None and previous != new and not self._is_ancestor(repo, previous, new)
             self._git(repo, "update-ref", f"refs/phoenix/seen/{new}", new)
             return FetchResult(
-                head=_info(repo.commit(new)), previous_sha=previous, cloned=previous is None, forced=forced
+                head=info(repo.commit(new)), previous_sha=previous, cloned=previous is None, forced=forced
             )
+
+    def fetch_ref(self, ref: str) -> CommitInfo:
+        """Fetch one pull-request head (`refs/pull/N/head`, `refs/merge-requests/N/head`, or a source
+        branch `refs/heads/NAME`) into `refs/phoenix/review/...`; its commit. SourceError if impossible."""
+        if not _REVIEW_REF.match(ref) or ".." in ref:
+            raise errors.SourceError(f"{ref!r} is not a pull-request head this controller fetches")
+        local = "refs/phoenix/review/" + ref.removeprefix("refs/")
+        with self._lock:
+            repo = self._open()
+            try:
+                self._git(repo, "fetch", "--no-tags", "--quiet", "origin", f"+{ref}:{local}")
+            except errors.SourceError as exc:
+                if str(exc).startswith(f"branch {self.branch!r} not found"):
+                    raise errors.SourceError(f"{ref} not found in {self.display_url}") from None
+                raise errors.SourceError(str(exc).replace(f"(branch {self.branch})", f"({ref})")) from None
+            return info(repo.commit(repo.git.rev_parse("--verify", f"{local}^{{commit}}").strip()))
+
+    def export(self, sha: str, into: Path) -> Path:
+        """Write the config files of commit `sha` into the empty or missing folder `into` (a review's
+        own copy, which no pruning of `checkouts` touches); `into`."""
+        with self._lock:
+            commit = self._resolve(sha)
+            tree = self._config_tree(commit)
+            into.mkdir(parents=True, exist_ok=True)
+            try:
+                export_tree(tree, into)
+            except OSError as exc:
+                raise errors.SourceError(f"cannot write the files of {commit.hexsha[:12]}: {exc}") from None
+            return into
 
     def head(self) -> CommitInfo:
         """The branch's head as of the last fetch (fetching first if there never was one)."""
@@ -152,14 +183,14 @@ class ConfigRepo:
             sha = self._ref_sha(repo)
             if sha is None:
                 return self.fetch().head
-            return _info(repo.commit(sha))
+            return info(repo.commit(sha))
 
     # -- history -----------------------------------------------------------------------------
 
     def commit(self, sha: str) -> CommitInfo:
         """The commit with this sha or unique prefix; NotFoundError if the clone does not have it."""
         with self._lock:
-            return _info(self._resolve(sha))
+            return info(self._resolve(sha))
 
     def commits_between(self, old_sha: str | None, new_sha: str, *, limit: int = 1000) -> list[CommitInfo]:
         """Commits reachable from `new_sha` but not from `old_sha`, oldest first, `new_sha` last.
@@ -171,7 +202,7 @@ class ConfigRepo:
             new = self._resolve(new_sha)
             spec = new.hexsha if old_sha is None else f"{self._resolve(old_sha).hexsha}..{new.hexsha}"
             commits = self._open().iter_commits(spec, max_count=limit, reverse=True)
-            return [_info(c) for c in commits]
+            return [info(c) for c in commits]
 
     def is_ancestor(self, old_sha: str, new_sha: str) -> bool:
         with self._lock:
@@ -191,7 +222,7 @@ class ConfigRepo:
             self.checkouts_dir.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".tmp-{commit.hexsha[:12]}-", dir=self.checkouts_dir))
             try:
-                _export(tree, staging)
+                export_tree(tree, staging)
                 os.rename(staging, target)
             except OSError as exc:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -301,7 +332,7 @@ class ConfigRepo:
         return tree
 
 
-def _export(tree: git.Tree, into: Path) -> None:
+def export_tree(tree: git.Tree, into: Path) -> None:
     """Write the regular files of `tree` under `into` (symlinks and submodules are left out)."""
     base = PurePosixPath(tree.path) if tree.path else PurePosixPath()
     root = into.resolve()
@@ -316,7 +347,7 @@ def _export(tree: git.Tree, into: Path) -> None:
         destination.write_bytes(item.data_stream.read())
 
 
-def _info(commit: git.Commit) -> CommitInfo:
+def info(commit: git.Commit) -> CommitInfo:
     author = commit.author
     return CommitInfo(
         sha=commit.hexsha,

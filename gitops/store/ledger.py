@@ -321,6 +321,37 @@ class Store:
             query = query.order_by(tables.Event.id.desc()).limit(max(0, limit)).offset(max(0, offset))
             return [_event(row) for row in session.scalars(query)]
 
+    def events_after(self, after_id: int, limit: int = 100) -> list[records.EventRecord]:
+        """Events newer than `after_id`, oldest first: what an outbox consumer has still to handle."""
+        query = (select(tables.Event).where(tables.Event.id > after_id)
+                 .order_by(tables.Event.id.asc()).limit(max(0, limit)))
+        with self._read() as session:
+            return [_event(row) for row in session.scalars(query)]
+
+    def latest_event_id(self) -> int:
+        with self._read() as session:
+            return int(session.scalar(select(func.max(tables.Event.id))) or 0)
+
+    # -- outbox cursors ----------------------------------------------------------------------
+
+    def outbox_cursor(self, consumer: str) -> int | None:
+        """The last event id `consumer` handled; None before its first run."""
+        with self._read() as session:
+            row = session.get(tables.OutboxCursor, consumer)
+            return None if row is None else int(row.event_id)
+
+    def set_outbox_cursor(self, consumer: str, event_id: int) -> None:
+        """Remember that `consumer` handled every event up to `event_id` (it never moves back)."""
+        if not consumer or len(consumer) > 128:
+            raise ValueError("an outbox consumer is named in 1 to 128 characters")
+        with self._write() as session:
+            row = session.get(tables.OutboxCursor, consumer)
+            if row is None:
+                session.add(tables.OutboxCursor(consumer=consumer, event_id=event_id, updated_at=self._clock()))
+            elif event_id > row.event_id:
+                row.event_id = event_id
+                row.updated_at = self._clock()
+
     # -- controller state --------------------------------------------------------------------
 
     def get_state(self) -> records.ControllerState:

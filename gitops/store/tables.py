@@ -1,4 +1,4 @@
-"""The ORM mapping of the ledger's tables: revisions, runs, events, requests, controller_state.
+"""The ORM mapping of the ledger's tables: revisions, runs, events, requests, controller_state, outbox_cursors.
 
 Used only inside `gitops.store` (the ledger and the migrations' metadata); nothing outside this
 package sees these classes. Times are stored in UTC and always come back timezone-aware.
@@ -159,3 +159,13 @@ class State(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     branch_head: Mapped[str | None] = mapped_column(String(SHA_LENGTH))  # the newest commit fetched
     extra: Mapped[Any | None] = mapped_column(JsonData)
+
+
+class OutboxCursor(Base):
+    """The last event id one consumer of the outbox has handled (delivered, or given up on for good)."""
+
+    __tablename__ = "outbox_cursors"
+
+    consumer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_id: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

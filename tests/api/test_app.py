@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from gitops.api.app import create_app
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
+from gitops.source import PullRequestEvent
 from gitops.store import Store, open_store
 
 TOKEN = "t0ken-for-tests-0123456789"
@@ -30,9 +31,14 @@ class FakeController:
 
     def __init__(self) -> None:
         self.triggers: list[Trigger] = []
+        self.reviews: list[PullRequestEvent] = []
 
     def request(self, trigger: Trigger) -> None:
         self.triggers.append(trigger)
+
+    def review(self, event: PullRequestEvent) -> bool:
+        self.reviews.append(event)
+        return True
 
     @property
     def stats(self) -> dict[str, float]:

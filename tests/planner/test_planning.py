@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from gitops.config import queries
-from gitops.planner.desired import desired_guests
-from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner import assumed
+from gitops.planner.live import LiveGuest, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
 from gitops.planner.planning import plan_changes
@@ -28,34 +28,7 @@ def estate() -> Any:
 
 def converged_live(estate: Any) -> LiveState:
     """A live state exactly as PVE would report the example after a converge, generated parts included."""
-    live = LiveState(node=NODE, nodes=[NODE])
-    for d in desired_guests(estate, NODE):
-        config: dict[str, Any] = {k: v for k, v in d.config.items() if v != ""}
-        for key, value in list(config.items()):
-            if key.startswith("net") and d.kind == "lxc" and "hwaddr=" not in value:
-                config[key] = value + ",hwaddr=BC:24:11:AA:BB:CC,type=veth"
-            if key.startswith("net") and d.kind == "vm" and value.startswith("virtio,"):
-                config[key] = value.replace("virtio,", "virtio=BC:24:11:AA:BB:DD,", 1)
-        config["memory"] = int(config["memory"])  # PVE answers numbers for some keys
-        config["onboot"] = int(config["onboot"])
-        size = f"{d.disk_gb}G"
-        if d.kind == "lxc":
-            config["rootfs"] = f"{d.storage}:subvol-{d.vmid}-disk-0,size={size}"
-        else:
-            config["scsi0"] = f"{d.storage}:vm-{d.vmid}-disk-0,size={size}"
-        for m in d.mounts:
-            config[m.key] = (f"{m.host_path},mp={m.path}" + (",ro=1" if m.read_only else "")) if m.host_path \
-                else f"{m.storage}:subvol-{d.vmid}-disk-1,mp={m.path},size={m.size_gb}G"
-        rules = [{**r, "pos": i, "digest": "x", "ipversion": 4} for i, r in enumerate(d.firewall.rules)]
-        firewall = LiveFirewall(options={"enable": int(d.firewall.enabled)} if d.firewall.enabled else {},
-                                rules=rules)
-        live.guests[d.vmid] = LiveGuest(
-            kind=d.kind, vmid=d.vmid, node=NODE, name=d.name, status="stopped" if d.template else "running",
-            template=d.template, tags=["phoenix-gitops"], config=config, firewall=firewall)
-    for sid, content in (("tank-lxc-disks", "images,rootdir"), ("tank-vm-disks", "images"),
-                         ("tank-models", "images,rootdir"), ("tank-iso", "iso,vztmpl,import")):
-        live.storages[sid] = LiveStorage(sid, "dir", set(content.split(",")))
-    return live
+    return assumed.converged_live(estate, NODE)
 
 
 def test_converged_live_plans_nothing(estate: Any) -> None:

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from gitops import errors
 from gitops.settings import Settings
 from gitops.source import ConfigRepo, access
+from tests.source.conftest import git
 
 LXC = "phoenix_lxc_configs.json"
 VM = "phoenix_vm_configs.json"
@@ -375,3 +376,40 @@ def test_from_settings(tmp_path: Path, git_remote: Any) -> None:
         assert repo.fetch().head.sha == sha
         assert repo.git_dir == tmp_path / "d" / "repo" / "mirror.git"
         assert (repo.checkout(sha) / LXC).exists()
+
+
+def test_pull_request_heads_are_fetched_and_exported(git_remote: Any, url_for: Any, open_repo: Any,
+                                                     tmp_path: Path) -> None:
+    remote = git_remote()
+    remote.commit({LXC: lxc(2048)}, "base")
+    remote.push()
+    pr_sha = remote.commit({LXC: lxc(4096)}, "more memory")
+    remote.push(branch="more-memory")
+    git("update-ref", "refs/pull/7/head", pr_sha, cwd=remote.bare)  # what GitHub and Gitea keep
+    git("update-ref", "refs/merge-requests/7/head", pr_sha, cwd=remote.bare)  # what GitLab keeps
+
+    repo = open_repo(url_for(remote))
+    repo.fetch()
+    for ref in ("refs/pull/7/head", "refs/merge-requests/7/head", "refs/heads/more-memory"):
+        assert repo.fetch_ref(ref).sha == pr_sha
+    folder = repo.export(pr_sha, tmp_path / "review")
+    assert "4096" in (folder / LXC).read_text()
+    assert not (repo.checkouts_dir / pr_sha).exists()  # a review's copy is its own
+
+
+@pytest.mark.parametrize("ref", ["refs/pull/7/merge/../../heads/x", "--upload-pack=x", "refs/tags/v1",
+                                 "refs/pull/x/head", "main"])
+def test_only_pull_request_heads_are_fetched(git_remote: Any, open_repo: Any, ref: str) -> None:
+    remote = git_remote()
+    remote.commit({LXC: lxc(2048)}, "base")
+    remote.push()
+    with pytest.raises(errors.SourceError, match="not a pull-request head"):
+        open_repo(remote.url).fetch_ref(ref)
+
+
+def test_a_missing_pull_request_head_is_a_source_error(git_remote: Any, open_repo: Any) -> None:
+    remote = git_remote()
+    remote.commit({LXC: lxc(2048)}, "base")
+    remote.push()
+    with pytest.raises(errors.SourceError, match="refs/pull/9/head"):
+        open_repo(remote.url).fetch_ref("refs/pull/9/head")

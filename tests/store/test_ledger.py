@@ -41,10 +41,10 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
     engine = database.make_engine(store_url_of(store))
     try:
         names = set(inspect(engine).get_table_names())
-        assert {"revisions", "runs", "events", "controller_state", "alembic_version"} <= names
+        assert {"revisions", "runs", "events", "controller_state", "outbox_cursors", "alembic_version"} <= names
         head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == head == "0002"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0003"
     finally:
         engine.dispose()
 
@@ -445,3 +445,14 @@ def test_requests_handed_over_are_taken_once_in_order(store: Store) -> None:
     assert store.take_requests("leader-1") == [first, second]
     assert store.take_requests("leader-2") == []  # taken once, by whoever took them first
     assert (second.kind, second.revision, second.restore_data) == ("rollback", SHA_A, True)
+
+
+def test_outbox_cursors_remember_and_never_move_back(store: Store) -> None:
+    first = store.add_event("applied", "one")
+    second = store.add_event("failed", "two", level="error")
+    assert store.outbox_cursor("notify:x") is None
+    assert [e.id for e in store.events_after(0)] == [first.id, second.id]
+    store.set_outbox_cursor("notify:x", second.id)
+    store.set_outbox_cursor("notify:x", first.id)
+    assert store.outbox_cursor("notify:x") == second.id == store.latest_event_id()
+    assert store.events_after(second.id) == []
