@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     pve_token_value: SecretStr | None = None
     pve_verify_ssl: str = "true"
     pve_node: str = ""
+    pve_source_address: str = Field(
+        "", description="the address the Proxmox API sees the controller come from (default: the local address "
+        "of the connection); checked against the firewall so a plan never locks the controller out")
     pve_timeout: float = 30.0
     pve_concurrency: int = Field(8, ge=1, le=64, description="guest operations (tasks) in parallel per node")
     pve_read_concurrency: int = Field(32, ge=1, le=128, description="parallel read-only API calls (GETs)")

@@ -64,21 +64,24 @@ def serve(
 def demo(
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
     port: int = typer.Option(8080, "--port", help="port to listen on"),
+    nodes: int = typer.Option(1, "--nodes", min=1, max=64, envvar="PHOENIX_DEMO_NODES",
+                              help="simulate a cluster of this many nodes (pve1..pveN)"),
 ) -> None:
     from gitops.demo.embedded import start_demo
     from gitops.errors import PhoenixError
 
     data_dir = Path(os.environ.get("PHOENIX_DATA_DIR", "./phoenix-data"))
     try:
-        started = start_demo(data_dir)
+        started = start_demo(data_dir, nodes)
     except PhoenixError as exc:
         fail(str(exc))
     url = f"http://{host}:{port}"
+    where = f"cluster (pve1..pve{nodes}; guests without a `node` on pve1)" if nodes > 1 else "node"
     token_line = (f"API token (shown once, kept in {started.token_file}):\n    {started.token}"
                   if started.token_created else f"API token: in {started.token_file}")
     typer.echo(
         f"""Phoenix GitOps demo
-  simulated Proxmox node: https://{started.settings.pve_host} (fakepve)
+  simulated Proxmox {where}: https://{started.settings.pve_host} (fakepve)
   simulated Portainer:    {started.settings.portainer_url}
   API and dashboard:      {url}   (docs: {url}/docs)
   config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from gitops.config.access import Access
 from gitops.config.common import ConfigModel, FirewallRule, TestSpec
 
 
@@ -38,6 +39,24 @@ class InternalBridge(ConfigModel):
     subnet: str
 
 
+class Bridge(ConfigModel):
+    """A Linux bridge on every node (new): its address, ports and VLAN awareness."""
+
+    cidr: str | None = Field(None, description="the node's address on it, `ip/prefix`; none: no address")
+    ports: list[str] = Field(default_factory=list, description="bridge ports, e.g. `eno2`")
+    vlan_aware: bool = False
+    comment: str | None = None
+
+
+class Vlan(ConfigModel):
+    """A VLAN interface on every node (new), e.g. `vmbr0.20`."""
+
+    raw_device: str
+    vlan_id: int = Field(ge=1, le=4094)
+    cidr: str | None = None
+    comment: str | None = None
+
+
 class HypervisorNetwork(ConfigModel):
     external_registry_url: str | None = None
     portainer_server_ip: str | None = None
@@ -51,6 +70,8 @@ class HypervisorNetwork(ConfigModel):
     macvlan_vlan_tag: int | None = Field(None, ge=1, le=4094)
     public_vlan_tag: int | None = Field(None, ge=1, le=4094)
     internal_bridge: InternalBridge | None = None
+    bridges: dict[str, Bridge] = Field(default_factory=dict, description="more bridges, by name (new)")
+    vlans: dict[str, Vlan] = Field(default_factory=dict, description="VLAN interfaces, by name (new)")
 
 
 class DockerImages(ConfigModel):
@@ -144,10 +165,15 @@ class SharedVolume(ConfigModel):
 
 
 class HostFirewall(ConfigModel):
+    """The cluster and host firewall (`firewall`; formerly `shared_volumes.firewall`)."""
+
     enabled: bool = False
     default_input_policy: str = "DROP"
     default_output_policy: str = "ACCEPT"
     global_firewall_rules: list[FirewallRule] = Field(default_factory=list)
+    aliases: dict[str, str] = Field(default_factory=dict, description="cluster aliases (new): name -> IP or CIDR")
+    ipsets: dict[str, list[str]] = Field(
+        default_factory=dict, description="cluster IP sets (new): name -> CIDRs; `management` adds to PVE's own")
 
 
 # Until 2025-11-16 upstream kept the host firewall at `shared_volumes.firewall` (its scripts read it
@@ -231,6 +257,7 @@ class HypervisorConfig(ConfigModel):
     behavior: Behavior = Field(default_factory=Behavior)
     shared_volumes: dict[str, SharedVolumeEntry] = Field(default_factory=dict)
     firewall: HostFirewall | None = None
+    access: Access | None = Field(None, description="PVE users, groups, roles, ACLs, API tokens (new)")
     portainer_api: PortainerApi | None = None
     vm_defaults: VmGlobalDefaults | None = None
     dns_server: DnsServer | None = None

@@ -27,7 +27,8 @@ def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToke
     """The registry of one run: Proxmox around `client`, then every configured extra system. On an
     error connecting one of them, the ones already connected are closed."""
     drivers = Drivers(cancel=cancel or CancelToken())
-    drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency))
+    drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency,
+                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir))
     if not extra:
         return drivers
     try:

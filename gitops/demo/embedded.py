@@ -71,8 +71,9 @@ def example_files() -> dict[str, bytes]:
     return files
 
 
-def start_demo(data_dir: Path) -> Demo:
-    """Make (or reuse) everything under `data_dir`, start the simulated node, return the settings."""
+def start_demo(data_dir: Path, nodes: int = 1) -> Demo:
+    """Make (or reuse) everything under `data_dir`, start the simulated node (a cluster of `nodes`
+    nodes, `pve1`..`pveN`; guests without a `node` go to `pve1`), return the settings."""
     try:
         from gitops.demo.simulator import SimulatedNode
     except ImportError:
@@ -85,7 +86,7 @@ def start_demo(data_dir: Path) -> Demo:
     repo_dir = _config_repo(data_dir / "config-repo")
 
     password = secrets.token_urlsafe(16)
-    node = SimulatedNode(data_dir / "pve-pki", host=LOOPBACK, password=password)
+    node = SimulatedNode(data_dir / "pve-pki", host=LOOPBACK, password=password, nodes=nodes)
     portainer_key = _demo_secret(secrets_dir, "portainer_api_key")
     portainer = _start_portainer(portainer_key)
 
@@ -93,7 +94,7 @@ def start_demo(data_dir: Path) -> Demo:
         pve_host=node.address, pve_user="root@pam", pve_password=SecretStr(password),
         pve_verify_ssl=node.cafile, git_url=repo_dir.as_uri(), git_branch="main", poll_interval=2.0,
         drift_interval=30.0, data_dir=data_dir, database_url="", secrets_dir=secrets_dir,
-        api_token=SecretStr(token), boot_delays=False,
+        api_token=SecretStr(token), boot_delays=False, pve_node="pve1" if nodes > 1 else "",
         portainer_url=portainer.url, portainer_api_key=SecretStr(portainer_key),
     )
     return Demo(settings, repo_dir, token, created, token_file, node, portainer)

@@ -1,23 +1,39 @@
-"""A simulated Proxmox VE node: fakepve, plus the PVE behaviours fakepve 0.5.0 does not model.
+"""A simulated Proxmox VE cluster: fakepve, plus the PVE behaviours fakepve 0.5.0 does not model.
 
-fakepve answers `PUT /nodes/{node}/qemu/{vmid}/resize` with success and changes nothing, and keeps
-`import-from=` in a VM disk's config with size 0 instead of importing the image. Real PVE grows the
-disk (and refuses to shrink it) and imports the image at its size; the controller relies on both,
-so this subclass adds them, in PVE's wording.
+- VM disk resize: fakepve answers `PUT /nodes/{node}/qemu/{vmid}/resize` with success and changes
+  nothing; PVE grows the disk (and refuses to shrink it).
+- `import-from=` disks: fakepve keeps them in the config with size 0; PVE imports the image at its size.
+- VM migration over the API: fakepve has `POST /nodes/{node}/lxc/{vmid}/migrate` but only a Python
+  `migrate()` for VMs. `POST /nodes/{node}/qemu/{vmid}/migrate` is added as qemu-server's
+  `migrate_vm` does it: `target` must be another node of the cluster, a running VM needs `online=1`
+  ("can't migrate running VM without --online"), a running VM with disks on storage that is not
+  `shared` needs `with-local-disks=1`, the VM holds the `migrate` lock for the task (type `qmigrate`)
+  and then lives on the target. Assumed: volumes keep their ids (the storage exists on both nodes),
+  and the task takes `migrate_secs` PVE seconds whatever the disk size.
+- Migrating to a node that is offline: fakepve's container migration moves the guest anyway. PVE
+  cannot reach the node and fails; here both kinds refuse with "target node 'NAME' is not online"
+  (PVE's wording varies with where the SSH tunnel fails; the message is assumed).
+- The appliance index, `GET/POST /nodes/{node}/aplinfo` (what `pveam available` and `pveam download`
+  call), which fakepve answers from the schema alone (an empty list; a download that stores nothing).
+  As PVE's `apl_download` does, POST refuses a name the index does not list (400, `template: no such
+  template`), a storage that is missing or disabled, or one without `vztmpl` content (`storage 'X'
+  does not support templates`), then runs a `download` task whose id is the template and which leaves
+  `vztmpl/<template>` on the storage. Assumed, not PVE's: the index is `APPLIANCES`, a few real names
+  of PVE 8's `system` section (PVE reads a cache that `pveam update` fills from download.proxmox.com),
+  without checksums, and each download has the made-up size given there.
+- Access control (users, groups, roles, ACLs, API tokens): fakepve stores none of it; see
+  `gitops.demo.simulated_access`.
+- Node networks (interfaces, pending changes, reload): fakepve stores none; see
+  `gitops.demo.simulated_network`.
+- PVE 9's permission rule for `download-url` comes from `gitops.demo.permissions`.
 
-It also adds the appliance index, `GET/POST /nodes/{node}/aplinfo` (what `pveam available` and
-`pveam download` call), which fakepve answers from the schema alone (an empty list; a download that
-stores nothing). As PVE's `apl_download` does, POST refuses a name the index does not list (400,
-`template: no such template`), a storage that is missing or disabled, or one without `vztmpl`
-content (`storage 'X' does not support templates`), then runs a `download` task whose id is the
-template and which leaves `vztmpl/<template>` on the storage. Assumed, not PVE's: the index is
-`APPLIANCES`, a few real names of PVE 8's `system` section (PVE reads a cache that `pveam update`
-fills from download.proxmox.com), without checksums, and each download has the made-up size given
-there. PVE 9's permission rule for `download-url` comes from `gitops.demo.permissions`. Everything
-else is fakepve's.
+The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
+including its leniencies (a node-local storage shows the same content on every node; the controller
+reads content per node and does not rely on it).
 
 `SimulatedNode` serves one on a loopback address from a background event loop, for `phoenix-gitops
-demo` and for the tests' `pve` fixture. Requires the `demo` (or `test`) extra, which brings fakepve.
+demo` and for the tests' `pve` fixture, as one node (`pve1`) or a cluster of several (`pve1`..`pveN`).
+Requires the `demo` (or `test`) extra, which brings fakepve.
 """
 
 from __future__ import annotations
@@ -25,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import re
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -38,6 +55,8 @@ from fakepve.qemu import join_drive, split_drive, volume_ref
 from fakepve.routing import split_list
 
 from gitops.demo.permissions import Pve9DownloadPermission
+from gitops.demo.simulated_access import AccessControl
+from gitops.demo.simulated_network import NodeNetwork
 
 TIMEOUT = 30
 MIB = 1024**2
@@ -69,8 +88,12 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 }
 
 
-class PhoenixFakePve(Pve9DownloadPermission, FakePve):  # type: ignore[misc]
-    """fakepve with VM disk resize, `import-from` disks and the appliance index, as PVE does them."""
+class PhoenixFakePve(Pve9DownloadPermission, AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
+    """fakepve with VM disk resize, `import-from` disks, the appliance index, PVE 9's download permission,
+    VM migration, access control (`simulated_access`) and node networks (`simulated_network`), as PVE
+    does them."""
+
+    migrate_secs = 20.0  # PVE seconds a VM migration task takes
 
     def _routes_storage(self) -> list[tuple[str, str, Any]]:
         routes: list[tuple[str, str, Any]] = super()._routes_storage()
@@ -98,7 +121,60 @@ class PhoenixFakePve(Pve9DownloadPermission, FakePve):  # type: ignore[misc]
 
     def _routes_qemu(self) -> list[tuple[str, str, Any]]:
         routes: list[tuple[str, str, Any]] = super()._routes_qemu()
-        return [*routes, ("PUT", "/nodes/{node}/qemu/{vmid}/resize", self._qm_resize)]
+        return [*routes, ("PUT", "/nodes/{node}/qemu/{vmid}/resize", self._qm_resize),
+                ("POST", "/nodes/{node}/qemu/{vmid}/migrate", self._qm_migrate)]
+
+    def _check_target_online(self, target: str) -> None:
+        if target in self.nodes and not self.nodes[target].get("online", True):
+            raise PveError(500, f"target node '{target}' is not online")
+
+    async def _lxc_migrate(self, user: str, v: dict[str, Any]) -> Any:
+        self._check_target_online(str(v.get("target", "")))
+        return await super()._lxc_migrate(user, v)
+
+    async def _qm_migrate(self, v: dict[str, Any], user: str) -> Any:
+        target = str(v.get("target") or "")
+        if not target:
+            raise PveError(400, "Parameter verification failed.",
+                           {"target": "property is missing and it is not optional"})
+        if target == v["node"]:
+            raise PveError(400, "Parameter verification failed.", {"target": "target is local node."})
+        self.need_quorum()
+        if target not in self.nodes:
+            raise PveError(500, f"no such cluster node '{target}'")
+        self._check_target_online(target)
+        vm = self.find(v["node"], v["vmid"])
+        self._check_lock(vm)
+        online = str(v.get("online", "0")) in ("1", "true")
+        if vm.status == "running":
+            if not online:
+                raise PveError(500, "can't migrate running VM without --online")
+            local = [key for key, value in sorted(vm.config.items()) if self._local_disk(key, value)]
+            if local and str(v.get("with-local-disks", "0")) not in ("1", "true"):
+                raise PveError(500, f"can't live migrate attached local disks without with-local-disks option "
+                                    f"({', '.join(local)})")
+
+        async def body() -> str:
+            vm.lock = "migrate"
+            try:
+                await self.pause(self.migrate_secs)
+                vm.node = target
+            finally:
+                vm.lock = None
+            return "migration finished successfully"
+
+        return await self.task(vm.node, "qmigrate", vm.vmid, user, body, vm=vm,
+                               log=[f"starting migration of VM {vm.vmid} to node '{target}'"])
+
+    def _local_disk(self, key: str, value: Any) -> bool:
+        """A disk (not a CD-ROM) on storage that is not `shared`."""
+        if not re.fullmatch(r"(scsi|virtio|sata|ide|efidisk|tpmstate)\d+", key):
+            return False
+        volume, props = split_drive(str(value))
+        sid = volume_ref(volume)[0]
+        if sid is None or props.get("media") == "cdrom":
+            return False
+        return not self.storages.get(sid, {}).get("shared")
 
     def _qm_new_drive(self, vmid: int, key: str, value: str, default: str | None) -> tuple[str, list[str]]:
         volume, props = split_drive(value)
@@ -152,10 +228,11 @@ class PhoenixFakePve(Pve9DownloadPermission, FakePve):  # type: ignore[misc]
 
 
 class SimulatedNode:
-    """A PhoenixFakePve served over HTTPS on a loopback address from its own event-loop thread."""
+    """A PhoenixFakePve served over HTTPS on a loopback address from its own event-loop thread: one node
+    (`pve1`), or with `nodes=N` a cluster of `pve1`..`pveN`."""
 
     def __init__(self, workdir: Path, *, host: str = "127.0.0.1", port: int = 0, password: str = "secret",
-                 time_scale: float = 0.0) -> None:
+                 time_scale: float = 0.0, nodes: int = 1) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         certfile, keyfile, _ = make_cert(str(workdir), hosts=(host,))
         self.cafile = str(certfile)
@@ -165,6 +242,8 @@ class SimulatedNode:
         self.thread.start()
         self.fake = PhoenixFakePve(user="root@pam", password=password, host=host, port=port)
         self.fake.time_scale = time_scale
+        for i in range(2, nodes + 1):
+            self.fake.add_node(f"pve{i}")
         self.run(self.fake.start(str(certfile), str(keyfile)))
 
     @property

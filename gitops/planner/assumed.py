@@ -4,7 +4,9 @@
 review without a Proxmox node) compares the head's config with, so the plan lists exactly what merging
 the head would change. Pure. It assumes what PVE adds on its own after a converge: a MAC on every
 NIC, disks named `<storage>:<kind>-<id>-disk-N` with their size, the storages the config defines or
-uses, the OS templates and cloud images the guests were made from, and the `phoenix-gitops` tag.
+uses, the OS templates and cloud images the guests were made from, and the `phoenix-gitops` tag; and
+the cluster's own resources as the config declares them (the cluster firewall, access control, each
+node's bridges and VLANs), so a config-to-config plan lists only what changes there too.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from gitops.config.estate import Estate
-from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
+from gitops.planner import access, network
+from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
 from gitops.planner.hypervisor import storage_definitions
-from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner.live import LiveAccess, LiveClusterFirewall, LiveFirewall, LiveGuest, LiveState, LiveStorage
 
 
 def converged_live(estate: Estate, node: str) -> LiveState:
@@ -25,7 +28,35 @@ def converged_live(estate: Estate, node: str) -> LiveState:
     for d in desired_guests(estate, node):
         live.guests[d.vmid] = _guest(d, node)
         _assume_storages(d, live)
+    _assume_cluster(estate, live)
     return live
+
+
+def _assume_cluster(estate: Estate, live: LiveState) -> None:
+    hv = estate.hypervisor
+    block = hv.host_firewall()
+    if block is not None:
+        live.cluster_firewall = LiveClusterFirewall(
+            options={"enable": int(block.enabled), "policy_in": block.default_input_policy,
+                     "policy_out": block.default_output_policy},
+            rules=[{**pve_rule(r), "pos": i} for i, r in enumerate(block.global_firewall_rules)],
+            aliases=dict(block.aliases), ipsets={k: list(v) for k, v in block.ipsets.items()})
+        live.node_firewalls = {n: LiveFirewall(options={"enable": 1}) for n in live.nodes}
+    if hv.access is not None:
+        acl = {(a.path, kind, ugid, role): a.propagate for a in hv.access.acls
+               for kind, names in (("user", a.users), ("group", a.groups), ("token", a.tokens))
+               for ugid in names for role in a.roles}
+        live.access = LiveAccess(
+            users={u: {**access.user_fields(user), "groups": set(user.groups)} for u, user in hv.access.users.items()},
+            groups={g: ({"comment": group.comment} if group.comment is not None else {})
+                    for g, group in hv.access.groups.items()},
+            roles={r: set(privs) for r, privs in hv.access.roles.items()},
+            tokens={t: {"privsep": int(tok.privsep), "expire": tok.expire,
+                        **({"comment": tok.comment} if tok.comment else {})} for t, tok in hv.access.tokens.items()},
+            acl=acl)
+    interfaces = network.desired_interfaces(hv)
+    if interfaces:
+        live.node_networks = {n: {name: dict(cfg) for name, cfg in interfaces.items()} for n in live.nodes}
 
 
 def _mac(vmid: int, index: int) -> str:

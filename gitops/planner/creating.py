@@ -58,15 +58,27 @@ def clone_problem(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest 
     return None
 
 
-def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None) -> Action:
-    """`clone`: a full clone of the template, then the clone's own config, disk size and firewall."""
+def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None, *,
+                 shared: bool = False) -> Action:
+    """`clone`: a full clone of the template, then the clone's own config, disk size and firewall.
+
+    A clone for another node than the template's goes there with `target` when its storage is shared;
+    PVE refuses `target` for node-local storage, so then it is cloned beside the template and migrated
+    (offline: a new clone is stopped)."""
     name_key = "hostname" if d.kind == "lxc" else "name"
     clone_params: dict[str, object] = {"newid": d.vmid, name_key: d.name, "full": 1}
     if not source.template and source.snapshot_name:  # upstream: `pct clone SRC NEW --snapname NAME`
         clone_params["snapname"] = source.snapshot_name
     if d.storage:
         clone_params["storage"] = d.storage
-    calls = [ApiCall("POST", source.path("clone"), clone_params, wait=True)]
+    at = source_live.node if source_live is not None and source_live.node else source.node
+    source_path = pve_paths.guest_path(source.kind, at, source.vmid, "clone")
+    move: list[ApiCall] = []
+    if at != d.node and shared:
+        clone_params["target"] = d.node
+    elif at != d.node:
+        move = [ApiCall("POST", pve_paths.guest_path(d.kind, at, d.vmid, "migrate"), {"target": d.node}, wait=True)]
+    calls = [ApiCall("POST", source_path, clone_params, wait=True), *move]
     inherited = _inherited_keys(source, source_live)
     ours = set(d.config) | {m.key for m in d.mounts}
     params: dict[str, object] = {**_set(d.config), **d.create_only}
@@ -84,8 +96,9 @@ def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest |
                              wait=True))
     calls += _firewall_calls(d)
     changes = [FieldChange(k, None, v, secret=k in d.secret_keys) for k, v in _set(d.config).items()]
+    where = f" on {d.node}" + (f" (cloned on {at}, then migrated)" if move else "") if at != d.node else ""
     return Action(target=d.target, action="clone", node=d.node, calls=calls, changes=changes,
-                  summary=f"full clone of {source.target} as {d.name}")
+                  summary=f"full clone of {source.target} as {d.name}{where}")
 
 
 def _owned(key: str) -> bool:

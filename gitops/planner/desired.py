@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from gitops.config import queries
+from gitops.config.common import FirewallRule
 from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest, LxcNetwork
 from gitops.config.templates import cloud_image_url, template_volid
@@ -87,6 +88,9 @@ class DesiredGuest:
 
 
 def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
+    """One per guest; a guest without a `node` goes to the hypervisor file's `node`, else `node` (the
+    default node: PHOENIX_PVE_NODE or the only one; "" on a cluster without one, a plan error)."""
+    node = estate.hypervisor.node or node
     out: list[DesiredGuest] = []
     for ref in queries.all_guests(estate):
         guest = queries.effective(estate, ref)
@@ -131,20 +135,23 @@ def _lxc_net(net: LxcNetwork, hwaddr: str | None, firewall: bool) -> str:
     return join_props(None, props)
 
 
+def pve_rule(rule: FirewallRule) -> dict[str, str]:
+    """A config firewall rule as PVE's rule parameters (`port` is `dport`)."""
+    pve: dict[str, str] = {
+        "type": rule.type, "action": rule.action, "enable": "1" if rule.enable else "0",
+    }
+    for key in ("proto", "sport", "source", "dest", "macro", "iface", "log", "comment"):
+        value = getattr(rule, key)
+        if value is not None:
+            pve[key] = str(value)
+    dport = rule.dport or rule.port
+    if dport is not None:
+        pve["dport"] = dport
+    return pve
+
+
 def _firewall(guest: LxcGuest | Vm) -> DesiredFirewall:
-    rules = []
-    for rule in guest.firewall.rules:
-        pve: dict[str, str] = {
-            "type": rule.type, "action": rule.action, "enable": "1" if rule.enable else "0",
-        }
-        for key in ("proto", "sport", "source", "dest", "macro", "iface", "log", "comment"):
-            value = getattr(rule, key)
-            if value is not None:
-                pve[key] = str(value)
-        dport = rule.dport or rule.port
-        if dport is not None:
-            pve["dport"] = dport
-        rules.append(pve)
+    rules = [pve_rule(rule) for rule in guest.firewall.rules]
     fw = guest.firewall
     return DesiredFirewall(enabled=fw.enabled, policy_in=fw.policy_in, policy_out=fw.policy_out, rules=rules)
 

@@ -1,5 +1,7 @@
-"""Hypervisor-level actions: storage definitions the config uses, and OS templates / cloud images that
-guests to be created need, downloaded when missing: an OS template from its `template_url`, else by
+"""Hypervisor-level actions: every storage definition the hypervisor file makes (ZFS datasets, NFS, dir...)
+and any other storage the guests use, and OS templates / cloud images that guests to be created need,
+downloaded when missing (on each node that needs them when their storage is node-local, once when it is
+shared): an OS template from its `template_url`, else by
 name from the node's appliance index (`POST nodes/{node}/aplinfo`, upstream's `pveam download`); a
 cloud image from `template_image_url`, else from the URL upstream derives (`ubuntu_release`).
 
@@ -56,13 +58,13 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
     definitions = storage_definitions(estate)
     import_sid = _import_storage(desired, creating, definitions, live)
     used = _used_storages(desired, creating) | ({import_sid} if import_sid else set())
-    for sid in sorted(used):
+    for sid in sorted(used | set(definitions)):
         _storage(sid, definitions, live, out)
-    for d in creating:
+    for d in creating:  # each on the node the guest goes to
         if d.kind == "lxc" and d.ostemplate and d.clone_from is None:
-            _lxc_template(d, live, node, out)
+            _lxc_template(d, live, d.node or node, out)
         elif d.kind == "vm" and d.image:
-            _vm_image(d, live, node, import_sid, out)
+            _vm_image(d, live, d.node or node, import_sid, out)
     return out
 
 
@@ -104,17 +106,29 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         ))
 
 
-def _has_volume(live: LiveState, volid: str) -> bool:
+def _has_volume(live: LiveState, volid: str, node: str | None = None) -> bool:
+    """`volid` is on its storage (as `node` sees it; on any node when None)."""
     storage = live.storages.get(volid.split(":", 1)[0])
-    return storage is not None and volid in storage.volumes
+    if storage is None:
+        return False
+    return volid in storage.volumes if node is None else storage.has_volume(volid, node)
+
+
+def _download_target(live: LiveState, volid: str, node: str) -> tuple[str, str]:
+    """(`template/VOLID`, "") for a shared storage or a single node; (`template/VOLID@NODE`, " to NODE")
+    for a node-local storage of a cluster: there each node needs its own copy."""
+    storage = live.storages.get(volid.split(":", 1)[0])
+    if storage is not None and not storage.shared and len(live.nodes) > 1:
+        return f"template/{volid}@{node}", f" to {node}"
+    return f"template/{volid}", ""
 
 
 def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPlan) -> None:
     volid = d.ostemplate or ""
-    if _has_volume(live, volid):
+    if _has_volume(live, volid, node):
         return
     if d.template_url:
-        _download(d, volid, "vztmpl", d.template_url, node, out)
+        _download(d, volid, "vztmpl", d.template_url, node, live, out)
         return
     storage, _, rest = volid.partition(":")
     name = rest.split("/", 1)[-1]
@@ -123,27 +137,30 @@ def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPl
                                   f"OS template {volid} is not on its storage, not in the node's appliance index "
                                   "(`pveam available`), and the guest has no `template_url` to download it from"))
         return
-    target = f"template/{volid}"
+    target, where = _download_target(live, volid, node)
     out.needs.setdefault(d.vmid, []).append(target)
     if not any(a.target == target for a in out.actions):
-        out.actions.append(Action(target=target, action="download-template", summary=f"download appliance {name}",
+        out.actions.append(Action(target=target, action="download-template", node=node,
+                                  summary=f"download appliance {name}{where}",
                                   changes=[FieldChange("volume", None, volid)],
-                                  calls=[ApiCall("POST", pve_paths.node_path(node, "aplinfo"), {"storage": storage,
-                                                                                  "template": name}, wait=True)],
+                                  calls=[ApiCall("POST", pve_paths.node_path(node, "aplinfo"),
+                                                 {"storage": storage, "template": name}, wait=True)],
                                   depends_on=[f"storage/{storage}"]))
 
 
-def _live_image(live: LiveState, image: str) -> str | None:
+def _live_image(live: LiveState, image: str, node: str | None = None) -> str | None:
+    """The volid of `image` on a storage with `import` content (as `node` sees it; any node when None)."""
     for storage in sorted(live.storages.values(), key=lambda st: st.storage):
         for volid in sorted(storage.volumes):
-            if volid.endswith(f"/{image}") and ":import/" in volid:
+            if volid.endswith(f"/{image}") and ":import/" in volid and \
+                    (node is None or storage.has_volume(volid, node)):
                 return volid
     return None
 
 
 def _vm_image(d: DesiredGuest, live: LiveState, node: str, store: str | None, out: HypervisorPlan) -> None:
     image = d.image or ""
-    found = _live_image(live, image)
+    found = _live_image(live, image, node)
     if found:
         out.image_volids[d.vmid] = found
         return
@@ -155,22 +172,24 @@ def _vm_image(d: DesiredGuest, live: LiveState, node: str, store: str | None, ou
         return
     volid = f"{store}:import/{image}"
     out.image_volids[d.vmid] = volid
-    _download(d, volid, "import", d.image_url, node, out)
+    _download(d, volid, "import", d.image_url, node, live, out)
 
 
-def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, out: HypervisorPlan) -> None:
-    """A `download-template` action for `volid` (once, however many guests need it), and the need."""
-    target = f"template/{volid}"
+def _download(d: DesiredGuest, volid: str, content: str, url: str, node: str, live: LiveState,
+              out: HypervisorPlan) -> None:
+    """A `download-template` action for `volid` (once, however many guests need it; on node-local
+    storage once per node, `template/VOLID@NODE`), and the need."""
+    target, where = _download_target(live, volid, node)
     out.needs.setdefault(d.vmid, []).append(target)
     if any(a.target == target for a in out.actions):
         return
     storage, _, rest = volid.partition(":")
     filename = rest.split("/", 1)[-1]
     params = {"content": content, "filename": filename, "url": url}
-    out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}",
-                              changes=[FieldChange("volume", None, volid)],
-                              calls=[ApiCall("POST", pve_paths.node_storage_path(node, storage, "download-url"), params,
-                                             wait=True)],
+    out.actions.append(Action(target=target, action="download-template", summary=f"download {filename}{where}",
+                              node=node, changes=[FieldChange("volume", None, volid)],
+                              calls=[ApiCall("POST", pve_paths.node_storage_path(node, storage, "download-url"),
+                                             params, wait=True)],
                               depends_on=[f"storage/{storage}"]))
 
 

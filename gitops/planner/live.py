@@ -14,6 +14,8 @@ from typing import Any, Literal
 from gitops.planner.stacks.live import LiveStacks
 
 GuestKind = Literal["lxc", "vm"]
+# Storage types PVE always treats as shared between nodes (the others need `shared 1` to be).
+SHARED_TYPES = frozenset({"nfs", "cifs", "cephfs", "rbd", "glusterfs", "iscsi", "iscsidirect", "pbs", "esxi"})
 
 
 @dataclass
@@ -55,6 +57,41 @@ class LiveStorage:
     content: set[str] = field(default_factory=set)
     config: dict[str, Any] = field(default_factory=dict)
     volumes: set[str] = field(default_factory=set)  # e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`
+    # Node-local storage (not `shared`): the volumes each node holds, for the nodes whose content was read.
+    node_volumes: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def shared(self) -> bool:
+        """One content for the whole cluster (NFS, Ceph...); otherwise each node has its own."""
+        return bool(int(self.config.get("shared") or 0)) or self.type in SHARED_TYPES
+
+    def has_volume(self, volid: str, node: str) -> bool:
+        """`volid` is on this storage as `node` sees it."""
+        if self.shared or node not in self.node_volumes:
+            return volid in self.volumes
+        return volid in self.node_volumes[node]
+
+
+@dataclass
+class LiveClusterFirewall:
+    """The cluster firewall (`cluster/firewall`): options, rules in PVE order, aliases, IP sets."""
+
+    options: dict[str, Any] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)      # name -> cidr
+    ipsets: dict[str, list[str]] = field(default_factory=dict)  # name -> cidrs (`!` prefix for nomatch)
+
+
+@dataclass
+class LiveAccess:
+    """PVE access control (`access/...`), as listed."""
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)   # userid -> fields (groups as a set)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # groupid -> fields
+    roles: dict[str, set[str]] = field(default_factory=dict)         # roleid -> privileges
+    builtin_roles: set[str] = field(default_factory=set)             # `special`: PVE's own
+    acl: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # (path, type, ugid, role) -> propagate
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)  # user@realm!id -> fields
 
 
 @dataclass
@@ -63,8 +100,21 @@ class LiveState:
 
     node: str
     nodes: list[str] = field(default_factory=list)
+    offline_nodes: set[str] = field(default_factory=set)  # nodes of the cluster that are not online
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
+    # Read only when the config has a firewall block: the cluster's, and each online node's host firewall.
+    cluster_firewall: LiveClusterFirewall | None = None
+    access: LiveAccess | None = None  # read only when the config has an access block
+    # Read only when the config declares bridges or VLANs: each online node's interfaces (as listed, the
+    # pending configuration when there is one) and its address in the cluster (`cluster/status`).
+    node_networks: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    node_addresses: dict[str, str] = field(default_factory=dict)
+    node_firewalls: dict[str, LiveFirewall] = field(default_factory=dict)
+    # How the controller reaches the API: the source address PVE sees, and pveproxy's port on the node
+    # (8006, whatever proxy or NAT is in front of it), for the firewall lockout check.
+    controller_address: str = ""
+    api_port: int = 8006
     # File names of the OS templates in the node's appliance index (`GET nodes/{node}/aplinfo`,
     # what `pveam available` lists): the ones `POST nodes/{node}/aplinfo` can download.
     appliances: set[str] = field(default_factory=set)

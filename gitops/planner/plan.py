@@ -15,7 +15,7 @@ from gitops.config.secretrefs import SECRET_MASK
 
 ActionKind = Literal[
     "create", "clone", "update", "resize", "start", "stop", "restart", "convert-to-template",
-    "snapshot", "prune-snapshot", "firewall", "delete", "storage", "download-template",
+    "snapshot", "prune-snapshot", "firewall", "delete", "storage", "download-template", "migrate", "access", "network",
     "register", "deploy", "redeploy",
 ]
 HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
@@ -37,6 +37,9 @@ class ApiCall:
     path: str
     params: dict[str, Any] = field(default_factory=dict)
     wait: bool = False
+    # The name of the secret file (in PHOENIX_SECRETS_DIR) the answer's one-time secret goes to (a new API
+    # token's `value`); the secret never enters the plan, a log or the ledger.
+    save_secret: str = ""
 
 
 @dataclass
@@ -121,6 +124,7 @@ def _mask_call(call: ApiCall) -> dict[str, Any]:
         "path": call.path,
         "params": {k: mask_secrets(v) for k, v in call.params.items()},
         "wait": call.wait,
+        **({"save_secret": call.save_secret} if call.save_secret else {}),
     }
 
 

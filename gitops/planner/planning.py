@@ -10,9 +10,11 @@ executor can run independent guests in parallel.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gitops.config import graph
 from gitops.config.estate import Estate
-from gitops.planner import pve_paths
+from gitops.planner import access, cluster_firewall, migration, network, placement, pve_paths
 from gitops.planner.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
@@ -24,9 +26,9 @@ from gitops.planner.rules import SystemRules
 from gitops.planner.stacks import rules as stacks_rules
 from gitops.planner.updating import plan_existing, start_action
 
-# The planner rules of every system besides Proxmox, in the order their actions are appended, e.g.
-# `[stacks.RULES]` (gitops/planner/stacks.py).
-EXTRA_RULES: list[SystemRules] = [stacks_rules.RULES]
+# The planner rules besides the guests', in the order their actions are appended: Proxmox's cluster-level
+# resources (the cluster firewall, access, networks), then Portainer's stacks (`gitops/planner/stacks/rules.py`).
+EXTRA_RULES: list[SystemRules] = [cluster_firewall.RULES, access.RULES, network.RULES, stacks_rules.RULES]
 
 
 def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
@@ -80,6 +82,12 @@ def managed_targets(estate: Estate, live: LiveState, options: PlanOptions) -> li
     return targets
 
 
+def _shared(live: LiveState, storage: str | None) -> bool:
+    """The storage a clone goes to is shared between nodes (so PVE can clone straight to another node)."""
+    st = live.storages.get(storage or "")
+    return st is not None and st.shared
+
+
 def _storages(d: DesiredGuest) -> list[str]:
     return [s for s in [d.storage, *(m.storage for m in d.mounts)] if s]
 
@@ -87,23 +95,44 @@ def _storages(d: DesiredGuest) -> list[str]:
 def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGuest], images: dict[int, str],
                    options: PlanOptions, plan: Plan) -> list[Action]:
     current = live.guest(d.vmid)
+    problem = placement.node_problem(d.target, d.node, live)
+    if problem is not None:
+        plan.errors.append(problem)
+        return []
+    offline = placement.offline_problem(d.target, placement.guest_nodes(d.node, current), live)
+    if offline is not None:
+        plan.warnings.append(offline)
+        return []
     if current is not None:
+        moves: list[Action] = []
+        if current.node and current.node != d.node and current.kind == d.kind:
+            move = migration.migrate_action(d.target, current, d.node, live)
+            if isinstance(move, Problem):
+                plan.errors.append(move)
+                return []
+            moves.append(move)
+            current = replace(current, node=d.node)  # what the guest's other actions find after the move
         result = plan_existing(d, current, options)
         plan.errors += result.errors
         plan.warnings += result.warnings
         if result.pending:
             plan.pending.append(d.target)
-        return result.actions
+        return moves + result.actions
     if d.clone_from is not None:
         source = by_id.get(d.clone_from)
         if source is None:
             plan.errors.append(Problem(d.target, "clone-source-missing", f"template {d.clone_from} is unknown"))
             return []
-        problem = clone_problem(d, source, live.guest(source.vmid))
+        source_live = live.guest(source.vmid)
+        offline = placement.offline_problem(d.target, [source_live.node if source_live else source.node], live)
+        if offline is not None:
+            plan.warnings.append(offline)
+            return []
+        problem = clone_problem(d, source, source_live)
         if problem is not None:
             plan.errors.append(problem)
             return []
-        actions = [clone_action(d, source, live.guest(source.vmid))]
+        actions = [clone_action(d, source, source_live, shared=_shared(live, d.storage or source.storage))]
     else:
         if any(e.target == d.target for e in plan.errors):
             return []  # its template or image is missing: already a plan error
@@ -163,6 +192,10 @@ def _deletes(estate: Estate, live: LiveState, by_id: dict[int, DesiredGuest], op
     out: list[Action] = []
     for vmid, guest in sorted(live.guests.items()):
         if vmid in by_id or MANAGED_TAG not in canonical_tags(guest.tags):
+            continue
+        offline = placement.offline_problem(guest.target, [guest.node], live)
+        if offline is not None:
+            plan.warnings.append(offline)
             continue
         if not options.allow_destroy:
             plan.warnings.append(Problem(guest.target, "orphan",

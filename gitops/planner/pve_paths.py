@@ -42,6 +42,21 @@ def node_path(node: str, suffix: str = "") -> str:
     return f"nodes/{node}/{suffix}" if suffix else f"nodes/{node}"
 
 
+def cluster_firewall_path(suffix: str = "") -> str:
+    """`cluster/firewall[/suffix]`, e.g. `cluster/firewall/rules/3`."""
+    return f"cluster/firewall/{suffix}" if suffix else "cluster/firewall"
+
+
+def access_path(suffix: str) -> str:
+    """`access/{suffix}`: users, groups, roles, the ACL, tokens (`access/users/ci@pve/token/deploy`)."""
+    return f"access/{suffix}"
+
+
+def cluster_path(suffix: str) -> str:
+    """`cluster/{suffix}`, e.g. `cluster/status`."""
+    return f"cluster/{suffix}"
+
+
 def storage_path(storage: str = "") -> str:
     """`storage` (the cluster's storage definitions) or `storage/{id}`."""
     return f"storage/{storage}" if storage else "storage"

@@ -52,10 +52,7 @@ def plan_existing(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> Gue
                                   "(delete it or set is_template: true)"))
         return out
     if live.node and live.node != d.node:
-        out.warnings.append(Problem(d.target, "node-mismatch",
-                                    f"the guest runs on node {live.node}, the config says {d.node}; it is "
-                                    f"managed where it is (guests are not migrated)"))
-        d = replace(d, node=live.node)
+        d = replace(d, node=live.node)  # not migrated (planning.py migrates first): managed where it is
     effective = _effective_config(live)
     running = live.status == "running"
     changes, deletes = _config_changes(d, effective)

@@ -66,7 +66,7 @@ def test_wrong_credentials_give_one_clear_line(cli: Cli, example: Path) -> None:
 
 def test_apply_asks_first_and_a_no_applies_nothing(cli: Cli, example: Path, pve: Any) -> None:
     result = cli.runner.invoke(app, ["apply", str(example)], env=cli.env, input="n\n")
-    assert result.exit_code == 1 and "Apply 24 actions?" in result.output
+    assert result.exit_code == 1 and "Apply 27 actions?" in result.output
     assert "nothing was applied" in result.output and pve.cts == [] and pve.vms == []
     result = cli.runner.invoke(app, ["apply", str(example)], env=cli.env, input="y\n")
     assert result.exit_code == 0, result.output

@@ -55,6 +55,13 @@ def without_root_only_settings(directory: Path) -> Path:
         for ctid in ("901", "110"):
             guests[ctid].pop("gpu_assignment")
     edit(directory, "phoenix_lxc_configs.json", strip)
+
+    def guests_only(data: Any) -> None:
+        # The role covers guests and storages; the cluster's own resources (the host firewall block, the
+        # internal bridge) need the privileges the README lists beside it (Sys.Audit, Sys.Modify...).
+        data.pop("firewall")
+        data["network"].pop("internal_bridge")
+    edit(directory, "phoenix_hypervisor_config.json", guests_only)
     return directory
 
 

@@ -62,3 +62,8 @@ def test_upstream_config_converges_a_fresh_node_unmodified(cli: Cli, pve: Any, t
     # GPU passthrough: CT 910 gets GPUs 0 and 1 and the shared NVIDIA devices.
     devices = [pve.ct(910).config[f"dev{i}"] for i in range(5)]
     assert devices[:2] == ["/dev/nvidia0", "/dev/nvidia1"] and "/dev/nvidiactl" in devices
+    # The host firewall block went into the cluster firewall: its rules in order, then DROP enabled.
+    cluster = pve.fake.firewall_config("cluster")
+    assert cluster["options"]["enable"] >= 1 and cluster["options"]["policy_in"] == "DROP"
+    comments = [r.get("comment") for r in cluster["rules"]]
+    assert len(comments) == 27 and comments[0] == "Allow HTTP for ACME challenges to Nginx"

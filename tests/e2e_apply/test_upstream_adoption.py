@@ -58,6 +58,10 @@ def test_an_estate_upstream_built_converges_in_one_apply(built: str, cli: Cli, p
     for sid, params in storage_definitions(estate).items():  # upstream's hypervisor setup: `pvesm add`
         pve_client.request("POST", "storage", {"storage": sid, **params})
     pve.store_file("fastData-shared-iso", TEMPLATE, 141 * 1024**2, content="vztmpl")
+    # The host's own network (its /etc/network/interfaces, written by hand: no upstream script does it):
+    # the internal bridge its guests use, the host at .1 (upstream's firewall rules name 172.16.100.1).
+    pve.fake._network("pve1")["live"]["vmbr100"] = {"type": "bridge", "cidr": "172.16.100.1/24", "autostart": 1,
+                                                    "address": "172.16.100.1", "netmask": "24"}
     lxc = json.loads((config / "phoenix_lxc_configs.json").read_text())["lxc_configs"]
     for ctid, ct in lxc.items():
         is_template = bool(ct.get("is_template"))

@@ -28,7 +28,9 @@ def estate() -> Any:
 
 def converged_live(estate: Any) -> LiveState:
     """A live state exactly as PVE would report the example after a converge, generated parts included."""
-    return assumed.converged_live(estate, NODE)
+    live = assumed.converged_live(estate, NODE)
+    live.controller_address = "10.20.0.9"
+    return live
 
 
 def test_converged_live_plans_nothing(estate: Any) -> None:
@@ -148,14 +150,17 @@ def test_secrets_are_masked_in_the_plan(estate: Any) -> None:
     assert vm["calls"][0]["params"]["cipassword"] == "(secret)"
 
 
-def test_guest_on_another_node_is_managed_where_it_is(estate: Any) -> None:
+def test_guest_on_another_node_is_migrated_back_then_updated(estate: Any) -> None:
     live = converged_live(estate)
+    live.nodes = [NODE, "pve2"]
     live.guests[102].node = "pve2"
     live.guests[102].config["memory"] = 4096
     plan = _plan(estate, live)
-    [action] = plan.actions
-    assert action.node == "pve2" and action.calls[-1].path == "nodes/pve2/lxc/102/config"
-    assert [w.code for w in plan.warnings] == ["node-mismatch"]
+    migrate, update = plan.actions
+    assert (migrate.action, migrate.node) == ("migrate", "pve2")
+    assert migrate.calls[0].path == "nodes/pve2/lxc/102/migrate"
+    assert migrate.calls[0].params == {"target": NODE, "restart": 1}  # a running container: restart mode
+    assert update.action == "update" and update.calls[-1].path == f"nodes/{NODE}/lxc/102/config"
 
 
 def test_a_new_guest_with_nothing_to_wait_for_is_created_and_started_in_one_task(tmp_path: Path) -> None:

@@ -167,10 +167,9 @@ def _pick_node(wanted: str, nodes: list[str], host: str) -> str:
             known = ", ".join(nodes)
             raise errors.PermanentError(f"Proxmox at {host} has no node {wanted!r} (nodes: {known})")
         return wanted
-    if len(nodes) == 1:
-        return nodes[0]
-    raise errors.SettingsError(
-        f"Proxmox at {host} has {len(nodes)} nodes ({', '.join(nodes) or 'none'}): set PHOENIX_PVE_NODE")
+    # A cluster without a default node: each guest names its `node` (or the hypervisor file does), and
+    # the plan says so for a guest that does not (`gitops.planner.placement`).
+    return nodes[0] if len(nodes) == 1 else ""
 
 
 def _widen_pool(api: Any, concurrency: int) -> None:

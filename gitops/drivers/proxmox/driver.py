@@ -8,12 +8,16 @@ are `tasks`', retries `retrying`'s; library errors were already translated by th
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from gitops import errors
 from gitops.config.estate import Estate
-from gitops.drivers.proxmox import retrying, tasks
+from gitops.drivers.proxmox import cluster_reading, retrying, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
+from gitops.planner import cluster_firewall, network
 from gitops.planner import desired as desired_mod
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
@@ -26,8 +30,11 @@ class ProxmoxDriver:
     system: System = PROXMOX
 
     def __init__(self, client: ProxmoxClient, *, policy: retrying.RetryPolicy = retrying.DEFAULT_POLICY,
-                 task_timeout: float = 3600.0, concurrency: int | None = None) -> None:
+                 task_timeout: float = 3600.0, concurrency: int | None = None, source_address: str = "",
+                 secrets_dir: Path | None = None) -> None:
         self.client = client
+        self.secrets_dir = secrets_dir  # PHOENIX_SECRETS_DIR: where one-time secrets (new API tokens) go
+        self.source_address = source_address  # PHOENIX_PVE_SOURCE_ADDRESS: how PVE sees us (NAT)
         self.policy = policy
         self.task_timeout = task_timeout
         self.concurrency = max(1, concurrency or client.concurrency)
@@ -51,7 +58,15 @@ class ProxmoxDriver:
         read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
         # The Proxmox part of the snapshot; other systems' fields are theirs to fill.
         live.node, live.nodes, live.guests, live.storages = read.node, read.nodes, read.guests, read.storages
-        live.appliances = read.appliances
+        live.offline_nodes, live.appliances = read.offline_nodes, read.appliances
+        if network.desired_interfaces(estate.hypervisor):
+            cluster_reading.read_networks(self.client, live)
+        access = estate.hypervisor.access
+        if access is not None:
+            cluster_reading.read_access(self.client, live, [t.partition("!")[0] for t in access.tokens])
+        if cluster_firewall.firewall_block(estate.hypervisor) is not None:
+            cluster_reading.read_firewalls(self.client, live)
+            live.controller_address = cluster_reading.controller_address(self.client, self.source_address)
 
     def read_details(self, plan: Plan, options: PlanOptions, live: LiveState) -> bool:
         """Snapshot lists of the guests the plan changes (a snapshot first, old ones pruned)."""
@@ -78,10 +93,13 @@ class ProxmoxDriver:
     def _call(self, action: Action, call: ApiCall, context: ActionContext) -> None:
         what = f"{call.method} {call.path}"
         params = context.params(call.params, what=what)
+        secret_file = self._secret_file(call, action) if call.save_secret else None
         context.calling(what)
 
         def attempt() -> None:
             answer = self.client.request(call.method, call.path, params, target=action.target)
+            if secret_file is not None:
+                _write_secret(secret_file, answer, action.target)
             if call.wait and tasks.is_upid(answer):
                 context.task(answer)
                 result = tasks.wait_for_task(self.client, answer, target=action.target, timeout=self.task_timeout)
@@ -92,6 +110,24 @@ class ProxmoxDriver:
 
     def close(self) -> None:
         self.client.close()
+
+    def _secret_file(self, call: ApiCall, action: Action) -> Path:
+        """Where the answer's secret goes; checked before the call, so a secret is never made and lost."""
+        if self.secrets_dir is None or not self.secrets_dir.is_dir():
+            raise errors.PermanentError(
+                f"{call.method} {call.path} answers a secret that must be kept in PHOENIX_SECRETS_DIR, which is "
+                "not set (or not a folder): not sent", target=action.target)
+        return self.secrets_dir / call.save_secret
+
+
+def _write_secret(path: Path, answer: object, target: str) -> None:
+    """Write a new token's one-time `value` to `path`, readable by the owner only."""
+    value = answer.get("value") if isinstance(answer, dict) else None
+    if not isinstance(value, str) or not value:
+        raise errors.PermanentError("the API answered no secret to keep", target=target)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")
 
 
 def _retry_if(exc: BaseException) -> bool:

@@ -11,8 +11,12 @@ Called by the controller and the CLI before planning (and for drift checks). The
   has `firewall=1`, or the caller asks for the guest in `firewall`), the snapshot list (the config
   has `parent`, which PVE sets while any snapshot the config descends from exists, or the caller asks
   in `snapshots`);
-- one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes;
+- one `GET storage`, and the content of storages that hold `vztmpl`, `iso` or `import` volumes: once
+  for a shared storage, on each online node it is enabled on for a node-local one;
 - one `GET nodes/{node}/aplinfo`: the appliance index (OS templates PVE can download by name).
+
+Guests on a node that is offline are listed (kind, node, name) but not read in detail: the planner
+leaves them alone.
 
 Guest calls run in a thread pool bounded by the client's read concurrency, when the calls before them (the
 cluster resources, the storages) show that a round trip takes long enough for threads to pay; each GET
@@ -23,9 +27,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from gitops.drivers.proxmox import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
@@ -33,6 +37,7 @@ from gitops.errors import PermanentError
 from gitops.planner import pve_paths
 from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
 
+T = TypeVar("T")
 PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays
 TEMPLATE_CONTENT = frozenset({"vztmpl", "iso", "import"})
 _NET_KEY = re.compile(r"^net\d+$")
@@ -59,6 +64,8 @@ def read_live_state(
     resources = _get(client, "cluster/resources", round_trips)
     state = LiveState(node=client.node)
     state.nodes = sorted(str(r["node"]) for r in resources if r.get("type") == "node")
+    state.offline_nodes = {str(r["node"]) for r in resources
+                           if r.get("type") == "node" and r.get("status", "online") != "online"}
     for item in resources:
         kind = pve_paths.guest_kind(str(item.get("type")))
         if kind is None:
@@ -74,15 +81,16 @@ def read_live_state(
             lock=str(item.get("lock") or ""),
         )
         state.guests[guest.vmid] = guest
-    managed = [g for vmid, g in sorted(state.guests.items()) if vmids is None or vmid in vmids]
+    managed = [g for vmid, g in sorted(state.guests.items())
+               if (vmids is None or vmid in vmids) and g.node not in state.offline_nodes]
     firewall_for = set(firewall)
     snapshots_for: set[int] | None = None if snapshots is None else set(snapshots)
 
     for item in _get(client, pve_paths.storage_path(), round_trips) or []:
-        storage = _read_storage(client, item, round_trips)
+        storage = _read_storage(client, item, round_trips, _online(state))
         state.storages[storage.storage] = storage
 
-    state.appliances = _read_appliances(client, round_trips)
+    state.appliances = _read_appliances(client, round_trips, _online(state))
 
     # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
     # when it answers at once, they only contend. The quickest call so far tells which it is.
@@ -170,35 +178,59 @@ def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, wa
     return calls
 
 
-def _read_storage(client: ProxmoxClient, item: dict[str, Any], round_trips: list[float]) -> LiveStorage:
+def _online(state: LiveState) -> list[str]:
+    return [n for n in state.nodes if n not in state.offline_nodes]
+
+
+def _read_storage(client: ProxmoxClient, item: dict[str, Any], round_trips: list[float],
+                  online: list[str]) -> LiveStorage:
     config = {k: v for k, v in item.items() if k != "digest"}
     content = {c for c in str(item.get("content") or "").split(",") if c}
     storage = LiveStorage(storage=str(item["storage"]), type=str(item.get("type", "")), content=content,
                           config=config)
-    node = _storage_node(client, item)
-    if content & TEMPLATE_CONTENT and node and not int(item.get("disable") or 0):
+    if not content & TEMPLATE_CONTENT or int(item.get("disable") or 0):
+        return storage
+    nodes = _storage_nodes(client, item, online)
+    nodes = nodes[:1] if storage.shared else nodes
+
+    def listing(node: str) -> set[str]:
         listed = _get(client, pve_paths.node_storage_path(node, storage.storage, "content"), round_trips) or []
-        storage.volumes = {str(v["volid"]) for v in listed
-                           if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
+        return {str(v["volid"]) for v in listed if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
+    for node, volumes in zip(nodes, per_node(client, listing, nodes), strict=True):
+        storage.volumes |= volumes
+        if not storage.shared:
+            storage.node_volumes[node] = volumes
     return storage
 
 
-def _read_appliances(client: ProxmoxClient, round_trips: list[float]) -> set[str]:
-    """Template file names of the node's appliance index. PVE reads it from a local cache; a node that
-    has none (never ran `pveam update`) answers an empty list, and so does this on a permanent error."""
+def per_node(client: ProxmoxClient, read: Callable[[str], T], nodes: list[str]) -> list[T]:
+    """`read(node)` for each node, in order; from threads when there are several (one round trip each)."""
+    if len(nodes) < 2:
+        return [read(n) for n in nodes]
+    with ThreadPoolExecutor(max_workers=min(len(nodes), max(1, client.read_concurrency)),
+                            thread_name_prefix="pve-read") as pool:
+        return list(pool.map(read, nodes))
+
+
+def _storage_nodes(client: ProxmoxClient, item: dict[str, Any], online: list[str]) -> list[str]:
+    """The online nodes a storage is enabled on (its `nodes` list, or all), the default node first."""
+    limited = {n for n in str(item.get("nodes") or "").split(",") if n}
+    nodes = [n for n in online if not limited or n in limited] or ([client.node] if client.node else [])
+    return sorted(nodes, key=lambda n: n != client.node)
+
+
+def _read_appliances(client: ProxmoxClient, round_trips: list[float], online: list[str]) -> set[str]:
+    """Template file names of the node's appliance index (the default node's, else the first online one).
+    PVE reads it from a local cache; a node that has none (never ran `pveam update`) answers an empty
+    list, and so does this on a permanent error."""
+    node = client.node or (online[0] if online else "")
+    if not node:
+        return set()
     try:
-        listed = _get(client, pve_paths.node_path(client.node, "aplinfo"), round_trips) or []
+        listed = _get(client, pve_paths.node_path(node, "aplinfo"), round_trips) or []
     except PermanentError:
         return set()
     return {str(a["template"]) for a in listed if a.get("template") and a.get("type", "lxc") in ("lxc", "openvz")}
-
-
-def _storage_node(client: ProxmoxClient, item: dict[str, Any]) -> str:
-    """The node to list a storage's content on: ours, unless the storage is limited to other nodes."""
-    limited = [n for n in str(item.get("nodes") or "").split(",") if n]
-    if not limited or client.node in limited:
-        return client.node
-    return limited[0]
 
 
 def _get(client: ProxmoxClient, path: str, round_trips: list[float] | None = None) -> Any:

@@ -1,0 +1,185 @@
+"""Benchmark: a no-op plan of 10,000 guests on a simulated 30-node cluster, at 0 and 20 ms API latency,
+against the floor of the same reads issued by raw proxmoxer calls; and the controller's memory.
+
+Not collected by pytest (the file is `bench_*.py`). Run it as a script:
+
+    .venv/bin/python tests/perf/bench_cluster.py [--guests 10000] [--nodes 30] [--latency 0 0.02] [--runs 2]
+
+What it does:
+
+1. Grows configs-example to `--guests` guests (80 % containers, 20 % VMs, as `bench_plan.grow_estate`,
+   without guest firewalls) and spreads them over `pve1`..`pveN` with the `node` field (templates on
+   pve1). The hypervisor file keeps its firewall block, so the cluster firewall is read and planned too.
+2. Starts the simulated cluster in a CHILD PROCESS (so the server does not share the controller's GIL,
+   as a real PVE would not) and fills it with every guest already as the config says (the planner
+   tests' `converged_live` shapes), then one `read_and_plan` + `apply` converges what is left (storages,
+   the cluster firewall).
+3. For each latency (fakepve `slow_network`, `time_scale` 1): the best of `--runs` no-op
+   `read_and_plan` (it must come out empty), against the FLOOR: raw proxmoxer over one session with the
+   same thread count, `GET cluster/resources` and then `GET .../pending` of every guest (the one read
+   per guest the plan needs; the few cluster-level reads are left out of the floor).
+4. Memory: the controller process's peak RSS (ru_maxrss) while holding the estate, the live state and
+   the plan.
+
+Goals (issue 12): at 20 ms, under 10 s; memory under 400 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from gitops.controller.converging import apply, content_revision, plan_options, read_and_plan  # noqa: E402
+from gitops.controller.systems import drivers_for  # noqa: E402
+from gitops.drivers.proxmox.connection import connect  # noqa: E402
+from tests.e2e_apply.support import SECRETS  # noqa: E402
+from tests.perf import bench_plan  # noqa: E402
+from tests.perf.bench_plan import PASSWORD, best, grow_estate, load, raw_api, row, secs  # noqa: E402
+from tests.perf.bench_plan import settings_for as _settings_for  # noqa: E402
+
+LATENCY_GOAL = 10.0  # seconds at 20 ms
+MEMORY_GOAL = 400    # MB
+
+
+def spread(directory: Path, nodes: int) -> None:
+    """Give every guest a node, round robin; templates stay on pve1."""
+    import json
+    lxc_file = directory / "phoenix_lxc_configs.json"
+    vm_file = directory / "phoenix_vm_configs.json"
+    lxc = json.loads(lxc_file.read_text())
+    vms = json.loads(vm_file.read_text())
+    guests = [*lxc["lxc_configs"].values(), *vms["vms"]]
+    for i, guest in enumerate(guests):
+        guest["node"] = "pve1" if guest.get("is_template") else f"pve{i % nodes + 1}"
+    lxc_file.write_text(json.dumps(lxc))
+    vm_file.write_text(json.dumps(vms))
+
+
+def serve(directory: str, nodes: int, conn: Any) -> None:
+    """The child process: the simulated cluster, filled with the converged guests; obeys `conn`."""
+    from gitops.demo.simulator import SimulatedNode
+    from gitops.planner.desired import desired_guests
+    from tests.planner.test_planning import converged_live
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-pve-"))
+    node = SimulatedNode(work, password=PASSWORD, nodes=nodes)
+    node.fake.max_requests = 0
+    estate = load(Path(directory))
+    live = converged_live(estate)
+    placed = {d.vmid: d.node for d in desired_guests(estate, "pve1")}
+    for vmid, guest in live.guests.items():
+        where = placed[vmid]
+        if guest.kind == "lxc":
+            node.fake.add_ct(vmid, guest.name, node=where, status=guest.status, config=guest.config,
+                             template=guest.template)
+        else:
+            node.fake.add_vm(vmid, guest.name, node=where, status=guest.status, config=guest.config,
+                             template=guest.template)
+    conn.send((node.address, node.cafile))
+    while True:
+        command, value = conn.recv()
+        if command == "latency":
+            node.fake.time_scale = 1.0 if value else 0.0
+            node.run(_set_latency(node, value))
+            conn.send("ok")
+        elif command == "stop":
+            node.stop()
+            conn.send("ok")
+            return
+
+
+async def _set_latency(node: Any, latency: float) -> None:
+    node.fake.slow_network(latency)
+
+
+class Cluster:
+    """The handle of the child's cluster: what `settings_for` needs of a SimulatedNode."""
+
+    def __init__(self, address: str, cafile: str) -> None:
+        self.address = address
+        self.cafile = cafile
+
+
+def floor(api: Any, paths: list[str], threads: int) -> float:
+    start = time.perf_counter()
+    api("cluster/resources").get()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for _ in pool.map(lambda p: api(p).get(), paths):
+            pass
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--guests", type=int, default=10_000)
+    parser.add_argument("--nodes", type=int, default=30)
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.02])
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    secrets = work / "secrets"
+    secrets.mkdir()
+    for name, value in SECRETS.items():
+        (secrets / name).write_text(value + "\n")
+    lxc_total = int(args.guests * 0.8)
+    bench_plan.LXC_BASE, bench_plan.VM_BASE = 10_000, 10_000 + lxc_total + 1000  # ids for 10,000 guests
+    directory, counts = grow_estate(work / "estate", lxc_total, args.guests - lxc_total, firewall=False)
+    spread(directory, args.nodes)
+    row("estate", f"{counts['lxc']} containers + {counts['vm']} VMs on {args.nodes} nodes")
+
+    parent, child = mp.Pipe()
+    server = mp.get_context("fork").Process(target=serve, args=(str(directory), args.nodes, child), daemon=True)
+    started = time.perf_counter()
+    server.start()
+    address, cafile = parent.recv()
+    row("simulated cluster filled (child process)", secs(time.perf_counter() - started))
+    try:
+        estate = load(directory)
+        settings = _settings_for(Cluster(address, cafile), secrets, pve_node="pve1")  # type: ignore[arg-type]
+        with connect(settings) as client:
+            drivers = drivers_for(settings, client)
+            options = plan_options(settings, client.node, revision=content_revision(directory))
+            first = read_and_plan(drivers, estate, options)
+            if first.plan.errors:
+                raise SystemExit(f"plan errors: {[(e.target, e.code) for e in first.plan.errors[:5]]}")
+            result = apply(drivers, first, settings)
+            row("first converge (what the fill left)", f"{len(first.plan.actions)} actions, ok={result.ok}",
+                ", ".join(sorted({a.target.split('/')[0] for a in first.plan.actions})))
+            api = raw_api(Cluster(address, cafile), pool=settings.pve_read_concurrency)  # type: ignore[arg-type]
+            paths = [f"nodes/{g.node}/{'lxc' if g.kind == 'lxc' else 'qemu'}/{g.vmid}/pending"
+                     for g in first.live.guests.values()]
+            for latency in args.latency:
+                parent.send(("latency", latency))
+                parent.recv()
+                took, times, run = best(lambda: read_and_plan(drivers, estate, options), args.runs)
+                if run.plan.actions or run.plan.errors:
+                    raise SystemExit(f"not a no-op at {latency}: {len(run.plan.actions)} actions, "
+                                     f"{[(a.target, a.action) for a in run.plan.actions[:5]]}")
+                base = min(floor(api, paths, settings.pve_read_concurrency) for _ in range(args.runs))
+                goal = f"; goal < {LATENCY_GOAL:.0f} s: {'met' if took < LATENCY_GOAL else 'MISSED'}" \
+                    if latency >= 0.02 else ""
+                row(f"no-op plan at {latency * 1000:.0f} ms", secs(took),
+                    f"runs {', '.join(secs(t) for t in times)}; floor {secs(base)} "
+                    f"({settings.pve_read_concurrency} threads); {took / base:.2f}x floor{goal}")
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            row("controller peak RSS", f"{rss:.0f} MB",
+                f"goal < {MEMORY_GOAL} MB: {'met' if rss < MEMORY_GOAL else 'MISSED'}")
+    finally:
+        parent.send(("stop", None))
+        parent.recv()
+        server.join(30)
+
+
+if __name__ == "__main__":
+    main()
