@@ -43,10 +43,12 @@ class EventKind(StrEnum):
     DATA_ROLLBACK = "data-rollback"  # guests are being restored to a pre-apply snapshot
     AUTO_ROLLBACK = "auto-rollback"  # a failed revision is being rolled back to the last applied one
     AUTO_ROLLBACK_FAILED = "auto-rollback-failed"
+    RETRY = "retry"  # a failed head is tried again, its backoff over
     DRIFT = "drift"  # live state differs from the applied revision
     SELF_HEAL = "self-heal"  # a drift correction run ended (see `ok`)
     # replicas
     LEADER = "leader"  # this replica became the leader
+    FOLLOWER = "follower"  # this replica found another leading (said once per stretch of following)
     # pull requests (read-only reviews; nothing in them is applied)
     PR_REVIEW = "pr-review"  # a pull request's head was validated and planned
 
@@ -146,6 +148,16 @@ class LeaderElected(Payload):
     identity: str
 
 
+class RetryStarted(Payload):
+    attempt: int
+    error: str = ""
+
+
+class Following(Payload):
+    replica: str
+    holder: str
+
+
 class PullRequestReviewed(Payload):
     """A pull request's review: its head validated and planned read-only (`state` success, failure, error)."""
 
@@ -183,6 +195,8 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.DRIFT: DriftFound,
     EventKind.SELF_HEAL: DriftCorrected,
     EventKind.LEADER: LeaderElected,
+    EventKind.FOLLOWER: Following,
+    EventKind.RETRY: RetryStarted,
     EventKind.PR_REVIEW: PullRequestReviewed,
 }
 

@@ -19,6 +19,7 @@ from gitops.config import secretrefs
 
 CONTEXT_KEYS = ("revision", "guest", "target", "trigger", "phase", "status", "duration_s", "error")
 MASK = "***"
+MAX_MESSAGE = 4096  # characters of a log message; a value echoed from a commit can be megabytes
 _MIN_SECRET = 4  # shorter values would mask ordinary words
 
 _secrets: set[str] = set()
@@ -29,6 +30,10 @@ def register_secret(*values: str | None) -> None:
     """Never print these values (empty and very short ones are ignored)."""
     with _secrets_lock:
         _secrets.update(v for v in values if v and len(v) >= _MIN_SECRET)
+
+
+def _capped(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else f"{text[:MAX_MESSAGE]}...({len(text) - MAX_MESSAGE} more characters)"
 
 
 def scrub(text: str) -> str:
@@ -46,7 +51,7 @@ class JsonFormatter(logging.Formatter):
             "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": scrub(record.getMessage()),
+            "message": _capped(scrub(record.getMessage())),
         }
         for key in CONTEXT_KEYS:
             value = record.__dict__.get(key)
@@ -64,6 +69,7 @@ class PlainFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord({**record.__dict__, "msg": _capped(scrub(record.getMessage())), "args": ()})
         text = super().format(record)
         context = " ".join(
             f"{key}={str(record.__dict__[key])[:12] if key == 'revision' else record.__dict__[key]}"

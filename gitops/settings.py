@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -32,6 +32,43 @@ class SyncWindow(BaseModel):
         return t <= self.end and (when.weekday() - 1) % 7 in self.weekdays
 
 
+class HostPolicy(BaseModel):
+    """What a commit to the config repo may do to the Proxmox host (the committer does not control this).
+
+    Read by `gitops.config.checks.policy`; a commit outside it is rejected at validation, naming the
+    rule (`policy-*` codes). The defaults accept every upstream Phoenix config and refuse the classic
+    ways out of a container: host bind mounts outside the data folders, privileged containers, raw LXC
+    keys such as hooks, device nodes other than GPUs, FUSE and TUN, all-device cgroup rules on privileged
+    containers (a warning on unprivileged ones, as upstream used them) and id maps onto host root.
+    """
+
+    model_config = {"extra": "forbid"}
+
+    bind_mount_prefixes: list[str] = Field(
+        default_factory=lambda: ["/mnt/pve", "/usr/local/phoenix_hypervisor"],
+        description="host folders under which bind mounts (and dir storages) may lie",
+    )
+    allow_privileged: bool = Field(False, description="allow `unprivileged: false` containers")
+    lxc_option_keys: list[str] = Field(
+        default_factory=lambda: [
+            "lxc.apparmor.profile", "lxc.apparmor.allow_nesting", "lxc.mount.auto", "lxc.mount.entry",
+            "lxc.net.*", "lxc.cap.keep", "lxc.cgroup2.devices.allow", "lxc.cgroup.devices.allow",
+        ],
+        description="raw `lxc_options` keys allowed (shell-style patterns)",
+    )
+    devices: list[str] = Field(
+        default_factory=lambda: ["/dev/nvidia*", "/dev/dri/*", "/dev/fuse", "/dev/net/tun"],
+        description="host device nodes that may be passed into a container (shell-style patterns)",
+    )
+    all_devices: Literal["reject", "unprivileged-only", "allow"] = Field(
+        "unprivileged-only",
+        description="cgroup rules that open every device (`a`, `c *:* rwm`): `unprivileged-only` refuses them on "
+                    "privileged containers and warns on unprivileged ones (which cannot create device nodes, so "
+                    "they reach only the nodes passed in, which `devices` checks); `reject` refuses them always",
+    )
+    allow_root_id_maps: bool = Field(False, description="allow id maps onto host uid/gid 0")
+
+
 class NotifyTarget(BaseModel):
     """Where notifications go: an Apprise URL (Slack, Discord, Matrix, ntfy, Gotify, mailto...) or a
     JSON webhook (`kind = "webhook"`, an http(s) URL, the body signed with `secret` as
@@ -52,7 +89,7 @@ class NotifyTarget(BaseModel):
 class Settings(BaseSettings):
     """Every setting named in ARCHITECTURE.md, plus the controller's behaviour switches."""
 
-    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__")
 
     pve_host: str = ""
     pve_user: str = "root@pam"
@@ -98,10 +135,19 @@ class Settings(BaseSettings):
     snapshots_keep: int = Field(3, ge=1)
     self_heal: bool = True
     auto_rollback: bool = True
+    retry_interval: float = Field(30.0, gt=0, description="first wait before a failed revision is tried again; "
+                                  "it doubles after each failure")
+    retry_max_interval: float = Field(1800.0, gt=0, description="longest wait between tries of a failed revision")
     sync_windows: list[SyncWindow] = Field(default_factory=list)
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
+    api_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="larger request bodies get 413, unread")
+    api_read_timeout: float = Field(15.0, gt=0, le=600,
+                                    description="seconds a client may take to send its request head or the next "
+                                                "part of its body before the connection is closed")
+    api_max_connections: int = Field(200, ge=1, description="open connections; more get 503")
     boot_delays: bool = Field(True, description="wait each guest's boot_delay before starting the next boot group")
+    policy: HostPolicy = Field(default_factory=HostPolicy, description="what a commit may do to the host")
 
     # Forges: pull-request comments and commit statuses. Each forge has its token (never logged).
     github_token: SecretStr | None = None

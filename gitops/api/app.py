@@ -7,6 +7,7 @@ the loop does the work. Webhooks are checked against PHOENIX_WEBHOOK_SECRET.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -17,7 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from gitops import errors, version
-from gitops.api import auth, dashboard, metrics, pages
+from gitops.api import auth, dashboard, limits, metrics, pages
+from gitops.api.readmodel import ReadModel
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import (
@@ -33,6 +35,9 @@ from gitops.store import REVISION_STATUSES, EventRecord, RevisionRecord, RunReco
 from gitops.store.records import RUN_KINDS
 
 API = "/api/v1"
+JSON = "application/json"
+READ_MAX_AGE = 1.0  # seconds an in-memory answer may lag a write made by another replica
+MAX_OFFSET = 2**31 - 1  # far beyond any ledger; keeps the value inside every database's integer
 
 
 class ControllerPort(Protocol):
@@ -103,12 +108,25 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         return {"ready": ready, "store": store_ok, "leader": controller.leader}
 
+    read_model = app.state.read_model = ReadModel(max_age=READ_MAX_AGE)
+
+    def _json(data: dict[str, Any]) -> bytes:
+        return json.dumps(data, default=str).encode()
+
+    # The three routes below answer from memory on the event loop (no thread hop): a render, when due,
+    # is one short ledger read.
     @app.get("/metrics", dependencies=[Depends(reader)])
-    def metrics_route() -> Response:
-        return Response(metrics.render(registry), media_type="text/plain; version=0.0.4; charset=utf-8")
+    async def metrics_route() -> Response:
+        key = (store.write_version, controller.leader, tuple(sorted(controller.stats.items())))
+        body = read_model.get("metrics", key, lambda: metrics.render(registry))
+        return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get(f"{API}/status", dependencies=[Depends(reader)])
-    def get_status() -> dict[str, Any]:
+    async def get_status() -> Response:
+        key = (store.write_version, controller.leader, controller.busy)
+        return Response(read_model.get("status", key, lambda: _json(_status())), media_type=JSON)
+
+    def _status() -> dict[str, Any]:
         state = store.get_state()
         report = state.drift_report
         return {
@@ -131,7 +149,11 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         }
 
     @app.get(f"{API}/resources", dependencies=[Depends(reader)])
-    def resources() -> dict[str, Any]:
+    async def resources() -> Response:
+        return Response(read_model.get("resources", store.write_version, lambda: _json(_resources())),
+                        media_type=JSON)
+
+    def _resources() -> dict[str, Any]:
         state = store.get_state()
         report = state.drift_report
         if report is None:
@@ -142,7 +164,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         return {"revision": report.revision, "checked_at": _iso(report.checked_at), "resources": items}
 
     @app.get(f"{API}/revisions", dependencies=[Depends(reader)])
-    def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0),
+    def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                   status_: str | None = Query(None, alias="status")) -> dict[str, Any]:
         if status_ is not None and status_ not in REVISION_STATUSES:
             raise HTTPException(422, f"status must be one of {', '.join(REVISION_STATUSES)}")
@@ -242,8 +264,9 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
-        return login_needed(request) or HTMLResponse(
-            dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10), store.list_events(30)))
+        return login_needed(request) or HTMLResponse(read_model.get("dashboard", store.write_version, lambda: (
+            dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10), store.list_events(30))
+        ).encode()))
 
     @app.get("/revisions/{sha}", response_class=HTMLResponse)
     def revision_page(sha: str, request: Request) -> Response:
@@ -275,6 +298,8 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
                           secure=request.url.scheme == "https")
         return answer
 
+    app.add_middleware(limits.BodyLimits, max_bytes=settings.api_max_body_bytes,
+                       read_timeout=settings.api_read_timeout)
     return app
 
 

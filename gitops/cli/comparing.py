@@ -48,6 +48,7 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
             connect=(lambda: drivers_for(settings, connect(settings))) if live else None,
             base_dir=Path(tmp) / "base", base_label=f"base {base_commit.short_sha} ({base})", node=settings.pve_node,
             secrets=SecretResolver(settings.secrets_dir) if live and settings.secrets_dir else None,
+            policy=settings.policy,
             allow_destroy=allow_destroy)
     _show(review, fmt, base, head)
     if review.state != "success":

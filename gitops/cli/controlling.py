@@ -108,6 +108,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from gitops import logs
+    from gitops.api import serving
     from gitops.api.app import create_app
     from gitops.controller.service import Service
     from gitops.drivers.proxmox.connection import connect
@@ -136,8 +137,8 @@ def _run(settings: Settings, host: str, port: int) -> None:
             await asyncio.to_thread(service.stop)
 
     app = create_app(store, service, settings, lifespan=lifespan)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
-                                           lifespan="on", timeout_graceful_shutdown=5))
+    server = uvicorn.Server(serving.server_config(app, settings, host, port, lifespan="on",
+                                                  timeout_graceful_shutdown=5))
     # uvicorn re-raises SIGTERM once it has shut down (and the controller stopped, in the lifespan); a
     # no-op handler here makes that the end of a clean shutdown: exit 0, as a service manager expects.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)

@@ -60,8 +60,9 @@ def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tu
     from gitops.errors import ConfigError, PhoenixError
     from gitops.settings import load_settings
 
+    settings = load_settings(settings_file)
     try:
-        estate, report = validate_directory(directory)
+        estate, report = validate_directory(directory, settings.policy)
     except ConfigError as exc:
         fail(str(exc), 2)
     if not report.valid:
@@ -73,7 +74,6 @@ def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tu
                 typer.echo(f"{p} [{p.code}]", err=True)
         fail(f"{directory} is not valid ({len(report.errors)} errors); nothing was planned")
     try:
-        settings = load_settings(settings_file)
         drivers = drivers_for(settings, connect(settings))
     except PhoenixError as exc:
         fail(str(exc))

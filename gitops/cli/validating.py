@@ -31,12 +31,21 @@ class Format(StrEnum):
 def validate(
     directory: Path = typer.Argument(Path("."), help="config directory holding the four JSON files"),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text for people, json for machines"),
+    settings_file: Path | None = typer.Option(None, "--settings", help="TOML file of settings: its host `policy` "
+                                              "(beneath PHOENIX_* variables)"),
 ) -> None:
+    from pydantic import ValidationError
+
     from gitops.config.validation import validate_directory
     from gitops.errors import ConfigError
+    from gitops.settings import load_settings
 
     try:
-        _, report = validate_directory(directory)
+        policy = load_settings(settings_file).policy
+    except (ValidationError, OSError) as exc:
+        fail(f"settings: {exc}", EXIT_USAGE)
+    try:
+        _, report = validate_directory(directory, policy)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     if format is Format.json:

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gitops.config import bounds
+
 # What to do with a change PVE can apply only at the next start (LXC and VM alike).
 RestartPolicy = Literal["never", "on-change"]
 
@@ -75,9 +77,9 @@ class HealthCheck(ConfigModel):
     host: str | None = Field(None, description="defaults to the guest's static IP")
     port: int | None = Field(None, ge=1, le=65535)
     url: str | None = Field(None, description="for http: the URL to GET")
-    expect_status: int = 200
-    timeout_s: float = Field(5.0, gt=0)
-    retries: int = Field(3, ge=1)
+    expect_status: int = Field(200, ge=100, le=599)
+    timeout_s: float = Field(5.0, gt=0, le=bounds.HEALTH_TIMEOUT_S)
+    retries: int = Field(3, ge=1, le=bounds.HEALTH_RETRIES)
 
 
 class TraefikService(ConfigModel):

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag, field_validator
 
+from gitops.config import bounds
 from gitops.config.access import Access
 from gitops.config.common import ConfigModel, FirewallRule, TestSpec
 
@@ -123,7 +124,7 @@ class ZfsDataset(ConfigModel):
 
 
 class Zfs(ConfigModel):
-    arc_max_gb: int | None = Field(None, ge=1)
+    arc_max_gb: int | None = Field(None, ge=1, le=bounds.DISK_GB[1])
     pools: list[ZfsPool] = Field(default_factory=list)
     datasets: list[ZfsDataset] = Field(default_factory=list)
 
@@ -131,8 +132,8 @@ class Zfs(ConfigModel):
 class LxcDefaults(ConfigModel):
     """Defaults for LXC guests (`proxmox_defaults.lxc`)."""
 
-    cores: int | None = Field(None, ge=1)
-    memory_mb: int | None = Field(None, ge=16)
+    cores: int | None = Field(None, ge=bounds.CORES[0], le=bounds.CORES[1])
+    memory_mb: int | None = Field(None, ge=bounds.MEMORY_MB[0], le=bounds.MEMORY_MB[1])
     network_config: str | None = Field(None, description="`ip/cidr,gateway,dns`")
     features: str | None = Field(None, description="PVE features string, e.g. `nesting=1`")
     security: str | None = None

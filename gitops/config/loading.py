@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from gitops.errors import ConfigError
 
 # Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
 _COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
+MAX_DEPTH = 64  # the real files nest 6 deep; the checks and the models recurse over what they read
 # Top-level maps of named entries: an entry with an error is left out, not the whole map.
 _ENTRY_MAPS: dict[str, set[str]] = {HYPERVISOR_FILE: {"shared_volumes", "storages"}}
 UNION_TAGS = {VOLUME_TAG, FIREWALL_TAG}  # tagged-union members pydantic names in error paths
@@ -48,10 +50,23 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
             report.error(name, (), "file-unreadable", f"cannot read {name}: {exc}")
             continue
         estate.texts[name] = text
+        data: Any = None
         try:
             data = json.loads(text)
+            deep = too_deep(data, MAX_DEPTH)
         except json.JSONDecodeError as exc:
             report.problems.append(_syntax_problem(name, exc, report))
+            continue
+        except ValueError:  # an integer literal longer than Python converts (4,300 digits)
+            found = _LONG_NUMBER.search(text)
+            _file_problem(report, name, "json-number-too-long", "a number has more digits than any value can use",
+                          _position(text, found.start() if found else 0))
+            continue
+        except RecursionError:
+            deep = True
+        if deep:
+            _file_problem(report, name, "json-too-deep", f"arrays or objects are nested more than {MAX_DEPTH} deep",
+                          _deep_position(text, MAX_DEPTH))
             continue
         estate.raw[name] = data
         dropped: set[PathPart] = set()
@@ -65,6 +80,50 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
             setattr(estate, _ATTR[name], model)
             estate.loaded.add(name)
     return estate, report
+
+
+def too_deep(data: Any, limit: int) -> bool:
+    """True when lists or dicts in `data` nest deeper than `limit` (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+_LONG_NUMBER = re.compile(r"\d{1000,}")
+
+
+def _file_problem(report: Report, name: str, code: str, message: str, where: tuple[int, int]) -> None:
+    report.error(name, (), code, message)
+    report.problems[-1].line, report.problems[-1].column = where
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _deep_position(text: str, limit: int) -> tuple[int, int]:
+    """Line and column of the first `[` or `{` that opens level `limit + 1` (strings skipped)."""
+    depth, in_string, escaped = 0, False, False
+    for offset, char in enumerate(text):
+        if in_string:
+            escaped = not escaped and char == "\\"
+            in_string = escaped or char != '"'
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return _position(text, offset)
+        elif char in "]}":
+            depth -= 1
+    return 1, 1
 
 
 def _syntax_problem(name: str, exc: json.JSONDecodeError, report: Report) -> Any:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from gitops.config import bounds
 from gitops.config.common import ConfigModel, Firewall, HealthCheck, RestartPolicy, TestSpec, TraefikService
 
 
@@ -33,8 +34,8 @@ class MountPoint(ConfigModel):
 
     host_path: str
     container_path: str
-    owner_uid: int | None = None
-    owner_gid: int | None = None
+    owner_uid: int | None = Field(None, ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
+    owner_gid: int | None = Field(None, ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
     read_only: bool = False
 
 
@@ -43,15 +44,15 @@ class ZfsVolume(ConfigModel):
 
     name: str
     pool: str = Field(description="a storage id the hypervisor file defines")
-    size_gb: int = Field(ge=1)
+    size_gb: int = Field(ge=bounds.DISK_GB[0], le=bounds.DISK_GB[1])
     mount_point: str
 
 
 class IdMap(ConfigModel):
     type: Literal["uid", "gid"]
-    host_id: int = Field(ge=0)
-    container_id: int = Field(ge=0)
-    size: int = Field(1, ge=1)
+    host_id: int = Field(ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
+    container_id: int = Field(ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
+    size: int = Field(1, ge=1, le=bounds.LINUX_ID[1])
 
 
 class ContainerHealthCheck(ConfigModel):
@@ -100,13 +101,13 @@ class LxcGuest(ConfigModel):
     template_snapshot_name: str | None = None
     node: str | None = None
     start_at_boot: bool = False
-    boot_order: int = Field(0, ge=0)
-    boot_delay: int = Field(0, ge=0)
-    memory_mb: int | None = Field(None, ge=16)
-    swap_mb: int | None = Field(None, ge=0)
-    cores: int | None = Field(None, ge=1, le=8192)
+    boot_order: int = Field(0, ge=bounds.BOOT_ORDER[0], le=bounds.BOOT_ORDER[1])
+    boot_delay: int = Field(0, ge=bounds.BOOT_DELAY_S[0], le=bounds.BOOT_DELAY_S[1])
+    memory_mb: int | None = Field(None, ge=bounds.MEMORY_MB[0], le=bounds.MEMORY_MB[1])
+    swap_mb: int | None = Field(None, ge=bounds.SWAP_MB[0], le=bounds.SWAP_MB[1])
+    cores: int | None = Field(None, ge=bounds.CORES[0], le=bounds.CORES[1])
     storage_pool: str | None = None
-    storage_size_gb: int | None = Field(None, ge=1)
+    storage_size_gb: int | None = Field(None, ge=bounds.DISK_GB[0], le=bounds.DISK_GB[1])
     network_config: LxcNetwork | None = None
     secondary_network_config: LxcNetwork | None = None
     mac_address: str | None = None

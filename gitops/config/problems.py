@@ -13,6 +13,16 @@ Severity = Literal["error", "warning"]
 PathPart = str | int
 
 
+MAX_MESSAGE = 500  # characters of a message; a committed 5 MB value must not be echoed into ledgers and logs
+
+
+def shorten(value: str, limit: int = 80) -> str:
+    """`value` cut to `limit` characters, saying how much was left out (for values echoed in messages)."""
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}...({len(value) - limit} more characters)"
+
+
 def dotted(path: tuple[PathPart, ...]) -> str:
     """`("lxc_configs", "101", "cores")` -> `lxc_configs.101.cores`."""
     return ".".join(str(p) for p in path)
@@ -47,10 +57,10 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
 
     def error(self, file: str, path: tuple[PathPart, ...], code: str, message: str) -> None:
-        self.problems.append(Problem("error", file, path, code, message))
+        self.problems.append(Problem("error", file, _short_path(path), code, shorten(message, MAX_MESSAGE)))
 
     def warning(self, file: str, path: tuple[PathPart, ...], code: str, message: str) -> None:
-        self.problems.append(Problem("warning", file, path, code, message))
+        self.problems.append(Problem("warning", file, _short_path(path), code, shorten(message, MAX_MESSAGE)))
 
     @property
     def errors(self) -> list[Problem]:
@@ -70,3 +80,10 @@ class Report:
             "errors": [p.to_dict() for p in self.errors],
             "warnings": [p.to_dict() for p in self.warnings],
         }
+
+
+def _short_path(path: tuple[PathPart, ...]) -> tuple[PathPart, ...]:
+    """A JSON path whose keys are cut to a readable length (a key can be a committed 5 MB string)."""
+    if all(isinstance(p, int) or len(p) <= 200 for p in path):
+        return path
+    return tuple(p if isinstance(p, int) else shorten(p, 200) for p in path)

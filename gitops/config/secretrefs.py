@@ -8,6 +8,7 @@ checks (syntax only) and by the executors that send values to Proxmox or Portain
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -60,6 +61,28 @@ class SecretResolver:
             return env
         where = f"{self.secrets_dir}/{name} or " if self.secrets_dir else ""
         raise ConfigError(f"secret '{name}' is not set: create {where}the environment variable {env_name(name)}")
+
+    def known_values(self, names: Iterable[str] = ()) -> dict[str, str]:
+        """Every secret value this resolver can produce, mapped to the reference that stands for it.
+
+        `names` (those the config references) come first, so a value shared by two secrets maps to the
+        name the config uses; then every file of the secrets folder and every `PHOENIX_SECRET_*` variable.
+        Missing secrets and empty values are skipped. For redacting what is read back from a system.
+        """
+        found: dict[str, str] = {}
+        for name in names:
+            with contextlib.suppress(ConfigError, OSError, UnicodeDecodeError):
+                found.setdefault(self.value(name), f"${{secret:{name}}}")
+        if self.secrets_dir is not None and self.secrets_dir.is_dir():
+            for path in sorted(self.secrets_dir.iterdir()):
+                if path.is_file() and REF.fullmatch(f"${{secret:{path.name}}}"):
+                    with contextlib.suppress(ConfigError, OSError, UnicodeDecodeError):
+                        found.setdefault(self.value(path.name), f"${{secret:{path.name}}}")
+        for key, value in self.environ.items():
+            if key.startswith("PHOENIX_SECRET_"):
+                found.setdefault(value, f"${{secret:{key.removeprefix('PHOENIX_SECRET_').lower()}}}")
+        found.pop("", None)
+        return found
 
     def resolve(self, text: str) -> str:
         """`text` with every reference replaced by its value."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from gitops.config import bounds
 from gitops.config.common import ConfigModel, Firewall, HealthCheck, RestartPolicy, TraefikService
 
 
@@ -16,9 +17,9 @@ class VmDefaults(ConfigModel):
     """Values a VM takes when it leaves them out."""
 
     template: str | None = None
-    cores: int | None = Field(None, ge=1)
-    memory_mb: int | None = Field(None, ge=16)
-    disk_size_gb: int | None = Field(None, ge=1)
+    cores: int | None = Field(None, ge=bounds.CORES[0], le=bounds.CORES[1])
+    memory_mb: int | None = Field(None, ge=bounds.MEMORY_MB[0], le=bounds.MEMORY_MB[1])
+    disk_size_gb: int | None = Field(None, ge=bounds.DISK_GB[0], le=bounds.DISK_GB[1])
     storage_pool: str | None = None
     network_bridge: str | None = None
 
@@ -110,14 +111,14 @@ class Vm(ConfigModel):
     template_snapshot_name: str | None = None
     node: str | None = None
     count: int | None = None
-    cores: int | None = Field(None, ge=1, le=8192)
-    memory_mb: int | None = Field(None, ge=16)
-    disk_size_gb: int | None = Field(None, ge=1)
+    cores: int | None = Field(None, ge=bounds.CORES[0], le=bounds.CORES[1])
+    memory_mb: int | None = Field(None, ge=bounds.MEMORY_MB[0], le=bounds.MEMORY_MB[1])
+    disk_size_gb: int | None = Field(None, ge=bounds.DISK_GB[0], le=bounds.DISK_GB[1])
     storage_pool: str | None = None
     network_bridge: str | None = None
     start_at_boot: bool = False
-    boot_order: int = Field(0, ge=0)
-    boot_delay: int = Field(0, ge=0)
+    boot_order: int = Field(0, ge=bounds.BOOT_ORDER[0], le=bounds.BOOT_ORDER[1])
+    boot_delay: int = Field(0, ge=bounds.BOOT_DELAY_S[0], le=bounds.BOOT_DELAY_S[1])
     features: list[str] = Field(default_factory=list, description="Phoenix feature scripts")
     portainer_role: str | None = None
     swarm_role: str | None = None

@@ -20,6 +20,7 @@ from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan, Problem
 from gitops.planner.planning import plan_changes
+from gitops.planner.redacting import redact_live
 from gitops.settings import Settings
 
 
@@ -51,11 +52,26 @@ def plan_options(settings: Settings, node: str, *, revision: str | None,
 
 
 def read_live(drivers: Drivers, estate: Estate, options: PlanOptions, *, full: bool = False) -> LiveState:
-    """Every registered system's part of the live state, for the targets `estate` names."""
+    """Every registered system's part of the live state, for the targets `estate` names.
+
+    Every secret value read back is replaced by its `${secret:NAME}` reference right here, the one
+    place live state is read: nothing downstream (plan, drift, ledger, logs, API) ever holds it, and a
+    field holding a secret inside a longer string compares equal to the config.
+    """
     live = LiveState(node=options.node)
     for driver in drivers:
         driver.read_live(estate, options, live, full=full)
+    redact_live(live, drivers.secrets.known_values(referenced_secrets(estate)))
     return live
+
+
+def referenced_secrets(estate: Estate) -> list[str]:
+    """Names of the secrets the config's files reference, in order of first use."""
+    names: dict[str, None] = {}
+    for text in estate.texts.values():
+        if "${secret:" in text:
+            names.update(dict.fromkeys(REF.findall(text)))
+    return list(names)
 
 
 def read_and_plan(drivers: Drivers, estate: Estate, options: PlanOptions,

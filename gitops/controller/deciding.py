@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from gitops.controller import backoff
 from gitops.controller import policy as policies
 from gitops.controller.triggers import Work
 
@@ -32,6 +33,7 @@ class Facts:
     window_open: bool = True  # the sync windows allow an automatic apply now
     self_heal: bool = True  # settings.self_heal
     auto_rollback: bool = True  # settings.auto_rollback
+    retry_due: bool = False  # the head failed and its backoff (`gitops.controller.backoff`) has run out
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Decision:
     phase: str | None = None  # skip: the phase to show (suspended, waiting_window)
     unpin_if_rejected: bool = False  # a rollback to an invalid revision does not stay pinned
     supersede_on_success: bool = False  # once the head applied, older pending revisions are superseded
+    retry: bool = False  # converging a failed head again, its backoff over
 
 
 def decide(work: Work, facts: Facts) -> Decision:
@@ -63,8 +66,10 @@ def decide(work: Work, facts: Facts) -> Decision:
     status = facts.statuses.get(target, "pending")
     if target == facts.applied and status == "applied":
         return _otherwise(work, facts, "up to date", pin=pin, unpin=unpin)
+    retry = (not forced and not facts.pinned and target == facts.head and status in backoff.RETRIED_STATUSES
+             and facts.retry_due)
     if not forced:
-        if status not in AUTOMATIC_STATUSES:
+        if status not in AUTOMATIC_STATUSES and not retry:
             return _otherwise(work, facts, f"{target[:12]} is {status}", pin=pin, unpin=unpin)
         if facts.suspended:
             return Decision("skip", target, "suspended: new revisions are recorded, not applied",
@@ -77,7 +82,7 @@ def decide(work: Work, facts: Facts) -> Decision:
     else:
         policy = policies.apply(trigger, auto_rollback=facts.auto_rollback)
     return Decision("converge", target, policy=policy, unpin_if_rejected=work.pin,
-                    supersede_on_success=not work.pin and not facts.pinned, pin=pin, unpin=unpin)
+                    supersede_on_success=not work.pin and not facts.pinned, pin=pin, unpin=unpin, retry=retry)
 
 
 def _otherwise(work: Work, facts: Facts, reason: str, *, pin: bool = False, unpin: bool = False) -> Decision:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 
 from gitops import errors, events
+from gitops.controller import backoff
 from gitops.controller.deciding import Facts
 from gitops.controller.recording import Recorder
 from gitops.controller.triggers import Work
@@ -137,4 +138,5 @@ class Intake:
             requested=requested, requested_error=requested_error, statuses=statuses,
             window_open=self.settings.sync_allowed(self.clock()), self_heal=self.settings.self_heal,
             auto_rollback=self.settings.auto_rollback,
+            retry_due=head_sha is not None and backoff.due(state.extra.get("retry"), head_sha, self.clock()),
         )

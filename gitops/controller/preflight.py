@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from gitops import errors
-from gitops.settings import Settings
+from gitops.settings import HostPolicy, Settings
 
 Outcome = Literal["ok", "warning", "failed", "skipped"]
 log = logging.getLogger(__name__)
@@ -151,12 +151,12 @@ class ConfigFacts:
     root_only: dict[str, list[str]]
 
 
-def read_config_facts(directory: Path) -> ConfigFacts:
+def read_config_facts(directory: Path, policy: HostPolicy | None = None) -> ConfigFacts:
     from gitops.config.validation import validate_directory
     from gitops.planner.desired import desired_guests
     from gitops.planner.rootonly import root_only_settings
 
-    estate, report = validate_directory(directory)
+    estate, report = validate_directory(directory, policy)
     if not report.valid:
         return ConfigFacts(False, [p.message for p in report.errors][:3], 0, {})
     guests = desired_guests(estate, "")
@@ -171,7 +171,7 @@ def check_git_and_config(settings: Settings) -> list[Check]:
     from gitops.source.probing import probe
 
     try:
-        url, head, facts = probe(settings, read_config_facts)
+        url, head, facts = probe(settings, lambda folder: read_config_facts(folder, settings.policy))
     except errors.SourceError as exc:
         return [Check("git", "failed", str(exc),
                       "check PHOENIX_GIT_URL and PHOENIX_GIT_BRANCH, and PHOENIX_GIT_TOKEN (HTTPS) or "

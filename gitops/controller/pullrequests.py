@@ -138,7 +138,7 @@ class PullRequestReviews:
             head = self.repo.fetch_ref(event.head_ref)
             self.repo.export(head.sha, folder)
             return review_config(folder, head.sha, connect=self._drivers if self.connect else None,
-                                 secrets=SecretResolver(self.settings.secrets_dir),
+                                 secrets=SecretResolver(self.settings.secrets_dir), policy=self.settings.policy,
                                  revision_url=self._page_url(head.sha), applied_revision=self._applied())
         except errors.PhoenixError as exc:
             return Review(event.head_sha or "", "the live node", error=str(exc))

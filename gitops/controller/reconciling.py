@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gitops import errors, events
+from gitops.controller import backoff, steps
 from gitops.controller import policy as policies
-from gitops.controller import steps
 from gitops.controller.deciding import Decision, decide
 from gitops.controller.intake import Intake
 from gitops.controller.recording import Recorder
@@ -103,7 +103,11 @@ class Reconciler:
                                     level="error")
                 log.error("fetch failed: %s", exc)
                 return Outcome("waiting", detail=str(exc))
-        decision = decide(work, intake.facts(work, head))
+        facts = intake.facts(work, head)
+        failed_head = facts.head if facts.statuses.get(facts.head or "") in backoff.RETRIED_STATUSES else None
+        if failed_head and not self._scheduled(failed_head):
+            self._schedule_retry(failed_head)  # it failed before any schedule was kept (e.g. before an upgrade)
+        decision = decide(work, facts)
         self._pin(decision)
         if decision.do == "nothing":
             return Outcome("none", detail=decision.reason)
@@ -113,13 +117,39 @@ class Reconciler:
         assert decision.target is not None and decision.policy is not None
         if decision.do == "drift-check":
             return self._drift_check(decision.target, decision.policy, decision.phase or "idle")
+        if decision.retry:
+            self._announce_retry(decision.target)
         outcome = self._converge(decision.target, decision.policy)
+        if outcome.action in ("failed", "rolled_back") and not decision.pin:
+            self._schedule_retry(decision.target)
+        elif outcome.action == "applied" and "retry" in self.store.get_state().extra:
+            self.store.update_state(extra={"retry": None})
         if outcome.action == "rejected" and decision.unpin_if_rejected:
             self.store.update_state(pinned_revision=None)
         if outcome.action == "applied" and decision.supersede_on_success:
             self.store.mark_superseded([r.sha for r in self.store.revisions_in_status("pending")
                                         if r.sha != decision.target])
         return outcome
+
+    # -- failed revisions, tried again ------------------------------------------------------
+
+    def _scheduled(self, sha: str) -> bool:
+        schedule = self.store.get_state().extra.get("retry")
+        return isinstance(schedule, dict) and schedule.get("sha") == sha
+
+    def _schedule_retry(self, sha: str) -> None:
+        """Back off before trying the failed `sha` again (a newer head makes the schedule moot)."""
+        schedule = backoff.after_failure(self.store.get_state().extra.get("retry"), sha, self.clock(),
+                                         self.settings.retry_interval, self.settings.retry_max_interval)
+        self.store.update_state(extra={"retry": schedule})
+        log.info("%s failed: trying again after %s", sha[:12], schedule["due_at"], extra={"revision": sha})
+
+    def _announce_retry(self, sha: str) -> None:
+        schedule = self.store.get_state().extra.get("retry") or {}
+        attempt = int(schedule.get("attempt", 1)) + 1
+        error = self.store.get_revision(sha).error or ""
+        self.recorder.event(events.EventKind.RETRY, f"trying {sha[:12]} again (attempt {attempt}) after: {error}",
+                            events.RetryStarted(attempt=attempt, error=error), revision=sha)
 
     # -- converge one revision ---------------------------------------------------------------
 

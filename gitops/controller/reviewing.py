@@ -21,6 +21,7 @@ from gitops.planner.assumed import converged_live
 from gitops.planner.options import PlanOptions
 from gitops.planner.planning import plan_changes
 from gitops.planner.reviews import Review
+from gitops.settings import HostPolicy
 
 log = logging.getLogger(__name__)
 DEFAULT_NODE = "pve1"
@@ -29,12 +30,13 @@ DEFAULT_NODE = "pve1"
 def review_config(head_dir: Path, head_sha: str, *, connect: Callable[[], Drivers] | None = None,
                   base_dir: Path | None = None, base_label: str = "the base", node: str = "",
                   secrets: SecretResolver | None = None, allow_destroy: bool = False,
-                  revision_url: str | None = None, applied_revision: str | None = None) -> Review:
+                  revision_url: str | None = None, applied_revision: str | None = None,
+                  policy: HostPolicy | None = None) -> Review:
     """Validate `head_dir`; if valid, plan it against the live systems (`connect` gives their drivers)
     or else against `base_dir`."""
     against = "the live node" if connect is not None else base_label
     try:
-        estate, report = validate_directory(head_dir)
+        estate, report = validate_directory(head_dir, policy)
     except errors.ConfigError as exc:
         return Review(head_sha, against, error=str(exc), revision_url=revision_url)
     if not report.valid:
@@ -52,7 +54,7 @@ def review_config(head_dir: Path, head_sha: str, *, connect: Callable[[], Driver
             return Review(head_sha, against, report, run.plan, revision_url=revision_url)
         if base_dir is None:
             raise errors.SettingsError("neither a Proxmox node nor a base config to plan against")
-        base, base_report = validate_directory(base_dir)
+        base, base_report = validate_directory(base_dir, policy)
         if not base_report.valid:
             return Review(head_sha, against, report, revision_url=revision_url,
                           error=f"{base_label} is not a valid config ({len(base_report.errors)} errors)")

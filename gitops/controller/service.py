@@ -78,6 +78,7 @@ class Service:
         self.queue = TriggerQueue(monotonic)
         self.reconciler = reconciler or Reconciler(settings, store, repo, connect, stopping=self.stopping)
         self.leader = False
+        self._said_follower = False
         self.ready = False
         self.busy = False
         self.last_outcome: Outcome | None = None
@@ -180,7 +181,17 @@ class Service:
             if self.leader and not self.store.is_leader():
                 log.warning("lost the leadership")
                 self.leader = False
-            if not self.leader and self.store.try_acquire_leadership():
+            if not self.leader and not self.store.try_acquire_leadership():
+                if not self._said_follower:  # once, not on every heartbeat
+                    self._said_follower = True
+                    holder = self.store.leadership_holder()
+                    log.warning("another controller leads (%s): this one applies nothing and hands what it is "
+                                "asked to the leader until the leader stops", holder)
+                    self.reconciler.recorder.event(
+                        events.EventKind.FOLLOWER, f"{self.identity} does not lead: {holder}",
+                        events.Following(replica=self.identity, holder=holder), level="warning")
+            elif not self.leader:
+                self._said_follower = False
                 self.leader = True
                 log.info("leading as %s", self.identity)
                 self.reconciler.recorder.event(events.EventKind.LEADER, f"{self.identity} leads",

@@ -123,10 +123,16 @@ def checkout(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def validate(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     assert attempt.directory is not None
     try:
-        estate, report = validate_directory(attempt.directory)
+        estate, report = validate_directory(attempt.directory, ctx.settings.policy)
     except errors.ConfigError as exc:
         attempt.validation = {"valid": False, "errors": [{"message": str(exc)}], "warnings": []}
         return Stop("rejected", str(exc))
+    except Exception as exc:  # validation is a pure function of the commit: retrying would crash again
+        log.exception("validation crashed", extra={"revision": attempt.sha})
+        message = f"the validator failed on this commit ({type(exc).__name__}); see the controller's logs"
+        attempt.validation = {"valid": False, "warnings": [],
+                              "errors": [{"code": "validation-crashed", "message": message}]}
+        return Stop("rejected", message)
     attempt.estate, attempt.validation = estate, report.to_dict()
     if not report.valid:
         first = report.errors[0]

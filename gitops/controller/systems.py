@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gitops.config.secretrefs import SecretResolver
 from gitops.drivers.portainer import driver as portainer_driver
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.driver import ProxmoxDriver
@@ -26,7 +27,7 @@ def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToke
                 extra: bool = True) -> Drivers:
     """The registry of one run: Proxmox around `client`, then every configured extra system. On an
     error connecting one of them, the ones already connected are closed."""
-    drivers = Drivers(cancel=cancel or CancelToken())
+    drivers = Drivers(cancel=cancel or CancelToken(), secrets=SecretResolver(settings.secrets_dir))
     drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency,
                                    source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir))
     if not extra:

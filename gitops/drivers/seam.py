@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from gitops.config.estate import Estate
+from gitops.config.secretrefs import SecretResolver
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, Plan, System
@@ -101,6 +102,8 @@ class Drivers:
 
     by_system: dict[System, Driver] = field(default_factory=dict)
     cancel: CancelToken = field(default_factory=CancelToken)
+    # The secrets whose values are redacted from what the drivers read back (`converging.read_live`).
+    secrets: SecretResolver = field(default_factory=SecretResolver)
 
     def register(self, driver: Driver) -> None:
         self.by_system[driver.system] = driver

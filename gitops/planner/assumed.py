@@ -70,6 +70,8 @@ def _guest(d: DesiredGuest, node: str) -> LiveGuest:
             config[key] = f"{value},hwaddr={_mac(d.vmid, index)},type=veth"
         elif key.startswith("net") and d.kind == "vm" and value.startswith("virtio,"):
             config[key] = value.replace("virtio,", f"virtio={_mac(d.vmid, index)},", 1)
+    if d.kind == "lxc" and d.create_only.get("unprivileged") == "1":
+        config["unprivileged"] = 1  # PVE shows it on an unprivileged container (absent: privileged)
     if d.storage and d.disk_gb:
         disk = "subvol" if d.kind == "lxc" else "vm"
         config[d.disk_key] = f"{d.storage}:{disk}-{d.vmid}-disk-0,size={d.disk_gb}G"

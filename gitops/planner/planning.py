@@ -15,6 +15,7 @@ from dataclasses import replace
 from gitops.config import graph
 from gitops.config.estate import Estate
 from gitops.planner import access, cluster_firewall, migration, network, placement, pve_paths
+from gitops.planner.comparing import same
 from gitops.planner.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
@@ -103,6 +104,14 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
     if offline is not None:
         plan.warnings.append(offline)
         return []
+    recreate: list[Action] = []
+    if current is not None and current.kind == d.kind:
+        fixed = creation_only_changes(d, current)
+        if fixed:
+            recreate = _recreate(d, current, fixed, options, plan)
+            if not recreate:
+                return []
+            current = None
     if current is not None:
         moves: list[Action] = []
         if current.node and current.node != d.node and current.kind == d.kind:
@@ -143,7 +152,39 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
         if d.snapshot_name and any(o.clone_from == d.vmid for o in by_id.values()):
             actions.append(snapshot_action(d))  # its clones are made from this snapshot
         actions.append(start_action(d))
-    return actions
+    return [*recreate, *actions]
+
+
+# Keys PVE sets when a guest is created and refuses to change afterwards.
+CREATION_ONLY = {"lxc": ("unprivileged",), "vm": ()}
+
+
+def creation_only_changes(d: DesiredGuest, live: LiveGuest) -> list[FieldChange]:
+    """The creation-only keys whose live value differs from the config (absent counts as 0, as PVE shows it)."""
+    out = []
+    for key in CREATION_ONLY[d.kind]:
+        want = d.create_only.get(key)
+        if want is not None and not same(d.kind, key, want, live.config.get(key)):
+            out.append(FieldChange(key, live.config.get(key), want))
+    return out
+
+
+def _recreate(d: DesiredGuest, live: LiveGuest, fixed: list[FieldChange], options: PlanOptions,
+              plan: Plan) -> list[Action]:
+    """The delete that makes way for a new guest, or a plan error when that is not allowed."""
+    keys = ", ".join(f"`{c.field}`" for c in fixed)
+    if not options.allow_destroy or MANAGED_TAG not in canonical_tags(live.tags):
+        why = ("plan with --allow-destroy to do it" if MANAGED_TAG in canonical_tags(live.tags)
+               else f"the guest was not created by Phoenix GitOps (no `{MANAGED_TAG}` tag), so it is never destroyed")
+        plan.errors.append(Problem(d.target, "recreate-needed",
+                                   f"{keys} can only be set when the guest is created: changing it means destroying "
+                                   f"{d.target} with all data on its disks and creating it again; {why}"))
+        return []
+    delete = _delete_action(live)
+    delete.changes = fixed
+    delete.summary = (f"re-create {live.name or d.target} ({keys} can only be set at creation): "
+                      "the guest and ALL DATA ON ITS DISKS are destroyed")
+    return [delete]
 
 
 def _order_starts(starts: list[tuple[DesiredGuest, Action]], estate: Estate) -> list[Action]:

@@ -77,6 +77,8 @@ def parse_push(provider: str, body: bytes | str, *, branch: str | None = None) -
         payload = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise errors.SourceError(f"{provider} webhook: the body is not JSON") from None
+    except RecursionError:  # `[[[[...` nested beyond the parser's depth
+        raise errors.SourceError(f"{provider} webhook: the body is not JSON (nested too deeply)") from None
     if not isinstance(payload, dict):
         raise errors.SourceError(f"{provider} webhook: the body is not a JSON object")
     if provider == "bitbucket":

@@ -1,16 +1,21 @@
-"""Leader election with a PostgreSQL session advisory lock held on a dedicated connection.
+"""Leader election: a PostgreSQL session advisory lock held on a dedicated connection, or on SQLite an
+exclusive lock on a file beside the database.
 
-Used by `gitops.store.ledger.Store` (which the controller's leader loop calls). The lock lives as
-long as that connection: if the process dies or the connection drops, PostgreSQL releases it and
-another replica's next `try_acquire` wins. On SQLite there is a single replica, so it is always
-granted.
+Used by `gitops.store.ledger.Store` (which the controller's leader loop calls); `leadership_for(engine)`
+picks the kind. The PostgreSQL lock lives as long as that connection: if the process dies or the
+connection drops, PostgreSQL releases it and another replica's next `try_acquire` wins. On SQLite,
+`flock` on `<database>.leader.lock` does the same for processes sharing one data dir (the kernel drops
+it when the process dies); the file holds the leader's pid so the others can say who leads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
+import os
 import threading
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +30,61 @@ def lock_key(key: str | int) -> int:
     if isinstance(key, int):
         return key
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def leadership_for(engine: Engine) -> AdvisoryLeadership | FileLeadership:
+    """The leader election that fits the database: advisory locks on PostgreSQL, a file lock on SQLite."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        return FileLeadership(Path(f"{database}.leader.lock"))
+    return AdvisoryLeadership(engine)
+
+
+class FileLeadership:
+    """One leader among the processes that share a SQLite file: an exclusive, non-blocking `flock`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    def try_acquire(self, key: str | int) -> bool:
+        with self._lock:
+            if self._fd is not None:
+                return True
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return False
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._fd = fd
+            return True
+
+    def held(self) -> bool:
+        with self._lock:
+            return self._fd is not None
+
+    def holder(self) -> str:
+        """Who holds the lock, for messages: `held by process PID (PATH)`."""
+        try:
+            pid = self.path.read_text(encoding="utf-8").strip()
+        except OSError:
+            pid = ""
+        return f"held by process {pid or 'unknown'} ({self.path})"
+
+    def release(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+                self._fd = None
+
+    def dispose(self) -> None:
+        self.release()
 
 
 class AdvisoryLeadership:
@@ -74,6 +134,9 @@ class AdvisoryLeadership:
                 return True
             self._drop()
             return False
+
+    def holder(self) -> str:
+        return "held by another replica (PostgreSQL advisory lock)"
 
     def release(self) -> None:
         with self._lock:

@@ -54,7 +54,10 @@ class Store:
         self._engine = engine
         self._writer = engine.execution_options(**{database.WRITE_OPTION: True})
         self._clock = clock
-        self._leadership = leadership.AdvisoryLeadership(engine)
+        self._leadership = leadership.leadership_for(engine)
+        # Counts this object's writes: in-memory readers (the API) re-read only when it moves. Another
+        # process's writes do not move it; those readers also re-read after a short age.
+        self.write_version = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -100,7 +103,8 @@ class Store:
                 row = session.scalar(select(tables.Revision).where(tables.Revision.sha == sha))
                 if row is None:
                     row = tables.Revision(
-                        sha=sha, author=author, message=message, committed_at=committed_at,
+                        sha=sha, author=_cap(author, MAX_AUTHOR), message=_cap(message, MAX_MESSAGE),
+                        committed_at=committed_at,
                         received_at=self._clock(), status=status, trigger=trigger,
                     )
                     session.add(row)
@@ -123,6 +127,8 @@ class Store:
         if unknown:
             raise ValueError(f"unknown revision field(s): {', '.join(sorted(unknown))}")
         fields = _clean(fields)
+        if isinstance(fields.get("error"), str):
+            fields["error"] = _cap(fields["error"], MAX_EVENT)
         state_values = _state_values(state or {})
         now = self._clock()
         with self._write() as session:
@@ -290,7 +296,7 @@ class Store:
         with self._write() as session:
             sha = self._revision_row(session, revision).sha if revision else None
             row = tables.Event(
-                at=self._clock(), revision_sha=sha, level=level, kind=kind, message=message,
+                at=self._clock(), revision_sha=sha, level=level, kind=kind, message=_cap(message, MAX_EVENT),
                 data=_clean({"data": data})["data"],
             )
             session.add(row)
@@ -377,6 +383,10 @@ class Store:
         """Whether the leadership taken earlier is still held (the lock's connection is alive)."""
         return self._leadership.held()
 
+    def leadership_holder(self) -> str:
+        """Who holds the leadership when this process does not (for log lines and the API)."""
+        return self._leadership.holder()
+
     def release_leadership(self) -> None:
         self._leadership.release()
 
@@ -397,9 +407,12 @@ class Store:
             with Session(self._writer, expire_on_commit=False) as session, session.begin():
                 yield session
         except SQLAlchemyError as exc:
+            self.write_version += 1  # a failed write may still have changed something: readers re-read
+
             if reraise_integrity and isinstance(exc, IntegrityError):
                 raise
             raise _store_error(exc, self.url) from None
+        self.write_version += 1
 
     def _revision_row(self, session: Session, ref: str) -> tables.Revision:
         ref = ref.strip().lower()
@@ -453,6 +466,14 @@ def _state_values(fields: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown controller state field(s): {', '.join(sorted(unknown))}")
     return _clean(fields)
+
+
+# Longest texts kept: a commit can carry megabytes in its message or in a value echoed by an error.
+MAX_AUTHOR, MAX_MESSAGE, MAX_EVENT = 512, 16_384, 2048
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text) - limit} more characters)"
 
 
 def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,14 @@ def test_stack_problem(example_dir: Path, edit_json: Edit, file: str, change: Ca
 
 
 def test_two_stacks_that_portainer_would_name_alike(example_dir: Path, edit_json: Edit) -> None:
-    edit_json(example_dir, STACKS, lambda d: d["docker_stacks"].__setitem__(
-        "QDRANT_service", d["docker_stacks"]["qdrant_service"]))
-    edit_json(example_dir, VM, lambda d: d["vms"][2]["docker_stacks"].append("QDRANT_service"))
-    assert found(example_dir) == [("error", "stack-placement-duplicate", "vms.2.docker_stacks.2")]
+    # `qdrant` in environment `service-production` and `qdrant-service` in `production`: both
+    # `qdrant-service-production` in Portainer.
+    def add(data: Any) -> None:
+        data["docker_stacks"]["qdrant"] = {"compose_file_path": "stacks/qdrant/docker-compose.yml",
+                                           "environments": {"service-production": {}}}
+        data["docker_stacks"]["qdrant-service"] = {"compose_file_path": "stacks/qdrant/docker-compose.yml",
+                                                   "environments": {"production": {}}}
+    edit_json(example_dir, STACKS, add)
+    edit_json(example_dir, VM, lambda d: d["vms"][2]["docker_stacks"].extend(
+        [{"name": "qdrant", "environment": "service-production"}, "qdrant-service"]))
+    assert found(example_dir) == [("error", "stack-placement-duplicate", "vms.2.docker_stacks.3")]

@@ -50,6 +50,15 @@ def small_estate(memory: int = 512, cores: int = 1, *, health_checks: list[dict[
     return {name: json.dumps(data, indent=2) + "\n" for name, data in files.items()}
 
 
+def estate_with_api(memory: int = 512) -> dict[str, str]:
+    """`small_estate` plus CT 102 ("api"), a second clone of template 900."""
+    files = small_estate(memory=memory)
+    lxc = json.loads(files["phoenix_lxc_configs.json"])
+    lxc["lxc_configs"]["102"] = {**lxc["lxc_configs"]["101"], "name": "api"}
+    files["phoenix_lxc_configs.json"] = json.dumps(lxc)
+    return files
+
+
 def invalid_estate() -> dict[str, str]:
     """A small estate whose container clones a template that does not exist."""
     files = small_estate()

@@ -42,3 +42,14 @@ def test_plain_lines_on_a_terminal() -> None:
     logging.getLogger("gitops.test").info("applied", extra={"revision": "b" * 40})
     text = stream.getvalue()
     assert "applied [revision=bbbbbbbbbbbb]" in text and not text.startswith("{")
+
+
+def test_a_huge_message_is_cut_and_a_secret_at_the_cut_is_still_masked() -> None:
+    stream = io.StringIO()
+    logs.configure(stream=stream)
+    secret = "s3cr3t-value-at-the-edge"
+    logs.register_secret(secret)
+    logging.getLogger("gitops.test").error("name %s", "x" * (logs.MAX_MESSAGE - 10) + secret + "y" * 5_000_000)
+    line = stream.getvalue().strip().splitlines()[-1]
+    assert len(line) < logs.MAX_MESSAGE + 500
+    assert "s3cr3t" not in line and "more characters)" in line

@@ -4,7 +4,6 @@ automatic rollback, suspend, windows, drift, interrupted applies."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 
@@ -12,7 +11,7 @@ from gitops.controller.triggers import Trigger
 from gitops.drivers.proxmox.connection import connect
 from gitops.settings import SyncWindow
 from tests.controller.conftest import Ctl
-from tests.controller.support import invalid_estate, small_estate
+from tests.controller.support import estate_with_api, invalid_estate, small_estate
 
 
 def live_config(ctl: Ctl, vmid: int = 101) -> dict[str, object]:
@@ -131,10 +130,7 @@ def test_explicit_sync_of_a_commit_lifts_the_pin(ctl: Ctl) -> None:
 def test_failed_apply_rolls_back_to_the_last_applied_revision(ctl: Ctl, pve) -> None:  # type: ignore[no-untyped-def]
     first = ctl.remote.commit(small_estate(memory=512), "first")
     ctl.run()
-    files = small_estate(memory=1024)
-    lxc = json.loads(files["phoenix_lxc_configs.json"])
-    lxc["lxc_configs"]["102"] = {**lxc["lxc_configs"]["101"], "name": "api"}
-    files["phoenix_lxc_configs.json"] = json.dumps(lxc)
+    files = estate_with_api(memory=1024)
     pve.fail("POST", "/nodes/pve1/lxc/102/status/start", error="quotas_not_supported_unprivileged_containers")
     bad = ctl.remote.commit(files, "add api")
     outcome = ctl.run()

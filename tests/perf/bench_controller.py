@@ -47,12 +47,9 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--guests", type=int, default=1000)
-    parser.add_argument("--pushes", type=int, default=5)
-    args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
+def start_node_and_repo(tmp: Path, **extra_env: str) -> tuple[PhoenixFakePve, asyncio.AbstractEventLoop,
+                                                                GitRemote, dict[str, str]]:
+    """fakepve on loopback (in this process, time_scale 0), a config repo, and the `serve` environment."""
     os.environ.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(tmp / "gitconfig"))
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
@@ -61,13 +58,23 @@ def main() -> None:
     pve.time_scale = 0
     asyncio.run_coroutine_threadsafe(pve.start(str(cert), str(key)), loop).result(30)
     remote = GitRemote(tmp, "config")
-    port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")},
            "PHOENIX_PVE_HOST": f"127.0.0.1:{pve.port}", "PHOENIX_PVE_PASSWORD": "secret",
            "PHOENIX_PVE_VERIFY_SSL": str(cert), "PHOENIX_GIT_URL": remote.url, "PHOENIX_DATA_DIR": str(tmp / "data"),
            "PHOENIX_SECRETS_DIR": str(write_secrets(tmp / "secrets")), "PHOENIX_API_TOKEN": TOKEN,
            "PHOENIX_POLL_INTERVAL": "1", "PHOENIX_DRIFT_INTERVAL": "3600", "PHOENIX_BOOT_DELAYS": "false",
-           "PHOENIX_PVE_TIMEOUT": "60"}
+           "PHOENIX_PVE_TIMEOUT": "60", **extra_env}
+    return pve, loop, remote, env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--guests", type=int, default=1000)
+    parser.add_argument("--pushes", type=int, default=5)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
+    pve, loop, remote, env = start_node_and_repo(tmp)
+    port = free_port()
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
     first = remote.commit(small_estate(memory=512), "first")
     log = (tmp / "serve.log").open("wb")

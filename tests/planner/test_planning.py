@@ -190,3 +190,31 @@ def test_a_guest_we_did_not_create_is_adopted_only_when_its_name_matches(estate:
     live.guests[120].name = "prod-db"
     plan = _plan(estate, live)
     assert plan.actions == [] and [(e.target, e.code) for e in plan.errors] == [("lxc/120", "adopt-conflict")]
+
+
+def test_a_field_pve_sets_only_at_creation_needs_a_re_create_allowed_by_allow_destroy(estate: Any) -> None:
+    live = converged_live(estate)
+    del live.guests[102].config["unprivileged"]  # privileged on the node; the config says unprivileged
+    plan = _plan(estate, live)
+    assert plan.actions == []
+    [error] = plan.errors
+    assert (error.target, error.code) == ("lxc/102", "recreate-needed")
+    assert "unprivileged" in error.message and "--allow-destroy" in error.message and "data" in error.message
+    plan = _plan(estate, live, allow_destroy=True)
+    assert plan.errors == []
+    steps = [(a.target, a.action, a.destructive) for a in plan.actions]
+    assert steps[0] == ("lxc/102", "delete", True)
+    assert [s[1] for s in steps if s[0] == "lxc/102"][1:] in (["create"], ["create", "start"], ["clone", "start"],
+                                                               ["clone"])
+    delete = plan.actions[0]
+    assert [(c.field, c.old, c.new) for c in delete.changes] == [("unprivileged", None, "1")]
+    assert "ALL DATA" in delete.summary
+
+
+def test_a_re_create_never_touches_a_guest_we_did_not_create(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[102].config["unprivileged"] = 0
+    live.guests[102].tags = []
+    plan = _plan(estate, live, allow_destroy=True)
+    assert [(e.target, e.code) for e in plan.errors] == [("lxc/102", "recreate-needed")]
+    assert plan.actions == []

@@ -13,8 +13,10 @@ import pytest
 from gitops.config.validation import validate_directory
 from gitops.planner.desired import desired_guests
 from gitops.planner.rootonly import root_only_settings
+from gitops.settings import HostPolicy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs-example"
+PERMISSIVE = HostPolicy(allow_privileged=True, bind_mount_prefixes=["/mnt/pve", "/srv"])
 LXC = "phoenix_lxc_configs.json"
 
 
@@ -50,6 +52,8 @@ def test_root_only_settings(tmp_path: Path, change: Callable[[Any], None], expec
     data = json.loads((folder / LXC).read_text())
     change(data)
     (folder / LXC).write_text(json.dumps(data))
-    estate, report = validate_directory(folder)
+    # The host policy (settings) would refuse the privileged container and the /srv bind mount; this
+    # table is about what needs root@pam, so it validates under a policy that allows them.
+    estate, report = validate_directory(folder, PERMISSIVE)
     assert report.valid, report.to_dict()
     assert root_only_settings(desired_guests(estate, "pve1")) == expected

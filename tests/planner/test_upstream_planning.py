@@ -93,7 +93,7 @@ def test_a_clone_drops_what_its_template_gets_in_the_same_run(estate: Any) -> No
     live.storages["fastData-shared-iso"] = LiveStorage("fastData-shared-iso", "dir", {"iso", "vztmpl"},
                                                        volumes={f"fastData-shared-iso:vztmpl/{TEMPLATE}"})
     live.guests[900] = LiveGuest("lxc", 900, NODE, "Template-Base", template=True, tags=["phoenix-gitops"],
-                                 config={"hostname": "Template-Base",
+                                 config={"hostname": "Template-Base", "unprivileged": 1,  # as PVE shows it
                                          "rootfs": "quickOS-lxc-disks:subvol-900-disk-0,size=16G"})
     plan = _plan(estate, live)
     assert ("nameserver", "8.8.8.8") in [(c.field, c.new) for c in _action(plan, "lxc/900", "update").changes]

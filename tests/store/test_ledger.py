@@ -308,13 +308,15 @@ def test_concurrent_writers_do_not_fail(store: Store) -> None:
     assert store.count_revisions() == 80
 
 
-def test_sqlite_single_replica_is_always_leader(sqlite_url: str) -> None:
+def test_sqlite_elects_one_leader_per_database_file(sqlite_url: str) -> None:
+    # (It used to grant every process: two `serve` on one data dir both led. See test_single_leader_sqlite.)
     with open_store(sqlite_url) as one, open_store(sqlite_url) as two:
         assert one.try_acquire_leadership("phoenix")
-        assert two.try_acquire_leadership("phoenix")
+        assert not two.try_acquire_leadership("phoenix")
         assert one.is_leader()
         one.release_leadership()
         assert not one.is_leader()
+        assert two.try_acquire_leadership("phoenix")
 
 
 def test_postgres_advisory_lock_elects_one_leader(pg_url: str) -> None:

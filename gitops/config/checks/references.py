@@ -34,6 +34,10 @@ def _check_ids(estate: Estate, report: Report) -> None:
             report.error(LXC_FILE, path, "guest-id-invalid",
                          f"CTID '{key}' must be a number from {MIN_ID} to {MAX_ID}")
             continue
+        other = seen.get(int(key))
+        if other is not None:  # "140" and "0140" are one guest to PVE
+            report.error(LXC_FILE, path, "duplicate-id", f"CTID '{key}' is guest {int(key)}, already used by {other}")
+            continue
         seen[int(key)] = f"{LXC_FILE} lxc_configs.{key}"
     for vpath, vm in estate.vm_items():
         other = seen.get(vm.vmid)

@@ -8,12 +8,13 @@ are `tasks`', retries `retrying`'s; library errors were already translated by th
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 from gitops import errors
 from gitops.config.estate import Estate
-from gitops.drivers.proxmox import cluster_reading, retrying, tasks
+from gitops.drivers.proxmox import clonelocks, cluster_reading, retrying, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
@@ -105,8 +106,13 @@ class ProxmoxDriver:
                 result = tasks.wait_for_task(self.client, answer, target=action.target, timeout=self.task_timeout)
                 context.task(answer, result.warnings)
 
-        retrying.call_with_retries(attempt, policy=self.policy, sleep=self.client.sleep, retry_if=_retry_if,
-                                   what=f"{what} for {action.target}")
+        policy = self.policy
+        if clonelocks.clone_source(call.method, call.path) is not None:
+            # Someone else's clone of the source holds its lock as long as a clone takes: wait that long.
+            policy = dataclasses.replace(policy, attempts=1_000_000, max_delay=self.task_timeout)
+        with clonelocks.turn(self.client.host, call.method, call.path):  # clones of one source take turns
+            retrying.call_with_retries(attempt, policy=policy, sleep=self.client.sleep, retry_if=_retry_if,
+                                       what=f"{what} for {action.target}")
 
     def close(self) -> None:
         self.client.close()

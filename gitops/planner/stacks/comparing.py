@@ -196,8 +196,8 @@ def _changes(desired: DesiredStack, current: LiveStack | None, digests: Mapping[
     for name, template in desired.env:
         have_value = live_env.get(name)
         secret = is_reference(template)
-        if secret:
-            same = have_value is not None and digest(have_value) == digests.get(template)
+        if secret:  # the live value redacted back to its reference, or its fingerprint equal to the secret's now
+            same = have_value == template or (have_value is not None and digest(have_value) == digests.get(template))
         else:
             same = have_value == template
         if not same:
