@@ -7,6 +7,7 @@
     |   +-- TransientError     worth retrying: connection refused, 5xx, lock timeouts, `got timeout`
     |   +-- PermanentError     retrying is useless: 4xx parameter errors, `can't shrink`, no permission
     |       +-- AuthenticationError   wrong credentials or token
+    |       +-- ConflictError         a name is taken (Portainer's 409) by something we did not make
     |       +-- TaskFailedError       a UPID task ended in something other than OK / WARNINGS
     +-- SourceError            the config repository cannot be cloned, fetched or read
     +-- StoreError             the ledger database cannot be reached or migrated
@@ -51,6 +52,10 @@ class PermanentError(DriverError):
 
 class AuthenticationError(PermanentError):
     """The credentials or the API token were refused."""
+
+
+class ConflictError(PermanentError):
+    """A create was refused because the name is taken (Portainer answers 409), and what holds it is not ours."""
 
 
 class TaskFailedError(PermanentError):

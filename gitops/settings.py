@@ -107,6 +107,12 @@ class Settings(BaseSettings):
 
     portainer_url: str = ""
     portainer_api_key: SecretStr | None = None
+    portainer_user: str = Field("", description="admin user for a JWT login, when there is no API key")
+    portainer_password: SecretStr | None = None
+    portainer_verify_ssl: str = "true"
+    portainer_timeout: float = 30.0
+    portainer_read_concurrency: int = Field(16, ge=1, le=128, description="parallel reads of stack files")
+    portainer_concurrency: int = Field(4, ge=1, le=64, description="stack deployments in parallel per environment")
 
     git_url: str = ""
     git_branch: str = "main"
@@ -177,7 +183,7 @@ class Settings(BaseSettings):
                                       "(default: the node name, port 22)")
     ssh_timeout: float = Field(1800.0, gt=0, description="seconds one script may run")
 
-    @field_validator("pve_verify_ssl")
+    @field_validator("pve_verify_ssl", "portainer_verify_ssl")
     @classmethod
     def _verify(cls, value: str) -> str:
         return value.strip()
@@ -185,21 +191,17 @@ class Settings(BaseSettings):
     @property
     def verify(self) -> bool | str:
         """`requests`' verify argument: True, False or a CA bundle path."""
-        low = self.pve_verify_ssl.lower()
-        if low in ("true", "1", "yes", ""):
-            return True
-        if low in ("false", "0", "no"):
-            return False
-        return self.pve_verify_ssl
+        return _verify_argument(self.pve_verify_ssl)
+
+    @property
+    def portainer_verify(self) -> bool | str:
+        """httpx's verify argument for Portainer: True, False or a CA bundle path."""
+        return _verify_argument(self.portainer_verify_ssl)
 
     @property
     def forge_verify(self) -> bool | str:
-        low = self.forge_verify_ssl.strip().lower()
-        if low in ("true", "1", "yes", ""):
-            return True
-        if low in ("false", "0", "no"):
-            return False
-        return self.forge_verify_ssl.strip()
+        """httpx's verify argument for the forges: True, False or a CA bundle path."""
+        return _verify_argument(self.forge_verify_ssl.strip())
 
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"
@@ -210,6 +212,15 @@ class Settings(BaseSettings):
             return False
         allows = [w for w in self.sync_windows if w.kind == "allow"]
         return not allows or any(w.contains(when) for w in allows)
+
+
+def _verify_argument(text: str) -> bool | str:
+    low = text.lower()
+    if low in ("true", "1", "yes", ""):
+        return True
+    if low in ("false", "0", "no"):
+        return False
+    return text
 
 
 def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:

@@ -82,6 +82,7 @@ def demo(
     typer.echo(
         f"""Phoenix GitOps demo
   simulated Proxmox {where}: https://{started.settings.pve_host} (fakepve)
+  simulated Portainer:    {started.settings.portainer_url}
   API and dashboard:      {url}   (docs: {url}/docs)
   config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)
   {token_line}
@@ -90,7 +91,10 @@ Try:
   export PHOENIX_API_TOKEN=$(cat {started.token_file})
   cd {started.repo_dir} && sed -i 's/"memory_mb": 512/"memory_mb": 768/' phoenix_lxc_configs.json \\
       && git commit -am "more memory"
+  cd {started.repo_dir} && sed -i 's/"value": "8001"/"value": "8002"/' phoenix_stacks_config.json \\
+      && git commit -am "webapp staging on 8002"        # redeploys that one stack
   phoenix-gitops status --api {url}
+  phoenix-gitops resources --kind stack --api {url}
   phoenix-gitops history --api {url}
   phoenix-gitops rollback <first sha> --api {url}     # then: phoenix-gitops resume --api {url}
 """, err=True)
@@ -158,7 +162,7 @@ def _register_secrets(settings: Settings) -> None:
     from gitops import logs
 
     for value in (settings.api_token, settings.webhook_secret, settings.pve_password, settings.pve_token_value,
-                  settings.git_token, settings.portainer_api_key):
+                  settings.git_token, settings.portainer_api_key, settings.portainer_password):
         if value is not None:
             logs.register_secret(value.get_secret_value())
     folder = settings.secrets_dir
@@ -215,6 +219,22 @@ def status(api: str = API_OPTION, as_json: bool = JSON_OPTION) -> None:
     if data.get("last_error"):
         lines.append(f"error     {data['last_error']}")
     typer.echo("\n".join(lines))
+    raise typer.Exit(EXIT_OK)
+
+
+def resources(api: str = API_OPTION, kind: str = typer.Option("", "--kind", help="only targets of this kind "
+                                                                                  "(lxc, vm, stack, environment...)"),
+              as_json: bool = JSON_OPTION) -> None:
+    data = _call("GET", api, "/api/v1/resources")
+    items = [r for r in data.get("resources", []) if not kind or str(r.get("target", "")).startswith(f"{kind}/")]
+    if as_json:
+        print_json({**data, "resources": items})
+        raise typer.Exit(EXIT_OK)
+    width = max((len(str(r.get("target", ""))) for r in items), default=6)
+    for r in items:
+        actions = "; ".join(map(str, r.get("actions") or []))
+        typer.echo(f"{r.get('target', ''):<{width}}  {r.get('state', ''):<8}  {actions}".rstrip())
+    typer.echo(f"checked at {data.get('checked_at') or '-'} against {_short(data.get('revision'))}", err=True)
     raise typer.Exit(EXIT_OK)
 
 
@@ -288,6 +308,9 @@ def register(app: typer.Typer) -> None:
     app.command("demo", help=DEMO_HELP)(demo)
     app.command("status", help="Show the controller's status: applied and target revision, phase, pin, drift.\n\n"
                 "Example: phoenix-gitops status --api http://127.0.0.1:8080")(status)
+    app.command("resources", help="List every managed resource (guests, stacks, storages...) with its sync state: "
+                "in_sync, drifted, missing or pending.\n\n"
+                "Example: phoenix-gitops resources --kind stack")(resources)
     app.command("history", help="List revisions, newest first, with their status.\n\n"
                 "Example: phoenix-gitops history -n 10")(history)
     app.command("sync", help="Reconcile now (and correct drift).\n\nExample: phoenix-gitops sync")(sync)

@@ -16,7 +16,7 @@ from gitops.planner.showing import short, summary_line
 
 _SYMBOL = {"create": "+", "clone": "+", "download-template": "+", "storage": "~", "update": "~", "resize": "~",
            "firewall": "~", "start": ">", "stop": "#", "restart": "@", "convert-to-template": "T",
-           "snapshot": "S", "prune-snapshot": "-", "delete": "-",
+           "snapshot": "S", "prune-snapshot": "-", "delete": "-", "register": "+", "deploy": "+", "redeploy": "~",
            "provision": "$", "host-config": "~"}
 
 

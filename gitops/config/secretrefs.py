@@ -9,6 +9,7 @@ checks (syntax only) and by the executors that send values to Proxmox or Portain
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,11 @@ def scrub(text: str, secrets: Iterable[str | None], mask: str = SECRET_MASK) -> 
 
 def is_reference(value: str) -> bool:
     return bool(REF.search(value))
+
+
+def digest(value: str) -> str:
+    """A fingerprint of a resolved value, so the planner can tell a changed secret without holding it."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def env_name(name: str) -> str:
@@ -90,3 +96,13 @@ class SecretResolver:
         if isinstance(data, list):
             return [self.resolve_all(v) for v in data]
         return data
+
+    def digests(self, templates: list[str]) -> dict[str, str]:
+        """`digest` of each template's resolved value, by template; templates that cannot resolve are left out."""
+        found: dict[str, str] = {}
+        for template in templates:
+            try:
+                found[template] = digest(self.resolve(template))
+            except ConfigError:
+                continue
+        return found

@@ -5,6 +5,8 @@ Loaded by `gitops.config.loading`; read by the checks and the queries.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import Field
 
 from gitops.config.common import ConfigModel
@@ -47,3 +49,9 @@ class Stack(ConfigModel):
 class StacksFile(ConfigModel):
     schema_: str | None = Field(None, alias="$schema")
     docker_stacks: dict[str, Stack] = Field(default_factory=dict)
+
+
+def portainer_stack_name(stack: str, environment: str) -> str:
+    """A stack environment's name in Portainer: `<stack>-<environment>` (as upstream named them), normalised
+    as Portainer (docker compose) does: lower case, only [a-z0-9_-]."""
+    return re.sub(r"[^a-z0-9_-]", "", f"{stack}-{environment}".lower()).lstrip("_-")

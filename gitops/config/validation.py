@@ -16,6 +16,7 @@ from gitops.config.checks.network import check_network
 from gitops.config.checks.policy import check_policy
 from gitops.config.checks.references import check_references
 from gitops.config.checks.secrets import check_secrets
+from gitops.config.checks.stacks import check_stacks
 from gitops.config.estate import CONFIG_FILES, Estate
 from gitops.config.loading import load_estate
 from gitops.config.positions import PositionIndex
@@ -23,7 +24,7 @@ from gitops.config.problems import Report
 from gitops.settings import HostPolicy
 
 CHECKS = (check_references, check_network, check_firewalls, check_secrets, check_fields, check_legacy,
-          check_identifiers)
+          check_identifiers, check_stacks)
 
 
 def validate_directory(directory: Path | str, policy: HostPolicy | None = None) -> tuple[Estate, Report]:

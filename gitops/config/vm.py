@@ -149,6 +149,17 @@ class Vm(ConfigModel):
     description: str | None = None
     tags: list[str] = Field(default_factory=list)
 
+    def portainer_environment(self) -> str | None:
+        """The Portainer environment this VM provides: an agent's is `portainer_environment_name` (or the
+        VM's name); the primary's is Portainer's own (`portainer_environment_name`, or `local`). None
+        when the VM runs no Portainer."""
+        role = (self.portainer_role or "").strip().lower()
+        if role == "primary":
+            return (self.portainer_environment_name or "local").strip()
+        if role == "agent":
+            return (self.portainer_environment_name or self.name).strip()
+        return None
+
     @field_validator("docker_stacks", mode="before")
     @classmethod
     def _stack_names(cls, value: object) -> object:

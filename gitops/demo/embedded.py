@@ -1,11 +1,13 @@
-"""The embedded default behind `phoenix-gitops demo`: a simulated Proxmox node, a local config repo of
-the example estate, secrets and an API token, all under the data dir, and the settings to serve them.
+"""The embedded default behind `phoenix-gitops demo`: a simulated Proxmox node and a simulated Portainer, a
+local config repo of the example estate (with the compose files its stacks name), secrets and an API
+token, all under the data dir, and the settings to serve them.
 
 Called by the CLI's `demo` only. The simulated node (`gitops.demo.simulator`: fakepve, the `demo`
 extra) runs in this process, on loopback, on an asyncio loop in a background thread, with a
-self-signed certificate made for 127.0.0.1; tasks finish at once (`time_scale` 0). Everything made
-here is reused when the demo starts again with the same data dir (the simulated node itself starts
-empty each time; the controller converges it again).
+self-signed certificate made for 127.0.0.1; tasks finish at once (`time_scale` 0). The simulated
+Portainer (`gitops.demo.portainer`) serves plain HTTP on loopback and accepts the demo secret
+`portainer_api_key` as its API key. Everything made here is reused when the demo starts again with
+the same data dir (both simulators start empty each time; the controller converges them again).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ EXAMPLE_SECRETS = (
 LOOPBACK = "127.0.0.1"
 
 if TYPE_CHECKING:
+    from gitops.demo.portainer import SimulatedPortainer
     from gitops.demo.simulator import SimulatedNode
 
 
@@ -45,15 +48,27 @@ class Demo:
     token_created: bool
     token_file: Path
     node: SimulatedNode
+    portainer: SimulatedPortainer
 
     def close(self) -> None:
+        self.portainer.stop()
         self.node.stop()
 
 
 def example_files() -> dict[str, bytes]:
-    """The four example files shipped with the package (`gitops/examples/`)."""
+    """The four example files and the compose files their stacks name, shipped with the package
+    (`gitops/examples/`), by path relative to the config directory."""
     folder = resources.files("gitops") / "examples"
-    return {name: (folder / name).read_bytes() for name in CONFIG_FILES}
+    files = {name: (folder / name).read_bytes() for name in CONFIG_FILES}
+    pending = [("stacks", folder / "stacks")]
+    while pending:
+        prefix, entry = pending.pop()
+        for child in entry.iterdir():
+            if child.is_dir():
+                pending.append((f"{prefix}/{child.name}", child))
+            elif not child.name.startswith("."):
+                files[f"{prefix}/{child.name}"] = child.read_bytes()
+    return files
 
 
 def start_demo(data_dir: Path, nodes: int = 1) -> Demo:
@@ -72,14 +87,30 @@ def start_demo(data_dir: Path, nodes: int = 1) -> Demo:
 
     password = secrets.token_urlsafe(16)
     node = SimulatedNode(data_dir / "pve-pki", host=LOOPBACK, password=password, nodes=nodes)
+    portainer_key = _demo_secret(secrets_dir, "portainer_api_key")
+    portainer = _start_portainer(portainer_key)
 
     settings = Settings(
         pve_host=node.address, pve_user="root@pam", pve_password=SecretStr(password),
         pve_verify_ssl=node.cafile, git_url=repo_dir.as_uri(), git_branch="main", poll_interval=2.0,
         drift_interval=30.0, data_dir=data_dir, database_url="", secrets_dir=secrets_dir,
         api_token=SecretStr(token), boot_delays=False, pve_node="pve1" if nodes > 1 else "",
+        portainer_url=portainer.url, portainer_api_key=SecretStr(portainer_key),
     )
-    return Demo(settings, repo_dir, token, created, token_file, node)
+    return Demo(settings, repo_dir, token, created, token_file, node, portainer)
+
+
+def _start_portainer(api_key: str) -> SimulatedPortainer:
+    from gitops.demo.portainer import ADMIN, PortainerModel, SimulatedPortainer
+
+    return SimulatedPortainer(PortainerModel(api_keys={api_key: ADMIN}), host=LOOPBACK)
+
+
+def _demo_secret(folder: Path, name: str) -> str:
+    path = folder / name
+    if path.is_file():
+        return path.read_text(encoding="utf-8").rstrip("\n")
+    return os.environ[f"PHOENIX_SECRET_{name.upper()}"]
 
 
 def _secrets(folder: Path) -> Path:
@@ -114,6 +145,7 @@ def _config_repo(folder: Path) -> Path:
         return folder
     folder.mkdir(parents=True, exist_ok=True)
     for name, content in example_files().items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content)
     write_schemas(folder / "schemas")  # the example files' `$schema` points here
     env = {**os.environ, "GIT_AUTHOR_NAME": os.environ.get("GIT_AUTHOR_NAME", "Phoenix demo"),

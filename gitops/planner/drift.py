@@ -20,7 +20,7 @@ from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
 
 ResourceState = Literal["in_sync", "drifted", "missing", "pending"]
-CREATING = frozenset({"create", "clone", "download-template"})
+CREATING = frozenset({"create", "clone", "download-template", "deploy", "register"})
 
 
 class Resource(BaseModel):
@@ -99,8 +99,9 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
         else:
             state = "drifted"
         resources.append(Resource(target=target, state=state, actions=actions))
-    # Stacks no registered system converges (no Portainer rules yet) are shown, as waiting.
-    resources += [Resource(target=f"stack/{name}", state="pending", actions=["not converged by the controller yet"])
+    # Stacks no registered system converges (no Portainer configured) are shown, as waiting.
+    waiting = ["not converged: PHOENIX_PORTAINER_URL is not set"]
+    resources += [Resource(target=f"stack/{name}", state="pending", actions=waiting)
                   for name in sorted(estate.stacks.docker_stacks)
                   if not any(t == f"stack/{name}" or t.startswith(f"stack/{name}@") for t in targets)]
     return DriftReport(revision=revision, checked_at=now, resources=resources)

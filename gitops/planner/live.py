@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from gitops.planner.stacks.live import LiveStacks
+
 GuestKind = Literal["lxc", "vm"]
 # Storage types PVE always treats as shared between nodes (the others need `shared 1` to be).
 SHARED_TYPES = frozenset({"nfs", "cifs", "cephfs", "rbd", "glusterfs", "iscsi", "iscsidirect", "pbs", "esxi"})
@@ -125,6 +127,7 @@ class LiveState:
     # File names of the OS templates in the node's appliance index (`GET nodes/{node}/aplinfo`,
     # what `pveam available` lists): the ones `POST nodes/{node}/aplinfo` can download.
     appliances: set[str] = field(default_factory=set)
+    stacks: LiveStacks | None = None  # Portainer's part; None when no Portainer is configured
     # In-guest provisioning (`gitops.drivers.guests`): per target, the steps its guest says ran (step ->
     # identity), None when it could not be asked (not running); host-side settings of containers.
     provisioned: dict[str, dict[str, str] | None] = field(default_factory=dict)

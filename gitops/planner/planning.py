@@ -25,12 +25,14 @@ from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
 from gitops.planner.provisioning import RULES as PROVISIONING_RULES
 from gitops.planner.rules import SystemRules
+from gitops.planner.stacks import rules as stacks_rules
 from gitops.planner.updating import plan_existing, start_action
 
 # The planner rules besides the guests', in the order their actions are appended: Proxmox's cluster-level
-# resources (the cluster firewall), in-guest provisioning (`provisioning.RULES`, which threads its actions
-# between the guests') and every other system's, e.g. `stacks.RULES` (gitops/planner/stacks.py).
-EXTRA_RULES: list[SystemRules] = [cluster_firewall.RULES, access.RULES, network.RULES, PROVISIONING_RULES]
+# resources (the cluster firewall, access, networks), in-guest provisioning (`provisioning.RULES`, which
+# threads its actions between the guests'), then Portainer's stacks (`gitops/planner/stacks/rules.py`).
+EXTRA_RULES: list[SystemRules] = [cluster_firewall.RULES, access.RULES, network.RULES, PROVISIONING_RULES,
+                                  stacks_rules.RULES]
 
 
 def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:

@@ -31,6 +31,8 @@ def redact_live(live: LiveState, values: Mapping[str, str]) -> None:
         guest.firewall.rules = redact(guest.firewall.rules, ordered)
     for storage in live.storages.values():
         storage.config = redact(storage.config, ordered)
+    for stack in live.stacks.stacks if live.stacks else []:
+        stack.env = redact(stack.env, ordered)  # the stack file is left as read: it is compared byte for byte
 
 
 def redact(data: Any, ordered: list[tuple[str, str]]) -> Any:

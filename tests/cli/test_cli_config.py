@@ -341,7 +341,7 @@ def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]
 
 # Every command of ARCHITECTURE.md's table.
 COMMANDS = [(), ("validate",), ("schema",), ("config",), ("config", "get"), ("config", "list"), ("plan",),
-            ("apply",), ("serve",), ("demo",), ("status",), ("history",), ("sync",), ("rollback",),
+            ("apply",), ("serve",), ("demo",), ("status",), ("resources",), ("history",), ("sync",), ("rollback",),
             ("suspend",), ("resume",)]
 
 

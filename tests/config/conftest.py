@@ -28,6 +28,8 @@ def copy_estate(source: Path, target: Path) -> Path:
     for name in CONFIG_FILES:
         shutil.copyfile(source / name, target / name)
         (target / name).chmod(0o644)
+    if (source / "stacks").is_dir():  # the compose files the example's stacks name
+        shutil.copytree(source / "stacks", target / "stacks", dirs_exist_ok=True)
     return target
 
 

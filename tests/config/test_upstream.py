@@ -4,7 +4,8 @@ exactly the warnings they deserve, each placed on the right text.
 Deserved (see the upstream README's known facts): `shared_volumes` naming CTs that do not exist
 (950, 951, 953, 954, 955, 957), the plaintext Portainer `admin_password`, and the three placeholder
 DB passwords of the stacks file. Also deserved, by the project's own rules: `template_file` on CT 101
-and 102, a field nothing reads (`deprecated-field`). Not deserved: VM 1001 at 32 GB as a clone of
+and 102, a field nothing reads (`deprecated-field`), and the `nginx_proxy` of `portainer_service`,
+which the controller does not converge (`unused-field`). Not deserved: VM 1001 at 32 GB as a clone of
 template 9000, which sets no size (`vm_defaults.disk_size_gb` does not size templates; upstream makes
 9000 32 GB and 1001 its clone at 32 GB).
 """
@@ -43,6 +44,7 @@ EXPECTED: list[tuple[str, str, str, tuple[str, ...]]] = [
        ('"thinkheads_ai_app"', f'"{env}"', '"DATABASE_PASS"', '"value"')) for env in DB_ENVIRONMENTS],
     (LXC, "deprecated-field", "lxc_configs.101.template_file", ('"101"', '"template_file"')),
     (LXC, "deprecated-field", "lxc_configs.102.template_file", ('"102"', '"template_file"')),
+    (STACKS, "unused-field", "docker_stacks.portainer_service.nginx_proxy", ('"portainer_service"', '"nginx_proxy"')),
 ]
 
 

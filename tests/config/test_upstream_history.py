@@ -41,7 +41,7 @@ EXPECTED: dict[str, tuple[set[tuple[str, str]], list[tuple[str, str]]]] = {
     "eb0a8c3": ({("deprecated-field", "firewall"), ("unused-field", "mount_points")}, []),
     "0385ea2": ({("deprecated-field", "firewall")}, []),
     "2402c8f": ({("deprecated-field", "firewall"), ("deprecated-field", "docker_firewall_rules")}, []),
-    "7b5b0e6": ({("deprecated-field", "template_file")}, []),
+    "7b5b0e6": ({("deprecated-field", "template_file"), ("unused-field", "nginx_proxy")}, []),  # nginx_proxy: stacks
 }
 # policy-all-devices: the host policy's warning on 902/954's `lxc.cgroup2.devices.allow=a` (tests/config/test_policy.py)
 ALWAYS_ALLOWED = {"dangling-reference", "plaintext-secret", "policy-all-devices"}

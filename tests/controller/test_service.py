@@ -70,6 +70,11 @@ def test_packaged_examples_equal_configs_example() -> None:
     assert names == sorted(p.name for p in packaged.glob("*.json"))
     _match, mismatch, errors = filecmp.cmpfiles(ROOT / "configs-example", packaged, names, shallow=False)
     assert (mismatch, errors) == ([], []), "gitops/examples/ is out of date: copy configs-example/*.json"
+    example = ROOT / "configs-example"
+    stacks = sorted(str(p.relative_to(example)) for p in example.rglob("stacks/*/*"))
+    assert stacks == sorted(str(p.relative_to(packaged)) for p in packaged.rglob("stacks/*/*"))
+    _match, mismatch, errors = filecmp.cmpfiles(ROOT / "configs-example", packaged, stacks, shallow=False)
+    assert (mismatch, errors) == ([], []), "gitops/examples/stacks is out of date: copy configs-example/stacks"
 
 
 def test_demo_prepares_repo_secrets_and_token(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
