@@ -13,33 +13,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-from fakepve.certs import make_cert
 
 from gitops.demo.forges import ForgeSimulator
-from gitops.demo.simulator import PhoenixFakePve
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.controller.support import GitRemote, git, small_estate, wait_for, write_secrets
+from tests.controller.support import git, small_estate, wait_for
 from tests.forges import payloads
+from tests.perf.bench_controller import free_port, start_node_and_repo
 
 SECRET = "bench-webhook-secret"
 REPO = "ann/config"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -52,23 +42,12 @@ def main() -> None:
     parser.add_argument("--prs", type=int, default=50)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="phoenix-bench-pr-"))
-    os.environ.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=str(tmp / "gitconfig"))
-    loop = asyncio.new_event_loop()
-    threading.Thread(target=loop.run_forever, daemon=True).start()
-    cert, key, _ = make_cert(str(tmp), hosts=("127.0.0.1",))
-    pve = PhoenixFakePve(user="root@pam", password="secret", host="127.0.0.1", port=0)
-    pve.time_scale = 0
-    asyncio.run_coroutine_threadsafe(pve.start(str(cert), str(key)), loop).result(30)
     forge = ForgeSimulator().start()
     forge.add_repo("github", REPO, pulls=range(1, 2 * args.prs + 1))
-    remote = GitRemote(tmp, "config")
+    pve, loop, remote, env = start_node_and_repo(
+        tmp, PHOENIX_WEBHOOK_SECRET=SECRET, PHOENIX_POLL_INTERVAL="3600",
+        PHOENIX_GITHUB_API_URL=forge.url, PHOENIX_GITHUB_TOKEN=forge.tokens["github"])
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PHOENIX_")},
-           "PHOENIX_PVE_HOST": f"127.0.0.1:{pve.port}", "PHOENIX_PVE_PASSWORD": "secret",
-           "PHOENIX_PVE_VERIFY_SSL": str(cert), "PHOENIX_GIT_URL": remote.url, "PHOENIX_DATA_DIR": str(tmp / "data"),
-           "PHOENIX_SECRETS_DIR": str(write_secrets(tmp / "secrets")), "PHOENIX_WEBHOOK_SECRET": SECRET,
-           "PHOENIX_POLL_INTERVAL": "3600", "PHOENIX_DRIFT_INTERVAL": "3600", "PHOENIX_BOOT_DELAYS": "false",
-           "PHOENIX_GITHUB_API_URL": forge.url, "PHOENIX_GITHUB_TOKEN": forge.tokens["github"]}
     api = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     base = remote.commit(small_estate(memory=512), "base")
     log = (tmp / "serve.log").open("wb")
