@@ -7,7 +7,7 @@ identity is the hash of its script and of the input it gets (the guest's effecti
 references left unresolved), so a step runs again exactly when one of them changes.
 
 Called by `gitops.controller.converging.plan_options` when provisioning is on; the result rides in
-`PlanOptions.provisioning` to the pure planner (`gitops.planner.provisioning`). Reads files, decides nothing.
+`PlanOptions.provisioning` to the pure planner (`gitops.planner.guests.provisioning`). Reads files, decides nothing.
 """
 
 from __future__ import annotations

@@ -16,12 +16,12 @@ from gitops.config.secretrefs import REF, SecretResolver
 from gitops.drivers.executing import ApplyEvent, ApplyResult, execute
 from gitops.drivers.seam import Drivers
 from gitops.errors import ConfigError
-from gitops.planner.desired import desired_guests
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan, Problem
-from gitops.planner.planning import plan_changes
+from gitops.planner.proxmox.desired import desired_guests
 from gitops.planner.redacting import redact_live
+from gitops.planner.systems import plan_changes
 from gitops.settings import Settings
 
 

@@ -153,8 +153,8 @@ class ConfigFacts:
 
 def read_config_facts(directory: Path, policy: HostPolicy | None = None) -> ConfigFacts:
     from gitops.config.validation import validate_directory
-    from gitops.planner.desired import desired_guests
-    from gitops.planner.rootonly import root_only_settings
+    from gitops.planner.proxmox.desired import desired_guests
+    from gitops.planner.proxmox.rootonly import root_only_settings
 
     estate, report = validate_directory(directory, policy)
     if not report.valid:

@@ -17,10 +17,10 @@ from gitops.config.validation import validate_directory
 from gitops.controller.converging import read_and_plan
 from gitops.controller.systems import proxmox
 from gitops.drivers.seam import Drivers
-from gitops.planner.assumed import converged_live
 from gitops.planner.options import PlanOptions
-from gitops.planner.planning import plan_changes
+from gitops.planner.proxmox.assumed import converged_live
 from gitops.planner.reviews import Review
+from gitops.planner.systems import plan_changes
 from gitops.settings import HostPolicy
 
 log = logging.getLogger(__name__)

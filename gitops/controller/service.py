@@ -40,8 +40,8 @@ from gitops.controller.reconciling import Outcome, Reconciler
 from gitops.controller.statuses import DeployStatuses
 from gitops.controller.triggers import Trigger, TriggerQueue, coalesce, handed_over
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.forges.retrying import RetryPolicy
 from gitops.notify import targets_from
+from gitops.retrying import RetryPolicy
 from gitops.settings import Settings
 from gitops.source import ConfigRepo, PullRequestEvent
 from gitops.store import Store

@@ -27,9 +27,10 @@ from gitops.controller.policy import Policy
 from gitops.drivers.executing import ApplyEvent, ApplyResult
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.seam import CancelToken, Drivers
-from gitops.planner import desired as desired_mod
-from gitops.planner import drift, restoring
+from gitops.planner import drift
 from gitops.planner.plan import Plan
+from gitops.planner.proxmox import desired as desired_mod
+from gitops.planner.proxmox import restoring
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
 from gitops.store import Store

@@ -1,6 +1,6 @@
 """A plan: the ordered actions that take live state to the desired config, as plain data.
 
-Made by `gitops.planner.planning.plan_changes`, shown by the CLI and the API (`gitops.planner.showing`),
+Made by `gitops.planner.systems.plan_changes`, shown by the CLI and the API (`gitops.planner.showing`),
 run by the one executor, `gitops.drivers.executing`, which hands each action to the driver of its
 `system`. Each action carries the exact API calls it will make, so what a reviewer reads is what will be
 sent (secret values stay `${secret:NAME}` references until the executor resolves them at the last moment).

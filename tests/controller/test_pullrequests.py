@@ -19,7 +19,7 @@ from gitops.controller.pullrequests import PullRequestReviews
 from gitops.demo.forges import ForgeSimulator
 from gitops.drivers.proxmox.connection import connect
 from gitops.errors import NotFoundError
-from gitops.forges.retrying import RetryPolicy
+from gitops.retrying import RetryPolicy
 from gitops.source import parse_pull_request
 from tests.controller.conftest import Ctl
 from tests.controller.support import git, invalid_estate, small_estate, wait_for

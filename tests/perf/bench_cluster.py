@@ -68,7 +68,7 @@ def spread(directory: Path, nodes: int) -> None:
 def serve(directory: str, nodes: int, conn: Any) -> None:
     """The child process: the simulated cluster, filled with the converged guests; obeys `conn`."""
     from gitops.demo.simulator import SimulatedNode
-    from gitops.planner.desired import desired_guests
+    from gitops.planner.proxmox.desired import desired_guests
     from tests.planner.test_planning import converged_live
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-pve-"))

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gitops.config import queries
-from gitops.planner.assumed import converged_live
 from gitops.planner.options import PlanOptions
-from gitops.planner.planning import plan_changes
+from gitops.planner.proxmox.assumed import converged_live
+from gitops.planner.systems import plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 
 UPSTREAM = Path(__file__).parents[1] / "data" / "phoenix-upstream"

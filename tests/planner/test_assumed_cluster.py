@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from gitops.config import queries
-from gitops.planner import assumed
 from gitops.planner.options import PlanOptions
-from gitops.planner.planning import plan_changes
+from gitops.planner.proxmox import assumed
+from gitops.planner.systems import plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 from tests.e2e_apply.test_cluster_access import ACCESS
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from gitops.config import queries
-from gitops.planner import assumed
 from gitops.planner.live import LiveGuest, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
-from gitops.planner.planning import plan_changes
+from gitops.planner.proxmox import assumed
+from gitops.planner.systems import plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 
 NODE = "pve1"

@@ -1,5 +1,5 @@
 """Planner rules of in-guest provisioning (system `guests`): run each guest's scripts, write each
-container's host-side settings. Pure; listed in `gitops.planner.planning.EXTRA_RULES`, run after the
+container's host-side settings. Pure; listed in `gitops.planner.systems.RULES`, run after the
 Proxmox rules, whose actions it reads and threads its own between.
 
 - A new guest (created or cloned in this plan): its host-side settings right after it is made, before it
@@ -22,11 +22,11 @@ from __future__ import annotations
 from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest
 from gitops.config.scripts import GuestSteps, Step
-from gitops.planner.desired import DesiredGuest, desired_guests
-from gitops.planner.host_settings import HostSettings, host_settings
+from gitops.planner.guests.host_settings import HostSettings, host_settings
 from gitops.planner.live import LiveGuest, LiveHostConfig, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.proxmox.desired import DesiredGuest, desired_guests
 from gitops.planner.rules import SystemRules
 
 GUESTS = "guests"

@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from gitops.config.estate import Estate
-from gitops.planner import access, network
-from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
-from gitops.planner.hypervisor import storage_definitions
 from gitops.planner.live import LiveAccess, LiveClusterFirewall, LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner.proxmox import access, network
+from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
+from gitops.planner.proxmox.hypervisor import storage_definitions
 
 
 def converged_live(estate: Estate, node: str) -> LiveState:
