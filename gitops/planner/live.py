@@ -132,6 +132,9 @@ class LiveState:
     # identity), None when it could not be asked (not running); host-side settings of containers.
     provisioned: dict[str, dict[str, str] | None] = field(default_factory=dict)
     host_configs: dict[str, LiveHostConfig] = field(default_factory=dict)
+    # Not read but assumed (`gitops.planner.systems.assumed_live`): what it is assumed from, e.g.
+    # "the state base 1a2b3c4d (main) converges to"; "" when read from the live systems.
+    assumed: str = ""
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)

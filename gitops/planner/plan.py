@@ -104,6 +104,8 @@ class Plan:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # targets with changes waiting for a restart
+    # A config-to-config plan: what it compared with, since nothing live was read ("" : the live systems).
+    assumed: str = ""
 
     @property
     def empty(self) -> bool:
@@ -115,6 +117,7 @@ class Plan:
             "errors": [asdict(p) for p in self.errors],
             "warnings": [asdict(p) for p in self.warnings],
             "pending": list(self.pending),
+            **({"assumed": self.assumed} if self.assumed else {}),
         }
 
 

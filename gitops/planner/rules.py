@@ -28,4 +28,7 @@ class SystemRules:
     # Append this system's actions (each with `system` set), errors and warnings to the plan. Actions may
     # depend on Proxmox targets (`depends_on=["lxc/910"]`): the executor orders across systems.
     plan: Callable[[Estate, LiveState, PlanOptions, Plan], None]
+    # Fill in this system's part of the live state a system converged to `estate` would report (the
+    # "live" side of a config-to-config plan, `gitops.planner.systems.assumed_live`); None: nothing to add.
+    assume: Callable[[Estate, PlanOptions, LiveState], None] | None = None
 

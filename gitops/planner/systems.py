@@ -25,7 +25,7 @@ RULES: list[SystemRules] = [planning.RULES, cluster_firewall.RULES, access.RULES
 
 def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
     """The ordered plan that takes `live` to `estate`: every system's rules, in `RULES` order."""
-    plan = Plan()
+    plan = Plan(assumed=live.assumed)
     for rules in RULES:
         rules.plan(estate, live, options, plan)
     # A dependency on a target with nothing to do is already met: keep the plan about what happens.
@@ -38,3 +38,14 @@ def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
 def managed_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
     """Every target the plan converges, system by system in `RULES` order."""
     return [target for rules in RULES for target in rules.targets(estate, live, options)]
+
+
+def assumed_live(estate: Estate, options: PlanOptions, *, nodes: list[str], assumed: str) -> LiveState:
+    """The live state the systems would report once converged to `estate` (every system's `assume`), on a
+    cluster of `nodes` (the ones the configs name, and `options.node`): the "live" side of a
+    config-to-config plan. `assumed` says what it is, for the plan to say that nothing live was read."""
+    live = LiveState(node=options.node, nodes=sorted({options.node, *nodes}), assumed=assumed)
+    for rules in RULES:
+        if rules.assume is not None:
+            rules.assume(estate, options, live)
+    return live

@@ -15,7 +15,7 @@ from gitops.config.estate import Estate
 from gitops.planner.live import LiveGuest, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
-from gitops.planner.proxmox import migration, placement, pve_paths
+from gitops.planner.proxmox import assumed, migration, placement, pve_paths
 from gitops.planner.proxmox.comparing import same
 from gitops.planner.proxmox.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
 from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests
@@ -65,7 +65,7 @@ def guest_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list
     return targets + [d.target for d in desired_guests(estate, options.node)]
 
 
-RULES = SystemRules(system=PROXMOX, targets=guest_targets, plan=plan_guests)
+RULES = SystemRules(system=PROXMOX, targets=guest_targets, plan=plan_guests, assume=assumed.assume)
 
 
 def _shared(live: LiveState, storage: str | None) -> bool:
