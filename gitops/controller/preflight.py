@@ -92,7 +92,7 @@ def check_settings(settings: Settings) -> Check:
     if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
         warnings.append("no PHOENIX_WEBHOOK_SECRET: webhooks are refused, pushes are found by polling only")
     if warnings:
-        return Check("settings", "warning", "; ".join(warnings), "set them (README: Settings)")
+        return Check("settings", "warning", "; ".join(warnings), "set them (docs/configuration.md: Settings)")
     return Check("settings", "ok", "every required setting is there")
 
 
