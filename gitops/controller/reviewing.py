@@ -48,7 +48,7 @@ def review_config(head_dir: Path, head_sha: str, convergence: Convergence, *, li
                           error=f"{base_label} is not a valid config ({len(base_report.errors)} errors)")
         run = convergence.plan_config(base, estate, revision=head_sha, against=base_label,
                                       allow_destroy=allow_destroy)
-        against = f"the state {base_label} converges to (nothing live was read)"
+        against = f"{base_label}, assumed converged"
         return Review(head_sha, against, report, run.plan, revision_url=revision_url)
     except errors.PhoenixError as exc:
         log.warning("review of %s could not plan: %s", head_sha[:12], exc)

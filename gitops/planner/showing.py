@@ -45,7 +45,7 @@ def summary_line(plan: Plan | Mapping[str, Any]) -> str:
     if errors:
         line += f", {len(errors)} errors"
     if assumed:
-        line += f", against {assumed} (nothing live was read)"
+        return line + "; nothing live was read."
     return line + "."
 
 

@@ -21,8 +21,6 @@ from gitops.planner.proxmox.normalize import join_props, nameservers
 
 MANAGED_TAG = "phoenix-gitops"
 GPU_SHARED_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
-FIREWALL_RULE_KEYS = ("type", "action", "proto", "dport", "sport", "source", "dest", "macro", "iface",
-                      "log", "comment", "enable")
 
 
 @dataclass
