@@ -34,7 +34,7 @@ from gitops.store import open_store
 schemathesis = pytest.importorskip("schemathesis")
 
 pytestmark = pytest.mark.slow
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 FIXED_SEED = 20
 
 
