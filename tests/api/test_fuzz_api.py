@@ -25,8 +25,8 @@ from pydantic import SecretStr
 
 from gitops.api.app import create_app
 from gitops.controller.service import Service
+from gitops.controller.systems import Convergence
 from gitops.demo.embedded import start_demo
-from gitops.drivers.proxmox.connection import connect
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
 from gitops.store import open_store
@@ -47,13 +47,14 @@ class Demo:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     data = tmp_path_factory.mktemp("fuzz-demo")
-    os.environ.pop("PHOENIX_API_TOKEN", None)
-    started = start_demo(Path(data))
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("PHOENIX_API_TOKEN", raising=False)  # the demo makes its own
+        started = start_demo(Path(data))
     cfg = started.settings.model_copy(update={"poll_interval": 0.5, "drift_interval": 5.0,
                                               "webhook_secret": SecretStr("fuzz-webhook-secret")})
     store = open_store(cfg.sqlite_url())
     repo = ConfigRepo.from_settings(cfg)
-    service = Service(cfg, store, repo, lambda: connect(cfg), identity="fuzz")
+    service = Service(cfg, store, repo, Convergence(cfg), identity="fuzz")
     service.start()
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
