@@ -131,6 +131,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         state = store.get_state()
         report = state.drift_report
         return {
+            "instance": store.instance,
             "applied_revision": state.applied_revision,
             "target_revision": state.target_revision,
             "head_revision": state.branch_head,
