@@ -30,6 +30,7 @@ class PlanRun:
     plan: Plan
     live: LiveState
     options: PlanOptions
+    estate: Estate | None = None  # what was planned (a write refused as stale is planned again from it)
 
 
 def content_revision(directory: Path) -> str:
@@ -92,7 +93,7 @@ def read_and_plan(drivers: Drivers, estate: Estate, options: PlanOptions,
         plan = plan_changes(estate, live, options)
     if secrets is not None:
         plan.errors += missing_secrets(plan, secrets)
-    return PlanRun(plan, live, options)
+    return PlanRun(plan, live, options, estate)
 
 
 def missing_secrets(plan: Plan, secrets: SecretResolver) -> list[Problem]:
@@ -135,8 +136,15 @@ def unresolvable_secrets(estate: Estate, options: PlanOptions, targets: list[str
 
 def apply(drivers: Drivers, run: PlanRun, settings: Settings,
           on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyResult:
-    """Run the plan with the one executor; the registry's cancel token is checked before each action."""
-    return execute_plan(drivers, run.plan, settings, on_event)
+    """Run the plan with the one executor; the registry's cancel token is checked before each action. A
+    write refused because its target changed since the read (PVE's digest) is read and planned again
+    (`replanning`), never sent again as it was."""
+    from gitops.controller import replanning  # it plans with this module's read_and_plan
+
+    result = execute_plan(drivers, run.plan, settings, on_event)
+    return replanning.replan_stale(
+        run, result, lambda: read_and_plan(drivers, run.estate, run.options) if run.estate else None,
+        lambda plan: execute_plan(drivers, plan, settings, on_event))
 
 
 def execute_plan(drivers: Drivers, plan: Plan, settings: Settings,

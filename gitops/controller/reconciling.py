@@ -34,6 +34,7 @@ from gitops.controller.steps import Attempt, Stop
 from gitops.controller.triggers import Work
 from gitops.drivers.executing import ApplyEvent
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.drivers.proxmox.live_cache import LiveCache
 from gitops.drivers.seam import CancelToken
 from gitops.planner.plan import Plan
 from gitops.settings import Settings
@@ -85,6 +86,9 @@ class Reconciler:
         self.cancel = CancelToken(self.stopping)  # checked by the executor before each action
         self.recorder = Recorder(store)
         self.stats: dict[str, float] = {}
+        # What the last reads found, per guest: a revision reads only what can have changed; a drift check
+        # (every drift interval) reads everything.
+        self.live_cache = LiveCache(max_age=settings.drift_interval)
 
     # -- the entry point ---------------------------------------------------------------------
 
@@ -223,7 +227,9 @@ class Reconciler:
 
     def recover_interrupted(self) -> list[str]:
         """At start-up (or on becoming leader): revisions left `applying` by a crash go back to `pending`,
-        so this reconcile applies them again (or supersedes them if the head moved on)."""
+        so this reconcile applies them again (or supersedes them if the head moved on). What this replica
+        read before (while another led) is forgotten: the first plan reads everything."""
+        self.live_cache.expire()
         shas = [r.sha for r in self.store.revisions_in_status("applying")]
         for sha in shas:
             self.recorder.status(sha, "pending", error="interrupted: the controller stopped during its apply; "
@@ -298,7 +304,7 @@ class Reconciler:
         return steps.StepContext(
             settings=self.settings, repo=self.repo, store=self.store, connect=self.connect, cancel=self.cancel,
             clock=self.clock, sleep=self.sleep, dial=self.dial, phase=self.recorder.phase,
-            on_action=_action_logger, on_data_rollback=self._data_rollback,
+            on_action=_action_logger, on_data_rollback=self._data_rollback, live_cache=self.live_cache,
         )
 
     def _data_rollback(self, sha: str, snapshot: str, plan: Plan) -> None:

@@ -26,6 +26,7 @@ from gitops.controller import checks, converging, rollback, systems
 from gitops.controller.policy import Policy
 from gitops.drivers.executing import ApplyEvent, ApplyResult
 from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.drivers.proxmox.live_cache import LiveCache
 from gitops.drivers.seam import CancelToken, Drivers
 from gitops.planner import desired as desired_mod
 from gitops.planner import drift, restoring
@@ -106,6 +107,7 @@ class StepContext:
     phase: Callable[[str], None]
     on_action: Callable[[str], Callable[[ApplyEvent], None]]  # revision -> listener that logs each action
     on_data_rollback: Callable[[str, str, Plan], None]  # revision, snapshot, restore plan: recorded before it runs
+    live_cache: LiveCache | None = None  # the live state last read (`gitops.drivers.proxmox.live_cache`)
 
 
 Step = Callable[[StepContext, Attempt, Policy], Stop | None]
@@ -145,7 +147,7 @@ def validate(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     if not policy.self_heal:
         ctx.phase("planning")
-    attempt.drivers = systems.drivers_for(ctx.settings, ctx.connect(), cancel=ctx.cancel)
+    attempt.drivers = systems.drivers_for(ctx.settings, ctx.connect(), cancel=ctx.cancel, cache=ctx.live_cache)
     return None
 
 
@@ -155,6 +157,8 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     options = converging.plan_options(ctx.settings, systems.proxmox(attempt.drivers).node, revision=attempt.sha,
                                       estate=attempt.estate)
     attempt.snapshot = options.snapshot_name
+    if policy.self_heal and ctx.live_cache is not None:
+        ctx.live_cache.expire()  # the drift check is the full sweep: everything read fresh
     secrets = SecretResolver(ctx.settings.secrets_dir)
     attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options, secrets)
     if policy.self_heal:

@@ -15,6 +15,7 @@ from gitops.drivers.guests import driver as guests_driver
 from gitops.drivers.portainer import driver as portainer_driver
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.driver import ProxmoxDriver
+from gitops.drivers.proxmox.live_cache import LiveCache
 from gitops.drivers.seam import CancelToken, Driver, Drivers
 from gitops.planner.plan import PROXMOX
 from gitops.settings import Settings
@@ -26,12 +27,14 @@ EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = [guests_driver.from_s
 
 
 def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToken | None = None,
-                extra: bool = True) -> Drivers:
-    """The registry of one run: Proxmox around `client`, then every configured extra system. On an
-    error connecting one of them, the ones already connected are closed."""
+                extra: bool = True, cache: LiveCache | None = None) -> Drivers:
+    """The registry of one run: Proxmox around `client` (reading through the controller's `cache` when given),
+    then every configured extra system. On an error connecting one of them, the ones already connected are
+    closed."""
     drivers = Drivers(cancel=cancel or CancelToken(), secrets=SecretResolver(settings.secrets_dir))
     drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency,
-                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir))
+                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir,
+                                   cache=cache))
     if not extra:
         return drivers
     try:
