@@ -1,6 +1,6 @@
 """A write refused as stale (its target changed since the plan read it) is read and planned again.
 
-Called by `converging.apply` after the executor ran a plan. PVE refuses a config write whose `digest` is
+Called by `systems.Session.apply` after the executor ran a plan. PVE refuses a config write whose `digest` is
 not the config's any more (someone edited the guest by hand between the plan and the write); the executor
 marks that action's outcome `stale`. Sending the same write again would overwrite the hand edit blindly, so
 instead the live state is read again, the estate planned again from it, and what remains to do for the

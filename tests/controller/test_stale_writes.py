@@ -10,10 +10,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from gitops import errors
-from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
-from gitops.controller import converging, replanning
-from gitops.controller.systems import drivers_for
+from gitops.controller import replanning
+from gitops.controller.systems import Convergence
 from gitops.drivers.proxmox.connection import connect
 from tests.controller.conftest import Ctl
 from tests.controller.support import small_estate
@@ -39,12 +38,11 @@ def test_a_hand_edit_between_plan_and_write_is_read_and_planned_again(ctl: Ctl, 
     for name, text in small_estate(memory=1024, cores=1).items():
         (desired / name).write_text(text)
 
-    with connect(settings, sleep=lambda s: None) as client:
-        estate, report = validate_directory(desired)
-        assert report.valid
-        drivers = drivers_for(settings, client)
-        options = converging.plan_options(settings, client.node, revision="1" * 40)
-        run = converging.read_and_plan(drivers, estate, options, SecretResolver(settings.secrets_dir))
+    estate, report = validate_directory(desired)
+    assert report.valid
+    convergence = Convergence(settings, proxmox=lambda: connect(settings, sleep=lambda s: None))
+    with convergence.open() as session, connect(settings) as client:
+        run = session.plan(estate, revision="1" * 40)
         [update] = [a for a in run.plan.actions if a.target == "lxc/101" and a.action == "update"]
         planned_digest = update.calls[-1].digest
         assert planned_digest and planned_digest == run.live.guests[101].digest
@@ -52,7 +50,7 @@ def test_a_hand_edit_between_plan_and_write_is_read_and_planned_again(ctl: Ctl, 
         # someone edits the guest by hand after the plan read it: a description, and the cores
         client.request("PUT", CONFIG, {"description": "hand edit: on call", "cores": 2})
         pve.fake.requests.clear()
-        result = converging.apply(drivers, run, settings)
+        result = session.apply(run)
 
     assert result.ok, result.to_dict()
     with connect(settings) as client:

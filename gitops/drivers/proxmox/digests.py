@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitops import errors
-from gitops.drivers.proxmox import retrying
+from gitops import errors, retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner.plan import Action, ApiCall
 

@@ -31,8 +31,8 @@ from typing import Any
 
 from gitops.drivers.proxmox import reading
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveGuest, LiveState
+from gitops.planner.proxmox.desired import DesiredGuest
 
 # The fields of a guest's `cluster/resources` line that say its config or placement changed (not its load).
 RESOURCE_FIELDS = ("type", "node", "name", "status", "template", "tags", "lock", "maxmem", "maxcpu", "maxdisk")
