@@ -7,6 +7,7 @@ so they never show in a repr, a log line or an error message.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -123,6 +124,9 @@ class Settings(BaseSettings):
     poll_interval: float = 60.0
     drift_interval: float = 300.0
     database_url: str = ""
+    instance: str = Field("default", description="this controller's name among the controllers sharing one "
+                          "database (one per cluster): it keys the ledger (a PostgreSQL schema `phoenix_NAME`, or "
+                          "a SQLite file `phoenix.NAME.db`) and the leader lock; lowercase letters, digits, hyphens")
     data_dir: Path = Path("./phoenix-data")
     webhook_secret: SecretStr | None = None
     api_token: SecretStr | None = None
@@ -183,6 +187,13 @@ class Settings(BaseSettings):
                                       "(default: the node name, port 22)")
     ssh_timeout: float = Field(1800.0, gt=0, description="seconds one script may run")
 
+    @field_validator("instance")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not INSTANCE_NAME.match(value):
+            raise ValueError(f"invalid instance name {value!r}: {INSTANCE_RULE}")
+        return value
+
     @field_validator("pve_verify_ssl", "portainer_verify_ssl")
     @classmethod
     def _verify(cls, value: str) -> str:
@@ -212,6 +223,11 @@ class Settings(BaseSettings):
             return False
         allows = [w for w in self.sync_windows if w.kind == "allow"]
         return not allows or any(w.contains(when) for w in allows)
+
+
+# Instance names: no underscore, so the PostgreSQL schema `phoenix_` + NAME (hyphens as underscores) is one-to-one.
+INSTANCE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,39}$")
+INSTANCE_RULE = "1 to 40 lowercase letters, digits and inner hyphens (such as `prod-eu`)"
 
 
 def _verify_argument(text: str) -> bool | str:

@@ -119,7 +119,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     logs.configure()
     _register_secrets(settings)
     try:
-        store = open_store(settings.sqlite_url())
+        store = open_store(settings.sqlite_url(), instance=settings.instance)
         repo = ConfigRepo.from_settings(settings)
     except PhoenixError as exc:
         fail(str(exc))
