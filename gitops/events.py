@@ -58,6 +58,11 @@ class Payload(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
+    # Notifications skip a quiet event: a retry's repeat of a failure already told (a failure streak is sent
+    # once, and once more when it recovers), or a step of an auto-rollback told by its `auto-rollback` and
+    # `rolled_back` events.
+    quiet: bool | None = None
+
 
 class RevisionRecorded(Payload):
     head: str
@@ -111,6 +116,7 @@ class StatusChanged(Payload):
     trigger: str | None = None
     run: int | None = None
     errors: list[str] = Field(default_factory=list)  # rejected: the first validation errors
+    recovered_after: int | None = None  # applied: the failed attempts of this revision before it
 
 
 class DataRollback(Payload):

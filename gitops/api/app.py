@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from gitops import errors, version
 from gitops.api import auth, dashboard, limits, metrics, pages
 from gitops.api.readmodel import ReadModel
+from gitops.controller import eligibility
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import (
@@ -212,8 +213,9 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     @app.post(f"{API}/rollback", status_code=202, dependencies=[Depends(writer)])
     def rollback(body: RollbackBody) -> dict[str, Any]:
         record = _known(store, body.revision)
-        if record.status == "rejected":
-            raise HTTPException(409, f"{record.short_sha} was rejected as invalid: it cannot be rolled back to")
+        refusal = eligibility.rollback_refusal(store, record)
+        if refusal:
+            raise HTTPException(409, refusal)
         out = enqueue(Trigger("rollback", revision=record.sha, restore_data=body.restore_data, source="api"))
         if body.restore_data:
             out["warning"] = "DATA ROLLBACK: the guests' disks go back to their pre-apply snapshots"
@@ -281,7 +283,8 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         if (login := login_needed(request)) is not None:
             return login
         record = _known(store, sha)
-        return HTMLResponse(pages.revision_page(record, store.list_events(100, revision=record.sha)))
+        return HTMLResponse(pages.revision_page(record, store.list_events(100, revision=record.sha),
+                                                eligibility.rollback_offer(store, record)))
 
     @app.get("/reviews/{sha}", response_class=HTMLResponse)
     def review_page(sha: str, request: Request) -> Response:

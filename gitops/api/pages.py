@@ -183,15 +183,16 @@ def result_html(result: Any) -> str:
             f"<th>status</th><th>took</th><th>error / task log</th><th>tasks</th></tr>{''.join(rows)}</table>")
 
 
-def revision_page(record: RevisionRecord, events: list[EventRecord]) -> str:
+def revision_page(record: RevisionRecord, events: list[EventRecord], rollback_refusal: str | None = None) -> str:
+    """One revision; the rollback button only where a rollback would be accepted, else the reason."""
     facts = [("status", f"<span class='{escape(record.status)}'>{escape(record.status)}</span>"),
              ("message", escape(record.message)), ("author", escape(record.author)),
              ("received", escape(record.received_at.isoformat())),
              ("finished", escape(record.finished_at.isoformat()) if record.finished_at else "-"),
              ("error", escape(record.error or "-"))]
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
-    rollback = ""
-    if record.status != "rejected":
+    rollback = f"<h2>Roll back</h2><p id='rollback-refused'>{escape(rollback_refusal)}</p>" if rollback_refusal else ""
+    if not rollback_refusal:
         short = record.short_sha
         rollback = (
             "<h2>Roll back</h2><p><label><input type='checkbox' id='restore-data'> also restore the guests' "

@@ -104,9 +104,10 @@ class Reconciler:
                 log.error("fetch failed: %s", exc)
                 return Outcome("waiting", detail=str(exc))
         facts = intake.facts(work, head)
-        failed_head = facts.head if facts.statuses.get(facts.head or "") in backoff.RETRIED_STATUSES else None
-        if failed_head and not self._scheduled(failed_head):
-            self._schedule_retry(failed_head)  # it failed before any schedule was kept (e.g. before an upgrade)
+        candidate = facts.pinned or facts.head  # what the loop converges to unless asked otherwise
+        failed = candidate if facts.statuses.get(candidate or "") in backoff.RETRIED_STATUSES else None
+        if failed and not self._scheduled(failed):
+            self._schedule_retry(failed)  # it failed before any schedule was kept (e.g. before an upgrade)
         decision = decide(work, facts)
         self._pin(decision)
         if decision.do == "nothing":
@@ -118,9 +119,12 @@ class Reconciler:
         if decision.do == "drift-check":
             return self._drift_check(decision.target, decision.policy, decision.phase or "idle")
         if decision.retry:
-            self._announce_retry(decision.target)
-        outcome = self._converge(decision.target, decision.policy)
-        if outcome.action in ("failed", "rolled_back") and not decision.pin:
+            self.recorder.retrying(decision.target, self._announce_retry(decision.target))
+        try:
+            outcome = self._converge(decision.target, decision.policy)
+        finally:
+            self.recorder.retrying_done()
+        if outcome.action in ("failed", "rolled_back"):
             self._schedule_retry(decision.target)
         elif outcome.action == "applied" and "retry" in self.store.get_state().extra:
             self.store.update_state(extra={"retry": None})
@@ -144,12 +148,16 @@ class Reconciler:
         self.store.update_state(extra={"retry": schedule})
         log.info("%s failed: trying again after %s", sha[:12], schedule["due_at"], extra={"revision": sha})
 
-    def _announce_retry(self, sha: str) -> None:
+    def _announce_retry(self, sha: str) -> int:
+        """The retry event; returns how many attempts failed before this one."""
         schedule = self.store.get_state().extra.get("retry") or {}
-        attempt = int(schedule.get("attempt", 1)) + 1
+        failures = int(schedule.get("attempt", 1))
         error = self.store.get_revision(sha).error or ""
-        self.recorder.event(events.EventKind.RETRY, f"trying {sha[:12]} again (attempt {attempt}) after: {error}",
-                            events.RetryStarted(attempt=attempt, error=error), revision=sha)
+        self.recorder.event(events.EventKind.RETRY,
+                            f"trying {sha[:12]} again (attempt {failures + 1}) after: {error}",
+                            events.RetryStarted(attempt=failures + 1, error=error, quiet=True),
+                            revision=sha)
+        return failures
 
     # -- converge one revision ---------------------------------------------------------------
 
@@ -167,13 +175,16 @@ class Reconciler:
                 self._mark_left(state.applied_revision, sha)
             self._count("applied")
             return Outcome("applied", sha, records=[sha])
-        self.recorder.finish(attempt, policy, stop.status, error=stop.error)
+        rolls_back = (stop.status == "failed" and stop.changed_live and policy.roll_back_on_failure
+                      and attempt.previous not in (None, sha))
+        # an auto-rollback follows: its `auto-rollback` and `rolled_back` events tell this failure
+        self.recorder.finish(attempt, policy, stop.status, error=stop.error, quiet=rolls_back)
         self._count(stop.status)
         if stop.status == "pending":
             self.recorder.phase("idle", last_error=stop.error)
             return Outcome("interrupted" if self.stopping.is_set() else "waiting", sha, stop.error, [sha])
         self.recorder.phase("failed" if stop.status == "failed" else "idle", last_error=stop.error)
-        if stop.status == "failed" and stop.changed_live and policy.roll_back_on_failure:
+        if rolls_back:
             return self._auto_rollback(attempt, stop)
         return Outcome(stop.status, sha, stop.error, [sha])
 
@@ -203,7 +214,11 @@ class Reconciler:
         self.recorder.event(events.EventKind.AUTO_ROLLBACK, message,
                             events.AutoRollback(to=previous, error=stop.error), level="warning", revision=attempt.sha)
         self.recorder.phase("rolling_back")
-        back = self._converge(previous, policies.AUTO_ROLLBACK)
+        self.recorder.hushed = True  # the re-apply of `previous` is told by this event and `rolled_back`
+        try:
+            back = self._converge(previous, policies.AUTO_ROLLBACK)
+        finally:
+            self.recorder.hushed = False
         if back.action == "applied":
             self.recorder.status(attempt.sha, "rolled_back", error=f"{stop.error} -- rolled back to {previous[:12]}")
             self._count("auto_rollbacks")

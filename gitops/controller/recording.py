@@ -29,6 +29,16 @@ class Recorder:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.streak: tuple[str, int] | None = None  # while retrying: the revision and its failed attempts
+        self.hushed = False  # while an auto-rollback re-applies the last applied revision
+
+    def retrying(self, sha: str, failures: int) -> None:
+        """From now until `retrying_done`, events repeat a failure already told (`Payload.quiet`), except
+        `sha` applied at last: that one is told, with the count of failed attempts before it."""
+        self.streak = (sha, failures)
+
+    def retrying_done(self) -> None:
+        self.streak = None
 
     # -- the outbox --------------------------------------------------------------------------
 
@@ -36,6 +46,12 @@ class Recorder:
               revision: str | None = None) -> None:
         """One event per happening, with the typed payload of its kind."""
         events.check(kind, payload)
+        if self.streak is not None and kind is events.EventKind.APPLIED and revision == self.streak[0]:
+            failures = self.streak[1]
+            payload = payload.model_copy(update={"recovered_after": failures})
+            message += f" (recovered after {failures} failed attempt{'s' if failures != 1 else ''})"
+        elif self.streak is not None or self.hushed:
+            payload = payload.model_copy(update={"quiet": True})
         self.store.add_event(kind.value, message, level=level, revision=revision,
                              data=payload.model_dump(mode="json", exclude_none=True))
 
@@ -62,7 +78,8 @@ class Recorder:
         log.info("applying %d actions (%s)", count, policy.kind,
                  extra={"revision": attempt.sha, "trigger": attempt.trigger})
 
-    def finish(self, attempt: Attempt, policy: Policy, status: str, error: str | None = None) -> None:
+    def finish(self, attempt: Attempt, policy: Policy, status: str, error: str | None = None, *,
+               quiet: bool = False) -> None:
         """The end of an attempt: its run closed, and (apply-type runs) the revision's status written once,
         with one event."""
         if attempt.run_id is not None:
@@ -71,7 +88,7 @@ class Recorder:
             if attempt.run is not None and attempt.result is not None:
                 self.store.record_steps(attempt.run_id, provisioned.step_records(attempt.run.plan, attempt.result))
         if policy.writes_status:
-            self.status(attempt, status, error=error)
+            self.status(attempt, status, error=error, quiet=quiet)
 
     def not_corrected(self, attempt: Attempt, policy: Policy, error: str) -> None:
         """A drift correction that could not start (plan errors, missing secrets): a run that says so."""
@@ -79,7 +96,7 @@ class Recorder:
         attempt.run_id = run.id
         self.finish(attempt, policy, "not-corrected", error)
 
-    def status(self, attempt: Attempt | str, status: str, *, error: str | None = None,
+    def status(self, attempt: Attempt | str, status: str, *, error: str | None = None, quiet: bool = False,
                **extra: Any) -> RevisionRecord:
         """The one place that writes a revision's status (and the controller state that goes with it).
         `attempt` is the attempt that ends, or just a sha when only the status and error change."""
@@ -96,7 +113,7 @@ class Recorder:
             fields["previous_sha"] = attempt.previous
             fields["snapshot"] = attempt.snapshot
             payload = events.StatusChanged(status=status, error=error, trigger=attempt.trigger, run=attempt.run_id,
-                                           errors=attempt.validation_errors())
+                                           errors=attempt.validation_errors(), quiet=quiet or None)
         fields["error"] = error
         if status == "applied":
             state = {"applied_revision": sha}

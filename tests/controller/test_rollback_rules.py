@@ -1,0 +1,179 @@
+"""Rollback rules and failure streaks on a real reconcile (fakepve, a git repo, the HTTP API, the CLI):
+only a revision that was applied can be rolled back to; a failing revision is retried on its backoff and
+told once per streak, and once when it recovers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from gitops.api.app import create_app
+from gitops.cli.main import app as cli
+from gitops.controller.outbox import OutboxDispatcher
+from gitops.controller.triggers import Trigger
+from gitops.notify import WebhookTarget
+from gitops.settings import NotifyTarget
+from gitops.source import PullRequestEvent
+from tests.api.conftest import serve_app  # noqa: F401  (the fixture)
+from tests.controller.conftest import Ctl
+from tests.controller.support import estate_with_api, small_estate
+from tests.notify.receiver import Receiver
+
+TOKEN = "t0ken-for-rollback-tests-0123"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+class Loop:
+    """The controller port of the API, running each trigger's reconcile at once (as the loop would)."""
+
+    identity = "replica-1"
+    leader = ready = True
+    busy = False
+
+    def __init__(self, ctl: Ctl) -> None:
+        self.ctl = ctl
+
+    def request(self, trigger: Trigger) -> None:
+        self.ctl.run(trigger)
+
+    def review(self, event: PullRequestEvent) -> bool:
+        return False
+
+    @property
+    def stats(self) -> dict[str, float]:
+        return {}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def outbox(ctl: Ctl, receiver: Receiver) -> OutboxDispatcher:
+    box = OutboxDispatcher(ctl.store, [WebhookTarget(NotifyTarget(kind="webhook", url=SecretStr(receiver.url())))])
+    box.prime()
+    return box
+
+
+@pytest.fixture
+def api(ctl: Ctl, serve_app: Callable[..., httpx.Client]) -> httpx.Client:  # noqa: F811
+    settings = ctl.settings.model_copy(update={"api_token": SecretStr(TOKEN)})
+    return serve_app(create_app(ctl.store, Loop(ctl), settings))
+
+
+def failing_second(ctl: Ctl, pve) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A first revision applied, and a second whose new container cannot start (never applied)."""
+    first = ctl.remote.commit(small_estate(memory=512), "first")
+    assert ctl.run().action == "applied"
+    pve.fail("POST", "/nodes/pve1/lxc/102/status/start", error="quotas_not_supported_unprivileged_containers")
+    second = ctl.remote.commit(estate_with_api(), "add api")
+    assert ctl.run().action == "rolled_back"
+    return first, second
+
+
+def test_a_rollback_to_a_revision_never_applied_is_refused_everywhere(
+        ctl: Ctl, pve, api: httpx.Client, outbox: OutboxDispatcher, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    ctl.reconciler.clock = clock
+    first, second = failing_second(ctl, pve)
+    outbox.run_once()
+    told = len(receiver.deliveries)
+    runs = len(ctl.store.list_runs(100))
+
+    refused = api.post("/api/v1/rollback", json={"revision": second[:10]}, headers=AUTH)
+    assert refused.status_code == 409
+    assert f"{second[:12]} was never applied (it is rolled_back)" in refused.json()["detail"]
+    result = CliRunner().invoke(cli, ["rollback", second, "--api", str(api.base_url)],
+                                env={"PHOENIX_API_TOKEN": TOKEN})
+    assert result.exit_code == 1 and "409" in result.output and "was never applied" in result.output
+    page = api.get(f"/revisions/{second}").text
+    assert "id='rollback-refused'" in page and "never applied" in page and "Roll back to" not in page
+
+    # handed over by another replica, the request is refused by the reconcile too: nothing pinned or run
+    ctl.run(Trigger("rollback", revision=second))
+    assert len(ctl.store.list_runs(100)) == runs
+    for _ in range(12):  # two minutes of polls at 10 s: the failed head is retried on its backoff only
+        clock.now += dt.timedelta(seconds=10)
+        ctl.run()
+    state = ctl.store.get_state()
+    assert state.pinned_revision is None and state.applied_revision == first
+    assert not [r for r in ctl.store.list_runs(100) if r.kind == "rollback"]
+    assert len(ctl.store.list_runs(100, revision=second, kind="apply")) == 1 + 2  # after 30 s, then 60 s
+    assert any(e.kind == "rollback-error" and "never applied" in e.message for e in ctl.store.list_events(50))
+    outbox.run_once()
+    assert len(receiver.deliveries) == told  # no notification
+
+    # the applied revision offers no button; an earlier applied one does, and is accepted
+    assert "Roll back to" not in api.get(f"/revisions/{first}").text
+    pve.fake.failures.clear()
+    third = ctl.remote.commit(small_estate(memory=640), "third")
+    assert ctl.run().action == "applied" and ctl.status(third) == "applied"
+    assert f"Roll back to {first[:12]}" in api.get(f"/revisions/{first}").text
+    assert api.post("/api/v1/rollback", json={"revision": first}, headers=AUTH).status_code == 202
+    assert ctl.store.get_state().applied_revision == first and ctl.store.get_state().pinned_revision == first
+    assert api.post("/api/v1/rollback", json={"revision": third}, headers=AUTH).status_code == 202  # applied once
+
+
+def test_a_revision_failing_for_an_hour_is_told_at_most_twice_then_once_when_it_recovers(
+        ctl: Ctl, pve, outbox: OutboxDispatcher, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    ctl.reconciler.clock = clock
+    ctl.remote.commit(small_estate(memory=512), "first")
+    assert ctl.run().action == "applied"
+    outbox.run_once()
+    receiver.deliveries.clear()
+    pve.fail("POST", "/nodes/pve1/lxc/102/status/start", error="quotas_not_supported_unprivileged_containers")
+    second = ctl.remote.commit(estate_with_api(), "add api")
+    attempts = 0
+    for _ in range(360):  # one hour at a 10 s poll
+        attempts += ctl.run().action == "rolled_back"
+        outbox.run_once()
+        clock.now += dt.timedelta(seconds=10)
+    assert 5 <= attempts <= 8  # 30 s, 60 s, 120 s... backoff: not 360 tries
+    assert len(receiver.deliveries) <= 2, [d.json["message"] for d in receiver.deliveries]
+    assert {d.json["revision"] for d in receiver.deliveries} == {second}
+
+    receiver.deliveries.clear()
+    pve.fake.failures.clear()
+    clock.now += dt.timedelta(seconds=ctl.settings.retry_max_interval)
+    assert ctl.run().action == "applied"
+    outbox.run_once()
+    [recovered] = [d.json for d in receiver.deliveries]
+    assert recovered["kind"] == "applied" and recovered["revision"] == second
+    assert f"recovered after {attempts} failed attempts" in recovered["message"]
+    assert recovered["data"]["recovered_after"] == attempts
+
+
+def test_a_failed_rollback_waits_for_its_backoff(ctl: Ctl, pve) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock()
+    ctl.reconciler.clock = clock
+    first = ctl.remote.commit(small_estate(memory=512), "first")
+    ctl.run()
+    ctl.remote.commit(small_estate(memory=640), "second")
+    assert ctl.run().action == "applied"
+    pve.fail("PUT", "/nodes/pve1/lxc/101/config", error="param_value")
+    assert ctl.run(Trigger("rollback", revision=first)).action in ("failed", "rolled_back")
+    tries = len(ctl.store.list_runs(100, revision=first))
+    for _ in range(3):  # 30 s of polls: the pinned revision is not tried at every one
+        clock.now += dt.timedelta(seconds=9)
+        ctl.run()
+    assert len(ctl.store.list_runs(100, revision=first)) == tries
+    clock.now += dt.timedelta(seconds=ctl.settings.retry_interval)
+    ctl.run()
+    assert len(ctl.store.list_runs(100, revision=first)) > tries
