@@ -19,9 +19,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from gitops import errors, version
-from gitops.api import auth, dashboard, limits, metrics, pages
+from gitops.api import auth, dashboard, limits, metrics, pages, waiting
 from gitops.api.readmodel import ReadModel
-from gitops.controller import eligibility
+from gitops.controller import eligibility, targetstates
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import (
@@ -87,11 +87,12 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
 
     def enqueue(trigger: Trigger) -> dict[str, Any]:
         """Any replica accepts a write: the leader queues it, a follower hands it over through the ledger."""
+        trigger = dataclasses.replace(trigger, request=waiting.new_request_id())
         try:
             controller.request(trigger)
         except errors.StoreError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"cannot hand the request over: {exc}") from None
-        return {"queued": trigger.kind, "revision": trigger.revision,
+        return {"queued": trigger.kind, "revision": trigger.revision, "request": trigger.request,
                 "via": "this replica" if controller.leader else "the ledger, to the leader"}
 
     @app.get("/healthz")
@@ -130,7 +131,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
 
     def _status() -> dict[str, Any]:
         state = store.get_state()
-        report = state.drift_report
+        targets = targetstates.read(store)
         return {
             "applied_revision": state.applied_revision,
             "target_revision": state.target_revision,
@@ -140,13 +141,14 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
             "pinned": state.pinned,
             "pinned_revision": state.pinned_revision,
             "drift": state.drift,
-            "drift_counts": report.counts() if report is not None else {},
+            "drift_counts": targets.counts(),
             "last_drift_at": _iso(state.last_drift_at),
             "last_poll_at": _iso(state.last_poll_at),
             "last_error": state.last_error,
             "leader": {"id": state.leader_id, "heartbeat_at": _iso(state.leader_heartbeat_at),
                        "this_replica": controller.leader, "replica": controller.identity},
             "busy": controller.busy,
+            "progress": state.extra.get("progress"),
             "version": version.version(),
         }
 
@@ -156,14 +158,9 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
                         media_type=JSON)
 
     def _resources() -> dict[str, Any]:
-        state = store.get_state()
-        report = state.drift_report
-        if report is None:
-            return {"revision": None, "checked_at": None, "resources": []}
-        items = [r.model_dump() for r in report.resources]
-        if report.revision and report.revision != state.target_revision:
-            items = [{**r, "state": "pending"} for r in items]  # a newer revision is on its way
-        return {"revision": report.revision, "checked_at": _iso(report.checked_at), "resources": items}
+        targets = targetstates.read(store)
+        return {"revision": targets.revision, "checked_at": _iso(targets.checked_at),
+                "counts": targets.counts(), "resources": [r.to_dict() for r in targets.resources]}
 
     @app.get(f"{API}/revisions", dependencies=[Depends(reader)])
     def revisions(limit: int = Query(50, ge=1, le=1000), offset: int = Query(0, ge=0, le=MAX_OFFSET),
@@ -275,7 +272,8 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request) -> Response:
         return login_needed(request) or HTMLResponse(read_model.get("dashboard", store.write_version, lambda: (
-            dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10), store.list_events(30))
+            dashboard.render(store.get_state(), store.list_revisions(25), store.list_runs(10), store.list_events(30),
+                             targetstates.read(store))
         ).encode()))
 
     @app.get("/revisions/{sha}", response_class=HTMLResponse)
@@ -311,6 +309,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
 
     app.add_middleware(limits.BodyLimits, max_bytes=settings.api_max_body_bytes,
                        read_timeout=settings.api_read_timeout)
+    app.include_router(waiting.router(store, reader))
     return app
 
 

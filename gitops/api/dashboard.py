@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from gitops.api import pages
+from gitops.controller import targetstates
 from gitops.store import ControllerState, EventRecord, RevisionRecord, RunRecord
 
 STYLE = (
@@ -21,7 +22,7 @@ STYLE = (
 
 
 def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[RunRecord] | None = None,
-           events: list[EventRecord] | None = None) -> str:
+           events: list[EventRecord] | None = None, targets: targetstates.TargetStates | None = None) -> str:
     def sha(value: str | None) -> str:
         return f"<code>{escape(value[:12])}</code>" if value else "-"
 
@@ -46,12 +47,12 @@ def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[R
         f"<td>{escape(', '.join(_drifted(r)))}</td><td>{escape((r.error or '')[:160])}</td></tr>"
         for r in runs or []
     )
-    report = state.drift_report
+    targets = targets or targetstates.target_states(state, None)
     resources = "".join(
         f"<tr><td><code>{escape(r.target)}</code></td>"
         f"<td class='{escape(r.state)}'>{escape(r.state)}</td>"
-        f"<td>{escape('; '.join(r.actions))}</td></tr>"
-        for r in (report.resources if report is not None else [])
+        f"<td>{escape(r.reason if r.state in ('failed', 'pending') and r.reason else '; '.join(r.actions))}</td></tr>"
+        for r in targets.resources
     )
     timeline = "".join(
         f"<tr><td>{escape(e.at.strftime('%Y-%m-%d %H:%M:%S'))}</td><td class='{escape(e.level)}'>{escape(e.kind)}</td>"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import typer
 
-from gitops.cli import checking, commenting, configuring, controlling, ledgering, planning, validating
+from gitops.cli import checking, commenting, configuring, controlling, diffing, ledgering, planning, validating
 from gitops.version import version
 
 app = typer.Typer(
@@ -41,6 +41,7 @@ app.command("validate", help=validating.HELP)(validating.validate)
 app.command("schema", help=validating.SCHEMA_HELP)(validating.schema)
 app.add_typer(configuring.app, name="config")
 planning.register(app)
+diffing.register(app)
 controlling.register(app)
 ledgering.register(app)
 checking.register(app)

@@ -43,6 +43,9 @@ from gitops.store import Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+# Outcomes that fail an operator's request (`phoenix-gitops rollback --wait` exits 1 on them).
+FAILED_ACTIONS = frozenset({"failed", "rolled_back", "rejected", "refused", "skipped", "waiting", "interrupted",
+                            "error"})
 
 
 def utc_now() -> dt.datetime:
@@ -85,10 +88,31 @@ class Reconciler:
         self.cancel = CancelToken(self.stopping)  # checked by the executor before each action
         self.recorder = Recorder(store)
         self.stats: dict[str, float] = {}
+        self._refused = ""  # this reconcile's explicit revision could not be taken: why
 
     # -- the entry point ---------------------------------------------------------------------
 
     def reconcile(self, work: Work) -> Outcome:
+        """One reconcile of `work`; the API requests in it get their outcome recorded (`request-done`)."""
+        self._refused = ""
+        try:
+            outcome = self._reconcile(work)
+        except Exception as exc:
+            self._requests_done(work, Outcome("error", detail=str(exc)[:500] or type(exc).__name__))
+            raise
+        self._requests_done(work, outcome)
+        return outcome
+
+    def _requests_done(self, work: Work, outcome: Outcome) -> None:
+        action, detail = ("refused", self._refused) if self._refused else (outcome.action, outcome.detail)
+        for request in work.requests:
+            self.recorder.event(events.EventKind.REQUEST_DONE, f"request {request}: {action}"
+                                + (f" ({detail[:200]})" if detail else ""),
+                                events.RequestDone(request=request, action=action, revision=outcome.revision,
+                                                   detail=detail[:2000]),
+                                level="error" if action in FAILED_ACTIONS else "info", revision=outcome.revision)
+
+    def _reconcile(self, work: Work) -> Outcome:
         self._count("reconciles")
         intake = Intake(self.settings, self.store, self.repo, self.recorder, self.clock)
         if work.suspend is not None:
@@ -104,6 +128,8 @@ class Reconciler:
                 log.error("fetch failed: %s", exc)
                 return Outcome("waiting", detail=str(exc))
         facts = intake.facts(work, head)
+        if work.revision and facts.requested is None:
+            self._refused = facts.requested_error or f"{work.revision} is unknown"
         candidate = facts.pinned or facts.head  # what the loop converges to unless asked otherwise
         failed = candidate if facts.statuses.get(candidate or "") in backoff.RETRIED_STATUSES else None
         if failed and not self._scheduled(failed):
@@ -313,8 +339,16 @@ class Reconciler:
         return steps.StepContext(
             settings=self.settings, repo=self.repo, store=self.store, connect=self.connect, cancel=self.cancel,
             clock=self.clock, sleep=self.sleep, dial=self.dial, phase=self.recorder.phase,
-            on_action=_action_logger, on_data_rollback=self._data_rollback,
+            on_action=self._on_action, on_data_rollback=self._data_rollback,
         )
+
+    def _on_action(self, revision: str) -> Callable[[ApplyEvent], None]:
+        log_event = _action_logger(revision)
+
+        def on_event(event: ApplyEvent) -> None:
+            log_event(event)
+            self.recorder.action(event)
+        return on_event
 
     def _data_rollback(self, sha: str, snapshot: str, plan: Plan) -> None:
         message = plan.warnings[0].message

@@ -15,6 +15,7 @@ from gitops import events
 from gitops.controller import provisioned
 from gitops.controller.policy import Policy
 from gitops.controller.steps import Attempt
+from gitops.drivers.executing import ApplyEvent
 from gitops.planner.drift import DriftReport
 from gitops.store import RevisionRecord, Store
 
@@ -31,6 +32,7 @@ class Recorder:
         self.store = store
         self.streak: tuple[str, int] | None = None  # while retrying: the revision and its failed attempts
         self.hushed = False  # while an auto-rollback re-applies the last applied revision
+        self.progress: dict[str, Any] | None = None  # the running apply's progress
 
     def retrying(self, sha: str, failures: int) -> None:
         """From now until `retrying_done`, events repeat a failure already told (`Payload.quiet`), except
@@ -75,13 +77,31 @@ class Recorder:
                                   previous_sha=attempt.previous, snapshot=attempt.snapshot)
         self.phase("applying")
         count = len(attempt.run.plan.actions) if attempt.run else 0
+        self.progress = {"revision": attempt.sha, "run": run.id, "kind": policy.kind, "total": count, "done": 0,
+                         "current": None}
+        self.store.update_state(extra={"progress": self.progress})
         log.info("applying %d actions (%s)", count, policy.kind,
                  extra={"revision": attempt.sha, "trigger": attempt.trigger})
+
+    def action(self, event: ApplyEvent) -> None:
+        """The apply's progress (`extra["progress"]`: actions done of total, the one running), for `--wait`."""
+        if self.progress is None or event.kind not in ("started", "finished", "skipped"):
+            return
+        if event.kind == "started":
+            self.progress["current"] = f"{event.target} {event.action}"
+        else:
+            self.progress["done"] = min(self.progress["total"], self.progress["done"] + 1)
+            if self.progress["current"] == f"{event.target} {event.action}":
+                self.progress["current"] = None
+        self.store.update_state(extra={"progress": self.progress})
 
     def finish(self, attempt: Attempt, policy: Policy, status: str, error: str | None = None, *,
                quiet: bool = False) -> None:
         """The end of an attempt: its run closed, and (apply-type runs) the revision's status written once,
         with one event."""
+        if self.progress is not None:
+            self.progress = None
+            self.store.update_state(extra={"progress": None})
         if attempt.run_id is not None:
             self.store.finish_run(attempt.run_id, RUN_STATUS.get(status, "failed"), plan=attempt.plan,
                                   result=attempt.result_dict(), error=error)

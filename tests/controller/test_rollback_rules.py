@@ -177,3 +177,91 @@ def test_a_failed_rollback_waits_for_its_backoff(ctl: Ctl, pve) -> None:  # type
     clock.now += dt.timedelta(seconds=ctl.settings.retry_interval)
     ctl.run()
     assert len(ctl.store.list_runs(100, revision=first)) > tries
+
+
+class Queue(Loop):
+    """A controller port that queues and never reconciles (a busy or stuck controller)."""
+
+    def request(self, trigger: Trigger) -> None:
+        pass
+
+
+def wait(api: httpx.Client, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, [*args, "--wait", "--api", str(api.base_url)], env={"PHOENIX_API_TOKEN": TOKEN})
+    return result.exit_code, result.output
+
+
+def test_commands_that_wait_exit_0_applied_1_failed_124_timed_out(
+        ctl: Ctl, pve, api: httpx.Client, serve_app: Callable[..., httpx.Client]) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    seen: list[dict[str, object]] = []  # the progress the reconcile writes for `--wait` to show
+    update = ctl.store.update_state
+
+    def spy(**fields: object) -> object:
+        extra = fields.get("extra")
+        if isinstance(extra, dict) and extra.get("progress"):
+            seen.append(dict(extra["progress"]))
+        return update(**fields)
+    ctl.store.update_state = spy  # type: ignore[method-assign]
+    first = ctl.remote.commit(small_estate(memory=512), "first")
+    code, out = wait(api, "sync")
+    assert code == 0 and f"{first[:12]} applied" in out
+    assert seen[0]["done"] == 0 and seen[-1]["done"] == seen[-1]["total"] == len(
+        ctl.store.get_revision(first).plan["actions"])
+    assert any(str(p["current"]).startswith("lxc/101 ") for p in seen)
+    assert ctl.store.get_state().extra.get("progress") is None
+    second = ctl.remote.commit(small_estate(memory=640), "second")
+    assert wait(api, "sync")[0] == 0 and ctl.status(second) == "applied"
+
+    code, out = wait(api, "rollback", first)
+    assert code == 0 and f"{first[:12]} applied" in out
+    assert ctl.store.get_state().applied_revision == first
+    code, out = wait(api, "resume")
+    assert code == 0 and ctl.store.get_state().applied_revision == second
+
+    pve.fail("PUT", "/nodes/pve1/lxc/101/config", error="param_value")
+    code, out = wait(api, "rollback", first)
+    assert code == 1 and f"{first[:12]} " in out and "failed" in out
+    pve.fake.failures.clear()
+
+    stuck = serve_app(create_app(ctl.store, Queue(ctl), ctl.settings.model_copy(
+        update={"api_token": SecretStr(TOKEN)})))
+    result = CliRunner().invoke(cli, ["rollback", first, "--wait", "--timeout", "1.5", "--api", str(stuck.base_url)],
+                                env={"PHOENIX_API_TOKEN": TOKEN})
+    assert result.exit_code == 124 and "timed out after 1.5s" in result.output
+
+
+def test_history_is_one_timeline_with_rollback_runs(ctl: Ctl, api: httpx.Client) -> None:
+    first = ctl.remote.commit(small_estate(memory=512), "first")
+    ctl.run()
+    second = ctl.remote.commit(small_estate(memory=640), "second")
+    ctl.run()
+    ctl.run(Trigger("rollback", revision=first))
+    result = CliRunner().invoke(cli, ["history", "--api", str(api.base_url)])
+    lines = result.output.splitlines()
+    assert lines[0].startswith(first[:12])  # the most recent activity: the rollback to it
+    assert lines[1].strip().startswith("rollback #") and "applied" in lines[1]
+    assert lines[2].strip().startswith("apply #")
+    assert any(line.startswith(second[:12]) and "rolled_back" in line for line in lines)
+
+
+def test_after_a_failed_revision_resources_and_status_agree_on_every_target(
+        ctl: Ctl, pve, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
+    first, second = failing_second(ctl, pve)
+    env = {"PHOENIX_API_TOKEN": TOKEN}
+    resources = CliRunner().invoke(cli, ["resources", "--json", "--api", str(api.base_url)], env=env)
+    status = CliRunner().invoke(cli, ["status", "--json", "--api", str(api.base_url)], env=env)
+    import json
+
+    items = json.loads(resources.output)["resources"]
+    by_target = {r["target"]: r for r in items}
+    counts: dict[str, int] = {}
+    for r in items:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+    assert json.loads(status.output)["drift_counts"] == counts
+    assert by_target["lxc/102"]["state"] == "failed" and "Quotas are not supported" in by_target["lxc/102"]["reason"]
+    assert by_target["lxc/101"]["state"] == "in_sync"
+    text = CliRunner().invoke(cli, ["resources", "--api", str(api.base_url)], env=env).output
+    assert any(line.startswith("lxc/102") and "failed" in line and second[:12] in line for line in text.splitlines())
+    metrics = api.get("/metrics").text
+    assert f'phoenix_resources{{state="failed"}} {float(counts["failed"])}' in metrics
+    assert "lxc/102" in api.get("/").text.split("<table id='resources'>", 1)[1]
