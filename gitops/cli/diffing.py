@@ -33,11 +33,11 @@ def diff(
     from gitops.cli.rendering import print_diff
     from gitops.planner.showing import short
 
-    estate, settings, drivers = _prepare(directory, settings_file, PlanFormat.text)
+    estate, _settings, session = _prepare(directory, settings_file, PlanFormat.text)
     try:
-        run = _plan(directory, estate, settings, drivers, False)
+        run = _plan(directory, estate, session, False)
     finally:
-        drivers.close()
+        session.close()
     console = Console()
     data = run.plan.to_dict()
     for a in data["actions"]:

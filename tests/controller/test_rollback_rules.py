@@ -246,7 +246,7 @@ def test_history_is_one_timeline_with_rollback_runs(ctl: Ctl, api: httpx.Client)
 
 def test_after_a_failed_revision_resources_and_status_agree_on_every_target(
         ctl: Ctl, pve, api: httpx.Client) -> None:  # type: ignore[no-untyped-def]
-    first, second = failing_second(ctl, pve)
+    _first, second = failing_second(ctl, pve)
     env = {"PHOENIX_API_TOKEN": TOKEN}
     resources = CliRunner().invoke(cli, ["resources", "--json", "--api", str(api.base_url)], env=env)
     status = CliRunner().invoke(cli, ["status", "--json", "--api", str(api.base_url)], env=env)

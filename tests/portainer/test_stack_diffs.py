@@ -11,8 +11,8 @@ from rich.console import Console
 from gitops.cli import rendering
 from gitops.planner.showing import plan_markdown
 from tests.portainer.conftest import RecordingClient
-from tests.portainer.test_stacks import converge
 from tests.portainer.support import example_copy, plan, secrets
+from tests.portainer.test_stacks import converge
 
 
 def test_an_image_tag_change_shows_the_changed_line(client: RecordingClient, tmp_path: Path) -> None:
