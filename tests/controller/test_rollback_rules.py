@@ -130,6 +130,7 @@ def test_a_rollback_to_a_revision_never_applied_is_refused_everywhere(
     assert api.post("/api/v1/rollback", json={"revision": third}, headers=AUTH).status_code == 202  # applied once
 
 
+@pytest.mark.timeout(900)  # 360 polls, each a git fetch: slow on a loaded machine
 def test_a_revision_failing_for_an_hour_is_told_at_most_twice_then_once_when_it_recovers(
         ctl: Ctl, pve, outbox: OutboxDispatcher, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
     clock = Clock()
