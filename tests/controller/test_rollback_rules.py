@@ -5,7 +5,7 @@ told once per streak, and once when it recovers."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -22,6 +22,7 @@ from gitops.source import PullRequestEvent
 from tests.api.conftest import serve_app  # noqa: F401  (the fixture)
 from tests.controller.conftest import Ctl
 from tests.controller.support import estate_with_api, small_estate
+from tests.controller.test_outbox import receiver  # noqa: F401  (the fixture)
 from tests.notify.receiver import Receiver
 
 TOKEN = "t0ken-for-rollback-tests-0123"
@@ -58,14 +59,7 @@ class Loop:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def outbox(ctl: Ctl, receiver: Receiver) -> OutboxDispatcher:
+def outbox(ctl: Ctl, receiver: Receiver) -> OutboxDispatcher:  # noqa: F811
     box = OutboxDispatcher(ctl.store, [WebhookTarget(NotifyTarget(kind="webhook", url=SecretStr(receiver.url())))])
     box.prime()
     return box
@@ -88,7 +82,7 @@ def failing_second(ctl: Ctl, pve) -> tuple[str, str]:  # type: ignore[no-untyped
 
 
 def test_a_rollback_to_a_revision_never_applied_is_refused_everywhere(
-        ctl: Ctl, pve, api: httpx.Client, outbox: OutboxDispatcher, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+        ctl: Ctl, pve, api: httpx.Client, outbox: OutboxDispatcher, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     clock = Clock()
     ctl.reconciler.clock = clock
     first, second = failing_second(ctl, pve)
@@ -132,7 +126,7 @@ def test_a_rollback_to_a_revision_never_applied_is_refused_everywhere(
 
 @pytest.mark.timeout(900)  # 360 polls, each a git fetch: slow on a loaded machine
 def test_a_revision_failing_for_an_hour_is_told_at_most_twice_then_once_when_it_recovers(
-        ctl: Ctl, pve, outbox: OutboxDispatcher, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
+        ctl: Ctl, pve, outbox: OutboxDispatcher, receiver: Receiver) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     clock = Clock()
     ctl.reconciler.clock = clock
     ctl.remote.commit(small_estate(memory=512), "first")
