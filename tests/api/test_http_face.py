@@ -81,8 +81,6 @@ def test_pages_escape_what_the_ledger_holds(store: Store, controller: FakeContro
             assert scripts and all("src='/static/" in s for s in scripts), scripts  # no inline script
         page = api.get(f"/revisions/{sha}").text  # a failed revision never applied: no button, the reason
         assert "restore-data" not in page and "id='rollback-refused'" in page and "never applied" in page
-        rollback = re.search(r"data-body='([^']*)'", api.get(f"/revisions/{sha}").text)
-        assert rollback is not None and sha in rollback.group(1)
 
 
 def test_static_files_and_docs_are_served_from_packages(store: Store, controller: FakeController,  # noqa: F811
