@@ -51,12 +51,19 @@ class EventKind(StrEnum):
     FOLLOWER = "follower"  # this replica found another leading (said once per stretch of following)
     # pull requests (read-only reviews; nothing in them is applied)
     PR_REVIEW = "pr-review"  # a pull request's head was validated and planned
+    # requests of the API (sync, rollback, resume): what the reconcile that took them did
+    REQUEST_DONE = "request-done"
 
 
 class Payload(BaseModel):
     """Base of every payload: frozen, unknown fields kept (a newer writer may add some)."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
+
+    # Notifications skip a quiet event: a retry's repeat of a failure already told (a failure streak is sent
+    # once, and once more when it recovers), or a step of an auto-rollback told by its `auto-rollback` and
+    # `rolled_back` events.
+    quiet: bool | None = None
 
 
 class RevisionRecorded(Payload):
@@ -111,6 +118,18 @@ class StatusChanged(Payload):
     trigger: str | None = None
     run: int | None = None
     errors: list[str] = Field(default_factory=list)  # rejected: the first validation errors
+    recovered_after: int | None = None  # applied: the failed attempts of this revision before it
+
+
+class RequestDone(Payload):
+    """The reconcile that took the API's request `request` ended: `action` is its outcome (applied, none,
+    failed, rolled_back, rejected, refused, skipped, waiting, interrupted, error), `revision` the one it
+    converged or checked."""
+
+    request: str
+    action: str
+    revision: str | None = None
+    detail: str = ""
 
 
 class DataRollback(Payload):
@@ -184,6 +203,7 @@ PAYLOADS: dict[EventKind, type[Payload]] = {
     EventKind.UNPIN: Unpinned,
     EventKind.SYNC_ERROR: RequestFailed,
     EventKind.ROLLBACK_ERROR: RequestFailed,
+    EventKind.REQUEST_DONE: RequestDone,
     EventKind.PENDING: StatusChanged,
     EventKind.REJECTED: StatusChanged,
     EventKind.APPLIED: StatusChanged,

@@ -8,6 +8,8 @@ a read route declares `READ` (open unless PHOENIX_API_READ_TOKEN is set: the tok
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
@@ -57,11 +59,12 @@ class Api:
 
     def enqueue(self, trigger: Trigger) -> Queued:
         """Any replica accepts a write: the leader queues it, a follower hands it over through the ledger."""
+        trigger = dataclasses.replace(trigger, request=secrets.token_hex(8))
         try:
             self.controller.request(trigger)
         except errors.StoreError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"cannot hand the request over: {exc}") from None
-        return Queued(queued=trigger.kind, revision=trigger.revision,
+        return Queued(queued=trigger.kind, revision=trigger.revision, request=trigger.request,
                       via="this replica" if self.controller.leader else "the ledger, to the leader")
 
     def known(self, ref: str) -> RevisionRecord:

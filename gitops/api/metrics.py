@@ -12,6 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gitops import version
+from gitops.controller import targetstates
 from gitops.store import REVISION_STATUSES, Store
 
 COUNTERS = {
@@ -42,10 +43,9 @@ class LedgerCollector(Collector):
             revisions.add_metric([status], self.store.count_revisions(status=status))
         yield revisions
         yield _gauge("phoenix_drift", "1 when live state differs from the applied revision", state.drift)
-        report = state.drift_report
-        counts = report.counts() if report is not None else {}
+        counts = targetstates.read(self.store).counts()
         resources = GaugeMetricFamily("phoenix_resources", "managed resources by sync state", labels=["state"])
-        for name in ("in_sync", "drifted", "missing", "pending"):
+        for name in targetstates.STATES:
             resources.add_metric([name], float(counts.get(name, 0)))
         yield resources
         yield _gauge("phoenix_suspended", "1 when automatic applies are suspended", state.suspended)

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
-from gitops.planner.drift import Resource
 from gitops.store import EventRecord, RevisionRecord, RunRecord, StepRecord
 
 Time = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str),
@@ -67,12 +66,24 @@ class Status(Answer):
     last_error: str | None
     leader: Leader
     busy: bool
+    progress: dict[str, Any] | None = Field(None, description="the running apply: `revision`, `kind`, `run`, "
+                                            "`done` of `total` actions, the `current` one")
     version: str
+
+
+class Resource(Answer):
+    """One managed target's last known state (`gitops.controller.targetstates`)."""
+
+    target: str = Field(description="`lxc/101`, `vm/1001`, `stack/NAME@ENV`, `storage/ID`...")
+    state: str = Field(description="in_sync, drifted, missing, pending, failed or orphan")
+    actions: list[str] = Field(default_factory=list, description="what a sync would do to it")
+    reason: str | None = Field(None, description="why it is pending or failed")
 
 
 class Resources(Answer):
     revision: str | None = Field(description="the revision the resources were compared with")
     checked_at: Time | None
+    counts: dict[str, int] = Field(default_factory=dict, description="the resources by state")
     resources: list[Resource]
 
 
@@ -234,6 +245,8 @@ class Queued(Answer):
     queued: str = Field(description="the trigger's kind")
     revision: str | None
     via: str = Field(description="`this replica`, or `the ledger, to the leader` on a follower")
+    request: str | None = Field(None, description="the request's id: `GET /api/v1/requests/{id}` says what "
+                                "became of it")
     warning: str | None = Field(None, description="only on a rollback that restores data")
 
 

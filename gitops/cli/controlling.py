@@ -8,7 +8,6 @@ a running controller (`--api`, token from PHOENIX_API_TOKEN). Heavy modules are 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from gitops.cli import timeline, waiting
 from gitops.cli.output import EXIT_OK, fail, print_json
 
 if TYPE_CHECKING:
@@ -235,8 +235,8 @@ def resources(api: str = API_OPTION, kind: str = typer.Option("", "--kind", help
         raise typer.Exit(EXIT_OK)
     width = max((len(str(r.get("target", ""))) for r in items), default=6)
     for r in items:
-        actions = "; ".join(map(str, r.get("actions") or []))
-        typer.echo(f"{r.get('target', ''):<{width}}  {r.get('state', ''):<8}  {actions}".rstrip())
+        what = r.get("reason") or "; ".join(map(str, r.get("actions") or []))
+        typer.echo(f"{r.get('target', ''):<{width}}  {r.get('state', ''):<8}  {what}".rstrip())
     typer.echo(f"checked at {data.get('checked_at') or '-'} against {_short(data.get('revision'))}", err=True)
     raise typer.Exit(EXIT_OK)
 
@@ -244,37 +244,22 @@ def resources(api: str = API_OPTION, kind: str = typer.Option("", "--kind", help
 def history(api: str = API_OPTION, limit: int = typer.Option(20, "--limit", "-n", help="how many revisions"),
             as_json: bool = JSON_OPTION) -> None:
     data = _call("GET", api, f"/api/v1/revisions?limit={max(1, limit)}")
-    heals = _call("GET", api, f"/api/v1/runs?kind=self-heal&limit={max(1, limit)}").get("runs", [])
+    runs = _call("GET", api, f"/api/v1/runs?limit={max(1, limit) * 5}").get("runs", [])
     if as_json:
-        print_json({**data, "drift_corrections": heals})
+        heals = [r for r in runs if r.get("kind") == "self-heal"]
+        print_json({**data, "runs": runs, "drift_corrections": heals})
         raise typer.Exit(EXIT_OK)
-    by_revision: dict[str, list[dict[str, Any]]] = {}
-    for run in heals:
-        by_revision.setdefault(str(run.get("revision")), []).append(run)
-    for r in data.get("revisions", []):
-        subject = (r.get("message") or "").splitlines()[0] if r.get("message") else ""
-        error = f"  ({r['error'][:100]})" if r.get("error") else ""
-        typer.echo(f"{r['short_sha']}  {r['status']:<11}  {_when(r.get('received_at'))}  {subject[:60]}{error}")
-        for run in by_revision.get(r["sha"], []):  # drift corrections of this revision, newest first
-            drifted = ", ".join(run.get("drift") or [])[:60]
-            error = f"  ({run['error'][:100]})" if run.get("error") else ""
-            typer.echo(f"  self-heal #{run['id']}  {run['status']:<13}  {_when(run.get('started_at'))}  "
-                       f"drift on {drifted or '-'}{error}")
+    for line in timeline.lines(data.get("revisions", []), runs):
+        typer.echo(line)
     raise typer.Exit(EXIT_OK)
-
-
-def _when(value: Any) -> str:
-    when = str(value or "")
-    with contextlib.suppress(ValueError):
-        when = dt.datetime.fromisoformat(when).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    return when
 
 
 def sync(api: str = API_OPTION,
-         revision: str | None = typer.Option(None, "--revision", help="sync this commit (lifts a pin)")) -> None:
+         revision: str | None = typer.Option(None, "--revision", help="sync this commit (lifts a pin)"),
+         wait: bool = waiting.wait_option(), timeout: float = waiting.timeout_option()) -> None:
     data = _call("POST", api, "/api/v1/sync", {"revision": revision})
     typer.echo(f"sync queued{' of ' + _short(data.get('revision')) if data.get('revision') else ''}")
-    raise typer.Exit(EXIT_OK)
+    _maybe_wait(api, data, wait, timeout)
 
 
 def rollback(
@@ -283,6 +268,7 @@ def rollback(
     restore_data: bool = typer.Option(False, "--restore-data",
                                       help="also restore the guests' pre-apply snapshots: DATA WRITTEN SINCE IS LOST"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask before a data rollback"),
+    wait: bool = waiting.wait_option(), timeout: float = waiting.timeout_option(),
 ) -> None:
     if restore_data and not yes:
         typer.echo("DATA ROLLBACK: the guests' disks go back to their pre-apply snapshots; "
@@ -291,7 +277,7 @@ def rollback(
             fail("cancelled")
     data = _call("POST", api, "/api/v1/rollback", {"revision": revision, "restore_data": restore_data})
     typer.echo(f"rollback to {_short(data.get('revision'))} queued; it stays pinned until `phoenix-gitops resume`")
-    raise typer.Exit(EXIT_OK)
+    _maybe_wait(api, data, wait, timeout)
 
 
 def suspend(api: str = API_OPTION) -> None:
@@ -300,10 +286,20 @@ def suspend(api: str = API_OPTION) -> None:
     raise typer.Exit(EXIT_OK)
 
 
-def resume(api: str = API_OPTION) -> None:
-    _call("POST", api, "/api/v1/resume")
+def resume(api: str = API_OPTION, wait: bool = waiting.wait_option(),
+           timeout: float = waiting.timeout_option()) -> None:
+    data = _call("POST", api, "/api/v1/resume")
     typer.echo("resume queued: the newest revision is applied, any pin lifted")
-    raise typer.Exit(EXIT_OK)
+    _maybe_wait(api, data, wait, timeout)
+
+
+def _maybe_wait(api: str, answer: dict[str, Any], wait: bool, timeout: float) -> None:
+    if not wait:
+        raise typer.Exit(EXIT_OK)
+    request = answer.get("request")
+    if not request:
+        fail("this controller does not report on requests (it predates --wait): see `phoenix-gitops status`")
+    raise typer.Exit(waiting.follow(_call, api, str(request), timeout))
 
 
 def register(app: typer.Typer) -> None:
@@ -312,9 +308,10 @@ def register(app: typer.Typer) -> None:
     app.command("status", help="Show the controller's status: applied and target revision, phase, pin, drift.\n\n"
                 "Example: phoenix-gitops status --api http://127.0.0.1:8080")(status)
     app.command("resources", help="List every managed resource (guests, stacks, storages...) with its sync state: "
-                "in_sync, drifted, missing or pending.\n\n"
+                "in_sync, drifted, missing, pending or failed (with why).\n\n"
                 "Example: phoenix-gitops resources --kind stack")(resources)
-    app.command("history", help="List revisions, newest first, with their status.\n\n"
+    app.command("history", help="One timeline of revisions and their runs (applies, retries, rollbacks, "
+                "auto-rollbacks, drift corrections), the most recent activity first.\n\n"
                 "Example: phoenix-gitops history -n 10")(history)
     app.command("sync", help="Reconcile now (and correct drift).\n\nExample: phoenix-gitops sync")(sync)
     app.command("rollback", help="Converge to an earlier revision and pin it until `resume`.\n\n"

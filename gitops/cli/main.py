@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from gitops.cli import checking, commenting, configuring, controlling, ledgering, planning, validating
+from gitops.cli import checking, commenting, configuring, controlling, diffing, ledgering, planning, validating
 from gitops.version import version
 
 # asyncssh (provisioning) still names DSA, which cryptography 51 deprecates: its warning, not ours to show.
@@ -46,6 +46,7 @@ app.command("validate", help=validating.HELP)(validating.validate)
 app.command("schema", help=validating.SCHEMA_HELP)(validating.schema)
 app.add_typer(configuring.app, name="config")
 planning.register(app)
+diffing.register(app)
 controlling.register(app)
 ledgering.register(app)
 checking.register(app)

@@ -39,7 +39,12 @@ APPLY_HELP = """Converge the live Proxmox node to DIR: create, clone, reconfigur
 Shows the plan and asks first unless --yes. Guests removed from the config are deleted only with
 --allow-destroy, and only those Phoenix GitOps created (tag `phoenix-gitops`). Exit 0 converged, 1 failed.
 
+Given a FILE saved by `plan --out FILE`, applies exactly that plan without asking, and refuses (exit 1,
+saying what changed) when the config or the live state it was made from changed since.
+
 Example: phoenix-gitops apply configs-example --yes
+
+Example: phoenix-gitops plan configs-example --out lab.plan && phoenix-gitops apply lab.plan
 """
 
 
@@ -97,6 +102,7 @@ def plan(
     settings_file: Path | None = SETTINGS_OPTION,
     base: str | None = typer.Option(None, "--base", help="git revision to compare from (with --head)"),
     head: str | None = typer.Option(None, "--head", help="git revision whose config is planned (with --base)"),
+    out: Path | None = typer.Option(None, "--out", "-out", help="save the plan to FILE for `apply FILE`"),
 ) -> None:
     if base is not None or head is not None:
         from gitops.cli.comparing import plan_between
@@ -112,6 +118,11 @@ def plan(
     _show(run, format)
     if run.plan.errors:
         raise typer.Exit(EXIT_FAILED)
+    if out is not None:
+        from gitops.cli import savedplans
+
+        savedplans.save(out, directory, run, allow_destroy=allow_destroy)
+        typer.echo(f"saved the plan to {out}: `phoenix-gitops apply {out}` applies exactly it", err=True)
     if detailed_exitcode and run.plan.actions:
         raise typer.Exit(2)
     raise typer.Exit(EXIT_OK)
@@ -132,7 +143,7 @@ def _show(run: PlanRun, fmt: PlanFormat) -> None:
 
 
 def apply(
-    directory: Path = typer.Argument(Path("."), help="config directory"),
+    directory: Path = typer.Argument(Path("."), help="config directory, or a plan saved by `plan --out`"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask before applying"),
     allow_destroy: bool = typer.Option(False, "--allow-destroy", help="delete guests removed from DIR "
                                        "(only those Phoenix GitOps created)"),
@@ -147,9 +158,24 @@ def apply(
     from gitops.errors import PhoenixError
 
     console = Console(stderr=False)
+    saved = None
+    if directory.is_file():  # a saved plan: its folder, its options; applied only if nothing changed
+        from gitops.cli import savedplans
+        from gitops.errors import PhoenixError as _Error
+
+        try:
+            saved = savedplans.load(directory)
+        except _Error as exc:
+            fail(str(exc))
+        directory, yes, allow_destroy = Path(saved["directory"]), True, bool(saved.get("allow_destroy"))
     estate, _settings, session = _prepare(directory, settings_file, PlanFormat.text)
     try:
         run = _plan(directory, estate, session, allow_destroy)
+        if saved is not None:
+            changed = savedplans.changes_since(saved, directory, run)
+            if changed:
+                fail("the saved plan is stale, nothing was applied: " + "; ".join(changed)
+                     + f". Make a new one: phoenix-gitops plan {directory} --out FILE")
         rendering.print_text(run.plan, console)
         if run.plan.errors:
             fail("the plan has errors; nothing was applied")

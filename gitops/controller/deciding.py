@@ -33,7 +33,7 @@ class Facts:
     window_open: bool = True  # the sync windows allow an automatic apply now
     self_heal: bool = True  # settings.self_heal
     auto_rollback: bool = True  # settings.auto_rollback
-    retry_due: bool = False  # the head failed and its backoff (`gitops.controller.backoff`) has run out
+    retry_due: bool = False  # the pinned revision or else the head failed, and its backoff has run out
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,9 @@ def decide(work: Work, facts: Facts) -> Decision:
         if facts.requested is None:
             return _otherwise(work, facts, facts.requested_error or f"{work.revision} is unknown")
         target, forced = facts.requested, True
-    elif facts.pinned:
-        target, forced = facts.pinned, work.force or facts.applied != facts.pinned
+    elif facts.pinned:  # a pinned revision that failed waits for its backoff like a failed head
+        failed = facts.statuses.get(facts.pinned, "pending") in backoff.RETRIED_STATUSES
+        target, forced = facts.pinned, work.force or (facts.applied != facts.pinned and not failed)
     elif facts.head is None:
         return _otherwise(work, facts, "nothing fetched yet")
     else:
@@ -66,7 +67,7 @@ def decide(work: Work, facts: Facts) -> Decision:
     status = facts.statuses.get(target, "pending")
     if target == facts.applied and status == "applied":
         return _otherwise(work, facts, "up to date", pin=pin, unpin=unpin)
-    retry = (not forced and not facts.pinned and target == facts.head and status in backoff.RETRIED_STATUSES
+    retry = (not forced and target == (facts.pinned or facts.head) and status in backoff.RETRIED_STATUSES
              and facts.retry_due)
     if not forced:
         if status not in AUTOMATIC_STATUSES and not retry:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from gitops import errors, events
-from gitops.controller import backoff
+from gitops.controller import backoff, eligibility
 from gitops.controller.deciding import Facts
 from gitops.controller.recording import Recorder
 from gitops.controller.triggers import Work
@@ -124,6 +124,12 @@ class Intake:
                 kind = events.EventKind.ROLLBACK_ERROR if work.pin else events.EventKind.SYNC_ERROR
                 self.recorder.event(kind, str(exc), events.RequestFailed(ref=work.revision, error=str(exc)),
                                     level="error")
+            if requested is not None and work.pin:
+                refusal = eligibility.never_applied(self.store, self.store.get_revision(requested))
+                if refusal:
+                    requested, requested_error = None, refusal
+                    self.recorder.event(events.EventKind.ROLLBACK_ERROR, refusal,
+                                        events.RequestFailed(ref=work.revision, error=refusal), level="error")
         state = self.store.get_state()
         head_sha = head.sha if head is not None else state.branch_head
         statuses: dict[str, str] = {}
@@ -138,5 +144,5 @@ class Intake:
             requested=requested, requested_error=requested_error, statuses=statuses,
             window_open=self.settings.sync_allowed(self.clock()), self_heal=self.settings.self_heal,
             auto_rollback=self.settings.auto_rollback,
-            retry_due=head_sha is not None and backoff.due(state.extra.get("retry"), head_sha, self.clock()),
+            retry_due=backoff.due(state.extra.get("retry"), state.pinned_revision or head_sha or "", self.clock()),
         )

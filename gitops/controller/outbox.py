@@ -86,7 +86,7 @@ class OutboxDispatcher:
             return 0
         delivered = 0
         for event in self.store.events_after(cursor, BATCH):
-            if consumer.wants(event.kind):
+            if consumer.wants(event.kind) and not _quiet(event):
                 try:
                     consumer.send(self._notification(event))
                     delivered += 1
@@ -146,6 +146,11 @@ class OutboxDispatcher:
         self.wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _quiet(event: EventRecord) -> bool:
+    """An event notifications skip (`gitops.events.Payload.quiet`): a retry's, an auto-rollback's step."""
+    return isinstance(event.data, dict) and event.data.get("quiet") is True
 
 
 def known_secret_values(settings: Settings) -> list[str]:

@@ -43,6 +43,9 @@ from gitops.store import Store
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+# Outcomes that fail an operator's request (`phoenix-gitops rollback --wait` exits 1 on them).
+FAILED_ACTIONS = frozenset({"failed", "rolled_back", "rejected", "refused", "skipped", "waiting", "interrupted",
+                            "error"})
 
 
 def utc_now() -> dt.datetime:
@@ -88,10 +91,31 @@ class Reconciler:
         # What the last reads found, per guest: a revision reads only what can have changed; a drift check
         # (every drift interval) reads everything.
         self.live_cache = LiveCache(max_age=settings.drift_interval)
+        self._refused = ""  # this reconcile's explicit revision could not be taken: why
 
     # -- the entry point ---------------------------------------------------------------------
 
     def reconcile(self, work: Work) -> Outcome:
+        """One reconcile of `work`; the API requests in it get their outcome recorded (`request-done`)."""
+        self._refused = ""
+        try:
+            outcome = self._reconcile(work)
+        except Exception as exc:
+            self._requests_done(work, Outcome("error", detail=str(exc)[:500] or type(exc).__name__))
+            raise
+        self._requests_done(work, outcome)
+        return outcome
+
+    def _requests_done(self, work: Work, outcome: Outcome) -> None:
+        action, detail = ("refused", self._refused) if self._refused else (outcome.action, outcome.detail)
+        for request in work.requests:
+            self.recorder.event(events.EventKind.REQUEST_DONE, f"request {request}: {action}"
+                                + (f" ({detail[:200]})" if detail else ""),
+                                events.RequestDone(request=request, action=action, revision=outcome.revision,
+                                                   detail=detail[:2000]),
+                                level="error" if action in FAILED_ACTIONS else "info", revision=outcome.revision)
+
+    def _reconcile(self, work: Work) -> Outcome:
         self._count("reconciles")
         intake = Intake(self.settings, self.store, self.repo, self.recorder, self.clock)
         if work.suspend is not None:
@@ -107,9 +131,12 @@ class Reconciler:
                 log.error("fetch failed: %s", exc)
                 return Outcome("waiting", detail=str(exc))
         facts = intake.facts(work, head)
-        failed_head = facts.head if facts.statuses.get(facts.head or "") in backoff.RETRIED_STATUSES else None
-        if failed_head and not self._scheduled(failed_head):
-            self._schedule_retry(failed_head)  # it failed before any schedule was kept (e.g. before an upgrade)
+        if work.revision and facts.requested is None:
+            self._refused = facts.requested_error or f"{work.revision} is unknown"
+        candidate = facts.pinned or facts.head  # what the loop converges to unless asked otherwise
+        failed = candidate if facts.statuses.get(candidate or "") in backoff.RETRIED_STATUSES else None
+        if failed and not self._scheduled(failed):
+            self._schedule_retry(failed)  # it failed before any schedule was kept (e.g. before an upgrade)
         decision = decide(work, facts)
         self._pin(decision)
         if decision.do == "nothing":
@@ -121,9 +148,12 @@ class Reconciler:
         if decision.do == "drift-check":
             return self._drift_check(decision.target, decision.policy, decision.phase or "idle")
         if decision.retry:
-            self._announce_retry(decision.target)
-        outcome = self._converge(decision.target, decision.policy)
-        if outcome.action in ("failed", "rolled_back") and not decision.pin:
+            self.recorder.retrying(decision.target, self._announce_retry(decision.target))
+        try:
+            outcome = self._converge(decision.target, decision.policy)
+        finally:
+            self.recorder.retrying_done()
+        if outcome.action in ("failed", "rolled_back"):
             self._schedule_retry(decision.target)
         elif outcome.action == "applied" and "retry" in self.store.get_state().extra:
             self.store.update_state(extra={"retry": None})
@@ -147,12 +177,16 @@ class Reconciler:
         self.store.update_state(extra={"retry": schedule})
         log.info("%s failed: trying again after %s", sha[:12], schedule["due_at"], extra={"revision": sha})
 
-    def _announce_retry(self, sha: str) -> None:
+    def _announce_retry(self, sha: str) -> int:
+        """The retry event; returns how many attempts failed before this one."""
         schedule = self.store.get_state().extra.get("retry") or {}
-        attempt = int(schedule.get("attempt", 1)) + 1
+        failures = int(schedule.get("attempt", 1))
         error = self.store.get_revision(sha).error or ""
-        self.recorder.event(events.EventKind.RETRY, f"trying {sha[:12]} again (attempt {attempt}) after: {error}",
-                            events.RetryStarted(attempt=attempt, error=error), revision=sha)
+        self.recorder.event(events.EventKind.RETRY,
+                            f"trying {sha[:12]} again (attempt {failures + 1}) after: {error}",
+                            events.RetryStarted(attempt=failures + 1, error=error, quiet=True),
+                            revision=sha)
+        return failures
 
     # -- converge one revision ---------------------------------------------------------------
 
@@ -170,13 +204,16 @@ class Reconciler:
                 self._mark_left(state.applied_revision, sha)
             self._count("applied")
             return Outcome("applied", sha, records=[sha])
-        self.recorder.finish(attempt, policy, stop.status, error=stop.error)
+        rolls_back = (stop.status == "failed" and stop.changed_live and policy.roll_back_on_failure
+                      and attempt.previous not in (None, sha))
+        # an auto-rollback follows: its `auto-rollback` and `rolled_back` events tell this failure
+        self.recorder.finish(attempt, policy, stop.status, error=stop.error, quiet=rolls_back)
         self._count(stop.status)
         if stop.status == "pending":
             self.recorder.phase("idle", last_error=stop.error)
             return Outcome("interrupted" if self.stopping.is_set() else "waiting", sha, stop.error, [sha])
         self.recorder.phase("failed" if stop.status == "failed" else "idle", last_error=stop.error)
-        if stop.status == "failed" and stop.changed_live and policy.roll_back_on_failure:
+        if rolls_back:
             return self._auto_rollback(attempt, stop)
         return Outcome(stop.status, sha, stop.error, [sha])
 
@@ -206,7 +243,11 @@ class Reconciler:
         self.recorder.event(events.EventKind.AUTO_ROLLBACK, message,
                             events.AutoRollback(to=previous, error=stop.error), level="warning", revision=attempt.sha)
         self.recorder.phase("rolling_back")
-        back = self._converge(previous, policies.AUTO_ROLLBACK)
+        self.recorder.hushed = True  # the re-apply of `previous` is told by this event and `rolled_back`
+        try:
+            back = self._converge(previous, policies.AUTO_ROLLBACK)
+        finally:
+            self.recorder.hushed = False
         if back.action == "applied":
             self.recorder.status(attempt.sha, "rolled_back", error=f"{stop.error} -- rolled back to {previous[:12]}")
             self._count("auto_rollbacks")
@@ -304,8 +345,16 @@ class Reconciler:
             settings=self.settings, repo=self.repo, store=self.store,
             convergence=self.convergence.using(self.settings), cancel=self.cancel,
             clock=self.clock, sleep=self.sleep, dial=self.dial, phase=self.recorder.phase,
-            on_action=_action_logger, on_data_rollback=self._data_rollback, live_cache=self.live_cache,
+            on_action=self._on_action, on_data_rollback=self._data_rollback, live_cache=self.live_cache,
         )
+
+    def _on_action(self, revision: str) -> Callable[[ApplyEvent], None]:
+        log_event = _action_logger(revision)
+
+        def on_event(event: ApplyEvent) -> None:
+            log_event(event)
+            self.recorder.action(event)
+        return on_event
 
     def _data_rollback(self, sha: str, snapshot: str, plan: Plan) -> None:
         message = plan.warnings[0].message

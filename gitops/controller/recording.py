@@ -15,6 +15,7 @@ from gitops import events
 from gitops.controller import provisioned
 from gitops.controller.policy import Policy
 from gitops.controller.steps import Attempt
+from gitops.drivers.executing import ApplyEvent
 from gitops.planner.drift import DriftReport
 from gitops.store import RevisionRecord, Store
 
@@ -29,6 +30,17 @@ class Recorder:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.streak: tuple[str, int] | None = None  # while retrying: the revision and its failed attempts
+        self.hushed = False  # while an auto-rollback re-applies the last applied revision
+        self.progress: dict[str, Any] | None = None  # the running apply's progress
+
+    def retrying(self, sha: str, failures: int) -> None:
+        """From now until `retrying_done`, events repeat a failure already told (`Payload.quiet`), except
+        `sha` applied at last: that one is told, with the count of failed attempts before it."""
+        self.streak = (sha, failures)
+
+    def retrying_done(self) -> None:
+        self.streak = None
 
     # -- the outbox --------------------------------------------------------------------------
 
@@ -36,6 +48,12 @@ class Recorder:
               revision: str | None = None) -> None:
         """One event per happening, with the typed payload of its kind."""
         events.check(kind, payload)
+        if self.streak is not None and kind is events.EventKind.APPLIED and revision == self.streak[0]:
+            failures = self.streak[1]
+            payload = payload.model_copy(update={"recovered_after": failures})
+            message += f" (recovered after {failures} failed attempt{'s' if failures != 1 else ''})"
+        elif self.streak is not None or self.hushed:
+            payload = payload.model_copy(update={"quiet": True})
         self.store.add_event(kind.value, message, level=level, revision=revision,
                              data=payload.model_dump(mode="json", exclude_none=True))
 
@@ -59,19 +77,38 @@ class Recorder:
                                   previous_sha=attempt.previous, snapshot=attempt.snapshot)
         self.phase("applying")
         count = len(attempt.run.plan.actions) if attempt.run else 0
+        self.progress = {"revision": attempt.sha, "run": run.id, "kind": policy.kind, "total": count, "done": 0,
+                         "current": None}
+        self.store.update_state(extra={"progress": self.progress})
         log.info("applying %d actions (%s)", count, policy.kind,
                  extra={"revision": attempt.sha, "trigger": attempt.trigger})
 
-    def finish(self, attempt: Attempt, policy: Policy, status: str, error: str | None = None) -> None:
+    def action(self, event: ApplyEvent) -> None:
+        """The apply's progress (`extra["progress"]`: actions done of total, the one running), for `--wait`."""
+        if self.progress is None or event.kind not in ("started", "finished", "skipped"):
+            return
+        if event.kind == "started":
+            self.progress["current"] = f"{event.target} {event.action}"
+        else:
+            self.progress["done"] = min(self.progress["total"], self.progress["done"] + 1)
+            if self.progress["current"] == f"{event.target} {event.action}":
+                self.progress["current"] = None
+        self.store.update_state(extra={"progress": self.progress})
+
+    def finish(self, attempt: Attempt, policy: Policy, status: str, error: str | None = None, *,
+               quiet: bool = False) -> None:
         """The end of an attempt: its run closed, and (apply-type runs) the revision's status written once,
         with one event."""
+        if self.progress is not None:
+            self.progress = None
+            self.store.update_state(extra={"progress": None})
         if attempt.run_id is not None:
             self.store.finish_run(attempt.run_id, RUN_STATUS.get(status, "failed"), plan=attempt.plan,
                                   result=attempt.result_dict(), error=error)
             if attempt.run is not None and attempt.result is not None:
                 self.store.record_steps(attempt.run_id, provisioned.step_records(attempt.run.plan, attempt.result))
         if policy.writes_status:
-            self.status(attempt, status, error=error)
+            self.status(attempt, status, error=error, quiet=quiet)
 
     def not_corrected(self, attempt: Attempt, policy: Policy, error: str) -> None:
         """A drift correction that could not start (plan errors, missing secrets): a run that says so."""
@@ -79,7 +116,7 @@ class Recorder:
         attempt.run_id = run.id
         self.finish(attempt, policy, "not-corrected", error)
 
-    def status(self, attempt: Attempt | str, status: str, *, error: str | None = None,
+    def status(self, attempt: Attempt | str, status: str, *, error: str | None = None, quiet: bool = False,
                **extra: Any) -> RevisionRecord:
         """The one place that writes a revision's status (and the controller state that goes with it).
         `attempt` is the attempt that ends, or just a sha when only the status and error change."""
@@ -96,7 +133,7 @@ class Recorder:
             fields["previous_sha"] = attempt.previous
             fields["snapshot"] = attempt.snapshot
             payload = events.StatusChanged(status=status, error=error, trigger=attempt.trigger, run=attempt.run_id,
-                                           errors=attempt.validation_errors())
+                                           errors=attempt.validation_errors(), quiet=quiet or None)
         fields["error"] = error
         if status == "applied":
             state = {"applied_revision": sha}

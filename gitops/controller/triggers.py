@@ -27,6 +27,7 @@ class Trigger:
     revision: str | None = None
     restore_data: bool = False
     source: str = ""  # who asked: `api`, `github`, `timer`...
+    request: str = ""  # the API's id for this request: its outcome is recorded (`request-done`) for `--wait`
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Work:
     restore_data: bool = False
     suspend: bool | None = None  # True: suspend; False: resume (unpin, unsuspend); None: unchanged
     kinds: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # the ids of the API requests in the burst
 
     @property
     def empty(self) -> bool:
@@ -54,6 +56,8 @@ def coalesce(triggers: Iterable[Trigger]) -> Work:
     work = Work()
     for t in triggers:
         work.kinds.append(t.kind)
+        if t.request:
+            work.requests.append(t.request)
         if t.kind in ("poll", "webhook", "startup"):
             work.fetch = True
             work.drift_check = work.drift_check or t.kind == "startup"  # after a restart, look for drift
@@ -84,12 +88,13 @@ def coalesce(triggers: Iterable[Trigger]) -> Work:
     return work
 
 
-def handed_over(kind: str, revision: str | None, restore_data: bool, source: str) -> Trigger | None:
+def handed_over(kind: str, revision: str | None, restore_data: bool, source: str,
+                request: str = "") -> Trigger | None:
     """The trigger a follower kept in the ledger (None for a kind this version does not know)."""
     if kind not in TRIGGER_KINDS:
         return None
     return Trigger(cast(TriggerKind, kind), revision=revision, restore_data=restore_data,
-                   source=f"{source} (via a follower)")
+                   source=f"{source} (via a follower)", request=request)
 
 
 class TriggerQueue:

@@ -53,6 +53,7 @@ class FieldChange:
     old: Any
     new: Any
     secret: bool = False
+    diff: str = ""  # a file or script: the unified diff from the live text to the desired one (never a secret)
 
     def shown(self) -> tuple[Any, Any]:
         """Old and new as they may be displayed: secrets masked."""
@@ -84,7 +85,8 @@ class Action:
         """JSON-ready, secrets masked."""
         data = asdict(self)
         data["changes"] = [
-            {"field": c.field, "old": c.shown()[0], "new": c.shown()[1]} for c in self.changes
+            {"field": c.field, "old": c.shown()[0], "new": c.shown()[1], **({"diff": c.diff} if c.diff else {})}
+            for c in self.changes
         ]
         data["calls"] = [_mask_call(c) for c in self.calls]
         return data

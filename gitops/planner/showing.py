@@ -15,14 +15,13 @@ from typing import Any
 from gitops.config.problems import Report
 from gitops.planner.plan import Plan
 
-MAX_VALUE = 60
+MAX_VALUE = 60  # longer values are folded (markdown `<details>`), never cut
 
 
 def short(value: Any) -> str:
-    """A value on one line, at most MAX_VALUE characters."""
+    """A value on one line, whole: plans never cut a value (a cut hides what changed)."""
     text = "(none)" if value is None else (value if isinstance(value, str) else json.dumps(value))
-    text = text.replace("\n", " ")
-    return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 3] + "..."
+    return text.replace("\n", " ")
 
 
 def summary_line(plan: Plan | Mapping[str, Any]) -> str:
@@ -56,14 +55,23 @@ def plan_markdown(plan: Plan | Mapping[str, Any], title: str = "Phoenix GitOps p
     lines = [f"### {title}", "", summary_line(data), ""]
     if data.get("actions"):
         lines += ["| # | target | action | changes |", "|---|---|---|---|"]
+        folded: list[str] = []
         for i, a in enumerate(data["actions"], 1):
-            changes = "<br>".join(
-                f"`{c['field']}`: {_md(c['old'])} → {_md(c['new'])}" for c in a["changes"][:20]
-            )
+            shown = []
+            for c in a["changes"]:
+                if len(short(c["old"])) + len(short(c["new"])) > 2 * MAX_VALUE:
+                    shown.append(f"`{c['field']}`: see below")
+                    folded += _folded(f"{a['target']} {c['field']}",
+                                      [f"- {_md(c['old'])}", f"+ {_md(c['new'])}"])
+                else:
+                    shown.append(f"`{c['field']}`: {_md(c['old'])} → {_md(c['new'])}")
+                if c.get("diff"):
+                    folded += _folded(f"{a['target']} {c['field']} (diff)", ["```diff", c["diff"], "```"])
             flags = (" **restart**" if a.get("restart_required") else "") + (
                 " **destroys data**" if a.get("destructive") else "")
-            lines.append(f"| {i} | `{a['target']}` | {a['action']}{flags} | {changes} |")
+            lines.append(f"| {i} | `{a['target']}` | {a['action']}{flags} | {'<br>'.join(shown)} |")
         lines.append("")
+        lines += folded
     for p in data.get("errors", []):
         lines.append(f"- :x: `{p['target']}`: {p['message']} (`{p['code']}`)")
     for p in data.get("warnings", []):
@@ -81,6 +89,11 @@ def validation_markdown(report: Report, title: str = "Phoenix GitOps validation"
         where = f"{item['file']}:{item['line']}:{item['column']}" if item.get("line") else str(item["file"])
         lines.append(f"- {mark} `{where}` `{item['path']}`: {item['message']} (`{item['code']}`)")
     return "\n".join(lines) + "\n"
+
+
+def _folded(summary: str, body: list[str]) -> list[str]:
+    """A long value or a diff, folded under `<details>` so the comment stays readable and nothing is cut."""
+    return ["<details>", f"<summary><code>{summary}</code></summary>", "", *body, "", "</details>", ""]
 
 
 def _md(value: Any) -> str:

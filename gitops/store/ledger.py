@@ -279,13 +279,13 @@ class Store:
     # -- requests (the replicas' hand-over queue) -------------------------------------------
 
     def queue_request(self, kind: str, *, revision: str | None = None, restore_data: bool = False,
-                      source: str = "") -> records.RequestRecord:
+                      source: str = "", request: str = "") -> records.RequestRecord:
         """Keep a trigger for the leader (this replica is a follower)."""
         if not kind or len(kind) > 16:
             raise ValueError("a request kind is 1 to 16 characters")
         with self._write() as session:
             row = tables.Request(at=self._clock(), kind=kind, revision=revision, restore_data=restore_data,
-                                 source=source[:64])
+                                 source=source[:64], request_id=request[:16] or None)
             session.add(row)
             session.flush()
             return _request(row)
@@ -535,7 +535,7 @@ def _revision(row: tables.Revision) -> records.RevisionRecord:
 
 def _request(row: tables.Request) -> records.RequestRecord:
     return records.RequestRecord(id=row.id, at=row.at, kind=row.kind, revision=row.revision,
-                                 restore_data=row.restore_data, source=row.source)
+                                 restore_data=row.restore_data, source=row.source, request=row.request_id or "")
 
 
 def _run(row: tables.Run) -> records.RunRecord:

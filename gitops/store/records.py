@@ -81,6 +81,7 @@ class RequestRecord:
     revision: str | None = None
     restore_data: bool = False
     source: str = ""
+    request: str = ""  # the API's id of the request
 
 
 @dataclass(frozen=True, slots=True)

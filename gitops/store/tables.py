@@ -118,6 +118,7 @@ class Request(Base):
     revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
     restore_data: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(64), default="")
+    request_id: Mapped[str | None] = mapped_column(String(16))  # the API's id of the request (`--wait`)
     taken_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     taken_by: Mapped[str | None] = mapped_column(String(255))
 

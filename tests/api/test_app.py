@@ -91,7 +91,7 @@ def test_reads(store: Store, controller: FakeController, client_for) -> None:
         assert detail["validation"]["errors"][0]["message"] == "CT 950"
         assert api.get("/api/v1/revisions/cccccccc").status_code == 404
         resources = api.get("/api/v1/resources").json()["resources"]
-        assert resources == [{"target": "lxc/101", "state": "in_sync", "actions": []}]
+        assert resources == [{"target": "lxc/101", "state": "in_sync", "actions": [], "reason": None}]
         page = api.get("/")
         assert page.status_code == 200 and "Phoenix GitOps" in page.text and SHA1[:12] in page.text
 

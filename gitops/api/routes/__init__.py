@@ -5,6 +5,7 @@
     history     /api/v1/revisions, /api/v1/revisions/{sha}, /api/v1/reviews/{sha}
     runs        /api/v1/runs, /api/v1/provisioning, /api/v1/events
     writes      /api/v1/sync, /api/v1/rollback, /api/v1/suspend, /api/v1/resume (the bearer token)
+    requests    /api/v1/requests/{id}: what became of a write (`--wait`)
     webhooks    /api/v1/webhooks/{provider} (a signature)
     pages       /, /revisions/{sha}, /reviews/{sha}, /login: the dashboard (HTML)
     docs        /docs, /redoc: OpenAPI's pages, their assets served from an installed package
@@ -12,7 +13,7 @@
 
 from __future__ import annotations
 
-from gitops.api.routes import docs, health, history, pages, runs, state, webhooks, writes
+from gitops.api.routes import docs, health, history, pages, requests, runs, state, webhooks, writes
 
-ROUTERS = [health.router, state.router, history.router, runs.router, writes.router, webhooks.router,
+ROUTERS = [health.router, state.router, history.router, runs.router, writes.router, requests.router, webhooks.router,
            pages.router, docs.router]

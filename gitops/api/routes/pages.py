@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from gitops.api import auth, views
 from gitops.api.context import Api, Context, problems
 from gitops.api.routes.history import review_event
+from gitops.controller import eligibility, targetstates
 
 router = APIRouter(tags=["dashboard"])
 HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
@@ -40,11 +41,9 @@ def index(api: Context, request: Request) -> Response:
     store = api.store
 
     def render() -> bytes:
-        state = store.get_state()
-        report = state.drift_report
-        return views.render("dashboard.html", state=state, revisions=store.list_revisions(25),
+        return views.render("dashboard.html", state=store.get_state(), revisions=store.list_revisions(25),
                             runs=store.list_runs(10), events=store.list_events(30),
-                            resources=report.resources if report is not None else []).encode()
+                            resources=targetstates.read(store).resources).encode()
 
     return _login_needed(api, request) or _html(api.read_model.get("dashboard", store.write_version, render))
 
@@ -57,7 +56,7 @@ def revision_page(api: Context, sha: str, request: Request) -> Response:
     record = api.known(sha)
     refresh = 3 if record.status in ("pending", "applying") else None
     return _html(views.render("revision.html", record=record, events=api.store.list_events(100, revision=record.sha),
-                              refresh=refresh))
+                              refresh=refresh, rollback_refused=eligibility.rollback_offer(api.store, record)))
 
 
 @router.get("/reviews/{sha}", **{**PAGE, "responses": {401: LOGIN, **problems(404)}})

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Response
 
 from gitops import version
 from gitops.api.context import API, Api, Context, read
-from gitops.api.models import Leader, Resources, Status
+from gitops.api.models import Leader, Resource, Resources, Status
+from gitops.controller import targetstates
 
 router = APIRouter(prefix=API, tags=["state"])
 JSON = "application/json"
@@ -26,31 +27,27 @@ async def get_status(api: Context) -> Response:
 
 def _status(api: Api) -> Status:
     state = api.store.get_state()
-    report = state.drift_report
+    targets = targetstates.read(api.store)
     return Status(
         instance=api.store.instance, applied_revision=state.applied_revision, target_revision=state.target_revision,
         head_revision=state.branch_head, phase=state.phase, suspended=state.suspended, pinned=state.pinned,
         pinned_revision=state.pinned_revision, drift=state.drift,
-        drift_counts=report.counts() if report is not None else {},
+        drift_counts=targets.counts(),
         last_drift_at=state.last_drift_at, last_poll_at=state.last_poll_at, last_error=state.last_error,
         leader=Leader(id=state.leader_id, heartbeat_at=state.leader_heartbeat_at,
                       this_replica=api.controller.leader, replica=api.controller.identity),
-        busy=api.controller.busy, version=version.version())
+        busy=api.controller.busy, progress=state.extra.get("progress"), version=version.version())
 
 
 @router.get("/resources", response_model=Resources, **read())
 async def resources(api: Context) -> Response:
-    """Every managed resource with its state (`in_sync`, `drifted`, `missing`, `pending`)."""
+    """Every managed resource with its state (`in_sync`, `drifted`, `missing`, `pending`, `failed`), and why."""
     body = api.read_model.get("resources", api.store.write_version, lambda: _resources(api).model_dump_json().encode())
     return Response(body, media_type=JSON)
 
 
 def _resources(api: Api) -> Resources:
-    state = api.store.get_state()
-    report = state.drift_report
-    if report is None:
-        return Resources(revision=None, checked_at=None, resources=[])
-    items = report.resources
-    if report.revision and report.revision != state.target_revision:
-        items = [r.model_copy(update={"state": "pending"}) for r in items]  # a newer revision is on its way
-    return Resources(revision=report.revision, checked_at=report.checked_at, resources=items)
+    """One state per target, the record `status`, the metrics and the dashboard read too."""
+    targets = targetstates.read(api.store)
+    return Resources(revision=targets.revision, checked_at=targets.checked_at, counts=targets.counts(),
+                     resources=[Resource(**r.to_dict()) for r in targets.resources])

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from gitops.api.context import API, Context, write
 from gitops.api.models import Queued
+from gitops.controller import eligibility
 from gitops.controller.triggers import Trigger
 
 router = APIRouter(prefix=API, tags=["writes"])
@@ -33,10 +34,12 @@ def sync(api: Context, body: SyncBody | None = None) -> Queued:
 
 @router.post("/rollback", response_model=Queued, response_model_exclude_unset=True, **write(400, 404, 409))
 def rollback(api: Context, body: RollbackBody) -> Queued:
-    """Converge to an earlier revision and pin it there."""
+    """Converge to an earlier revision and pin it there: only one that was applied at some time (409
+    otherwise, with the reason)."""
     record = api.known(body.revision)
-    if record.status == "rejected":
-        raise HTTPException(409, f"{record.short_sha} was rejected as invalid: it cannot be rolled back to")
+    refusal = eligibility.rollback_refusal(api.store, record)
+    if refusal:
+        raise HTTPException(409, refusal)
     out = api.enqueue(Trigger("rollback", revision=record.sha, restore_data=body.restore_data, source="api"))
     if body.restore_data:
         out.warning = "DATA ROLLBACK: the guests' disks go back to their pre-apply snapshots"

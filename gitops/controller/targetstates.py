@@ -1,0 +1,122 @@
+"""One state per target: the record `resources`, `status`, the API, the metrics and the dashboard all read.
+
+The last drift check (`ControllerState.drift_report`) says how each target stands against the revision it
+checked (the applied one). The revision the controller wants (pinned, else the head) may be another: a newer
+one on its way (every target `pending`, with why), or one that failed (its failed actions' targets
+`failed` with the error, the others it would have changed `pending`, the rest as checked). A target the
+config has but the check could not plan (a stack with no Portainer) is `pending` with the reason. Pure:
+it reads the controller state and the wanted revision's record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops import errors
+from gitops.store import ControllerState, RevisionRecord, Store
+
+STATES = ("in_sync", "drifted", "missing", "pending", "failed", "orphan")
+ON_ITS_WAY = frozenset({"pending", "applying"})
+FAILED = frozenset({"failed", "rolled_back"})
+
+
+@dataclass(frozen=True)
+class TargetState:
+    target: str
+    state: str
+    actions: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"target": self.target, "state": self.state, "actions": self.actions}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class TargetStates:
+    revision: str | None
+    checked_at: dt.datetime | None
+    resources: list[TargetState]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.resources:
+            out[r.state] = out.get(r.state, 0) + 1
+        return out
+
+
+def read(store: Store) -> TargetStates:
+    """The record as the ledger has it now."""
+    state = store.get_state()
+    wanted = None
+    sha = wanted_revision(state)
+    if sha:
+        try:
+            wanted = store.get_revision(sha)
+        except errors.NotFoundError:
+            wanted = None
+    return target_states(state, wanted)
+
+
+def wanted_revision(state: ControllerState) -> str | None:
+    """The revision the controller converges to: the pinned one, else the branch head."""
+    return state.pinned_revision or state.branch_head or state.target_revision
+
+
+def target_states(state: ControllerState, wanted: RevisionRecord | None) -> TargetStates:
+    """Each target's last known state; `wanted` is the record of `wanted_revision(state)` (None if unknown)."""
+    report = state.drift_report
+    if report is None:
+        return TargetStates(None, None, [])
+    checked = [TargetState(r.target, r.state, list(r.actions), _reason(r.state, r.actions)) for r in report.resources]
+    if wanted is None or wanted.sha == report.revision:
+        return TargetStates(report.revision, report.checked_at, checked)
+    short = wanted.short_sha
+    if wanted.status in ON_ITS_WAY:
+        why = f"{short} is {wanted.status}: not applied yet"
+        return TargetStates(report.revision, report.checked_at,
+                            [TargetState(r.target, "pending", r.actions, why) for r in checked])
+    if wanted.status not in FAILED:
+        return TargetStates(report.revision, report.checked_at, checked)
+    failed, touched = _failed_actions(wanted)
+    out: list[TargetState] = []
+    for r in checked:
+        if r.target in failed:
+            out.append(TargetState(r.target, "failed", r.actions, failed.pop(r.target)))
+        elif r.target in touched:
+            out.append(TargetState(r.target, "pending", r.actions, f"not applied: {short} {wanted.status}"))
+            touched.discard(r.target)
+        else:
+            out.append(r)
+    out += [TargetState(t, "failed", [], why) for t, why in sorted(failed.items())]
+    out += [TargetState(t, "pending", [], f"not applied: {short} {wanted.status}") for t in sorted(touched)]
+    return TargetStates(report.revision, report.checked_at, out)
+
+
+def _failed_actions(record: RevisionRecord) -> tuple[dict[str, str], set[str]]:
+    """The targets whose action failed in `record`'s apply (with the error), and the others it would change."""
+    result = record.result if isinstance(record.result, dict) else {}
+    outcomes = (result.get("apply") or {}).get("outcomes") or []
+    failed: dict[str, str] = {}
+    touched: set[str] = set()
+    for o in outcomes:
+        if not isinstance(o, dict) or not o.get("target"):
+            continue
+        target = str(o["target"])
+        if o.get("status") == "failed":
+            failed.setdefault(target, f"{o.get('action', '')} failed in {record.short_sha}: {o.get('error', '')}")
+        else:
+            touched.add(target)
+    plan = record.plan if isinstance(record.plan, dict) else {}
+    touched.update(str(a.get("target")) for a in plan.get("actions") or [] if isinstance(a, dict) and a.get("target"))
+    return failed, touched - set(failed)
+
+
+def _reason(state: str, actions: list[str]) -> str:
+    if state == "pending" and actions:
+        return "; ".join(actions)
+    return ""
