@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gitops.config.secretrefs import SecretResolver
-from gitops.drivers.guests import driver as guests_driver
-from gitops.drivers.portainer import driver as portainer_driver
+from gitops.drivers import guests, portainer
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.driver import ProxmoxDriver
 from gitops.drivers.seam import CancelToken, Driver, Drivers
@@ -20,9 +19,9 @@ from gitops.planner.plan import PROXMOX
 from gitops.settings import Settings
 
 # settings -> the system's driver (connected), or None when its settings are absent. A new system appends
-# its factory here, e.g. `gitops.drivers.portainer.driver.from_settings`.
-EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = [guests_driver.from_settings,
-                                                              portainer_driver.from_settings]
+# its factory here, e.g. `gitops.drivers.portainer.from_settings`; a factory imports its driver (and the
+# driver's libraries) only when the system is configured, so commands that need none stay quick to start.
+EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = [guests.from_settings, portainer.from_settings]
 
 
 def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToken | None = None,
