@@ -7,6 +7,8 @@ so they never show in a repr, a log line or an error message.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,7 +89,7 @@ class NotifyTarget(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Every setting named in ARCHITECTURE.md, plus the controller's behaviour switches."""
+    """Every setting named in docs/architecture.md, plus the controller's behaviour switches."""
 
     model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__")
 
@@ -241,3 +243,35 @@ def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:
             return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     return _FromToml(**overrides)
+
+
+# PHOENIX_* variables that are not settings: read by the CLI itself, or families of names.
+CLI_VARIABLES = ("PHOENIX_API_URL", "PHOENIX_DEMO_NODES")
+VARIABLE_FAMILIES = ("PHOENIX_SECRET_",  # PHOENIX_SECRET_<NAME>: the value of ${secret:NAME}
+                     "PHOENIX_TEST_")  # the test suite's own
+
+
+def known_variables() -> list[str]:
+    """Every PHOENIX_* variable a setting reads (`PHOENIX_POLICY__<FIELD>` for the host policy's fields)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    names = [f"{prefix}{name}".upper() for name in Settings.model_fields]
+    names += [f"{prefix}POLICY__{name}".upper() for name in HostPolicy.model_fields]
+    return [*names, *CLI_VARIABLES]
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning per PHOENIX_* variable in `environ` that nothing reads (a typo is otherwise silently
+    ignored), naming the closest known one: `PHOENIX_PVE_HOTS is not a setting (did you mean
+    PHOENIX_PVE_HOST?)`. Only names are looked at, never values."""
+    known = known_variables()
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("PHOENIX_") or upper in known or upper.startswith(VARIABLE_FAMILIES):
+            continue
+        # compared without the common prefix, which would make every name look close
+        close = difflib.get_close_matches(upper.removeprefix("PHOENIX_"), [k.removeprefix("PHOENIX_") for k in known],
+                                          n=1, cutoff=0.6)
+        hint = f" (did you mean PHOENIX_{close[0]}?)" if close else ""
+        warnings.append(f"{name} is not a setting{hint}")
+    return warnings

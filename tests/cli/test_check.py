@@ -177,3 +177,17 @@ def test_portainer_is_reached_and_its_key_checked(env: dict[str, str], portainer
     code, lines = check({**env, "PHOENIX_PORTAINER_URL": portainer, "PHOENIX_PORTAINER_API_KEY": "ptr_wrong"})
     assert code == 1 and "refused the API key (401)" in lines["portainer"]
     assert "-> make an access token in Portainer" in lines["portainer"] and "ptr_wrong" not in lines["portainer"]
+
+
+def test_a_misspelled_variable_is_named_with_the_closest_setting(env: dict[str, str]) -> None:
+    typo = {k: v for k, v in env.items() if k != "PHOENIX_PVE_HOST"} | {"PHOENIX_PVE_HOTS": env["PHOENIX_PVE_HOST"]}
+    code, lines = check(typo)
+    assert code == 1
+    assert "PHOENIX_PVE_HOST is not set; PHOENIX_PVE_HOTS is not a setting (did you mean PHOENIX_PVE_HOST?)" \
+        in lines["settings"]
+    code, lines = check({**env, "PHOENIX_POLCY__ALLOW_PRIVILEGED": "true", "PHOENIX_SECRET_DB": "not a setting"})
+    assert code == 0
+    assert lines["settings"].split()[1] == "warning"
+    assert "PHOENIX_POLCY__ALLOW_PRIVILEGED is not a setting (did you mean PHOENIX_POLICY__ALLOW_PRIVILEGED?)" \
+        in lines["settings"]
+    assert "PHOENIX_SECRET_DB" not in lines["settings"]  # a secret's variable: a family of names, never a typo

@@ -16,3 +16,10 @@ def test_serve_logs_the_checks_at_start(controller: Callable[..., Controller], r
     for system in ("settings", "database", "proxmox", "git"):
         assert f"check: {system:<10} ok" in logs, logs
     assert "check: portainer  skipped" in logs
+
+
+def test_serve_warns_about_a_variable_no_setting_reads(controller: Callable[..., Controller],
+                                                       remote: GitRemote) -> None:
+    remote.commit({"README": "x\n"}, "first")
+    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="s", PHOENIX_POLL_INTERVALL="5").start()
+    assert "warning: PHOENIX_POLL_INTERVALL is not a setting (did you mean PHOENIX_POLL_INTERVAL?)" in ctl.logs()
