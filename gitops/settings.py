@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     poll_interval: float = 60.0
     drift_interval: float = 300.0
     database_url: str = ""
+    # How many replicas run together (the deploy files set it beside their replica count). More than one
+    # needs PostgreSQL: on SQLite each would keep its own ledger and leader lock, and every one would apply.
+    replicas: int = Field(1, ge=1)
     data_dir: Path = Path("./phoenix-data")
     webhook_secret: SecretStr | None = None
     api_token: SecretStr | None = None
@@ -208,6 +211,13 @@ class Settings(BaseSettings):
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"
 
+    def replicas_problem(self) -> str | None:
+        """Why these settings cannot run as configured (several replicas on SQLite), or None."""
+        if self.replicas > 1 and self.sqlite_url().startswith("sqlite"):
+            return (f"PHOENIX_REPLICAS={self.replicas} needs PostgreSQL (PHOENIX_DATABASE_URL): on SQLite each "
+                    "replica keeps its own ledger and leader lock, so every one would lead and apply")
+        return None
+
     def sync_allowed(self, when: dt.datetime) -> bool:
         """Deny windows win; with allow windows, applies happen only inside one of them."""
         if any(w.kind == "deny" and w.contains(when) for w in self.sync_windows):
@@ -275,3 +285,25 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
         hint = f" (did you mean PHOENIX_{close[0]}?)" if close else ""
         warnings.append(f"{name} is not a setting{hint}")
     return warnings
+
+
+def read_environment_file(path: Path) -> dict[str, str]:
+    """The variables of a systemd `EnvironmentFile` (what the unit in deploy/ reads), as systemd reads it:
+    `KEY=VALUE` per line, `#` and `;` lines are comments, a value runs to the end of its line (a `\\` at
+    the end continues it), whitespace around it is dropped, and one pair of enclosing quotes is removed.
+    So a JSON value (`PHOENIX_SYNC_WINDOWS=[{"kind": "allow"}]`) arrives intact, where a shell's `.`
+    would take it apart."""
+    found: dict[str, str] = {}
+    text = path.read_text(encoding="utf-8").replace("\\\n", "")
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        key, equals, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals or not key.replace("_", "a").isalnum() or key[0].isdigit():
+            raise ValueError(f"{path}:{number}: not KEY=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[key] = value
+    return found

@@ -60,6 +60,8 @@ def serve(
         settings = load_settings(settings_file)
     except (PhoenixError, ValueError) as exc:
         fail(f"invalid settings: {exc}")
+    if problem := settings.replicas_problem():
+        fail(problem, 2)
     for warning in unknown_variables(os.environ):
         typer.echo(f"warning: {warning}", err=True)
     _run(settings, host or settings.api_host, port or settings.api_port)

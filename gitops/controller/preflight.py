@@ -86,6 +86,9 @@ def check_settings(settings: Settings, environ: Mapping[str, str] | None = None)
     if not settings.git_url:
         problems.append("PHOENIX_GIT_URL is not set")
         fixes.append("set PHOENIX_GIT_URL to the config repository")
+    if replicas := settings.replicas_problem():
+        problems.append(replicas)
+        fixes.append("set PHOENIX_DATABASE_URL=postgresql://..., or run one replica")
     if problems:
         return Check("settings", "failed", "; ".join([*problems, *unknown]), "; ".join(fixes))
     warnings = list(unknown)
