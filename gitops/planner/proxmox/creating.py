@@ -1,15 +1,15 @@
 """Actions for a guest that does not exist yet: create from an OS template or image, or full-clone a
-template and reconfigure the clone; then set its firewall. Pure; used by `gitops.planner.planning`.
+template and reconfigure the clone; then set its firewall. Pure; used by `gitops.planner.proxmox.planning`.
 """
 
 from __future__ import annotations
 
-from gitops.planner import pve_paths
-from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveGuest
-from gitops.planner.normalize import format_gib, gib, parse_size, split_props
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
-from gitops.planner.updating import rule_calls
+from gitops.planner.proxmox import pve_paths
+from gitops.planner.proxmox.desired import DesiredGuest
+from gitops.planner.proxmox.normalize import format_gib, gib, parse_size, split_props
+from gitops.planner.proxmox.updating import rule_calls
 
 # Create-time defaults for a VM made from a cloud image: not compared afterwards.
 VM_CREATE_DEFAULTS = {"scsihw": "virtio-scsi-pci", "ostype": "l26", "serial0": "socket", "vga": "serial0",

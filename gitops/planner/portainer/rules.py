@@ -1,4 +1,4 @@
-"""The planner rules of the Portainer system (`RULES`), listed in `gitops.planner.planning.EXTRA_RULES`.
+"""The planner rules of the Portainer system (`RULES`), listed in `gitops.planner.systems.RULES`.
 
 `targets`: every stack placement (`stack/NAME@ENVIRONMENT`) and every agent environment the placements
 use (`environment/NAME`), when Portainer is configured (the driver filled `live.stacks`); otherwise
@@ -12,9 +12,9 @@ from gitops.config.estate import Estate
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PORTAINER, Plan
+from gitops.planner.portainer.comparing import plan_stacks
+from gitops.planner.portainer.desired import desired_environments, desired_stacks, stack_target
 from gitops.planner.rules import SystemRules
-from gitops.planner.stacks.comparing import plan_stacks
-from gitops.planner.stacks.desired import desired_environments, desired_stacks, stack_target
 
 
 def stack_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:

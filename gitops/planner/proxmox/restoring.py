@@ -7,9 +7,9 @@ capitals.
 
 from __future__ import annotations
 
-from gitops.planner import pve_paths
 from gitops.planner.live import LiveState
 from gitops.planner.plan import Action, ApiCall, Plan, Problem
+from gitops.planner.proxmox import pve_paths
 
 DATA_ROLLBACK_WARNING = (
     "DATA ROLLBACK: guest disks and configs are restored from snapshot {snap}; "

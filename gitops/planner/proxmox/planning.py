@@ -1,11 +1,9 @@
-"""`plan_changes(estate, live, options)`: the whole plan, in dependency order.
-
-Order: storages, template downloads, then guests in the order of the guest graph
-(`clone_from_*` and `dependencies`, both kinds as one graph): create or clone (then configure and
-convert templates), or update / resize / firewall existing ones; then starts in `boot_order`
-groups; deletes of removed guests last (only with `allow_destroy`, only guests we created); then the
-rules of every other system (`rules.EXTRA_RULES`). Each action names the targets it waits for, so the
-executor can run independent guests in parallel.
+"""The Proxmox rules of storages and guests (`RULES`): storages, template downloads, then guests in the
+order of the guest graph (`clone_from_*` and `dependencies`, both kinds as one graph): create or clone
+(then configure and convert templates), or update / resize / firewall existing ones; then starts in
+`boot_order` groups; deletes of removed guests last (only with `allow_destroy`, only guests we created).
+Each action names the targets it waits for, so the executor can run independent guests in parallel.
+The first entry of the planner's registry, `gitops.planner.systems.RULES`.
 """
 
 from __future__ import annotations
@@ -14,30 +12,21 @@ from dataclasses import replace
 
 from gitops.config import graph
 from gitops.config.estate import Estate
-from gitops.planner import access, cluster_firewall, migration, network, placement, pve_paths
-from gitops.planner.comparing import same
-from gitops.planner.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
-from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
-from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
 from gitops.planner.live import LiveGuest, LiveState
-from gitops.planner.normalize import canonical_tags
 from gitops.planner.options import PlanOptions
-from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
-from gitops.planner.provisioning import RULES as PROVISIONING_RULES
+from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.proxmox import assumed, migration, placement, pve_paths
+from gitops.planner.proxmox.comparing import same
+from gitops.planner.proxmox.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
+from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests
+from gitops.planner.proxmox.hypervisor import plan_hypervisor, storage_definitions
+from gitops.planner.proxmox.normalize import canonical_tags
+from gitops.planner.proxmox.updating import plan_existing, start_action
 from gitops.planner.rules import SystemRules
-from gitops.planner.stacks import rules as stacks_rules
-from gitops.planner.updating import plan_existing, start_action
-
-# The planner rules besides the guests', in the order their actions are appended: Proxmox's cluster-level
-# resources (the cluster firewall, access, networks), in-guest provisioning (`provisioning.RULES`, which
-# threads its actions between the guests'), then Portainer's stacks (`gitops/planner/stacks/rules.py`).
-EXTRA_RULES: list[SystemRules] = [cluster_firewall.RULES, access.RULES, network.RULES, PROVISIONING_RULES,
-                                  stacks_rules.RULES]
 
 
-def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
-    """The ordered plan that takes `live` to `estate`. Pure."""
-    plan = Plan()
+def plan_guests(estate: Estate, live: LiveState, options: PlanOptions, plan: Plan) -> None:
+    """Append the storage, template and guest actions (and their problems) that take `live` to `estate`."""
     desired = desired_guests(estate, options.node)
     by_id = {d.vmid: d for d in desired}
     order = graph.topological_order(graph.guest_graph(estate))
@@ -68,22 +57,15 @@ def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
     plan.actions += guest_actions
     plan.actions += _fold_starts(_order_starts(starts, estate), guest_actions)
     plan.actions += _deletes(estate, live, by_id, options, plan)
-    for rules in EXTRA_RULES:  # other systems (Portainer stacks), after the guests they may run on
-        rules.plan(estate, live, options, plan)
-    # A dependency on a target with nothing to do is already met: keep the plan about what happens.
-    acting = {a.target for a in plan.actions}
-    for a in plan.actions:
-        a.depends_on = [t for t in a.depends_on if t in acting]
-    return plan
 
 
-def managed_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
-    """Every target the plan converges: storages, guests, then every other system's."""
+def guest_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
+    """The storages and guests these rules converge."""
     targets = [f"storage/{sid}" for sid in sorted(storage_definitions(estate))]
-    targets += [d.target for d in desired_guests(estate, options.node)]
-    for rules in EXTRA_RULES:
-        targets += rules.targets(estate, live, options)
-    return targets
+    return targets + [d.target for d in desired_guests(estate, options.node)]
+
+
+RULES = SystemRules(system=PROXMOX, targets=guest_targets, plan=plan_guests, assume=assumed.assume)
 
 
 def _shared(live: LiveState, storage: str | None) -> bool:

@@ -1,8 +1,11 @@
-"""The live state a node would report once converged to a config: the "live" side of a config-to-config plan.
+"""Proxmox's part of the live state a cluster would report once converged to a config: the "live" side of a
+config-to-config plan.
 
-`converged_live(estate, node)` is what `phoenix-gitops plan --base REF --head REF` (and a pull-request
-review without a Proxmox node) compares the head's config with, so the plan lists exactly what merging
-the head would change. Pure. It assumes what PVE adds on its own after a converge: a MAC on every
+`assume(estate, options, live)` (the `assume` of `planning.RULES`, called by
+`gitops.planner.systems.assumed_live`) is what `phoenix-gitops plan --base REF --head REF` (and a
+pull-request review without a Proxmox node) compares the head's config with, so the plan lists exactly
+what merging the head would change. Pure. Each guest is on the node its config names (the cluster's
+nodes are the ones the configs name, `live.nodes`). It assumes what PVE adds on its own after a converge: a MAC on every
 NIC, disks named `<storage>:<kind>-<id>-disk-N` with their size, the storages the config defines or
 uses, the OS templates and cloud images the guests were made from, and the `phoenix-gitops` tag; and
 the cluster's own resources as the config declares them (the cluster firewall, access control, each
@@ -14,22 +17,22 @@ from __future__ import annotations
 from typing import Any
 
 from gitops.config.estate import Estate
-from gitops.planner import access, network
-from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
-from gitops.planner.hypervisor import storage_definitions
 from gitops.planner.live import LiveAccess, LiveClusterFirewall, LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner.options import PlanOptions
+from gitops.planner.proxmox import access, network
+from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
+from gitops.planner.proxmox.hypervisor import storage_definitions
 
 
-def converged_live(estate: Estate, node: str) -> LiveState:
-    live = LiveState(node=node, nodes=[node])
+def assume(estate: Estate, options: PlanOptions, live: LiveState) -> None:
+    """Storages, guests (each on its own node) and the cluster's resources as `estate` declares them."""
     for sid, params in storage_definitions(estate).items():
         content = {c.strip() for c in str(params.get("content", "")).split(",") if c.strip()}
         live.storages[sid] = LiveStorage(sid, str(params.get("type", "dir")), content)
-    for d in desired_guests(estate, node):
-        live.guests[d.vmid] = _guest(d, node)
+    for d in desired_guests(estate, options.node):
+        live.guests[d.vmid] = _guest(d, d.node or options.node)
         _assume_storages(d, live)
     _assume_cluster(estate, live)
-    return live
 
 
 def _assume_cluster(estate: Estate, live: LiveState) -> None:
@@ -104,3 +107,9 @@ def _assume_storages(d: DesiredGuest, live: LiveState) -> None:
         if store is None:
             store = live.storages.setdefault("local", LiveStorage("local", "dir", {"import"}))
         store.volumes.add(f"{store.storage}:import/{d.image}")
+
+
+def config_nodes(estate: Estate, default: str) -> set[str]:
+    """The cluster nodes a config names: each guest's node (its own, else the hypervisor file's, else
+    `default`)."""
+    return {d.node or default for d in desired_guests(estate, default)}

@@ -9,7 +9,7 @@ Cloud images need a storage with `import` content. The first the config defines 
 else the first `dir` storage the config defines for ISO images gets `import` added to its content
 (upstream keeps images beside its ISOs); else one the node already has.
 
-Pure; used by `gitops.planner.planning`.
+Pure; used by `gitops.planner.proxmox.planning`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gitops.config.estate import Estate
-from gitops.planner import pve_paths
-from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveState
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
+from gitops.planner.proxmox import pve_paths
+from gitops.planner.proxmox.desired import DesiredGuest
 
 
 @dataclass

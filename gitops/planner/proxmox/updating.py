@@ -1,7 +1,7 @@
 """Actions for a guest that exists: config updates, disk growth, mount points, firewall, run state.
 
 `plan_existing(desired, live, options)` returns the actions, the plan problems (a disk shrink is an
-error, never attempted) and whether changes wait for a restart. Pure; used by `gitops.planner.planning`.
+error, never attempted) and whether changes wait for a restart. Pure; used by `gitops.planner.proxmox.planning`.
 """
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field, replace
 
-from gitops.planner.comparing import canonical_rule, is_indexed, same
-from gitops.planner.desired import MANAGED_TAG, DesiredGuest, DesiredMount
 from gitops.planner.live import LiveGuest
-from gitops.planner.normalize import canonical_tags, format_gib, gib, parse_size, split_props
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
+from gitops.planner.proxmox.comparing import canonical_rule, is_indexed, same
+from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, DesiredMount
+from gitops.planner.proxmox.normalize import canonical_tags, format_gib, gib, parse_size, split_props
 
 # Keys PVE applies to a running guest at once; everything else waits for a restart.
 _LIVE_KEYS = {

@@ -1,11 +1,11 @@
 """Where each guest lives on a cluster: the node checks of a plan, in one place.
 
 A guest's node is its own `node`, else the hypervisor file's `node`, else the default node
-(`PHOENIX_PVE_NODE`, or the only node) -- `gitops.planner.desired` resolves that. Here the plan
+(`PHOENIX_PVE_NODE`, or the only node) -- `gitops.planner.proxmox.desired` resolves that. Here the plan
 checks it against the cluster it read: a node that is missing, malformed or unknown is a plan error;
 a guest on (or bound for) a node that is offline is left alone with a warning, and the rest of the
 plan goes on. The node name's format is checked here only (`NODE_NAME`), so a stricter rule elsewhere
-(config bounds) has one place to meet. Pure; used by `gitops.planner.planning`.
+(config bounds) has one place to meet. Pure; used by `gitops.planner.proxmox.planning`.
 """
 
 from __future__ import annotations

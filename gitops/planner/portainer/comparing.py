@@ -24,8 +24,8 @@ from typing import Any
 
 from gitops.config.secretrefs import digest, is_reference
 from gitops.planner.plan import PORTAINER, Action, ApiCall, FieldChange, Plan, Problem
-from gitops.planner.stacks.desired import MARKER, DesiredEnvironment, DesiredStack, stack_target
-from gitops.planner.stacks.live import STACK_INACTIVE, LiveStack, LiveStacks
+from gitops.planner.portainer.desired import MARKER, DesiredEnvironment, DesiredStack, stack_target
+from gitops.planner.portainer.live import STACK_INACTIVE, LiveStack, LiveStacks
 
 ENV_PREFIX = "env."
 ENVIRONMENT_DOWN = 2

@@ -1,5 +1,5 @@
 """Planner rules of in-guest provisioning (system `guests`): run each guest's scripts, write each
-container's host-side settings. Pure; listed in `gitops.planner.planning.EXTRA_RULES`, run after the
+container's host-side settings. Pure; listed in `gitops.planner.systems.RULES`, run after the
 Proxmox rules, whose actions it reads and threads its own between.
 
 - A new guest (created or cloned in this plan): its host-side settings right after it is made, before it
@@ -22,11 +22,11 @@ from __future__ import annotations
 from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest
 from gitops.config.scripts import GuestSteps, Step
-from gitops.planner.desired import DesiredGuest, desired_guests
-from gitops.planner.host_settings import HostSettings, host_settings
+from gitops.planner.guests.host_settings import HostSettings, host_settings
 from gitops.planner.live import LiveGuest, LiveHostConfig, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.proxmox.desired import DesiredGuest, desired_guests
 from gitops.planner.rules import SystemRules
 
 GUESTS = "guests"
@@ -164,8 +164,23 @@ def _power(d: DesiredGuest, what: str, wait_after_s: float = 0.0) -> Action:
                   wait_after_s=wait_after_s)
 
 
+def assume_provisioned(estate: Estate, options: PlanOptions, live: LiveState) -> None:
+    """What guests converged to `estate` say: every step of its scripts ran (as `options.provisioning`
+    read them), and each container's node file holds its host-side settings. Nothing without provisioning."""
+    if options.provisioning is None:
+        return
+    for target, steps in options.provisioning.guests.items():
+        live.provisioned[target] = {s.name: s.identity for s in steps.steps}
+    for d in desired_guests(estate, options.node):
+        ct = estate.lxc_guest(d.vmid) if d.kind == "lxc" else None
+        if isinstance(ct, LxcGuest):
+            host = host_settings(ct)
+            if not host.empty and not host.problems:
+                live.host_configs[d.target] = LiveHostConfig(list(host.lxc_lines), dict(host.bind_dirs))
+
+
 def _targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
     return []  # the guests' own targets (drift reports provisioning on them)
 
 
-RULES = SystemRules(system=GUESTS, targets=_targets, plan=plan_provisioning)
+RULES = SystemRules(system=GUESTS, targets=_targets, plan=plan_provisioning, assume=assume_provisioned)

@@ -10,7 +10,7 @@ firewall is disabled.
 What cannot be told from the config (a rule naming a `dest`, an `iface`, a `sport`, a macro or a
 security group; a port given by service name) is treated on the safe side: such an ACCEPT rule is not
 counted on to let the controller in, such a DROP or REJECT rule is counted as dropping it. Pure; used by
-`gitops.planner.cluster_firewall`.
+`gitops.planner.proxmox.cluster_firewall`.
 """
 
 from __future__ import annotations

@@ -6,17 +6,17 @@ is migrated in restart mode (`restart=1`: shut down, moved, started). A node-loc
 the target node (a storage limited by `nodes` to others is an error in the plan), and a running VM with
 PCI passthrough (`hostpciN`), which PVE refuses to migrate online, is an error too. The time is estimated
 from what has to be copied -- the disks on node-local storage, and a running VM's memory -- at
-`COPY_BYTES_PER_S`, plus a container's restart. Pure; used by `gitops.planner.planning`.
+`COPY_BYTES_PER_S`, plus a container's restart. Pure; used by `gitops.planner.proxmox.planning`.
 """
 
 from __future__ import annotations
 
 import re
 
-from gitops.planner import pve_paths
 from gitops.planner.live import LiveGuest, LiveState
-from gitops.planner.normalize import format_gib, parse_size, split_props
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
+from gitops.planner.proxmox import pve_paths
+from gitops.planner.proxmox.normalize import format_gib, parse_size, split_props
 
 COPY_BYTES_PER_S = 110 * 1000**2  # a 1 Gbit/s migration network, copied at line rate (assumed)
 CT_RESTART_S = 30.0                # shutdown and start of a container (assumed)

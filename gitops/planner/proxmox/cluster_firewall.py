@@ -17,7 +17,7 @@ Nothing is deleted without `--allow-destroy`: aliases and IP sets the block does
 alone, and rules it does not name (made by hand, or removed from the config: rules carry no mark of
 who made them) are kept after its own, with a warning; with `--allow-destroy` the block's rule list is
 the cluster's rule list, as upstream's `cluster.fw` was.
-Pure; listed in `gitops.planner.planning.EXTRA_RULES`.
+Pure; listed in `gitops.planner.systems.RULES`.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ import ipaddress
 
 from gitops.config.estate import Estate
 from gitops.config.hypervisor import HostFirewall, HypervisorConfig
-from gitops.planner import firewall_access, placement, pve_paths
-from gitops.planner.comparing import canonical_rule
-from gitops.planner.desired import pve_rule
 from gitops.planner.live import LiveClusterFirewall, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.proxmox import firewall_access, placement, pve_paths
+from gitops.planner.proxmox.comparing import canonical_rule
+from gitops.planner.proxmox.desired import pve_rule
+from gitops.planner.proxmox.updating import rule_changes
 from gitops.planner.rules import SystemRules
-from gitops.planner.updating import rule_changes
 
 CLUSTER = "firewall/cluster"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gitops.planner.desired import DesiredGuest
+from gitops.planner.proxmox.desired import DesiredGuest
 
 
 def root_only_settings(guests: Iterable[DesiredGuest]) -> dict[str, list[str]]:

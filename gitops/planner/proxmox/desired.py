@@ -1,7 +1,8 @@
 """What each guest should look like, in PVE's own terms: keys and values as the API takes them.
 
 `desired_guests(estate, options)` turns the effective config (defaults applied) into one
-`DesiredGuest` per guest. Pure; used by `gitops.planner.planning`, `creating`, `updating`, `hypervisor` and drift.
+`DesiredGuest` per guest. Pure; used by `gitops.planner.proxmox.planning`, `creating`, `updating`, `hypervisor`
+and drift.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest, LxcNetwork
 from gitops.config.templates import cloud_image_url, template_volid
 from gitops.config.vm import Vm
-from gitops.planner import pve_paths
-from gitops.planner.normalize import join_props, nameservers
+from gitops.planner.proxmox import pve_paths
+from gitops.planner.proxmox.normalize import join_props, nameservers
 
 MANAGED_TAG = "phoenix-gitops"
 GPU_SHARED_DEVICES = ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools")
-FIREWALL_RULE_KEYS = ("type", "action", "proto", "dport", "sport", "source", "dest", "macro", "iface",
-                      "log", "comment", "enable")
 
 
 @dataclass

@@ -7,7 +7,7 @@ upstream scripts append each option as written, split `lxc.cap.keep=a,b` into on
 and for `id_maps` wrote only the default root map; here the id map is what the config says, as PVE's
 documentation builds it: the listed ranges mapped as given, the rest of 0-65535 onto 100000+ (the
 subordinate range PVE allots to unprivileged containers). The node's `/etc/subuid` and `/etc/subgid` must
-allow the listed host ids (`root:33:1`): that stays the operator's. Pure; used by `gitops.planner.provisioning`.
+allow the listed host ids (`root:33:1`): that stays the operator's. Pure; used by `gitops.planner.guests.provisioning`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Comparing one desired PVE key with its live value, in canonical form. Used by `gitops.planner.updating`."""
+"""Comparing one desired PVE key with its live value, in canonical form. Used by `gitops.planner.proxmox.updating`."""
 
 from __future__ import annotations
 
 import re
 
-from gitops.planner.normalize import (
+from gitops.planner.proxmox.normalize import (
     canonical_props,
     canonical_scalar,
     canonical_tags,

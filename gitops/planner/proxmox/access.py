@@ -6,7 +6,7 @@ deleted (an ACL entry or a group membership the block does not name stays). Grou
 then users (their groups), tokens, and the ACL entries that name them. A new token's secret is in PVE's
 answer only once: the call carries `save_secret`, and the Proxmox driver writes it to
 `PHOENIX_SECRETS_DIR/<secret_name(...)>`, never to the plan, a log or Git. Built-in roles cannot be
-changed (a plan error). Pure; listed in `gitops.planner.planning.EXTRA_RULES`.
+changed (a plan error). Pure; listed in `gitops.planner.systems.RULES`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 from gitops.config.access import Access, AccessUser
 from gitops.config.estate import Estate
-from gitops.planner import pve_paths
 from gitops.planner.live import LiveAccess, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.proxmox import pve_paths
 from gitops.planner.rules import SystemRules
 
 

@@ -1,5 +1,5 @@
 """Live state of Portainer, as plain data: what `gitops.drivers.portainer.reading` returns, what
-`gitops.planner.stacks.comparing` compares.
+`gitops.planner.portainer.comparing` compares.
 
 Environment variables are kept as Portainer returns them, secret values included: this object is read
 by the planner and dropped; it is never stored, logged or shown (plans show `(secret)`).

@@ -8,7 +8,7 @@ nodes/NODE/network`, ifreload), in one action per node that the node's guests wa
 or deleted: an interface that carries the node's management address (its address in `cluster/status`,
 or the hypervisor file's `network.interfaces.address`) -- the plan says so instead -- and any interface
 the config does not name. A node that is offline is left alone with a warning. Pure; listed in
-`gitops.planner.planning.EXTRA_RULES`.
+`gitops.planner.systems.RULES`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 from gitops.config.estate import Estate
 from gitops.config.hypervisor import HypervisorConfig
-from gitops.planner import placement, pve_paths
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
+from gitops.planner.proxmox import placement, pve_paths
 from gitops.planner.rules import SystemRules
 
 
