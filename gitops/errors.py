@@ -8,6 +8,7 @@
     |   +-- PermanentError     retrying is useless: 4xx parameter errors, `can't shrink`, no permission
     |       +-- AuthenticationError   wrong credentials or token
     |       +-- ConflictError         a name is taken (Portainer's 409) by something we did not make
+    |       +-- StaleError            the target changed since it was read (PVE refused the config digest)
     |       +-- TaskFailedError       a UPID task ended in something other than OK / WARNINGS
     +-- SourceError            the config repository cannot be cloned, fetched or read
     +-- StoreError             the ledger database cannot be reached or migrated
@@ -56,6 +57,15 @@ class AuthenticationError(PermanentError):
 
 class ConflictError(PermanentError):
     """A create was refused because the name is taken (Portainer answers 409), and what holds it is not ours."""
+
+
+class StaleError(PermanentError):
+    """A write was refused because the target changed since the plan read it (PVE: the config `digest` the
+    write carried is not the config's any more). Sending it again is useless; reading the target again and
+    planning it again is what to do (`transient`: a later reconcile does exactly that)."""
+
+    def __init__(self, message: str, *, target: str | None = None) -> None:
+        super().__init__(message, target=target, transient=True)
 
 
 class TaskFailedError(PermanentError):

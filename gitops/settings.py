@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -128,6 +129,9 @@ class Settings(BaseSettings):
     # How many replicas run together (the deploy files set it beside their replica count). More than one
     # needs PostgreSQL: on SQLite each would keep its own ledger and leader lock, and every one would apply.
     replicas: int = Field(1, ge=1)
+    instance: str = Field("default", description="this controller's name among the controllers sharing one "
+                          "database (one per cluster): it keys the ledger (a PostgreSQL schema `phoenix_NAME`, or "
+                          "a SQLite file `phoenix.NAME.db`) and the leader lock; lowercase letters, digits, hyphens")
     data_dir: Path = Path("./phoenix-data")
     webhook_secret: SecretStr | None = None
     api_token: SecretStr | None = None
@@ -188,6 +192,13 @@ class Settings(BaseSettings):
                                       "(default: the node name, port 22)")
     ssh_timeout: float = Field(1800.0, gt=0, description="seconds one script may run")
 
+    @field_validator("instance")
+    @classmethod
+    def _instance(cls, value: str) -> str:
+        if not INSTANCE_NAME.match(value):
+            raise ValueError(f"invalid instance name {value!r}: {INSTANCE_RULE}")
+        return value
+
     @field_validator("pve_verify_ssl", "portainer_verify_ssl")
     @classmethod
     def _verify(cls, value: str) -> str:
@@ -224,6 +235,11 @@ class Settings(BaseSettings):
             return False
         allows = [w for w in self.sync_windows if w.kind == "allow"]
         return not allows or any(w.contains(when) for w in allows)
+
+
+# Instance names: no underscore, so the PostgreSQL schema `phoenix_` + NAME (hyphens as underscores) is one-to-one.
+INSTANCE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,39}$")
+INSTANCE_RULE = "1 to 40 lowercase letters, digits and inner hyphens (such as `prod-eu`)"
 
 
 def _verify_argument(text: str) -> bool | str:

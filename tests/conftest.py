@@ -17,12 +17,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 import os
 import secrets
 import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +166,9 @@ def pve_cafile(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(certfile)
 
 
-@pytest.fixture
-def pve(pve_server: ServerLoop, pve_cafile: str) -> Iterator[PveHandle]:
+@contextlib.contextmanager
+def started_pve(pve_server: ServerLoop, pve_cafile: str) -> Iterator[PveHandle]:
+    """A fresh simulated cluster (see the module docstring), stopped when the block ends."""
     fake = PhoenixFakePve(user="root@pam", password=PASSWORD, host=HOST, port=0)
     fake.time_scale = 0
     fake.apitokens[TOKEN_ID] = TOKEN_SECRET
@@ -179,6 +181,19 @@ def pve(pve_server: ServerLoop, pve_cafile: str) -> Iterator[PveHandle]:
         pve_server.run(settle())
         pve_server.run(_cancel_unfinished_tasks())
         pve_server.run(fake.stop())
+
+
+@pytest.fixture
+def pve(pve_server: ServerLoop, pve_cafile: str) -> Iterator[PveHandle]:
+    with started_pve(pve_server, pve_cafile) as handle:
+        yield handle
+
+
+@pytest.fixture
+def more_pve(pve_server: ServerLoop, pve_cafile: str) -> Iterator[Callable[[], PveHandle]]:
+    """Starts further simulated clusters, each independent of `pve` (several controllers, several clusters)."""
+    with contextlib.ExitStack() as stack:
+        yield lambda: stack.enter_context(started_pve(pve_server, pve_cafile))
 
 
 @pytest.fixture

@@ -51,6 +51,8 @@ class Leader(Answer):
 
 
 class Status(Answer):
+    instance: str = Field("default", description="this controller's name among those sharing its database "
+                                                 "(`PHOENIX_INSTANCE`)")
     applied_revision: str | None
     target_revision: str | None
     head_revision: str | None = Field(description="the newest commit of the followed branch, as last fetched")

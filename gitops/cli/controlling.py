@@ -135,7 +135,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     logs.configure()
     _register_secrets(settings)
     try:
-        store = open_store(settings.sqlite_url())
+        store = open_store(settings.sqlite_url(), instance=settings.instance)
         repo = ConfigRepo.from_settings(settings)
     except PhoenixError as exc:
         fail(str(exc))
@@ -207,6 +207,9 @@ def _call(method: str, api: str, path: str, body: dict[str, Any] | None = None) 
             detail = response.json().get("detail", response.text)
         except ValueError:
             detail = response.text
+        if isinstance(detail, list):  # a 422: FastAPI's list of validation errors
+            detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg', '')}"
+                               if isinstance(e, dict) else str(e) for e in detail)
         hint = " (set PHOENIX_API_TOKEN)" if response.status_code == 401 and not token else ""
         fail(f"{method} {path}: {response.status_code} {detail}{hint}")
     return response.json()

@@ -1,7 +1,8 @@
 """`phoenix-gitops ledger export FILE` / `ledger import FILE`: back up the ledger, restore it, move it.
 
 JSON lines (see `gitops.store.transfer`); FILE `-` is stdout or stdin. The database is the one the
-controller uses (`PHOENIX_DATABASE_URL`, or the SQLite file in `PHOENIX_DATA_DIR`), or `--database`.
+controller uses (`PHOENIX_DATABASE_URL`, or the SQLite file in `PHOENIX_DATA_DIR`), or `--database`;
+the ledger of the instance `PHOENIX_INSTANCE`, or `--instance` (controllers sharing one database).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ app = typer.Typer(help="Back up, restore and move the ledger (revisions, events,
 
 DATABASE_OPTION = typer.Option(None, "--database", help="SQLAlchemy URL of the ledger (default: the controller's)")
 SETTINGS_OPTION = typer.Option(None, "--settings", help="TOML file of settings (beneath PHOENIX_* variables)")
+INSTANCE_OPTION = typer.Option(None, "--instance", help="whose ledger, among controllers sharing the database "
+                               "(default: PHOENIX_INSTANCE, else `default`)")
 
 EXPORT_HELP = """Write every revision, event and the controller's state to FILE as JSON lines (`-`: stdout).
 
@@ -40,16 +43,18 @@ Example: phoenix-gitops ledger import ledger.jsonl --database postgresql://phoen
 """
 
 
-def _url(database: str | None, settings_file: Path | None) -> str:
-    if database:
-        return database
+def _ledger(database: str | None, settings_file: Path | None, instance: str | None) -> tuple[str, str]:
+    """The database URL and the instance whose ledger is meant: the options, else the settings."""
     from gitops.errors import PhoenixError
-    from gitops.settings import load_settings
+    from gitops.settings import INSTANCE_NAME, INSTANCE_RULE, load_settings
 
+    if instance is not None and not INSTANCE_NAME.match(instance):
+        fail(f"invalid --instance {instance!r}: {INSTANCE_RULE}")
     try:
-        return load_settings(settings_file).sqlite_url()
+        settings = load_settings(settings_file, **({"instance": instance} if instance else {}))
     except (PhoenixError, ValueError) as exc:
         fail(f"invalid settings: {exc}")
+    return database or settings.sqlite_url(), settings.instance
 
 
 @contextlib.contextmanager
@@ -73,24 +78,26 @@ def export(
     file: str = typer.Argument(..., help="where to write (`-`: stdout)"),
     database: str | None = DATABASE_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
+    instance: str | None = INSTANCE_OPTION,
 ) -> None:
     from gitops.errors import PhoenixError
     from gitops.store.database import redacted
+    from gitops.store.instances import describe
     from gitops.store.transfer import export_ledger
 
-    url = _url(database, settings_file)
+    url, instance = _ledger(database, settings_file, instance)
     target = Path(file) if file != "-" else None
     partial = target.with_name(target.name + ".partial") if target else None
     try:
         with _opened(str(partial) if partial else "-", "w") as out:
-            report = export_ledger(url, out)
+            report = export_ledger(url, out, instance=instance)
     except PhoenixError as exc:
         if partial:
             partial.unlink(missing_ok=True)
         fail(str(exc))
     if target and partial:
         partial.replace(target)  # a cut export never takes the name of a complete one
-    typer.echo(f"exported {report.summary()} from {redacted(url)} to {file}", err=True)
+    typer.echo(f"exported {report.summary()} from {redacted(url)}{describe(instance)} to {file}", err=True)
     raise typer.Exit(EXIT_OK)
 
 
@@ -99,19 +106,21 @@ def import_(
     file: str = typer.Argument(..., help="an export made by `ledger export` (`-`: stdin)"),
     database: str | None = DATABASE_OPTION,
     settings_file: Path | None = SETTINGS_OPTION,
+    instance: str | None = INSTANCE_OPTION,
     replace: bool = typer.Option(False, "--replace", help="delete what the ledger holds first"),
 ) -> None:
     from gitops.errors import PhoenixError
     from gitops.store.database import redacted
+    from gitops.store.instances import describe
     from gitops.store.transfer import import_ledger
 
-    url = _url(database, settings_file)
+    url, instance = _ledger(database, settings_file, instance)
     try:
         with _opened(file, "r") as source:
-            report = import_ledger(url, source, replace=replace)
+            report = import_ledger(url, source, replace=replace, instance=instance)
     except PhoenixError as exc:
         fail(str(exc))
-    typer.echo(f"imported {report.summary()} from {file} into {redacted(url)}", err=True)
+    typer.echo(f"imported {report.summary()} from {file} into {redacted(url)}{describe(instance)}", err=True)
     raise typer.Exit(EXIT_OK)
 
 

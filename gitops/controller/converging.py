@@ -28,6 +28,7 @@ class PlanRun:
     plan: Plan
     live: LiveState
     options: PlanOptions
+    estate: Estate | None = None  # what was planned (a write refused as stale is planned again from it)
 
 
 def content_revision(directory: Path) -> str:
@@ -74,7 +75,7 @@ def read_and_plan(drivers: Drivers, estate: Estate, options: PlanOptions,
         plan = plan_changes(estate, live, options)
     if secrets is not None:
         plan.errors += missing_secrets(plan, secrets)
-    return PlanRun(plan, live, options)
+    return PlanRun(plan, live, options, estate)
 
 
 def missing_secrets(plan: Plan, secrets: SecretResolver) -> list[Problem]:

@@ -108,11 +108,12 @@ def check_database(settings: Settings) -> Check:
     from gitops.store.database import redacted
 
     url = settings.sqlite_url()
-    if not settings.database_url and not (settings.data_dir / "phoenix.db").exists():
+    name = "phoenix.db" if settings.instance == "default" else f"phoenix.{settings.instance}.db"
+    if not settings.database_url and not (settings.data_dir / name).exists():
         # nothing to reach yet, and `check` (often run as another user) must not create the file
         return Check("database", "ok", f"SQLite in {settings.data_dir}: no ledger yet, created at start")
     try:
-        status = inspect_ledger(url)
+        status = inspect_ledger(url, settings.instance)
     except errors.StoreError as exc:
         return Check("database", "failed", str(exc),
                      "check PHOENIX_DATABASE_URL (postgresql://user:password@host:5432/db) and that the server "

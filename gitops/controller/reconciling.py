@@ -31,7 +31,7 @@ from gitops.controller.deciding import Decision, decide
 from gitops.controller.intake import Intake
 from gitops.controller.recording import Recorder
 from gitops.controller.steps import Attempt, Stop
-from gitops.controller.systems import Convergence
+from gitops.controller.systems import Convergence, LiveCache
 from gitops.controller.triggers import Work
 from gitops.drivers.executing import ApplyEvent
 from gitops.drivers.seam import CancelToken
@@ -85,6 +85,9 @@ class Reconciler:
         self.cancel = CancelToken(self.stopping)  # checked by the executor before each action
         self.recorder = Recorder(store)
         self.stats: dict[str, float] = {}
+        # What the last reads found, per guest: a revision reads only what can have changed; a drift check
+        # (every drift interval) reads everything.
+        self.live_cache = LiveCache(max_age=settings.drift_interval)
 
     # -- the entry point ---------------------------------------------------------------------
 
@@ -223,7 +226,9 @@ class Reconciler:
 
     def recover_interrupted(self) -> list[str]:
         """At start-up (or on becoming leader): revisions left `applying` by a crash go back to `pending`,
-        so this reconcile applies them again (or supersedes them if the head moved on)."""
+        so this reconcile applies them again (or supersedes them if the head moved on). What this replica
+        read before (while another led) is forgotten: the first plan reads everything."""
+        self.live_cache.expire()
         shas = [r.sha for r in self.store.revisions_in_status("applying")]
         for sha in shas:
             self.recorder.status(sha, "pending", error="interrupted: the controller stopped during its apply; "
@@ -296,9 +301,10 @@ class Reconciler:
 
     def _step_context(self) -> steps.StepContext:
         return steps.StepContext(
-            settings=self.settings, repo=self.repo, store=self.store, convergence=self.convergence, cancel=self.cancel,
+            settings=self.settings, repo=self.repo, store=self.store,
+            convergence=self.convergence.using(self.settings), cancel=self.cancel,
             clock=self.clock, sleep=self.sleep, dial=self.dial, phase=self.recorder.phase,
-            on_action=_action_logger, on_data_rollback=self._data_rollback,
+            on_action=_action_logger, on_data_rollback=self._data_rollback, live_cache=self.live_cache,
         )
 
     def _data_rollback(self, sha: str, snapshot: str, plan: Plan) -> None:

@@ -23,7 +23,7 @@ from gitops.config.estate import Estate
 from gitops.config.validation import validate_directory
 from gitops.controller import checks, converging, rollback
 from gitops.controller.policy import Policy
-from gitops.controller.systems import Convergence, Session, data_rollback_warning
+from gitops.controller.systems import Convergence, LiveCache, Session, data_rollback_warning
 from gitops.drivers.executing import ApplyEvent, ApplyResult
 from gitops.drivers.seam import CancelToken
 from gitops.planner import drift
@@ -104,6 +104,7 @@ class StepContext:
     phase: Callable[[str], None]
     on_action: Callable[[str], Callable[[ApplyEvent], None]]  # revision -> listener that logs each action
     on_data_rollback: Callable[[str, str, Plan], None]  # revision, snapshot, restore plan: recorded before it runs
+    live_cache: LiveCache | None = None  # the live state last read (`gitops.drivers.proxmox.live_cache`)
 
 
 Step = Callable[[StepContext, Attempt, Policy], Stop | None]
@@ -143,7 +144,7 @@ def validate(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     if not policy.self_heal:
         ctx.phase("planning")
-    attempt.session = ctx.convergence.open(cancel=ctx.cancel)
+    attempt.session = ctx.convergence.open(cancel=ctx.cancel, cache=ctx.live_cache)
     return None
 
 
@@ -152,6 +153,8 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     assert attempt.session is not None and attempt.estate is not None
     options = attempt.session.options(attempt.estate, revision=attempt.sha)
     attempt.snapshot = options.snapshot_name
+    if policy.self_heal and ctx.live_cache is not None:
+        ctx.live_cache.expire()  # the drift check is the full sweep: everything read fresh
     attempt.run = attempt.session.read_and_plan(attempt.estate, options)
     if policy.self_heal:
         attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,

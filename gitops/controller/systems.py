@@ -25,12 +25,13 @@ from gitops import errors
 from gitops.config import scripts
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import REF, SecretResolver
-from gitops.controller import checks, converging
+from gitops.controller import checks, converging, replanning
 from gitops.drivers import guests, portainer
 from gitops.drivers.executing import ApplyEvent, ApplyResult
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.connection import connect as connect_proxmox
 from gitops.drivers.proxmox.driver import ProxmoxDriver
+from gitops.drivers.proxmox.live_cache import LiveCache as LiveCache  # the controller keeps one (reconciling)
 from gitops.drivers.seam import CancelToken, Driver, Drivers
 from gitops.planner import drift, systems
 from gitops.planner.options import PlanOptions
@@ -51,12 +52,14 @@ DEFAULT_NODE = "pve1"  # a config-to-config plan's default node when PHOENIX_PVE
 
 
 def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToken | None = None,
-                extra: bool = True) -> Drivers:
-    """The registry of one run: Proxmox around `client`, then every configured extra system. On an
-    error connecting one of them, the ones already connected are closed."""
+                extra: bool = True, cache: LiveCache | None = None) -> Drivers:
+    """The registry of one run: Proxmox around `client` (reading through the controller's `cache` when given),
+    then every configured extra system. On an error connecting one of them, the ones already connected are
+    closed."""
     drivers = Drivers(cancel=cancel or CancelToken(), secrets=SecretResolver(settings.secrets_dir))
     drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency,
-                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir))
+                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir,
+                                   cache=cache))
     if not extra:
         return drivers
     try:
@@ -86,16 +89,22 @@ class Convergence:
                  proxmox: Callable[[], ProxmoxClient] | None = None) -> None:
         self.settings = settings
         self.sleep = sleep
-        self._proxmox = proxmox or (lambda: connect_proxmox(settings, sleep=sleep))
+        self._proxmox = proxmox  # a client factory a test or benchmark injects; else one from the settings
+
+    def using(self, settings: Settings) -> Convergence:
+        """The same systems under `settings` (the reconciler's, which an operator or a test may replace)."""
+        return self if settings is self.settings else Convergence(settings, sleep=self.sleep, proxmox=self._proxmox)
 
     @property
     def reads_live(self) -> bool:
         """A live system to read is configured (otherwise plans are config to config)."""
         return bool(self.settings.pve_host)
 
-    def open(self, *, cancel: CancelToken | None = None) -> Session:
-        """Connect every configured system's driver."""
-        return Session(self, drivers_for(self.settings, self._proxmox(), cancel=cancel))
+    def open(self, *, cancel: CancelToken | None = None, cache: LiveCache | None = None) -> Session:
+        """Connect every configured system's driver; Proxmox reads through the controller's `cache` when given
+        (the command line reads everything fresh)."""
+        client = self._proxmox() if self._proxmox else connect_proxmox(self.settings, sleep=self.sleep)
+        return Session(self, drivers_for(self.settings, client, cancel=cancel, cache=cache))
 
     def plan_options(self, node: str, *, revision: str | None, estate: Estate | None,
                      allow_destroy: bool = False) -> PlanOptions:
@@ -198,8 +207,14 @@ class Session:
 
     def apply(self, run: converging.PlanRun,
               on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyResult:
-        """Run the plan with the one executor; the registry's cancel token is checked before each action."""
-        return converging.execute_plan(self.drivers, run.plan, self.settings, on_event)
+        """Run the plan with the one executor; the registry's cancel token is checked before each action. A
+        write refused because its target changed since the read (PVE's digest) is read and planned again
+        (`replanning`), never sent again as it was."""
+        result = converging.execute_plan(self.drivers, run.plan, self.settings, on_event)
+        estate = run.estate
+        return replanning.replan_stale(
+            run, result, lambda: self.read_and_plan(estate, run.options) if estate is not None else None,
+            lambda plan: converging.execute_plan(self.drivers, plan, self.settings, on_event))
 
     def restore_plan(self, estate: Estate, options: PlanOptions, snapshot: str) -> Plan:
         """The plan that takes `estate`'s guests back to `snapshot` (a data rollback), from a full read."""

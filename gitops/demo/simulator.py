@@ -26,6 +26,8 @@
 - Node networks (interfaces, pending changes, reload): fakepve stores none; see
   `gitops.demo.simulated_network`.
 - PVE 9's permission rule for `download-url` comes from `gitops.demo.permissions`.
+- The config digest in `GET .../pending` (PVE lists it there, fakepve only in `GET .../config`): see
+  `gitops.demo.config_digests`.
 - The guest agent: fakepve's writes no file and runs nothing; `gitops.demo.guest_agent` keeps files and
   asks the caller what a command does.
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
@@ -55,6 +57,7 @@ from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
 from fakepve.routing import split_list
 
+from gitops.demo.config_digests import PendingDigests
 from gitops.demo.guest_agent import GuestAgentFiles
 from gitops.demo.permissions import Pve9DownloadPermission
 from gitops.demo.simulated_access import AccessControl
@@ -90,10 +93,10 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 }
 
 
-class PhoenixFakePve(GuestAgentFiles, Pve9DownloadPermission, AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
+class PhoenixFakePve(PendingDigests, GuestAgentFiles, Pve9DownloadPermission, AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
     """fakepve with VM disk resize, `import-from` disks, the appliance index, PVE 9's download permission,
-    VM migration, access control (`simulated_access`), node networks (`simulated_network`) and a guest agent
-    that keeps files (`gitops.demo.guest_agent`), as PVE does them."""
+    VM migration, config digests in the pending view, access control (`simulated_access`), node networks
+    (`simulated_network`) and a guest agent that keeps files (`gitops.demo.guest_agent`), as PVE does them."""
 
     migrate_secs = 20.0  # PVE seconds a VM migration task takes
 

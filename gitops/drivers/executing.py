@@ -47,6 +47,7 @@ class ActionOutcome:
     status: OutcomeStatus = "pending"
     error: str = ""
     transient: bool = False  # the error may go away by itself: worth a later reconcile
+    stale: bool = False  # refused because the target changed since it was read: read it and plan it again
     log: list[str] = field(default_factory=list)  # last lines of a failed task's log
     upids: list[str] = field(default_factory=list)  # the tasks it started (PVE UPIDs)
     warnings: list[str] = field(default_factory=list)
@@ -317,6 +318,7 @@ class _Runner:
             outcome.status = "failed"
             outcome.error = scrub(str(exc), context.secrets)
             outcome.transient = exc.transient
+            outcome.stale = isinstance(exc, errors.StaleError)
             if isinstance(exc, errors.TaskFailedError):
                 outcome.log = [scrub(line, context.secrets) for line in exc.log]
                 if exc.upid and exc.upid not in outcome.upids:

@@ -39,6 +39,7 @@ class LiveGuest:
     tags: list[str] = field(default_factory=list)
     lock: str = ""
     config: dict[str, Any] = field(default_factory=dict)   # GET .../config (current values)
+    digest: str = ""  # PVE's config digest when the config was read: a write planned from it carries it
     pending: dict[str, Any] = field(default_factory=dict)  # values set but not yet applied (restart)
     firewall: LiveFirewall = field(default_factory=LiveFirewall)
     snapshots: list[str] = field(default_factory=list)     # snapshot names, without `current`

@@ -40,6 +40,9 @@ class ApiCall:
     # The name of the secret file (in PHOENIX_SECRETS_DIR) the answer's one-time secret goes to (a new API
     # token's `value`); the secret never enters the plan, a log or the ledger.
     save_secret: str = ""
+    # Proxmox config writes: the config digest the plan read. PVE refuses the write if the config changed
+    # since (someone's hand edit), and the target is read and planned again instead of being overwritten.
+    digest: str = ""
 
 
 @dataclass

@@ -49,11 +49,11 @@ def schema_status(connection: Connection, config: Config) -> SchemaStatus:
     return SchemaStatus(current=current, head=head, known=known)
 
 
-def inspect_ledger(url: str) -> SchemaStatus:
-    """Connect to the ledger at `url` and read its schema status, changing nothing (for `check`)."""
+def inspect_ledger(url: str, instance: str = "default") -> SchemaStatus:
+    """Connect to the ledger of `instance` at `url` and read its schema status, changing nothing (for `check`)."""
     from gitops.store import database  # database imports this module
 
-    engine = database.make_engine(url)
+    engine = database.make_engine(url, instance)
     try:
         with engine.connect() as connection:
             return schema_status(connection, database.alembic_config())

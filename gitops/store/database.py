@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from gitops import errors
-from gitops.store import compatibility
+from gitops.store import compatibility, instances
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_KEY = 0x70686F656E6978  # "phoenix": serialises migrations of replicas starting together
@@ -78,11 +78,16 @@ def json_dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default)
 
 
-def make_engine(url: str | URL) -> Engine:
-    """An engine for `url`, with the SQLite settings described in the module docstring."""
+def make_engine(url: str | URL, instance: str = instances.DEFAULT) -> Engine:
+    """An engine for the ledger of `instance` at `url` (see `gitops.store.instances`), with the SQLite
+    settings described in the module docstring."""
     parsed = normalise_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, json_serializer=json_dumps, pool_pre_ping=True)
+        schema = instances.schema(instance)
+        # The search path is set when the session starts (libpq `options`), so no transaction can undo it.
+        connect_args = {"options": f"-c search_path={schema}"} if schema else {}
+        return create_engine(parsed, json_serializer=json_dumps, pool_pre_ping=True, connect_args=connect_args)
+    parsed = instances.sqlite_file(parsed, instance)
     in_memory = parsed.database in (None, "", ":memory:")
     engine = create_engine(
         parsed,
@@ -120,13 +125,17 @@ def alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` in one transaction; StoreError when that is not possible."""
+def migrate(engine: Engine, revision: str = "head", *, instance: str = instances.DEFAULT) -> None:
+    """Bring the schema to `revision` in one transaction; StoreError when that is not possible. On PostgreSQL
+    the instance's own schema is created first (the engine's connections already search it alone)."""
     config = alembic_config()
     try:
         with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                schema = instances.schema(instance)
+                if schema:  # a checked name: lowercase letters, digits and underscores only
+                    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             config.attributes["connection"] = connection
             compatibility.refuse_newer(connection, config, redacted(engine.url))
             command.upgrade(config, revision)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gitops import errors
-from gitops.store import database, leadership, records, tables
+from gitops.store import database, instances, leadership, records, tables
 
 Clock = Callable[[], dt.datetime]
 REVISION_FIELDS = frozenset(
@@ -36,21 +36,23 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def open_store(url: str, *, clock: Clock = utc_now) -> Store:
-    """Connect to the ledger at `url` and migrate it to the newest schema; StoreError if impossible."""
-    engine = database.make_engine(url)
+def open_store(url: str, *, clock: Clock = utc_now, instance: str = instances.DEFAULT) -> Store:
+    """Connect to the ledger of `instance` at `url` (see `gitops.store.instances`) and migrate it to the newest
+    schema; StoreError if impossible."""
+    engine = database.make_engine(url, instance)
     try:
-        database.migrate(engine)
+        database.migrate(engine, instance=instance)
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine, clock=clock)
+    return Store(engine, clock=clock, instance=instance)
 
 
 class Store:
     """The ledger. Thread-safe: each call uses its own session."""
 
-    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now, instance: str = instances.DEFAULT) -> None:
+        self.instance = instances.check_name(instance)
         self._engine = engine
         self._writer = engine.execution_options(**{database.WRITE_OPTION: True})
         self._clock = clock
@@ -68,8 +70,8 @@ class Store:
 
     @property
     def url(self) -> str:
-        """The database URL without its password, for logs and the status page."""
-        return database.redacted(self._engine.url)
+        """The database URL without its password, for logs and the status page (with the instance)."""
+        return database.redacted(self._engine.url) + instances.describe(self.instance)
 
     def close(self) -> None:
         self._leadership.dispose()
@@ -402,9 +404,9 @@ class Store:
 
     # -- leadership --------------------------------------------------------------------------
 
-    def try_acquire_leadership(self, key: str | int = "phoenix-gitops") -> bool:
-        """Become the leader if no other replica is; never blocks. Always true on SQLite."""
-        return self._leadership.try_acquire(key)
+    def try_acquire_leadership(self, key: str | int | None = None) -> bool:
+        """Become the leader of this instance (or of `key`) if no other replica is; never blocks."""
+        return self._leadership.try_acquire(instances.leader_key(self.instance) if key is None else key)
 
     def is_leader(self) -> bool:
         """Whether the leadership taken earlier is still held (the lock's connection is alive)."""

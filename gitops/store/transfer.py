@@ -27,7 +27,7 @@ from sqlalchemy import JSON, Connection, Table, TypeDecorator, func, select, tex
 from sqlalchemy.exc import SQLAlchemyError
 
 from gitops import errors, version
-from gitops.store import database, tables
+from gitops.store import database, instances, tables
 
 FORMAT = "phoenix-gitops-ledger"
 FORMAT_VERSION = 1
@@ -54,11 +54,11 @@ def ordered_tables() -> list[Table]:
     return list(tables.Base.metadata.sorted_tables)
 
 
-def export_ledger(url: str, out: IO[str]) -> TransferReport:
-    """Write the ledger at `url` (migrated to this version's schema first) to `out` as JSON lines."""
-    engine = database.make_engine(url)
+def export_ledger(url: str, out: IO[str], *, instance: str = instances.DEFAULT) -> TransferReport:
+    """Write the ledger of `instance` at `url` (migrated to this version's schema first) to `out` as JSON lines."""
+    engine = database.make_engine(url, instance)
     try:
-        database.migrate(engine)
+        database.migrate(engine, instance=instance)
         head = _head()
         counts: dict[str, int] = {}
         with engine.connect() as connection:
@@ -67,6 +67,7 @@ def export_ledger(url: str, out: IO[str]) -> TransferReport:
             with connection.begin():
                 _write(out, {"format": FORMAT, "format_version": FORMAT_VERSION, "schema": head,
                              "phoenix_gitops": version.version(), "backend": engine.dialect.name,
+                             "instance": instance,
                              "exported_at": dt.datetime.now(dt.UTC).isoformat(),
                              "tables": [t.name for t in ordered_tables()]})
                 for table in ordered_tables():
@@ -82,13 +83,15 @@ def export_ledger(url: str, out: IO[str]) -> TransferReport:
         engine.dispose()
 
 
-def import_ledger(url: str, source: IO[str], *, replace: bool = False) -> TransferReport:
-    """Load an export into the ledger at `url` in one transaction; StoreError (nothing changed) if it cannot."""
+def import_ledger(url: str, source: IO[str], *, replace: bool = False,
+                  instance: str = instances.DEFAULT) -> TransferReport:
+    """Load an export into the ledger of `instance` at `url` in one transaction; StoreError (nothing changed)
+    if it cannot. The export may come from another instance (moving a cluster's history is allowed)."""
     lines = _lines(source)
     header = _header(next(lines, None))
-    engine = database.make_engine(url)
+    engine = database.make_engine(url, instance)
     try:
-        database.migrate(engine)
+        database.migrate(engine, instance=instance)
         writer = engine.execution_options(**{database.WRITE_OPTION: True})
         with writer.begin() as connection:
             _make_room(connection, replace=replace, where=database.redacted(url))

@@ -41,7 +41,7 @@ class Controller:
         self.api = httpx.Client(base_url=self.url, timeout=10, headers={"Authorization": f"Bearer {TOKEN}"})
         self.starts = 0
 
-    def start(self) -> Controller:
+    def start(self, timeout: float = 30) -> Controller:
         self.starts += 1
         log = (self.root / f"serve-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
@@ -49,7 +49,7 @@ class Controller:
             env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
         )
         log.close()
-        wait_for(self._up, 30, 0.1, what=f"the controller on port {self.port}")
+        wait_for(self._up, timeout, 0.1, what=f"the controller on port {self.port}")
         return self
 
     def _up(self) -> bool:

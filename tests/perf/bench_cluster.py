@@ -20,8 +20,15 @@ What it does:
    per guest the plan needs; the few cluster-level reads are left out of the floor).
 4. Memory: the controller process's peak RSS (ru_maxrss) while holding the estate, the live state and
    the plan.
+5. With `--commits N` (issue 21): the reconciler (the controller's own, with its live-state cache) follows
+   a Git repository of the estate at the last latency given. After a first reconcile (a full read), N
+   commits each change one guest's memory (a different guest each time); each is pushed and reconciled
+   (fetch, checkout, validate, plan, apply, verify, record): push to `applied`, p50 and p99, and the API
+   calls each made (counted by the simulated PVE, logins included). Then one commit changing
+   `--many` guests' memory. Snapshots before changes are off (`--snapshots` turns them on).
 
-Goals (issue 12): at 20 ms, under 10 s; memory under 400 MB.
+Goals (issue 12): at 20 ms, under 10 s; memory under 400 MB. Issue 21: at 20 ms, one changed guest from
+push to applied under 1 s p50 and 2 s p99; 100 changed guests under 5 s; calls grow with changed guests.
 """
 
 from __future__ import annotations
@@ -93,6 +100,16 @@ def serve(directory: str, nodes: int, conn: Any) -> None:
             node.fake.time_scale = 1.0 if value else 0.0
             node.run(_set_latency(node, value))
             conn.send("ok")
+        elif command == "count":  # requests received since the last count, by method
+            counts: dict[str, int] = {}
+            for method, _path, _body in node.fake.requests:
+                counts[method] = counts.get(method, 0) + 1
+            node.fake.requests.clear()
+            conn.send(counts)
+        elif command == "record":
+            node.fake.max_requests = 10**7 if value else 0
+            node.fake.requests.clear()
+            conn.send("ok")
         elif command == "stop":
             node.stop()
             conn.send("ok")
@@ -120,12 +137,96 @@ def floor(api: Any, paths: list[str], threads: int) -> float:
     return time.perf_counter() - start
 
 
+def commits(parent: Any, directory: Path, settings: Any, args: argparse.Namespace) -> None:
+    """Part 5 of the module docstring."""
+    import json
+    import statistics
+
+    from gitops.controller.reconciling import Reconciler
+    from gitops.controller.triggers import Trigger, coalesce
+    from gitops.source import ConfigRepo
+    from gitops.store import open_store
+    from tests.controller.support import git
+
+    work = directory.parent
+    bare, clone = work / "config.git", work / "config-work"
+    git("init", "--quiet", "--bare", "--initial-branch", "main", bare)
+    git("clone", "--quiet", bare, clone)
+    for path in directory.glob("*.json"):
+        (clone / path.name).write_text(path.read_text())
+    git("add", "--all", cwd=clone)
+    git("commit", "--quiet", "-m", "estate", cwd=clone)
+    git("push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=clone)
+    settings = settings.model_copy(update={"git_url": bare.as_uri(), "data_dir": work / "data",
+                                           "snapshots": args.snapshots, "drift_interval": 3600.0})
+    store = open_store(f"sqlite:///{work / 'data' / 'phoenix.db'}")
+    repo = ConfigRepo.from_settings(settings)
+    reconciler = Reconciler(settings, store, repo, lambda: connect(settings))
+
+    def calls() -> dict[str, int]:
+        parent.send(("count", None))
+        return dict(parent.recv())
+
+    def push_and_reconcile(change: dict[str, int], message: str) -> tuple[float, dict[str, int], str]:
+        lxc_file = clone / "phoenix_lxc_configs.json"
+        data = json.loads(lxc_file.read_text())
+        for ctid, memory in change.items():
+            data["lxc_configs"][ctid]["memory_mb"] = memory
+        lxc_file.write_text(json.dumps(data))
+        git("commit", "--quiet", "-am", message, cwd=clone)
+        git("push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=clone)
+        sha = git("rev-parse", "HEAD", cwd=clone)
+        calls()
+        started = time.perf_counter()
+        outcome = reconciler.reconcile(coalesce([Trigger("webhook", source="bench")]))
+        took = time.perf_counter() - started
+        status = store.get_revision(sha).status
+        if status != "applied":
+            raise SystemExit(f"{message}: {status} ({outcome.detail})")
+        return took, calls(), status
+
+    parent.send(("record", True))
+    parent.recv()
+    started = time.perf_counter()
+    first = reconciler.reconcile(coalesce([Trigger("webhook", source="bench")]))
+    row("first reconcile (full read, cache empty)", secs(time.perf_counter() - started),
+        f"{first.action}; {sum(calls().values())} API calls")
+    lxc = json.loads((clone / "phoenix_lxc_configs.json").read_text())["lxc_configs"]
+    ctids = [c for c, g in lxc.items() if not g.get("is_template")]
+    times, counts = [], []
+    for i in range(args.commits):
+        ctid = ctids[(i * 97) % len(ctids)]
+        took, counted, _ = push_and_reconcile({ctid: int(lxc[ctid].get("memory_mb", 512)) + 64 * (i + 1)},
+                                              f"more memory for {ctid}")
+        times.append(took)
+        counts.append(sum(counted.values()))
+    times_sorted = sorted(times)
+    p50 = statistics.median(times)
+    p99 = times_sorted[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
+    row(f"{args.commits} commits, one guest's memory each: push to applied", f"p50 {secs(p50)}",
+        f"p99 {secs(p99)}; min {secs(times_sorted[0])}; goals p50 < 1 s: {'met' if p50 < 1 else 'MISSED'}, "
+        f"p99 < 2 s: {'met' if p99 < 2 else 'MISSED'}")
+    row("API calls per one-guest commit", f"{statistics.median(counts):.0f}",
+        f"min {min(counts)}, max {max(counts)} (logins included)")
+    many = {c: 700 + i for i, c in enumerate(ctids[1:1 + args.many])}
+    took, counted, _ = push_and_reconcile(many, f"more memory for {len(many)} guests")
+    row(f"one commit changing {len(many)} guests: push to applied", secs(took),
+        f"{sum(counted.values())} API calls ({', '.join(f'{m} {n}' for m, n in sorted(counted.items()))}); "
+        f"goal < 5 s: {'met' if took < 5 else 'MISSED'}")
+    repo.close()
+    store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--guests", type=int, default=10_000)
     parser.add_argument("--nodes", type=int, default=30)
     parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.02])
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--commits", type=int, default=0, help="commits to push and reconcile (part 5)")
+    parser.add_argument("--many", type=int, default=100, help="guests the last commit of part 5 changes")
+    parser.add_argument("--snapshots", action="store_true", help="part 5 with pre-apply snapshots")
+    parser.add_argument("--skip-noop", action="store_true", help="skip part 3 (the no-op plans)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
@@ -160,7 +261,7 @@ def main() -> None:
             api = raw_api(Cluster(address, cafile), pool=settings.pve_read_concurrency)  # type: ignore[arg-type]
             paths = [f"nodes/{g.node}/{'lxc' if g.kind == 'lxc' else 'qemu'}/{g.vmid}/pending"
                      for g in first.live.guests.values()]
-            for latency in args.latency:
+            for latency in [] if args.skip_noop else args.latency:
                 parent.send(("latency", latency))
                 parent.recv()
                 took, times, run = best(lambda: session.read_and_plan(estate, options, check_secrets=False), args.runs)
@@ -173,6 +274,10 @@ def main() -> None:
                 row(f"no-op plan at {latency * 1000:.0f} ms", secs(took),
                     f"runs {', '.join(secs(t) for t in times)}; floor {secs(base)} "
                     f"({settings.pve_read_concurrency} threads); {took / base:.2f}x floor{goal}")
+            if args.commits:
+                parent.send(("latency", args.latency[-1]))
+                parent.recv()
+                commits(parent, directory, settings, args)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             row("controller peak RSS", f"{rss:.0f} MB",
                 f"goal < {MEMORY_GOAL} MB: {'met' if rss < MEMORY_GOAL else 'MISSED'}")

@@ -28,7 +28,7 @@ def _status(api: Api) -> Status:
     state = api.store.get_state()
     report = state.drift_report
     return Status(
-        applied_revision=state.applied_revision, target_revision=state.target_revision,
+        instance=api.store.instance, applied_revision=state.applied_revision, target_revision=state.target_revision,
         head_revision=state.branch_head, phase=state.phase, suspended=state.suspended, pinned=state.pinned,
         pinned_revision=state.pinned_revision, drift=state.drift,
         drift_counts=report.counts() if report is not None else {},

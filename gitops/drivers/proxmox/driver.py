@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gitops import errors, retrying
 from gitops.config.estate import Estate
-from gitops.drivers.proxmox import clonelocks, cluster_reading, tasks
+from gitops.drivers.proxmox import clonelocks, cluster_reading, digests, live_cache, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
@@ -32,8 +32,9 @@ class ProxmoxDriver:
 
     def __init__(self, client: ProxmoxClient, *, policy: retrying.RetryPolicy = retrying.PROXMOX,
                  task_timeout: float = 3600.0, concurrency: int | None = None, source_address: str = "",
-                 secrets_dir: Path | None = None) -> None:
+                 secrets_dir: Path | None = None, cache: live_cache.LiveCache | None = None) -> None:
         self.client = client
+        self.cache = cache  # the controller's: reads only what can have changed (None: read everything)
         self.secrets_dir = secrets_dir  # PHOENIX_SECRETS_DIR: where one-time secrets (new API tokens) go
         self.source_address = source_address  # PHOENIX_PVE_SOURCE_ADDRESS: how PVE sees us (NAT)
         self.policy = policy
@@ -56,10 +57,23 @@ class ProxmoxDriver:
         guests = desired_mod.desired_guests(estate, options.node)
         ids = {d.vmid for d in guests}
         with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
-        read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
+        if self.cache is not None and not full:
+            read = live_cache.read_cached(
+                self.client, self.cache, guests, firewall=with_firewall, cluster_key=repr(estate.hypervisor),
+                read_cluster_extra=lambda state: self._read_cluster_level(estate, state))
+        else:
+            if self.cache is not None:
+                self.cache.expire()  # a full read (a data rollback) goes on to change guests: start afresh
+            read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
+            self._read_cluster_level(estate, read)
         # The Proxmox part of the snapshot; other systems' fields are theirs to fill.
-        live.node, live.nodes, live.guests, live.storages = read.node, read.nodes, read.guests, read.storages
-        live.offline_nodes, live.appliances = read.offline_nodes, read.appliances
+        live.node, live.nodes, live.guests = read.node, read.nodes, read.guests
+        live.offline_nodes = read.offline_nodes
+        for name in live_cache.CLUSTER_FIELDS:
+            setattr(live, name, getattr(read, name))
+
+    def _read_cluster_level(self, estate: Estate, live: LiveState) -> None:
+        """What the hypervisor file's blocks need: networks, access, firewalls (each only when configured)."""
         if network.desired_interfaces(estate.hypervisor):
             cluster_reading.read_networks(self.client, live)
         access = estate.hypervisor.access
@@ -88,12 +102,17 @@ class ProxmoxDriver:
         return action.node or self.client.node
 
     def run(self, action: Action, context: ActionContext) -> None:
-        for call in action.calls:
-            self._call(action, call, context)
+        try:
+            digests.check_before(self.client, action)
+            for call in action.calls:
+                self._call(action, call, context)
+        finally:
+            if self.cache is not None:  # whatever happened, what it knew of the target is old now
+                self.cache.invalidate(action.target)
 
     def _call(self, action: Action, call: ApiCall, context: ActionContext) -> None:
         what = f"{call.method} {call.path}"
-        params = context.params(call.params, what=what)
+        params = digests.with_digest(context.params(call.params, what=what), action, call)
         secret_file = self._secret_file(call, action) if call.save_secret else None
         context.calling(what)
 

@@ -10,6 +10,7 @@ exit statuses. The mapping, by what the caller should do next:
     502-504, 595, 596                      -> TransientError   (pveproxy cannot reach the node)
     500 with one of PVE's lock, timeout    -> TransientError   (`CT 101 is locked (backup)`,
         or quorum messages                                      `can't lock file '...' - got timeout`)
+    500 with PVE's digest refusal          -> StaleError       (the config changed since it was read)
     500 with one of PVE's exact messages   -> PermanentError   (`shrinking disks is not supported`,
         for a request that fails again                          `storage 'x' does not exist`, ...)
     any other 500                          -> TransientError   (worth another try later)
@@ -47,7 +48,6 @@ _TRANSIENT_MESSAGES = (
     "connection check for storage '{storage}' failed - {error}",
     "Lost 'create' config lock, aborting.",
     "failed to open container {vmid}'s command socket: {error}",
-    "checksum mismatch (file change by other user?)",
     "unexpected state change",
     "container did not stop",
     "Connection refused",
@@ -154,6 +154,14 @@ def _compile(templates: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(r"(?:^|: | - )(?:" + "|".join(_template(t) for t in templates) + r")\s*$", re.DOTALL)
 
 
+# The config changed since the digest a write carries was read (PVE::Tools::assert_if_modified for
+# containers and most config files; qemu-server's own wording for VMs): re-read and re-plan, never resend.
+_STALE_MESSAGES = (
+    "detected modified configuration - file changed by other user? Try again.",
+    "checksum mismatch (file change by other user?)",
+    "checksum missmatch (file change by other user?)",
+)
+_STALE = _compile(_STALE_MESSAGES)
 _TRANSIENT = _compile(_TRANSIENT_MESSAGES)
 _PERMANENT = _compile(_PERMANENT_MESSAGES)
 PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 406, 409, 410, 411, 412, 413, 414, 415, 422, 501})
@@ -214,6 +222,8 @@ def _from_status(exc: ResourceException, *, what: str, target: str | None) -> er
         return errors.AuthenticationError(message, target=target)
     if status in PERMANENT_STATUSES or 400 <= status < 500:
         return errors.PermanentError(message, target=target)
+    if _STALE.search(text):
+        return errors.StaleError(message, target=target)
     if status in TRANSIENT_STATUSES or is_transient_message(text):
         return errors.TransientError(message, target=target)
     if is_permanent_message(text):

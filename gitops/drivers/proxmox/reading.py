@@ -6,7 +6,8 @@ Called by the controller and the CLI before planning (and for drift checks). The
   the nodes;
 - per managed guest, one `GET .../pending`: it carries the current value of every key *and* what is
   pending, so it replaces `GET .../config` (PVE's `config` shows pending values merged in for
-  containers, so it could not tell them apart anyway);
+  containers, so it could not tell them apart anyway), and the config's `digest` (kept on the guest:
+  the config write planned from this read carries it, and PVE refuses it if the config changed since);
 - per managed guest, only when there can be something to see: the firewall options and rules (a NIC
   has `firewall=1`, or the caller asks for the guest in `firewall`), the snapshot list (the config
   has `parent`, which PVE sets while any snapshot the config descends from exists, or the caller asks
@@ -61,7 +62,20 @@ def read_live_state(
     read even without a sign of one (pass the guests whose desired config has them). `snapshots=None`
     reads no snapshot list at all: the caller reads the few it needs later with `read_snapshots`."""
     round_trips: list[float] = []  # seconds each call before the guests' took
-    resources = _get(client, "cluster/resources", round_trips)
+    state = read_resources(client, round_trips)
+    managed = [g for vmid, g in sorted(state.guests.items())
+               if (vmids is None or vmid in vmids) and g.node not in state.offline_nodes]
+    read_cluster(client, state, round_trips)
+    read_guests(client, managed, round_trips, firewall=firewall, snapshots=snapshots)
+    return state
+
+
+def read_resources(client: ProxmoxClient, round_trips: list[float] | None = None,
+                   resources: list[dict[str, Any]] | None = None) -> LiveState:
+    """The nodes and every guest's kind, node, name, status, template flag, tags and lock: one
+    `GET cluster/resources` (or its answer, when given)."""
+    if resources is None:
+        resources = fetch_resources(client, round_trips)
     state = LiveState(node=client.node)
     state.nodes = sorted(str(r["node"]) for r in resources if r.get("type") == "node")
     state.offline_nodes = {str(r["node"]) for r in resources
@@ -81,31 +95,40 @@ def read_live_state(
             lock=str(item.get("lock") or ""),
         )
         state.guests[guest.vmid] = guest
-    managed = [g for vmid, g in sorted(state.guests.items())
-               if (vmids is None or vmid in vmids) and g.node not in state.offline_nodes]
-    firewall_for = set(firewall)
-    snapshots_for: set[int] | None = None if snapshots is None else set(snapshots)
+    return state
 
+
+def fetch_resources(client: ProxmoxClient, round_trips: list[float] | None = None) -> list[dict[str, Any]]:
+    """`GET cluster/resources`: one line per node, guest and storage of the cluster."""
+    return list(_get(client, "cluster/resources", round_trips) or [])
+
+
+def read_cluster(client: ProxmoxClient, state: LiveState, round_trips: list[float]) -> None:
+    """The storages (with the template content of those that hold templates) and the appliance index."""
     for item in _get(client, pve_paths.storage_path(), round_trips) or []:
         storage = _read_storage(client, item, round_trips, _online(state))
         state.storages[storage.storage] = storage
-
     state.appliances = _read_appliances(client, round_trips, _online(state))
 
+
+def read_guests(client: ProxmoxClient, managed: list[LiveGuest], round_trips: list[float], *,
+                firewall: Collection[int] = (), snapshots: Collection[int] | None = ()) -> None:
+    """Each guest's details (see `read_live_state`), in threads when a round trip takes long enough."""
+    firewall_for = set(firewall)
+    snapshots_for: set[int] | None = None if snapshots is None else set(snapshots)
     # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
     # when it answers at once, they only contend. The quickest call so far tells which it is.
-    per_call = min(round_trips)
+    per_call = min(round_trips) if round_trips else 1.0
     workers = 1 if per_call < PARALLEL_ABOVE else max(1, client.read_concurrency)
     if workers == 1 or len(managed) < 2:
         for g in managed:
             _read_guest(client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for))
-        return state
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pve-read") as pool:
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(managed)), thread_name_prefix="pve-read") as pool:
         jobs = [pool.submit(_read_guest, client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for))
                 for g in managed]
         for job in jobs:
             job.result()
-    return state
 
 
 def split_tags(text: str) -> list[str]:
@@ -165,6 +188,7 @@ def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, wa
     base = guest_path(guest)
     calls = 1
     guest.config, guest.pending = parse_pending(_get(client, f"{base}/pending") or [])
+    guest.digest = str(guest.config.pop("digest", "") or "")  # PVE lists the config's digest as an item
     if want_firewall or has_firewall_nic(guest.config, guest.pending):
         options = dict(_get(client, f"{base}/firewall/options") or {})
         options.pop("digest", None)

@@ -71,7 +71,7 @@ def plan_existing(d: DesiredGuest, live: LiveGuest, options: PlanOptions) -> Gue
         params: dict[str, object] = {c.field: c.new for c in changes}
         if deletes:
             params["delete"] = ",".join(deletes)
-        calls = [*(snapshot if mutating else []), ApiCall("PUT", d.path("config"), params)]
+        calls = [*(snapshot if mutating else []), ApiCall("PUT", d.path("config"), params, digest=live.digest)]
         shown = changes + [FieldChange(k, effective.get(k), None) for k in deletes]
         out.actions.append(Action(
             target=d.target, action="update", node=d.node, changes=shown, calls=calls,

@@ -1,0 +1,150 @@
+"""The live state the controller last read, per guest, so a new revision reads only what can have changed.
+
+Kept by the reconciler (one per controller process, `LiveCache(max_age=drift interval)`) and handed to the
+Proxmox driver of each run; the CLI has none and reads everything fresh. For each guest it keeps what the
+last read found (config, pending values and PVE's digest among them), when, the guest's line of
+`GET cluster/resources` at that time, and the desired state it was read for. A read for a revision
+(`read_cached`) makes one `GET cluster/resources` and then reads fresh only:
+
+- guests whose desired state is not the one they were last read for (the commit changed them), and the
+  guests that clone from one of those (their dependents in the plan graph);
+- guests whose `cluster/resources` line changed (node, name, status, lock, tags, template, memory, cores,
+  disk size: a migration, a start or stop, a hand edit of the sizes) or that are new to the cache;
+- guests the controller itself acted on since (every action drops its target: `invalidate`);
+- anything read longer ago than `max_age` (the drift interval).
+
+Guests that are gone from `cluster/resources` are gone from the answer (the planner plans them as missing).
+The cluster-level part (storages and their templates, the appliance index, networks, access, firewalls) is
+kept whole: read again when the hypervisor file changed, when an action touched a non-guest target, or
+when older than `max_age`. A hand edit that shows nowhere in `cluster/resources` (a guest's description,
+say) is found by the drift check, which reads everything (`expire`), and a config write never overwrites
+one blindly: it carries the digest it was planned from (`digests`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitops.drivers.proxmox import reading
+from gitops.drivers.proxmox.connection import ProxmoxClient
+from gitops.planner.live import LiveGuest, LiveState
+from gitops.planner.proxmox.desired import DesiredGuest
+
+# The fields of a guest's `cluster/resources` line that say its config or placement changed (not its load).
+RESOURCE_FIELDS = ("type", "node", "name", "status", "template", "tags", "lock", "maxmem", "maxcpu", "maxdisk")
+# The LiveState fields the cluster-level reads fill (the rest is per guest, or another system's).
+CLUSTER_FIELDS = ("storages", "appliances", "cluster_firewall", "access", "node_networks", "node_addresses",
+                  "node_firewalls", "controller_address", "api_port")
+
+
+@dataclass
+class CachedGuest:
+    guest: LiveGuest
+    line: tuple[Any, ...]  # its RESOURCE_FIELDS when read
+    desired: str           # the desired state it was read for (`desired_key`)
+    read_at: float
+
+
+@dataclass
+class ReadCounts:
+    """What the last read did: guests read fresh, guests served from the cache, cluster part fresh."""
+
+    fresh: int = 0
+    cached: int = 0
+    cluster_fresh: bool = False
+
+
+@dataclass
+class LiveCache:
+    """Per guest, the last read; and the cluster-level part. Thread-safe for the driver's calls."""
+
+    max_age: float
+    clock: Callable[[], float] = time.monotonic
+    guests: dict[int, CachedGuest] = field(default_factory=dict)
+    cluster: dict[str, Any] | None = None
+    cluster_key: str = ""
+    cluster_read_at: float = 0.0
+    last: ReadCounts = field(default_factory=ReadCounts)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def invalidate(self, target: str) -> None:
+        """Forget what an action changed: a guest (`lxc/101`, `vm/1001`), or else the cluster part."""
+        kind, _, ident = target.partition("/")
+        with self._lock:
+            if kind in ("lxc", "vm") and ident.isdigit():
+                self.guests.pop(int(ident), None)
+            else:
+                self.cluster = None
+
+    def expire(self) -> None:
+        """Forget everything: the next read is a full one (the drift check's sweep, a new leader)."""
+        with self._lock:
+            self.guests.clear()
+            self.cluster = None
+
+
+def desired_key(guest: DesiredGuest) -> str:
+    """What identifies a guest's desired state (equal for equal desired guests)."""
+    return repr(guest)
+
+
+def line_of(item: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(item.get(name) for name in RESOURCE_FIELDS)
+
+
+def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGuest], *,
+                firewall: Collection[int], cluster_key: str,
+                read_cluster_extra: Callable[[LiveState], None]) -> LiveState:
+    """The live state for `desired`, read fresh where the module docstring says, the rest from `cache`."""
+    round_trips: list[float] = []
+    resources = reading.fetch_resources(client, round_trips)
+    state = reading.read_resources(client, resources=resources)
+    lines = {int(item["vmid"]): line_of(item) for item in resources if item.get("vmid") is not None}
+    keys = {d.vmid: desired_key(d) for d in desired}
+    now = cache.clock()
+    with cache._lock:
+        for vmid in [v for v in cache.guests if v not in state.guests]:  # deleted (by hand): gone
+            del cache.guests[vmid]
+        changed = {vmid for vmid, key in keys.items()
+                   if (entry := cache.guests.get(vmid)) is None or entry.desired != key}
+        fresh_ids = changed | _clones_of(desired, changed)
+        fresh: list[LiveGuest] = []
+        for vmid in sorted(keys):
+            guest = state.guests.get(vmid)
+            if guest is None or guest.node in state.offline_nodes:
+                continue
+            entry = cache.guests.get(vmid)
+            if (vmid in fresh_ids or entry is None or entry.line != lines.get(vmid)
+                    or now - entry.read_at > cache.max_age):
+                fresh.append(guest)
+            else:
+                state.guests[vmid] = entry.guest
+        cluster = cache.cluster if (cache.cluster_key == cluster_key
+                                    and now - cache.cluster_read_at <= cache.max_age) else None
+    reading.read_guests(client, fresh, round_trips or [1.0], firewall=firewall, snapshots=None)
+    if cluster is None:
+        reading.read_cluster(client, state, round_trips)
+        read_cluster_extra(state)
+        cluster = {name: getattr(state, name) for name in CLUSTER_FIELDS}
+    else:
+        for name, value in cluster.items():
+            setattr(state, name, value)
+    with cache._lock:
+        for guest in fresh:
+            cache.guests[guest.vmid] = CachedGuest(guest, lines.get(guest.vmid, ()), keys[guest.vmid], now)
+        if cache.cluster is not cluster:
+            cache.cluster, cache.cluster_key, cache.cluster_read_at = cluster, cluster_key, now
+        cache.last = ReadCounts(fresh=len(fresh), cached=len(keys) - len(fresh),
+                                cluster_fresh=cache.cluster_read_at == now)
+    return state
+
+
+def _clones_of(desired: list[DesiredGuest], changed: set[int]) -> set[int]:
+    """The guests that need a changed one (its clones: they are planned from their source's state)."""
+    if not changed:
+        return set()
+    return {d.vmid for d in desired if changed.intersection(d.needs)}
