@@ -7,7 +7,9 @@ so they never show in a repr, a log line or an error message.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -88,7 +90,7 @@ class NotifyTarget(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Every setting named in ARCHITECTURE.md, plus the controller's behaviour switches."""
+    """Every setting named in docs/architecture.md, plus the controller's behaviour switches."""
 
     model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__")
 
@@ -124,6 +126,9 @@ class Settings(BaseSettings):
     poll_interval: float = 60.0
     drift_interval: float = 300.0
     database_url: str = ""
+    # How many replicas run together (the deploy files set it beside their replica count). More than one
+    # needs PostgreSQL: on SQLite each would keep its own ledger and leader lock, and every one would apply.
+    replicas: int = Field(1, ge=1)
     instance: str = Field("default", description="this controller's name among the controllers sharing one "
                           "database (one per cluster): it keys the ledger (a PostgreSQL schema `phoenix_NAME`, or "
                           "a SQLite file `phoenix.NAME.db`) and the leader lock; lowercase letters, digits, hyphens")
@@ -217,6 +222,13 @@ class Settings(BaseSettings):
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"
 
+    def replicas_problem(self) -> str | None:
+        """Why these settings cannot run as configured (several replicas on SQLite), or None."""
+        if self.replicas > 1 and self.sqlite_url().startswith("sqlite"):
+            return (f"PHOENIX_REPLICAS={self.replicas} needs PostgreSQL (PHOENIX_DATABASE_URL): on SQLite each "
+                    "replica keeps its own ledger and leader lock, so every one would lead and apply")
+        return None
+
     def sync_allowed(self, when: dt.datetime) -> bool:
         """Deny windows win; with allow windows, applies happen only inside one of them."""
         if any(w.kind == "deny" and w.contains(when) for w in self.sync_windows):
@@ -257,3 +269,57 @@ def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:
             return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
 
     return _FromToml(**overrides)
+
+
+# PHOENIX_* variables that are not settings: read by the CLI itself, or families of names.
+CLI_VARIABLES = ("PHOENIX_API_URL", "PHOENIX_DEMO_NODES")
+VARIABLE_FAMILIES = ("PHOENIX_SECRET_",  # PHOENIX_SECRET_<NAME>: the value of ${secret:NAME}
+                     "PHOENIX_TEST_")  # the test suite's own
+
+
+def known_variables() -> list[str]:
+    """Every PHOENIX_* variable a setting reads (`PHOENIX_POLICY__<FIELD>` for the host policy's fields)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    names = [f"{prefix}{name}".upper() for name in Settings.model_fields]
+    names += [f"{prefix}POLICY__{name}".upper() for name in HostPolicy.model_fields]
+    return [*names, *CLI_VARIABLES]
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning per PHOENIX_* variable in `environ` that nothing reads (a typo is otherwise silently
+    ignored), naming the closest known one: `PHOENIX_PVE_HOTS is not a setting (did you mean
+    PHOENIX_PVE_HOST?)`. Only names are looked at, never values."""
+    known = known_variables()
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("PHOENIX_") or upper in known or upper.startswith(VARIABLE_FAMILIES):
+            continue
+        # compared without the common prefix, which would make every name look close
+        close = difflib.get_close_matches(upper.removeprefix("PHOENIX_"), [k.removeprefix("PHOENIX_") for k in known],
+                                          n=1, cutoff=0.6)
+        hint = f" (did you mean PHOENIX_{close[0]}?)" if close else ""
+        warnings.append(f"{name} is not a setting{hint}")
+    return warnings
+
+
+def read_environment_file(path: Path) -> dict[str, str]:
+    """The variables of a systemd `EnvironmentFile` (what the unit in deploy/ reads), as systemd reads it:
+    `KEY=VALUE` per line, `#` and `;` lines are comments, a value runs to the end of its line (a `\\` at
+    the end continues it), whitespace around it is dropped, and one pair of enclosing quotes is removed.
+    So a JSON value (`PHOENIX_SYNC_WINDOWS=[{"kind": "allow"}]`) arrives intact, where a shell's `.`
+    would take it apart."""
+    found: dict[str, str] = {}
+    text = path.read_text(encoding="utf-8").replace("\\\n", "")
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        key, equals, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals or not key.replace("_", "a").isalnum() or key[0].isdigit():
+            raise ValueError(f"{path}:{number}: not KEY=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        found[key] = value
+    return found

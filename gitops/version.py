@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import platform
 from functools import cache
-from importlib import metadata
 
 DISTRIBUTION = "phoenix-gitops"
 UNKNOWN = "0+unknown"
@@ -17,6 +16,8 @@ UNKNOWN = "0+unknown"
 @cache
 def version() -> str:
     """The version of the installed distribution, e.g. `0.1.0`."""
+    from importlib import metadata  # slow to import: only when a version is asked for
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:

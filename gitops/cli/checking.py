@@ -6,6 +6,9 @@ failed (warnings and skipped systems allowed), 1 otherwise, 2 when the settings 
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +27,12 @@ also says which privileges of the PhoenixGitOps role the API token lacks; `confi
 at the branch's head are valid and ask for anything no API token may set (bind mounts, GPUs).
 Exit 0 nothing failed, 1 failed.
 
+With --env-file FILE: the settings of that systemd EnvironmentFile (deploy/phoenix-gitops.env.example's
+format), read as the service reads them, instead of this shell's PHOENIX_* variables.
+
 Example: phoenix-gitops check --settings /etc/phoenix-gitops/settings.toml
+
+Example: phoenix-gitops check --env-file /etc/phoenix-gitops/env
 """
 
 
@@ -36,7 +44,41 @@ class CheckFormat(StrEnum):
 def check(
     settings_file: Path | None = typer.Option(None, "--settings", help="TOML file of settings (beneath PHOENIX_*)"),
     output: CheckFormat = typer.Option(CheckFormat.text, "--format", help="text (one line per system) or json"),
+    env_file: Path | None = typer.Option(None, "--env-file", help="systemd EnvironmentFile to read the settings from"),
 ) -> None:
+    with _environment(env_file, output):
+        _check(settings_file, output)
+
+
+@contextlib.contextmanager
+def _environment(env_file: Path | None, output: CheckFormat) -> Iterator[None]:
+    """The process environment as the service would see it: this shell's without its PHOENIX_* variables,
+    and the file's on top (restored afterwards)."""
+    if env_file is None:
+        yield
+        return
+    from gitops.settings import read_environment_file
+
+    try:
+        variables = read_environment_file(env_file)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        from gitops.controller import preflight
+
+        _print([preflight.Check("settings", "failed", f"cannot read {env_file}: {exc}",
+                                "write it as KEY=VALUE lines (deploy/phoenix-gitops.env.example)")], output)
+        raise typer.Exit(EXIT_USAGE) from None
+    saved = dict(os.environ)
+    try:
+        for name in [n for n in os.environ if n.upper().startswith("PHOENIX_")]:
+            del os.environ[name]
+        os.environ.update(variables)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _check(settings_file: Path | None, output: CheckFormat) -> None:
     from pydantic import ValidationError
 
     from gitops.controller import preflight

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,12 +54,16 @@ def serve(
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
     from gitops.errors import PhoenixError
-    from gitops.settings import load_settings
+    from gitops.settings import load_settings, unknown_variables
 
     try:
         settings = load_settings(settings_file)
     except (PhoenixError, ValueError) as exc:
         fail(f"invalid settings: {exc}")
+    if problem := settings.replicas_problem():
+        fail(problem, 2)
+    for warning in unknown_variables(os.environ):
+        typer.echo(f"warning: {warning}", err=True)
     _run(settings, host or settings.api_host, port or settings.api_port)
 
 
@@ -79,6 +85,9 @@ def demo(
     where = f"cluster (pve1..pve{nodes}; guests without a `node` on pve1)" if nodes > 1 else "node"
     token_line = (f"API token (shown once, kept in {started.token_file}):\n    {started.token}"
                   if started.token_created else f"API token: in {started.token_file}")
+    cli = _this_command()
+    repo = shlex.quote(str(started.repo_dir))
+    api = f" --api {url}" if url != DEFAULT_API else ""
     typer.echo(
         f"""Phoenix GitOps demo
   simulated Proxmox {where}: https://{started.settings.pve_host} (fakepve)
@@ -87,21 +96,28 @@ def demo(
   config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)
   {token_line}
 
-Try:
-  export PHOENIX_API_TOKEN=$(cat {started.token_file})
-  cd {started.repo_dir} && sed -i 's/"memory_mb": 512/"memory_mb": 768/' phoenix_lxc_configs.json \\
+Try, in another shell:
+  export PHOENIX_API_TOKEN=$(cat {shlex.quote(str(started.token_file))})
+  cd {repo} && sed -i 's/"memory_mb": 512/"memory_mb": 768/' phoenix_lxc_configs.json \\
       && git commit -am "more memory"
-  cd {started.repo_dir} && sed -i 's/"value": "8001"/"value": "8002"/' phoenix_stacks_config.json \\
+  cd {repo} && sed -i 's/"value": "8001"/"value": "8002"/' phoenix_stacks_config.json \\
       && git commit -am "webapp staging on 8002"        # redeploys that one stack
-  phoenix-gitops status --api {url}
-  phoenix-gitops resources --kind stack --api {url}
-  phoenix-gitops history --api {url}
-  phoenix-gitops rollback <first sha> --api {url}     # then: phoenix-gitops resume --api {url}
-""", err=True)
+  {cli} status{api}
+  {cli} resources --kind stack{api}
+  {cli} history{api}
+  {cli} rollback $(git -C {repo} rev-list --max-parents=0 HEAD){api}   # then: {cli} resume{api}
+""")
     try:
         _run(started.settings, host, port)
     finally:
         started.close()
+
+
+def _this_command() -> str:
+    """How a fresh shell runs this phoenix-gitops: the full path of the script beside this Python (the
+    virtualenv's, which a fresh shell does not have on PATH), quoted for the shell."""
+    script = Path(sys.executable).with_name("phoenix-gitops")
+    return shlex.quote(str(script)) if script.is_file() else "phoenix-gitops"
 
 
 def _run(settings: Settings, host: str, port: int) -> None:

@@ -12,13 +12,14 @@ Portainer drivers, the Git source, the store) whose errors are turned into a fix
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
 from gitops import errors
-from gitops.settings import HostPolicy, Settings
+from gitops.settings import HostPolicy, Settings, unknown_variables
 
 Outcome = Literal["ok", "warning", "failed", "skipped"]
 log = logging.getLogger(__name__)
@@ -72,7 +73,10 @@ def log_checks(settings: Settings) -> list[Check]:
 # -- the checks --------------------------------------------------------------------------------
 
 
-def check_settings(settings: Settings) -> Check:
+def check_settings(settings: Settings, environ: Mapping[str, str] | None = None) -> Check:
+    """The required settings, then what is missing for the API and webhooks, and every PHOENIX_* variable
+    of `environ` (the process's) that no setting reads, with the closest known name."""
+    unknown = unknown_variables(os.environ if environ is None else environ)
     problems: list[str] = []
     fixes: list[str] = []
     if not settings.pve_host:
@@ -84,9 +88,12 @@ def check_settings(settings: Settings) -> Check:
     if not settings.git_url:
         problems.append("PHOENIX_GIT_URL is not set")
         fixes.append("set PHOENIX_GIT_URL to the config repository")
+    if replicas := settings.replicas_problem():
+        problems.append(replicas)
+        fixes.append("set PHOENIX_DATABASE_URL=postgresql://..., or run one replica")
     if problems:
-        return Check("settings", "failed", "; ".join(problems), "; ".join(fixes))
-    warnings = []
+        return Check("settings", "failed", "; ".join([*problems, *unknown]), "; ".join(fixes))
+    warnings = list(unknown)
     if settings.api_token is None or not settings.api_token.get_secret_value():
         warnings.append("no PHOENIX_API_TOKEN: sync, rollback, suspend and resume over the API are refused")
     if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():

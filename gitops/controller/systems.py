@@ -26,9 +26,8 @@ from gitops.config import scripts
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import REF, SecretResolver
 from gitops.controller import checks, converging, replanning
+from gitops.drivers import guests, portainer
 from gitops.drivers.executing import ApplyEvent, ApplyResult
-from gitops.drivers.guests import driver as guests_driver
-from gitops.drivers.portainer import driver as portainer_driver
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.connection import connect as connect_proxmox
 from gitops.drivers.proxmox.driver import ProxmoxDriver
@@ -46,9 +45,9 @@ if TYPE_CHECKING:
     from gitops.controller.preflight import Check
 
 # settings -> the system's driver (connected), or None when its settings are absent. A new system appends
-# its factory here, e.g. `gitops.drivers.portainer.driver.from_settings`.
-EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = [guests_driver.from_settings,
-                                                              portainer_driver.from_settings]
+# its factory here, e.g. `gitops.drivers.portainer.from_settings`; a factory imports its driver (and the
+# driver's libraries) only when the system is configured, so commands that need none stay quick to start.
+EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = [guests.from_settings, portainer.from_settings]
 DEFAULT_NODE = "pve1"  # a config-to-config plan's default node when PHOENIX_PVE_NODE is not set
 
 

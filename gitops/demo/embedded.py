@@ -8,10 +8,14 @@ self-signed certificate made for 127.0.0.1; tasks finish at once (`time_scale` 0
 Portainer (`gitops.demo.portainer`) serves plain HTTP on loopback and accepts the demo secret
 `portainer_api_key` as its API key. Everything made here is reused when the demo starts again with
 the same data dir (both simulators start empty each time; the controller converges them again).
+A running demo holds `demo.lock` in the data dir (an flock, released when it stops or dies): a second
+demo on the same folder is refused before it touches anything of the first's (its PKI, token, repo).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -49,10 +53,38 @@ class Demo:
     token_file: Path
     node: SimulatedNode
     portainer: SimulatedPortainer
+    lock: DemoLock
 
     def close(self) -> None:
         self.portainer.stop()
         self.node.stop()
+        self.lock.release()
+
+
+class DemoLock:
+    """`demo.lock` in the data dir, held (flock) while a demo runs there; its text is the holder's pid."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "demo.lock"
+        self.file = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "unknown"
+            self.file.close()
+            raise errors.SettingsError(
+                f"another demo is running with the data folder {data_dir} (pid {holder}); stop it first, or start "
+                "this one with PHOENIX_DATA_DIR set to another folder") from None
+        self.file.seek(0)
+        self.file.truncate()
+        self.file.write(f"{os.getpid()}\n")
+        self.file.flush()
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
 
 
 def example_files() -> dict[str, bytes]:
@@ -80,13 +112,22 @@ def start_demo(data_dir: Path, nodes: int = 1) -> Demo:
         raise errors.SettingsError("the demo needs fakepve: pip install 'phoenix-gitops[demo]'") from None
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = DemoLock(data_dir)  # before anything of a running demo's could be touched
+    try:
+        return _start(data_dir, nodes, lock, SimulatedNode)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _start(data_dir: Path, nodes: int, lock: DemoLock, simulated_node: type[SimulatedNode]) -> Demo:
     secrets_dir = _secrets(data_dir / "secrets")
     token_file = data_dir / "api-token"
     token, created = _token(token_file)
     repo_dir = _config_repo(data_dir / "config-repo")
 
     password = secrets.token_urlsafe(16)
-    node = SimulatedNode(data_dir / "pve-pki", host=LOOPBACK, password=password, nodes=nodes)
+    node = simulated_node(data_dir / "pve-pki", host=LOOPBACK, password=password, nodes=nodes)
     portainer_key = _demo_secret(secrets_dir, "portainer_api_key")
     portainer = _start_portainer(portainer_key)
 
@@ -97,7 +138,7 @@ def start_demo(data_dir: Path, nodes: int = 1) -> Demo:
         api_token=SecretStr(token), boot_delays=False, pve_node="pve1" if nodes > 1 else "",
         portainer_url=portainer.url, portainer_api_key=SecretStr(portainer_key),
     )
-    return Demo(settings, repo_dir, token, created, token_file, node, portainer)
+    return Demo(settings, repo_dir, token, created, token_file, node, portainer, lock)
 
 
 def _start_portainer(api_key: str) -> SimulatedPortainer:
@@ -157,6 +198,10 @@ def _config_repo(folder: Path) -> Path:
         for args in (["init", "--quiet", "--initial-branch", "main"], ["add", "--all"],
                      ["commit", "--quiet", "-m", "The example estate"]):
             subprocess.run([git, *args], cwd=folder, env=env, check=True, capture_output=True, timeout=60)
+        # the Try lines commit here: on a machine where git knows no one yet, this repo's own identity
+        if subprocess.run([git, "config", "user.email"], cwd=folder, capture_output=True, timeout=60).returncode:
+            for key, value in (("user.name", "Phoenix demo"), ("user.email", "demo@phoenix.invalid")):
+                subprocess.run([git, "config", key, value], cwd=folder, check=True, capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
         raise errors.SourceError(f"cannot make the demo config repo in {folder}: {exc}") from None
     return folder

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from gitops.cli.main import app
 from gitops.config.estate import CONFIG_FILES
 from gitops.drivers.proxmox import privileges
+from gitops.settings import read_environment_file
 from gitops.store import open_store
 from tests.controller.support import GitRemote
 from tests.e2e_apply.support import EXAMPLE
@@ -177,3 +179,59 @@ def test_portainer_is_reached_and_its_key_checked(env: dict[str, str], portainer
     code, lines = check({**env, "PHOENIX_PORTAINER_URL": portainer, "PHOENIX_PORTAINER_API_KEY": "ptr_wrong"})
     assert code == 1 and "refused the API key (401)" in lines["portainer"]
     assert "-> make an access token in Portainer" in lines["portainer"] and "ptr_wrong" not in lines["portainer"]
+
+
+def test_a_misspelled_variable_is_named_with_the_closest_setting(env: dict[str, str]) -> None:
+    typo = {k: v for k, v in env.items() if k != "PHOENIX_PVE_HOST"} | {"PHOENIX_PVE_HOTS": env["PHOENIX_PVE_HOST"]}
+    code, lines = check(typo)
+    assert code == 1
+    assert "PHOENIX_PVE_HOST is not set; PHOENIX_PVE_HOTS is not a setting (did you mean PHOENIX_PVE_HOST?)" \
+        in lines["settings"]
+    code, lines = check({**env, "PHOENIX_POLCY__ALLOW_PRIVILEGED": "true", "PHOENIX_SECRET_DB": "not a setting"})
+    assert code == 0
+    assert lines["settings"].split()[1] == "warning"
+    assert "PHOENIX_POLCY__ALLOW_PRIVILEGED is not a setting (did you mean PHOENIX_POLICY__ALLOW_PRIVILEGED?)" \
+        in lines["settings"]
+    assert "PHOENIX_SECRET_DB" not in lines["settings"]  # a secret's variable: a family of names, never a typo
+
+
+def test_several_replicas_on_sqlite_fail_the_settings_check(env: dict[str, str], pg_url: str) -> None:
+    code, lines = check({**env, "PHOENIX_REPLICAS": "2"})
+    assert code == 1
+    assert "PHOENIX_REPLICAS=2 needs PostgreSQL (PHOENIX_DATABASE_URL)" in lines["settings"]
+    code, lines = check({**env, "PHOENIX_REPLICAS": "2", "PHOENIX_DATABASE_URL": pg_url})
+    assert lines["settings"].split()[1] == "ok", lines["settings"]
+
+
+def test_env_file_is_read_as_systemd_reads_it(env: dict[str, str], tmp_path: Path) -> None:
+    """`check --env-file` takes the service's EnvironmentFile: a JSON value that a shell's `.` would break
+    arrives whole, and the shell's own PHOENIX_* variables do not count."""
+    windows = '[{"kind": "allow", "weekdays": [0,1,2,3,4], "start": "06:00", "end": "20:00"}]'
+    lines = [f"{key}={value}" for key, value in env.items()]
+    file = tmp_path / "env"
+    file.write_text("# the service's settings\n" + "\n".join(lines) + f"\nPHOENIX_SYNC_WINDOWS={windows}\n"
+                    "PHOENIX_PVE_HOTS=typo\n")
+    shell = {"PHOENIX_PVE_HOST": "nowhere.invalid:1", "PHOENIX_GIT_URL": "file:///nowhere"}
+    code, found = check(shell, "--env-file", str(file))
+    assert code == 0, found
+    assert found["proxmox"].split()[1] == "ok" and found["git"].split()[1] == "ok"
+    assert "PHOENIX_PVE_HOTS is not a setting (did you mean PHOENIX_PVE_HOST?)" in found["settings"]
+    sourced = subprocess.run(["sh", "-c", f"set -a; . {file}; env"], capture_output=True, text=True)
+    assert f"PHOENIX_SYNC_WINDOWS={windows}" not in sourced.stdout  # what a shell makes of the same line
+
+
+def test_the_deploy_env_example_is_one_file_for_systemd_and_check(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "phoenix-gitops.env.example"
+    variables = read_environment_file(example)
+    assert variables["PHOENIX_PVE_TOKEN_NAME"] == "phoenix@pve!gitops"
+    uncommented = tmp_path / "env"
+    uncommented.write_text(example.read_text().replace("# PHOENIX_SYNC_WINDOWS=", "PHOENIX_SYNC_WINDOWS="))
+    windows = read_environment_file(uncommented)["PHOENIX_SYNC_WINDOWS"]
+    assert json.loads(windows)[0]["start"] == "06:00"
+
+
+def test_an_unreadable_env_file_is_a_settings_failure(tmp_path: Path) -> None:
+    bad = tmp_path / "env"
+    bad.write_text("export PHOENIX_PVE_HOST=x\nnot a line\n")
+    code, found = check({}, "--env-file", str(bad))
+    assert code == 2 and "not KEY=VALUE" in found["settings"]

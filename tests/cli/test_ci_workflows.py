@@ -47,3 +47,15 @@ def test_comment_posts_once_then_edits(tmp_path: Path, forge: str) -> None:
         assert body.startswith("second plan")
         assert len(sim.statuses(forge, "ann/config", SHA)) == 2
         assert sim.tokens[forge] not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("name", ["github-actions.yml", "gitea-actions.yml"])
+def test_workflows_install_the_release_wheel_not_a_name_on_the_package_index(name: str) -> None:
+    """No `pip install phoenix-gitops` from the index (no such package is ours): the wheel of this version."""
+    workflow = yaml.safe_load((ROOT / "deploy" / "ci" / name).read_text())
+    version = next(line.split('"')[1] for line in (ROOT / "pyproject.toml").read_text().splitlines()
+                   if line.startswith("version = "))
+    package = workflow["env"]["PHOENIX_GITOPS_PACKAGE"]
+    assert package == f"./ci/phoenix_gitops-{version}-py3-none-any.whl"
+    install = next(step["run"] for step in workflow["jobs"]["plan"]["steps"] if step.get("name") == "Install")
+    assert 'pip install "$PHOENIX_GITOPS_PACKAGE"' in install and 'test -f "$PHOENIX_GITOPS_PACKAGE"' in install

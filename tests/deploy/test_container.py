@@ -102,10 +102,35 @@ def test_compose_runs_two_replicas_on_postgresql_behind_one_port(compose: dict[s
     published = [p for s in services.values() for p in s.get("ports", [])]
     assert published == proxy["ports"] and len(published) == 1
     nginx = compose["configs"][proxy["configs"][0]["source"]]["content"]
-    assert "server phoenix:8080" in nginx and "proxy_next_upstream error timeout http_503 non_idempotent" in nginx
+    assert "server phoenix:8080 resolve" in nginx and "resolver 127.0.0.11" in nginx  # replicas re-resolved
+    assert "proxy_next_upstream error timeout;" in nginx and "non_idempotent" not in nginx  # no POST replayed
     assert phoenix["environment"]["PHOENIX_SECRETS_DIR"] == "/run/secrets"
     assert "./secrets:/run/secrets:ro" in phoenix["volumes"]
+    assert phoenix["environment"]["PHOENIX_REPLICAS"] == str(phoenix["deploy"]["replicas"])
     assert db["volumes"][0].split(":")[0] in compose["volumes"]  # PostgreSQL's data in a named volume
+
+
+def test_compose_gives_the_controller_a_writable_state_folder_apart_from_its_secrets(compose: dict[str, Any]) -> None:
+    phoenix = compose["services"]["phoenix"]
+    state = phoenix["environment"]["PHOENIX_STATE_DIR"]
+    (volume,) = [v for v in phoenix["volumes"] if v.split(":")[1] == state]
+    assert volume.split(":")[0] in compose["volumes"] and not volume.endswith(":ro")  # named, shared, writable
+    assert not state.startswith(phoenix["environment"]["PHOENIX_SECRETS_DIR"])
+    final = dict((i, a) for i, a in dockerfile_stages()[-1] if i in ("RUN", "ENV"))
+    assert f"PHOENIX_STATE_DIR={state}" in final["ENV"]
+    assert any(state in args and "-o phoenix" in args for i, args in dockerfile_stages()[-1] if i == "RUN")
+
+
+def test_compose_healthcheck_keeps_the_images_start_period(compose: dict[str, Any]) -> None:
+    image = dict((i, a) for i, a in dockerfile_stages()[-1])["HEALTHCHECK"]
+    start = re.search(r"--start-period=(\w+)", image)
+    assert start is not None and compose["services"]["phoenix"]["healthcheck"]["start_period"] == start.group(1)
+
+
+def test_deploy_comments_say_what_followers_do_with_writes() -> None:
+    for name in ("compose.yaml", "kubernetes.yaml"):
+        text = (DEPLOY / name).read_text()
+        assert "503" not in text and "hand" in text, name
 
 
 def test_compose_env_example_sets_every_required_variable(compose: dict[str, Any]) -> None:
@@ -133,7 +158,7 @@ def test_manifests_deploy_two_limited_probed_non_root_replicas(manifests: list[d
     by_kind: dict[str, list[dict[str, Any]]] = {}
     for document in manifests:
         by_kind.setdefault(document["kind"], []).append(document)
-    assert set(by_kind) == {"Secret", "Deployment", "Service"}
+    assert set(by_kind) == {"Secret", "Deployment", "Service", "PersistentVolumeClaim", "PodDisruptionBudget"}
     (deployment,) = by_kind["Deployment"]
     (service,) = by_kind["Service"]
     spec = deployment["spec"]
@@ -155,3 +180,15 @@ def test_manifests_deploy_two_limited_probed_non_root_replicas(manifests: list[d
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     env = {e["name"]: e["value"] for e in container["env"]}
     assert {env["PHOENIX_DATA_DIR"], env["PHOENIX_SECRETS_DIR"], "/tmp"} <= mounts  # read-only root needs these
+    # several replicas: the controller is told, and refuses to start on SQLite (tests/e2e/test_startup_checks.py)
+    assert env["PHOENIX_REPLICAS"] == str(spec["replicas"])
+    # what it writes goes to a claim both replicas mount, apart from the read-only Secret volume
+    (state,) = [m for m in container["volumeMounts"] if m["mountPath"] == env["PHOENIX_STATE_DIR"]]
+    assert not state.get("readOnly")
+    (volume,) = [v for v in pod["volumes"] if v["name"] == state["name"]]
+    (claim,) = by_kind["PersistentVolumeClaim"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+    (budget,) = by_kind["PodDisruptionBudget"]
+    assert budget["spec"]["selector"]["matchLabels"] == spec["selector"]["matchLabels"]
+    assert budget["spec"]["maxUnavailable"] == 1

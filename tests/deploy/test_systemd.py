@@ -32,7 +32,8 @@ def test_unit_is_sandboxed() -> None:
     for key, value in expected.items():
         assert unit.get(key) == [value], f"{key}={value} missing"
     assert unit["User"] != ["root"] or unit.get("DynamicUser") == ["yes"]
-    assert unit["Environment"] == ["PHOENIX_DATA_DIR=/var/lib/phoenix-gitops"]  # the StateDirectory
+    assert unit["Environment"] == ["PHOENIX_DATA_DIR=/var/lib/phoenix-gitops",  # the StateDirectory
+                                   "PHOENIX_STATE_DIR=/var/lib/phoenix-gitops/state"]
     assert unit["ExecStart"][0].startswith(INSTALLED_COMMAND + " serve")
     assert "ReadWritePaths" not in unit  # nothing writable beyond the state directory
 
@@ -71,3 +72,13 @@ def test_systemd_rates_the_unit_exposure_ok(tmp_path: Path) -> None:
     score = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert score is not None, result.stdout + result.stderr
     assert float(score.group(1)) <= MAX_EXPOSURE, result.stdout
+
+
+def test_the_install_recipe_creates_its_folder_and_checks_the_env_file_as_systemd_reads_it() -> None:
+    recipe = [line.lstrip("# ").strip() for line in UNIT.read_text().splitlines() if line.startswith("#   ")]
+    made = next(i for i, line in enumerate(recipe) if line.startswith("install -d") and "/etc/phoenix-gitops " in line)
+    written = next(i for i, line in enumerate(recipe) if "/etc/phoenix-gitops/env" in line and "install -m" in line)
+    assert made < written
+    assert any("phoenix-gitops check --env-file /etc/phoenix-gitops/env" in line for line in recipe)
+    assert not any(". /etc/phoenix-gitops/env" in line for line in recipe)  # a shell reads the file differently
+    assert directives()["EnvironmentFile"] == ["/etc/phoenix-gitops/env"]

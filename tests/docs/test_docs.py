@@ -68,7 +68,8 @@ def test_relative_links_name_files_and_headings_that_exist(doc: Path) -> None:
 
 def defined(module: Path, name: str) -> bool:
     source = module.read_text(encoding="utf-8")
-    return re.search(rf"^\s*(?:async def|def|class) {name}\b|^{name}\s*[:=]|^\s*(?:from \S+ )?import .*\b{name}\b",
+    return re.search(rf"^\s*(?:async def|def|class) {name}\b|^{name}\s*[:=]|^\s*(?:from \S+ )?import .*\b{name}\b"
+                     rf"|name == \"{name}\"",  # a module's __getattr__
                      source, re.M) is not None
 
 

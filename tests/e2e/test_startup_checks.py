@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.controller.support import GitRemote, wait_for
 from tests.e2e.conftest import Controller
@@ -16,3 +19,20 @@ def test_serve_logs_the_checks_at_start(controller: Callable[..., Controller], r
     for system in ("settings", "database", "proxmox", "git"):
         assert f"check: {system:<10} ok" in logs, logs
     assert "check: portainer  skipped" in logs
+
+
+def test_serve_warns_about_a_variable_no_setting_reads(controller: Callable[..., Controller],
+                                                       remote: GitRemote) -> None:
+    remote.commit({"README": "x\n"}, "first")
+    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="s", PHOENIX_POLL_INTERVALL="5").start()
+    assert "warning: PHOENIX_POLL_INTERVALL is not a setting (did you mean PHOENIX_POLL_INTERVAL?)" in ctl.logs()
+
+
+def test_serve_refuses_to_be_one_of_several_replicas_on_sqlite(controller: Callable[..., Controller],
+                                                               remote: GitRemote, tmp_path: Path) -> None:
+    ctl = controller(remote, PHOENIX_REPLICAS="2")
+    done = subprocess.run([sys.executable, "-m", "gitops", "serve", "--port", "1"], env=ctl.env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert "error: PHOENIX_REPLICAS=2 needs PostgreSQL (PHOENIX_DATABASE_URL)" in done.stderr
+    assert not (ctl.root / "data" / "phoenix.db").exists()  # refused before opening a ledger

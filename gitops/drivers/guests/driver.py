@@ -222,10 +222,6 @@ def tail(done: Completed) -> list[str]:
     return text.splitlines()[-TAIL_LINES:]
 
 
-def from_settings(settings: Settings) -> GuestsDriver | None:
-    """The driver, when provisioning is on (`PHOENIX_PROVISIONING`); None otherwise."""
-    return GuestsDriver(settings) if settings.provisioning else None
-
 
 def _keep(into: dict[str, Any], key: str, read: Callable[[str, int], Any], node: str, vmid: int) -> None:
     into[key] = read(node, vmid)

@@ -1,6 +1,6 @@
 """`PortainerDriver`: Portainer behind the driver seam (`gitops.drivers.seam.Driver`), system `portainer`.
 
-Registered by `gitops.controller.systems` (`from_settings`, when `PHOENIX_PORTAINER_URL` is set). Before
+Registered by `gitops.controller.systems` (the package's `from_settings`, when `PHOENIX_PORTAINER_URL` is set). Before
 planning, `read_live` fills `LiveState.stacks`: Portainer's environments and stacks (`reading`), the
 stack files as this revision would deploy them (`compose`, from the config checkout), and the
 fingerprints of the secrets the stacks' variables name (never the values). The executor calls `run` for
@@ -78,9 +78,7 @@ class PortainerDriver:
         self.client.close()
 
 
-def from_settings(settings: Settings) -> PortainerDriver | None:
-    """The driver for `PHOENIX_PORTAINER_*`, or None when no Portainer URL is set (stacks then wait)."""
-    if not settings.portainer_url:
-        return None
+def connected(settings: Settings) -> PortainerDriver:
+    """The driver for `PHOENIX_PORTAINER_*` (called by `gitops.drivers.portainer.from_settings`)."""
     return PortainerDriver(connect(settings), secrets=SecretResolver(settings.secrets_dir),
                            concurrency=settings.portainer_concurrency)
