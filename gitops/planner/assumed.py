@@ -18,6 +18,7 @@ from gitops.planner import access, network
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
 from gitops.planner.hypervisor import storage_definitions
 from gitops.planner.live import LiveAccess, LiveClusterFirewall, LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner.normalize import import_filename
 
 
 def converged_live(estate: Estate, node: str) -> LiveState:
@@ -103,4 +104,4 @@ def _assume_storages(d: DesiredGuest, live: LiveState) -> None:
                      None)
         if store is None:
             store = live.storages.setdefault("local", LiveStorage("local", "dir", {"import"}))
-        store.volumes.add(f"{store.storage}:import/{d.image}")
+        store.volumes.add(f"{store.storage}:import/{import_filename(d.image)}")

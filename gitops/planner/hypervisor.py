@@ -20,6 +20,7 @@ from gitops.config.estate import Estate
 from gitops.planner import pve_paths
 from gitops.planner.desired import DesiredGuest
 from gitops.planner.live import LiveState
+from gitops.planner.normalize import import_filename
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 
 
@@ -149,10 +150,12 @@ def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPl
 
 
 def _live_image(live: LiveState, image: str, node: str | None = None) -> str | None:
-    """The volid of `image` on a storage with `import` content (as `node` sees it; any node when None)."""
+    """The volid of `image` (stored as `import_filename(image)`) on a storage with `import` content (as `node`
+    sees it; any node when None)."""
+    name = import_filename(image)
     for storage in sorted(live.storages.values(), key=lambda st: st.storage):
         for volid in sorted(storage.volumes):
-            if volid.endswith(f"/{image}") and ":import/" in volid and \
+            if volid.endswith(f":import/{name}") and \
                     (node is None or storage.has_volume(volid, node)):
                 return volid
     return None
@@ -170,7 +173,7 @@ def _vm_image(d: DesiredGuest, live: LiveState, node: str, store: str | None, ou
                                   + ("the guest has no `template_image_url`" if store else
                                      "no storage with `import` content is defined to download it to")))
         return
-    volid = f"{store}:import/{image}"
+    volid = f"{store}:import/{import_filename(image)}"
     out.image_volids[d.vmid] = volid
     _download(d, volid, "import", d.image_url, node, live, out)
 
