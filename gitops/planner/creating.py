@@ -49,13 +49,30 @@ def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
 
 
 def clone_problem(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None) -> Problem | None:
-    """A clone whose disk is smaller than its template's cannot be made: disks only grow."""
+    """A clone whose disk is smaller than its template's cannot be made: disks only grow. Nor can a container
+    whose source has a bind or device mount (pve-container `API2/LXC.pm` clone_vm dies "unable to clone
+    mountpoint"): a clone's own mounts are added after the clone, so its source must have none."""
+    binds = _bind_mounts(source, source_live)
+    if binds:
+        return Problem(d.target, "clone-source-bind-mount",
+                       f"{source.target} has bind or device mounts ({', '.join(binds)}), which PVE cannot clone: "
+                       f"keep mounts off the template and give them to {d.target} itself")
     have = _source_disk(source, source_live)
     if d.disk_gb is not None and have is not None and gib(d.disk_gb) < have:
         return Problem(d.target, "disk-shrink",
                        f"{d.disk_key} would be {format_gib(have)} as a clone of {source.target} but the config "
                        f"says {d.disk_gb}G; disks only grow, so the clone cannot be made that small")
     return None
+
+
+def _bind_mounts(source: DesiredGuest, source_live: LiveGuest | None) -> list[str]:
+    """The bind or device mounts of a container clone source, live (as PVE will see it) or desired."""
+    if source.kind != "lxc":
+        return []
+    if source_live is not None:
+        return sorted(k for k, v in source_live.config.items()
+                      if (k == "rootfs" or (k.startswith("mp") and k[2:].isdigit())) and str(v).startswith("/"))
+    return [m.key for m in source.mounts if m.host_path]
 
 
 def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None, *,

@@ -118,12 +118,14 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
     if current is not None:
         moves: list[Action] = []
         if current.node and current.node != d.node and current.kind == d.kind:
-            move = migration.migrate_action(d.target, current, d.node, live)
+            move = migration.migrate_action(d.target, current, d.node, live, d.mounts)
             if isinstance(move, Problem):
                 plan.errors.append(move)
                 return []
             moves.append(move)
-            current = replace(current, node=d.node)  # what the guest's other actions find after the move
+            marked = {k: str(v) for c in move.calls if c.method == "PUT" for k, v in c.params.items()}
+            # what the guest's other actions find after the move (and its mounts marked shared)
+            current = replace(current, node=d.node, config={**current.config, **marked})
         result = plan_existing(d, current, options)
         plan.errors += result.errors
         plan.warnings += result.warnings

@@ -231,6 +231,14 @@ CASES = [
          also=frozenset({"storage-unknown"})),
     Case("out-of-range", put("vm", "vms", 1, "memory_mb", value=8), VM, "invalid-value", "vms.1.memory_mb",
          '"memory_mb"'),
+    # bind mounts PVE cannot clone or migrate
+    Case("mount-not-shared", put("lxc", "lxc_configs", "101", "mount_points", 0, "shared", value=True), LXC,
+         "mount-not-shared", "lxc_configs.101.mount_points.0.shared", '"shared"',
+         "on no storage the hypervisor file defines as shared"),
+    Case("clone-source-bind-mount", put("lxc", "lxc_configs", "900", "mount_points",
+                                         value=[{"host_path": "/mnt/pve/tank/x", "container_path": "/x"}]),
+         LXC, "clone-source-bind-mount", "lxc_configs.120.clone_from_ctid", '"clone_from_ctid"',
+         "which PVE cannot clone"),
     # secrets
     Case("secret-ref-invalid", put("hyp", "portainer_api", "admin_password", value="${secret:admin pass}"), HYP,
          "secret-ref-invalid", "portainer_api.admin_password", '"admin_password"', "${secret:NAME}"),

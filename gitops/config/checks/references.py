@@ -1,8 +1,9 @@
 """Checks of references between guests, storages and stacks: ids, clones, dependencies, pools, stacks.
 
 Called by `gitops.config.validation`. Codes: guest-id-invalid, duplicate-id, clone-source-missing,
-clone-source-not-template, clone-source-kind, dependency-missing, dependency-cycle, storage-unknown,
-template-missing, stack-missing, stack-environment-missing.
+clone-source-not-template, clone-source-kind, clone-source-bind-mount, dependency-missing,
+dependency-cycle, storage-unknown, template-missing, stack-missing, stack-environment-missing,
+mount-not-shared.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def check_references(estate: Estate, report: Report) -> None:
     _check_dependencies(estate, report)
     if not estate.incomplete(HYPERVISOR_FILE, "zfs", "storages", "proxmox_storage_ids", "proxmox_defaults"):
         _check_storages(estate, report)
+        _check_shared_mounts(estate, report)
     _check_stacks(estate, report)
 
 
@@ -102,6 +104,11 @@ def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[s
         # (`pct clone SRC NEW --snapname NAME`); without one there is nothing to clone from.
         hint = "`is_template: true` or `template_snapshot_name`" if kind == "lxc" else "`is_template: true`"
         report.error(file, path, "clone-source-not-template", f"{label} {source} is not a template (set {hint} on it)")
+    if isinstance(guest, LxcGuest) and found_kind == kind and guest.mount_points:
+        # pve-container API2/LXC.pm clone_vm: "unable to clone mountpoint 'mpN' (type bind)".
+        report.error(file, path, "clone-source-bind-mount",
+                     f"CT {source} has `mount_points` (bind mounts), which PVE cannot clone: give the mounts to "
+                     "the clones instead")
 
 
 def _check_dependencies(estate: Estate, report: Report) -> None:
@@ -150,6 +157,39 @@ def _check_storages(estate: Estate, report: Report) -> None:
         if vm.storage_pool and vm.storage_pool not in defined:
             report.error(VM_FILE, (*vpath, "storage_pool"), "storage-unknown",
                          f"storage '{vm.storage_pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+
+
+# PVE storage types every node mounts at the same place (`/mnt/pve/ID` unless `path` says otherwise).
+_NETWORK_STORAGE = {"nfs", "cifs", "cephfs", "glusterfs"}
+
+
+def _shared_roots(estate: Estate) -> dict[str, str]:
+    """storage id -> the host folder of each storage the hypervisor file defines as shared between nodes."""
+    roots: dict[str, str] = {}
+    for sid, st in estate.hypervisor.storages.items():
+        if st.type in _NETWORK_STORAGE:
+            roots[sid] = st.path or f"/mnt/pve/{sid}"
+        elif st.path and str(st.options.get("shared", "0")).lower() in ("1", "true"):
+            roots[sid] = st.path
+    return roots
+
+
+def _check_shared_mounts(estate: Estate, report: Report) -> None:
+    """A bind mount marked `shared` must lie on storage every node has: PVE then migrates the container
+    without it and the other node must show the same files at the same path."""
+    roots = _shared_roots(estate)
+    for path, ct in estate.lxc_items():
+        for i, mp in enumerate(ct.mount_points):
+            if not mp.shared:
+                continue
+            host = mp.host_path.rstrip("/")
+            if any(host == root.rstrip("/") or host.startswith(root.rstrip("/") + "/") for root in roots.values()):
+                continue
+            known = ", ".join(f"{sid} ({root})" for sid, root in sorted(roots.items())) or "none"
+            report.error(LXC_FILE, (*path, "mount_points", i, "shared"), "mount-not-shared",
+                         f"{mp.host_path} is on no storage the hypervisor file defines as shared between nodes "
+                         f"(nfs, cifs, cephfs, glusterfs, or `shared: 1`; defined: {known}), so it would not be "
+                         "there after a move")
 
 
 def _check_stacks(estate: Estate, report: Report) -> None:
