@@ -92,7 +92,7 @@ class PveRules:
         return await super()._download_url(request)  # type: ignore[misc]
 
     def _qm_check_drive(self, user: Any, vmid: Any, pool: Any, key: str, value: str, default: Any) -> None:
-        _check_import_source(str(value))
+        check_import_source(str(value))
         super()._qm_check_drive(user, vmid, pool, key, value, default)  # type: ignore[misc]
 
     async def _ct_task(self, ct: Any, ttype: str, user: str, body: Any, **kwargs: Any) -> Any:
@@ -115,11 +115,11 @@ class PveRules:
         # checks, so a token (`root@pam!name`) is refused root-only settings whatever its privileges.
         # fakepve checks nothing before the first ACL is granted; these checks hold from the start.
         if self.acl is None and user and "!" in str(user):  # type: ignore[attr-defined]
-            _token_root_only(new, old or {}, unprivileged)
+            token_root_only(new, old or {}, unprivileged)
         super()._check_modify_perm(user, vmid, pool, old, new, deletes, unprivileged)  # type: ignore[misc]
 
 
-def _check_import_source(value: str) -> None:
+def check_import_source(value: str) -> None:
     """qemu-server src/PVE/API2/Qemu.pm ($check_storage_access) parses an `import-from` volume with
     pve-storage src/PVE/Storage/Plugin.pm `parse_volname`, which dies on an import name it does not know;
     the request fails before any task (500)."""
@@ -132,7 +132,8 @@ def _check_import_source(value: str) -> None:
         raise PveError(500, f"unable to parse directory volume name '{name}'")
 
 
-def _token_root_only(new: dict[str, Any], old: dict[str, Any], unprivileged: Any) -> None:
+def token_root_only(new: dict[str, Any], old: dict[str, Any], unprivileged: Any) -> None:
+    """PVE's 403 when an API token sets a container option only `root@pam` may set (`new` over `old`)."""
     def deny(why: str) -> None:
         raise PveError(403, f"Permission check failed ({why})")
 
