@@ -22,7 +22,7 @@ from gitops.planner.normalize import import_filename
 
 
 def converged_live(estate: Estate, node: str) -> LiveState:
-    live = LiveState(node=node, nodes=[node])
+    live = LiveState(node=node, nodes=[node], assumed=True)
     for sid, params in storage_definitions(estate).items():
         content = {c.strip() for c in str(params.get("content", "")).split(",") if c.strip()}
         live.storages[sid] = LiveStorage(sid, str(params.get("type", "dir")), content)

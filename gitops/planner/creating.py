@@ -5,7 +5,7 @@ template and reconfigure the clone; then set its firewall. Pure; used by `gitops
 from __future__ import annotations
 
 from gitops.planner import pve_paths
-from gitops.planner.desired import DesiredGuest
+from gitops.planner.desired import DesiredFirewall, DesiredGuest
 from gitops.planner.live import LiveGuest
 from gitops.planner.normalize import format_gib, gib, parse_size, split_props
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
@@ -73,6 +73,16 @@ def _bind_mounts(source: DesiredGuest, source_live: LiveGuest | None) -> list[st
         return sorted(k for k, v in source_live.config.items()
                       if (k == "rootfs" or (k.startswith("mp") and k[2:].isdigit())) and str(v).startswith("/"))
     return [m.key for m in source.mounts if m.host_path]
+
+
+def source_from_live(guest: LiveGuest) -> DesiredGuest:
+    """A clone source the node has but the config does not declare, as far as cloning needs it."""
+    disk_key = "rootfs" if guest.kind == "lxc" else "scsi0"
+    head, _ = split_props(str(guest.config.get(disk_key, "")))
+    storage = head.split(":", 1)[0] if head and ":" in head else None
+    return DesiredGuest(kind=guest.kind, vmid=guest.vmid, node=guest.node, name=guest.name, template=guest.template,
+                        clone_from=None, storage=storage, disk_gb=None, disk_key=disk_key, config={}, create_only={},
+                        mounts=[], firewall=DesiredFirewall(enabled=False), needs=[])
 
 
 def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None, *,

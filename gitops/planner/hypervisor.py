@@ -28,6 +28,7 @@ from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 class HypervisorPlan:
     actions: list[Action] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     image_volids: dict[int, str] = field(default_factory=dict)  # VM template id -> image volid to import
     needs: dict[int, list[str]] = field(default_factory=dict)   # guest id -> hypervisor targets first
 
@@ -89,7 +90,7 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         if want is None:
             out.errors.append(Problem(target, "storage-undefined",
                                       f"storage '{sid}' is used but does not exist on the node, and the "
-                                      "hypervisor file only names it: add it to `zfs.datasets` or `storages`"))
+                                      "hypervisor file does not define it: add it to `zfs.datasets` or `storages`"))
             return
         params = {"storage": sid, **want}
         out.actions.append(Action(target=target, action="storage", summary=f"define {want['type']} storage {sid}",
@@ -97,6 +98,10 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
                                   calls=[ApiCall("POST", pve_paths.storage_path(), params)]))
         return
     if want is None:
+        if live.assumed:
+            out.warnings.append(Problem(target, "reference-unchecked",
+                                        f"storage '{sid}' is used but not defined in the hypervisor file; a plan "
+                                        "between two configs cannot check that the node has it"))
         return
     want_content = {c.strip() for c in str(want["content"]).split(",") if c.strip()}
     if want_content and want_content != have.content:

@@ -16,7 +16,14 @@ from gitops.config import graph
 from gitops.config.estate import Estate
 from gitops.planner import access, cluster_firewall, migration, network, placement, pve_paths
 from gitops.planner.comparing import same
-from gitops.planner.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
+from gitops.planner.creating import (
+    clone_action,
+    clone_problem,
+    create_action,
+    snapshot_action,
+    source_from_live,
+    template_action,
+)
 from gitops.planner.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.hypervisor import plan_hypervisor, storage_definitions
 from gitops.planner.live import LiveGuest, LiveState
@@ -45,6 +52,7 @@ def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
     hv = plan_hypervisor(estate, live, desired, creating, options.node)
     plan.actions += hv.actions
     plan.errors += hv.errors
+    plan.warnings += hv.warnings
     storage_targets = {a.target for a in hv.actions if a.action == "storage"}
     for a in hv.actions:
         a.depends_on = [t for t in a.depends_on if t in storage_targets]
@@ -84,6 +92,25 @@ def managed_targets(estate: Estate, live: LiveState, options: PlanOptions) -> li
     for rules in EXTRA_RULES:
         targets += rules.targets(estate, live, options)
     return targets
+
+
+def _undeclared_source(d: DesiredGuest, live: LiveState, plan: Plan) -> DesiredGuest | None:
+    """A clone source the config names but does not declare: the node's own guest of that id, else a plan
+    error (or, planned against a config instead of a node, a warning that it could not be checked)."""
+    assert d.clone_from is not None
+    label = "CT" if d.kind == "lxc" else "VM"
+    found = live.guest(d.clone_from)
+    if found is not None and found.kind == d.kind and not live.assumed:
+        return source_from_live(found)
+    if live.assumed:
+        plan.warnings.append(Problem(d.target, "reference-unchecked",
+                                     f"{label} {d.clone_from} (the clone source) is not in the config; a plan between "
+                                     "two configs cannot check that the node has it"))
+    else:
+        plan.errors.append(Problem(d.target, "clone-source-missing",
+                                   f"{label} {d.clone_from} (the clone source) is neither in the config nor on "
+                                   "the node"))
+    return None
 
 
 def _shared(live: LiveState, storage: str | None) -> bool:
@@ -133,9 +160,8 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
             plan.pending.append(d.target)
         return moves + result.actions
     if d.clone_from is not None:
-        source = by_id.get(d.clone_from)
+        source = by_id.get(d.clone_from) or _undeclared_source(d, live, plan)
         if source is None:
-            plan.errors.append(Problem(d.target, "clone-source-missing", f"template {d.clone_from} is unknown"))
             return []
         source_live = live.guest(source.vmid)
         offline = placement.offline_problem(d.target, [source_live.node if source_live else source.node], live)
