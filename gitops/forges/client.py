@@ -1,7 +1,8 @@
 """`ForgeClient`: commit statuses and the one PR comment we keep, on GitHub, Gitea/Forgejo, GitLab or
 Bitbucket Cloud.
 
-Used by the controller's pull-request reviews and deploy statuses (`gitops.controller.reporting`).
+Used by the controller's pull-request reviews and deploy statuses (`gitops.controller.reviewing`,
+`gitops.controller.statuses`; the client is chosen in `gitops.controller.forging`).
 The comment is found again by a hidden marker (an HTML comment in its body) on any page of the
 PR's comments, so a later push edits it in place instead of adding another. httpx errors and
 HTTP statuses are translated here, at one boundary: 5xx, 429, timeouts and refused connections are
@@ -24,7 +25,7 @@ from pydantic import SecretStr
 from gitops import errors
 from gitops.forges.dialects import DIALECTS, Dialect, Request
 from gitops.forges.model import Comment, CommitStatus, ForgeKind
-from gitops.forges.retrying import DEFAULT_POLICY, RetryPolicy, call_with_retries
+from gitops.retrying import FORGE, RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class ForgeClient:
 
     def __init__(self, kind: ForgeKind, base_url: str, token: SecretStr | None, *,
                  timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep,
-                 policy: RetryPolicy = DEFAULT_POLICY, verify: bool | str = True,
+                 policy: RetryPolicy = FORGE, verify: bool | str = True,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.dialect: Dialect = DIALECTS[kind]
         self.kind = kind
