@@ -110,9 +110,6 @@ class LiveState:
     node: str
     nodes: list[str] = field(default_factory=list)
     offline_nodes: set[str] = field(default_factory=set)  # nodes of the cluster that are not online
-    # Built from a config (`gitops.planner.assumed`), not read from a node: what the config names but does
-    # not declare could not be checked, and the plan says so instead of calling it missing.
-    assumed: bool = False
     guests: dict[int, LiveGuest] = field(default_factory=dict)
     storages: dict[str, LiveStorage] = field(default_factory=dict)
     # Read only when the config has a firewall block: the cluster's, and each online node's host firewall.

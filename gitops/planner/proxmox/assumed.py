@@ -18,11 +18,11 @@ from typing import Any
 
 from gitops.config.estate import Estate
 from gitops.planner.live import LiveAccess, LiveClusterFirewall, LiveFirewall, LiveGuest, LiveState, LiveStorage
-from gitops.planner.proxmox.normalize import import_filename
 from gitops.planner.options import PlanOptions
 from gitops.planner.proxmox import access, network
 from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
 from gitops.planner.proxmox.hypervisor import storage_definitions
+from gitops.planner.proxmox.normalize import import_filename
 
 
 def assume(estate: Estate, options: PlanOptions, live: LiveState) -> None:

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 from gitops.config.estate import Estate
 from gitops.planner.live import LiveState
-from gitops.planner.normalize import import_filename
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 from gitops.planner.proxmox import pve_paths
 from gitops.planner.proxmox.desired import DesiredGuest
+from gitops.planner.proxmox.normalize import import_filename
 
 
 @dataclass
