@@ -99,7 +99,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 _WHY = {
-    400: "the request is malformed",
+    400: "the request is malformed (a body that is not JSON, a webhook that is not its forge's event)",
     401: "a valid token is missing",
     403: "writes are disabled: the controller has no API token",
     404: "not found",

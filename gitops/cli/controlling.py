@@ -191,6 +191,9 @@ def _call(method: str, api: str, path: str, body: dict[str, Any] | None = None) 
             detail = response.json().get("detail", response.text)
         except ValueError:
             detail = response.text
+        if isinstance(detail, list):  # a 422: FastAPI's list of validation errors
+            detail = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg', '')}"
+                               if isinstance(e, dict) else str(e) for e in detail)
         hint = " (set PHOENIX_API_TOKEN)" if response.status_code == 401 and not token else ""
         fail(f"{method} {path}: {response.status_code} {detail}{hint}")
     return response.json()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, field_validator
+from pydantic import Discriminator, Field, GetJsonSchemaHandler, Tag, field_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from gitops.config import bounds
 from gitops.config.access import Access
@@ -191,8 +193,17 @@ def _volume_or_firewall(value: Any) -> str:
     return VOLUME_TAG
 
 
+class _ReadAsFirewall:
+    """The JSON Schema of the firewall member says when `_volume_or_firewall` picks it: no `host_path`
+    and at least one firewall key (so `{}` is a volume missing its `host_path` to both)."""
+
+    def __get_pydantic_json_schema__(self, core: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"allOf": [handler(core)], "not": {"required": ["host_path"]},
+                "anyOf": [{"required": [key]} for key in sorted(_FIREWALL_KEYS)]}
+
+
 SharedVolumeEntry = Annotated[
-    Annotated[SharedVolume, Tag(VOLUME_TAG)] | Annotated[HostFirewall, Tag(FIREWALL_TAG)],
+    Annotated[SharedVolume, Tag(VOLUME_TAG)] | Annotated[HostFirewall, Tag(FIREWALL_TAG), _ReadAsFirewall()],
     Discriminator(_volume_or_firewall),
 ]
 

@@ -71,7 +71,8 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
         estate.raw[name] = data
         dropped: set[PathPart] = set()
         partial: set[str] = set()
-        model = _validate(name, strip_extensions(data) if '"x-' in text else data, report, dropped, partial)
+        model = _validate(name, strip_extensions(data, MODELS[name]) if '"x-' in text else data, report, dropped,
+                          partial)
         estate.dropped[name] = _dropped_keys(data, name, dropped)
         estate.partial[name] = partial
         if name == VM_FILE:

@@ -171,4 +171,6 @@ class LxcFile(ConfigModel):
     nvidia_driver_version: str | None = None
     nvidia_repo_url: str | None = None
     nvidia_runfile_url: str | None = None
-    lxc_configs: dict[str, LxcGuest] = Field(default_factory=dict)
+    lxc_configs: dict[str, LxcGuest] = Field(default_factory=dict, json_schema_extra={
+        # the CTID rule of `checks.references` (`guest-id-invalid`), so the schema refuses `x-101` too
+        "propertyNames": {"pattern": "^0*[1-9][0-9]{2,8}$"}})

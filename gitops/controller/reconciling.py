@@ -296,7 +296,8 @@ class Reconciler:
 
     def _step_context(self) -> steps.StepContext:
         return steps.StepContext(
-            settings=self.settings, repo=self.repo, store=self.store, convergence=self.convergence, cancel=self.cancel,
+            settings=self.settings, repo=self.repo, store=self.store,
+            convergence=self.convergence.using(self.settings), cancel=self.cancel,
             clock=self.clock, sleep=self.sleep, dial=self.dial, phase=self.recorder.phase,
             on_action=_action_logger, on_data_rollback=self._data_rollback,
         )

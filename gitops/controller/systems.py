@@ -87,7 +87,11 @@ class Convergence:
                  proxmox: Callable[[], ProxmoxClient] | None = None) -> None:
         self.settings = settings
         self.sleep = sleep
-        self._proxmox = proxmox or (lambda: connect_proxmox(settings, sleep=sleep))
+        self._proxmox = proxmox  # a client factory a test or benchmark injects; else one from the settings
+
+    def using(self, settings: Settings) -> Convergence:
+        """The same systems under `settings` (the reconciler's, which an operator or a test may replace)."""
+        return self if settings is self.settings else Convergence(settings, sleep=self.sleep, proxmox=self._proxmox)
 
     @property
     def reads_live(self) -> bool:
@@ -96,7 +100,8 @@ class Convergence:
 
     def open(self, *, cancel: CancelToken | None = None) -> Session:
         """Connect every configured system's driver."""
-        return Session(self, drivers_for(self.settings, self._proxmox(), cancel=cancel))
+        client = self._proxmox() if self._proxmox else connect_proxmox(self.settings, sleep=self.sleep)
+        return Session(self, drivers_for(self.settings, client, cancel=cancel))
 
     def plan_options(self, node: str, *, revision: str | None, estate: Estate | None,
                      allow_destroy: bool = False) -> PlanOptions:

@@ -140,3 +140,14 @@ def test_docs_render_offline_in_a_browser(store: Store, controller: FakeControll
         finally:
             browser.close()
     assert elsewhere == [] and problems == []
+
+
+def test_the_cli_says_what_a_422_refused(store: Store, controller: FakeController, client_for) -> None:  # noqa: F811
+    from typer.testing import CliRunner
+
+    from gitops.cli.main import app as cli_app
+
+    with client_for(store, controller) as api:
+        result = CliRunner().invoke(cli_app, ["history", "--limit", "5000", "--api", str(api.base_url)])
+    assert result.exit_code != 0
+    assert "422 query.limit: Input should be less than or equal to 1000" in result.output, result.output

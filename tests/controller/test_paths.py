@@ -12,7 +12,6 @@ import pytest
 
 from gitops import errors, events
 from gitops.controller.service import Service
-from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger, Work
 from gitops.drivers.proxmox.connection import connect
 from gitops.source import ConfigRepo
@@ -138,7 +137,7 @@ def test_a_drift_check_that_cannot_reach_proxmox_waits(ctl: Ctl) -> None:
     ctl.remote.commit(small_estate(), "first")
     ctl.run()
     settings = ctl.settings.model_copy(update={"pve_host": "127.0.0.1:1", "pve_timeout": 2.0})
-    ctl.reconciler.convergence = Convergence(settings, sleep=lambda s: None)
+    ctl.reconciler.settings = settings
     outcome = ctl.run(Trigger("drift"))
     assert outcome.action == "waiting" and "127.0.0.1:1" in outcome.detail
     assert "127.0.0.1:1" in (ctl.store.get_state().last_error or "")

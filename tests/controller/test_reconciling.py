@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 
-from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger
 from gitops.drivers.proxmox.connection import connect
 from gitops.settings import SyncWindow
@@ -234,7 +233,7 @@ def test_stopping_before_the_apply_leaves_the_revision_pending(ctl: Ctl) -> None
 def test_unreachable_proxmox_keeps_the_revision_pending(ctl: Ctl, pve) -> None:  # type: ignore[no-untyped-def]
     sha = ctl.remote.commit(small_estate(), "first")
     settings = ctl.settings.model_copy(update={"pve_host": "127.0.0.1:1", "pve_timeout": 2.0})
-    ctl.reconciler.convergence = Convergence(settings, sleep=lambda s: None)
+    ctl.reconciler.settings = settings
     outcome = ctl.run()
     assert outcome.action == "waiting"
     assert ctl.status(sha) == "pending"

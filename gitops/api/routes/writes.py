@@ -22,7 +22,7 @@ class RollbackBody(BaseModel):
     restore_data: bool = Field(False, description="also restore the guests' pre-apply snapshots: DATA IS LOST")
 
 
-@router.post("/sync", response_model=Queued, response_model_exclude_unset=True, **write(404))
+@router.post("/sync", response_model=Queued, response_model_exclude_unset=True, **write(400, 404))
 def sync(api: Context, body: SyncBody | None = None) -> Queued:
     """Reconcile now (the head of the branch, or the revision given)."""
     revision = body.revision if body else None
@@ -31,7 +31,7 @@ def sync(api: Context, body: SyncBody | None = None) -> Queued:
     return api.enqueue(Trigger("manual", revision=revision, source="api"))
 
 
-@router.post("/rollback", response_model=Queued, response_model_exclude_unset=True, **write(404, 409))
+@router.post("/rollback", response_model=Queued, response_model_exclude_unset=True, **write(400, 404, 409))
 def rollback(api: Context, body: RollbackBody) -> Queued:
     """Converge to an earlier revision and pin it there."""
     record = api.known(body.revision)
