@@ -12,6 +12,9 @@
 - `pve_cafile`: the CA (self-signed certificate) of every fake; `pve_settings`: Settings for `pve`
   with ticket login and verify = the CA file; `pve_client`: `connect(pve_settings)` with a sleep that
   records instead of sleeping (`pve_client.sleep.calls`).
+- Every simulated node of the session (in this process and in the processes the tests start) records
+  the requests it takes under `PHOENIX_PVE_RECORD` (a temporary folder unless set), and
+  `tests/pve_conformance/test_recorded.py` runs last to check them against PVE 8.4's API schema.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import gc
 import inspect
 import os
 import secrets
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -33,6 +38,7 @@ from fakepve import FakePve, settle
 from fakepve.certs import make_cert
 from pydantic import SecretStr
 
+from gitops.demo.request_log import ENV as REQUEST_LOG_ENV
 from gitops.demo.simulator import PhoenixFakePve
 from gitops.drivers.proxmox.connection import ProxmoxClient, connect
 from gitops.settings import Settings
@@ -112,6 +118,25 @@ class RecordingSleep:
         self.calls.append(seconds)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get(REQUEST_LOG_ENV):
+        os.environ[REQUEST_LOG_ENV] = tempfile.mkdtemp(prefix="phoenix-pve-requests-")
+        config.stash[_OWN_REQUEST_LOG] = os.environ[REQUEST_LOG_ENV]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_OWN_REQUEST_LOG, None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop(REQUEST_LOG_ENV, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The conformance check of the recorded requests runs after every test that makes them."""
+    last = [i for i in items if i.path.name == "test_recorded.py" and i.path.parent.name == "pve_conformance"]
+    items[:] = [i for i in items if i not in last] + last
+
+
 async def _cancel_unfinished_tasks() -> None:
     """PVE tasks a test left running (time_scale > 0) end with the test, not at interpreter exit."""
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
@@ -133,6 +158,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = f"skipped in CI, where nothing may skip: {reason}"
 
 
+_OWN_REQUEST_LOG = pytest.StashKey[str]()
 PG_ADMIN_DSN = os.environ.get("PHOENIX_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 
 

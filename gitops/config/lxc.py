@@ -37,6 +37,9 @@ class MountPoint(ConfigModel):
     owner_uid: int | None = Field(None, ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
     owner_gid: int | None = Field(None, ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
     read_only: bool = False
+    shared: bool = Field(False, description=(
+        "new: the host path is on storage every node mounts at the same path (NFS, CephFS...), so PVE may "
+        "migrate the container (`shared=1`); a bind mount without it keeps the container on its node"))
 
 
 class ZfsVolume(ConfigModel):

@@ -113,7 +113,7 @@ class PullRequestReviews:
         """Fetch, validate, plan (read-only), comment and set the status of one PR; the review."""
         received = time.monotonic() if received is None else received
         forge = self.forges.for_provider(event.provider)
-        if event.head_sha and len(event.head_sha) >= 40:
+        if event.head_sha and len(event.head_sha) >= 40 and not self._has_status(forge, event, event.head_sha):
             self._status(forge, event, event.head_sha, CommitState.pending, "validating and planning (read-only)")
         # (the status goes on the head actually fetched; the webhook's may be behind it by then)
         review = self._review(event)
@@ -195,6 +195,17 @@ class PullRequestReviews:
             forge.set_status(event.repo, sha, status)
         except errors.PhoenixError as exc:
             log.warning("could not set the %s status of %s: %s", state, sha[:12], exc)
+
+    def _has_status(self, forge: ForgeClient | None, event: PullRequestEvent, sha: str) -> bool:
+        """The commit has our status already (a review of it ran before): GitLab answers 400 to a second
+        `pending` of one name, so it is posted only once; the review's result replaces it either way."""
+        if forge is None:
+            return False
+        try:
+            return forge.has_status(event.repo, sha, self.settings.status_context)
+        except errors.PhoenixError as exc:
+            log.warning("could not read the statuses of %s: %s", sha[:12], exc)
+            return False
 
     def _clean(self, text: str) -> str:
         return scrub(text, self.secrets)

@@ -14,7 +14,12 @@ documentation gives it, and records every request that arrives:
     Gitea   (server root, API under api/v1/)  the same routes; comments of an issue are one list with
                                            `X-Total-Count`; edit answers 200; Authorization: token T
     GitLab  (server root, API under api/v4/)  POST projects/{id}/statuses/{sha} (state pending,
-                                           running, success, failed, canceled) 201;
+                                           running, success, failed, canceled) 201; as GitLab's status
+                                                state machine does, a `pending` over a `pending` (or a
+                                                `running` over a `running`) of the same name is 400
+                                                "Cannot transition status via :enqueue from :pending";
+                                           GET projects/{id}/repository/commits/{sha}/statuses (?name,
+                                                newest first) 200;
                                            GET/POST projects/{id}/merge_requests/{iid}/notes (per_page 20,
                                            max 100, page, X-Next-Page, X-Total, `Link`) 200/201;
                                            PUT .../notes/{note_id} 200; PRIVATE-TOKEN: T
@@ -201,6 +206,8 @@ _ROUTES: list[tuple[str, str, re.Pattern[str], str]] = [
     ("gitea", "POST", re.compile(r"^/api/v1/repos/([^/]+/[^/]+)/issues/(\d+)/comments$"), "create"),
     ("gitea", "PATCH", re.compile(r"^/api/v1/repos/([^/]+/[^/]+)/issues/comments/(\d+)$"), "edit"),
     ("gitlab", "POST", re.compile(r"^/api/v4/projects/([^/]+)/statuses/([0-9a-f]{7,64})$"), "status"),
+    ("gitlab", "GET", re.compile(r"^/api/v4/projects/([^/]+)/repository/commits/([0-9a-f]{7,64})/statuses$"),
+     "statuses"),
     ("gitlab", "GET", re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$"), "list"),
     ("gitlab", "POST", re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$"), "create"),
     ("gitlab", "PUT", re.compile(r"^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)$"), "edit"),
@@ -300,6 +307,14 @@ class _Handler(BaseHTTPRequestHandler):
                                  "errors": [{"resource": "Status", "field": "state", "code": "custom"}]})
             return
         sha = groups[1]
+        if forge == "gitlab":
+            name = body.get("name") or body.get("context") or "default"
+            latest = next((s for s in reversed(repo.statuses.get(sha, [])) if s.get("name") == name), None)
+            event = {"pending": "enqueue", "running": "run"}.get(state)
+            if event and latest is not None and latest["status"] == state:
+                self._send(400, {"message": f"Cannot transition status via :{event} from :{state} "
+                                            f'(Reason(s): Status cannot transition via "{event}")'})
+                return
         record = {"id": next(self.sim._ids), "state": state, "description": body.get("description", ""),
                   "target_url": body.get("target_url"), "created_at": _now(), "sha": sha}
         if forge == "gitlab":
@@ -310,6 +325,11 @@ class _Handler(BaseHTTPRequestHandler):
             record["context"] = body.get("context") or "default"
         repo.statuses.setdefault(sha, []).append(record)
         self._send(201, record)
+
+    def _statuses(self, forge: str, repo: _Repo, groups: tuple[str, ...], query: dict[str, str], body: Any) -> None:
+        found = [s for s in reversed(repo.statuses.get(groups[1], []))
+                 if not query.get("name") or s.get("name") == query["name"]]
+        self._send(200, found)
 
     def _list(self, forge: str, repo: _Repo, groups: tuple[str, ...], query: dict[str, str], body: Any) -> None:
         number = int(groups[1])

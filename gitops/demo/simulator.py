@@ -28,6 +28,11 @@
 - PVE 9's permission rule for `download-url` comes from `gitops.demo.permissions`.
 - The config digest in `GET .../pending` (PVE lists it there, fakepve only in `GET .../config`): see
   `gitops.demo.config_digests`.
+- PVE's refusals fakepve lets through (import file names, bind mounts that cannot be cloned or migrated,
+  root-only settings for API tokens, guest agent size limits): `gitops.demo.pve_rules`, each with its
+  PVE source file.
+- A record of the requests it receives, for the conformance test against PVE's schema (opt-in with
+  `PHOENIX_PVE_RECORD`): `gitops.demo.request_log`.
 - The guest agent: fakepve's writes no file and runs nothing; `gitops.demo.guest_agent` keeps files and
   asks the caller what a command does.
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
@@ -60,6 +65,8 @@ from fakepve.routing import split_list
 from gitops.demo.config_digests import PendingDigests
 from gitops.demo.guest_agent import GuestAgentFiles
 from gitops.demo.permissions import Pve9DownloadPermission
+from gitops.demo.pve_rules import PveRules
+from gitops.demo.request_log import RequestLog
 from gitops.demo.simulated_access import AccessControl
 from gitops.demo.simulated_network import NodeNetwork
 
@@ -93,7 +100,8 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 }
 
 
-class PhoenixFakePve(PendingDigests, GuestAgentFiles, Pve9DownloadPermission, AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
+class PhoenixFakePve(RequestLog, PveRules, PendingDigests, GuestAgentFiles, Pve9DownloadPermission,
+                     AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
     """fakepve with VM disk resize, `import-from` disks, the appliance index, PVE 9's download permission,
     VM migration, config digests in the pending view, access control (`simulated_access`), node networks
     (`simulated_network`) and a guest agent that keeps files (`gitops.demo.guest_agent`), as PVE does them."""

@@ -75,6 +75,16 @@ class ForgeClient:
         """Set (or replace: same context) the status of commit `sha`."""
         self._send(self.dialect.set_status(repo, sha, status), f"status {status.state} on {sha[:12]}")
 
+    def has_status(self, repo: str, sha: str, context: str) -> bool:
+        """True when commit `sha` already has a status named `context` on a forge that refuses a repeated
+        `pending` (GitLab); False where a status of the same context is simply replaced."""
+        request = self.dialect.list_statuses(repo, sha, context)
+        if request is None:
+            return False
+        found = self._send(request, f"statuses of {sha[:12]}")
+        items = found if isinstance(found, list) else []
+        return any(isinstance(i, dict) and i.get("name") == context for i in items)
+
     def find_comment(self, repo: str, number: int, marker: str) -> Comment | None:
         """Our comment on PR `number`: the first whose body holds `marker`, on any page."""
         for item in self._comments(repo, number):

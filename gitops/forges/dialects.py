@@ -12,6 +12,8 @@ Pure: a dialect builds `Request`s, `client` sends them. Base URLs are the API ro
              Authorization: token TOKEN
     gitlab   https://gitlab.com or https://HOST, under api/v4/; the project by id or URL-encoded path
              POST  projects/{id}/statuses/{sha}                  {state, name, target_url, description}
+             GET   projects/{id}/repository/commits/{sha}/statuses  ?name=NAME&all=true (a repeated `pending`
+                   of one name is refused: 400 "Cannot transition status via :enqueue from :pending")
              GET   projects/{id}/merge_requests/{iid}/notes      ?per_page=100&sort=asc, next page in `Link`
              POST  projects/{id}/merge_requests/{iid}/notes      {body}
              PUT   projects/{id}/merge_requests/{iid}/notes/{note_id}  {body}
@@ -55,6 +57,10 @@ class Dialect(Protocol):
 
     def set_status(self, repo: str, sha: str, status: CommitStatus) -> Request: ...
 
+    def list_statuses(self, repo: str, sha: str, name: str) -> Request | None:
+        """The statuses of `sha` named `name`, where a forge refuses a repeated `pending` (else None)."""
+        ...
+
     def list_comments(self, repo: str, number: int) -> Request: ...
 
     def create_comment(self, repo: str, number: int, body: str) -> Request: ...
@@ -96,6 +102,9 @@ class GitHub:
         if status.target_url:
             body["target_url"] = status.target_url
         return Request("POST", f"{self.prefix}repos/{_owner_repo(repo)}/statuses/{sha}", body)
+
+    def list_statuses(self, repo: str, sha: str, name: str) -> Request | None:
+        return None  # a status of the same context is replaced, whatever its state
 
     def list_comments(self, repo: str, number: int) -> Request:
         return Request("GET", f"{self.prefix}repos/{_owner_repo(repo)}/issues/{number}/comments",
@@ -158,6 +167,10 @@ class GitLab(GitHub):
         if status.target_url:
             body["target_url"] = status.target_url
         return Request("POST", f"api/v4/projects/{self._project(repo)}/statuses/{sha}", body)
+
+    def list_statuses(self, repo: str, sha: str, name: str) -> Request | None:
+        return Request("GET", f"api/v4/projects/{self._project(repo)}/repository/commits/{sha}/statuses",
+                       params={"name": name, "all": "true", "per_page": 100})
 
     def _notes(self, repo: str, number: int) -> str:
         return f"api/v4/projects/{self._project(repo)}/merge_requests/{number}/notes"

@@ -48,7 +48,7 @@ def edit(directory: Path, file: str, change: Any) -> None:
 
 
 def break_two_things(directory: Path) -> None:
-    edit(directory, "phoenix_lxc_configs.json", lambda d: d["lxc_configs"]["101"].update(clone_from_ctid="950"))
+    edit(directory, "phoenix_lxc_configs.json", lambda d: d["lxc_configs"]["101"].update(clone_from_ctid="120"))
     edit(directory, "phoenix_vm_configs.json", lambda d: d["vms"][2]["docker_stacks"].append("grafana"))
     edit(directory, "phoenix_stacks_config.json",
          lambda d: d["docker_stacks"]["webapp"]["environments"]["production"]["variables"][1].update(value="pw1"))
@@ -73,7 +73,7 @@ def test_validate_invalid_text(estate: Path) -> None:
     assert all(parsed), lines
     got = [(m["file"], m["path"], m["code"]) for m in parsed if m]
     assert got == [
-        ("phoenix_lxc_configs.json", "lxc_configs.101.clone_from_ctid", "clone-source-missing"),
+        ("phoenix_lxc_configs.json", "lxc_configs.101.clone_from_ctid", "clone-source-not-template"),
         ("phoenix_vm_configs.json", "vms.2.docker_stacks.2", "stack-missing"),
         ("phoenix_stacks_config.json", "docker_stacks.webapp.environments.production.variables.1.value",
          "plaintext-secret"),
@@ -83,7 +83,7 @@ def test_validate_invalid_text(estate: Path) -> None:
     assert first is not None
     text = (estate / first["file"]).read_text(encoding="utf-8").splitlines()[int(first["line"]) - 1]
     assert text[int(first["column"]) - 1:].startswith('"clone_from_ctid"')
-    assert "CT 950 does not exist" in first["message"]
+    assert "CT 120 is not a template" in first["message"]
     assert "INVALID: 2 errors, 1 warnings" in done.stderr
 
 
@@ -93,7 +93,7 @@ def test_validate_invalid_json(estate: Path) -> None:
     assert done.returncode == 1
     out = json.loads(done.stdout)
     assert set(out) == {"valid", "errors", "warnings"} and out["valid"] is False
-    assert [e["code"] for e in out["errors"]] == ["clone-source-missing", "stack-missing"]
+    assert [e["code"] for e in out["errors"]] == ["clone-source-not-template", "stack-missing"]
     assert [w["code"] for w in out["warnings"]] == ["plaintext-secret"]
     for item in out["errors"] + out["warnings"]:
         assert set(item) == {"file", "line", "column", "path", "code", "message"}

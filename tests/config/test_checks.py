@@ -111,10 +111,6 @@ CASES = [
          VM, "duplicate-id", "vms.3.vmid", '"vmid"', "1002"),
     Case("guest-id-invalid", rename("lxc", "lxc_configs", "120", to="12x"), LXC, "guest-id-invalid",
          "lxc_configs.12x", '"12x"', "12x"),
-    Case("clone-from-ctid-missing", put("lxc", "lxc_configs", "101", "clone_from_ctid", value="950"), LXC,
-         "clone-source-missing", "lxc_configs.101.clone_from_ctid", '"clone_from_ctid"', "CT 950 does not exist"),
-    Case("clone-from-vmid-missing", put("vm", "vms", 1, "clone_from_vmid", value=9100), VM,
-         "clone-source-missing", "vms.1.clone_from_vmid", '"clone_from_vmid"', "VM 9100 does not exist"),
     Case("clone-from-ctid-not-template", put("lxc", "lxc_configs", "110", "clone_from_ctid", value="120"), LXC,
          "clone-source-not-template", "lxc_configs.110.clone_from_ctid", '"clone_from_ctid"', "120"),
     Case("clone-from-vmid-not-template", put("vm", "vms", 2, "clone_from_vmid", value=1001), VM,
@@ -138,14 +134,6 @@ CASES = [
     Case("guest-id-arabic-digits", rename("lxc", "lxc_configs", "120", to="\u0661\u0662\u0660"), LXC,
          "guest-id-invalid", "lxc_configs.\u0661\u0662\u0660", '"\u0661'),
     # storages and stacks
-    Case("storage-pool-unknown-lxc", put("lxc", "lxc_configs", "120", "storage_pool", value="tank-nope"), LXC,
-         "storage-unknown", "lxc_configs.120.storage_pool", '"storage_pool"', "'tank-nope' is not defined"),
-    Case("storage-pool-unknown-vm", put("vm", "vms", 1, "storage_pool", value="fast-vm-disks"), VM,
-         "storage-unknown", "vms.1.storage_pool", '"storage_pool"', "fast-vm-disks"),
-    Case("storage-pool-unknown-vm-defaults", put("vm", "vm_defaults", "storage_pool", value="tank-vms"), VM,
-         "storage-unknown", "vm_defaults.storage_pool", '"storage_pool"', "tank-vms"),
-    Case("zfs-volume-pool-unknown", put("lxc", "lxc_configs", "110", "zfs_volumes", 0, "pool", value="tank-llm"),
-         LXC, "storage-unknown", "lxc_configs.110.zfs_volumes.0.pool", '"pool"', "tank-llm"),
     Case("stack-missing", put("vm", "vms", 1, "docker_stacks", value=["portainer_service", "grafana"]), VM,
          "stack-missing", "vms.1.docker_stacks.1", '"grafana"', "stack 'grafana'"),
     Case("stack-environment-missing",
@@ -231,6 +219,14 @@ CASES = [
          also=frozenset({"storage-unknown"})),
     Case("out-of-range", put("vm", "vms", 1, "memory_mb", value=8), VM, "invalid-value", "vms.1.memory_mb",
          '"memory_mb"'),
+    # bind mounts PVE cannot clone or migrate
+    Case("mount-not-shared", put("lxc", "lxc_configs", "101", "mount_points", 0, "shared", value=True), LXC,
+         "mount-not-shared", "lxc_configs.101.mount_points.0.shared", '"shared"',
+         "on no storage the hypervisor file defines as shared"),
+    Case("clone-source-bind-mount", put("lxc", "lxc_configs", "900", "mount_points",
+                                         value=[{"host_path": "/mnt/pve/tank/x", "container_path": "/x"}]),
+         LXC, "clone-source-bind-mount", "lxc_configs.120.clone_from_ctid", '"clone_from_ctid"',
+         "which PVE cannot clone"),
     # secrets
     Case("secret-ref-invalid", put("hyp", "portainer_api", "admin_password", value="${secret:admin pass}"), HYP,
          "secret-ref-invalid", "portainer_api.admin_password", '"admin_password"', "${secret:NAME}"),
@@ -238,6 +234,36 @@ CASES = [
                                     "value", value="${secret:webapp_db"), STACKS, "secret-ref-invalid",
          "docker_stacks.webapp.environments.staging.variables.1.value", '"value"'),
 ]
+
+# A storage or clone source the config names but does not declare may be on the node: a warning the plan
+# settles (an error there only when the node lacks it too).
+UNDECLARED = [
+    Case("clone-from-ctid-missing", put("lxc", "lxc_configs", "101", "clone_from_ctid", value="950"), LXC,
+         "clone-source-undeclared", "lxc_configs.101.clone_from_ctid", '"clone_from_ctid"', "CT 950 does not exist"),
+    Case("clone-from-vmid-missing", put("vm", "vms", 1, "clone_from_vmid", value=9100), VM,
+         "clone-source-undeclared", "vms.1.clone_from_vmid", '"clone_from_vmid"', "VM 9100 does not exist"),
+    Case("storage-pool-unknown-lxc", put("lxc", "lxc_configs", "120", "storage_pool", value="tank-nope"), LXC,
+         "storage-undeclared", "lxc_configs.120.storage_pool", '"storage_pool"', "'tank-nope' is not defined"),
+    Case("storage-pool-unknown-vm", put("vm", "vms", 1, "storage_pool", value="fast-vm-disks"), VM,
+         "storage-undeclared", "vms.1.storage_pool", '"storage_pool"', "fast-vm-disks"),
+    Case("storage-pool-unknown-vm-defaults", put("vm", "vm_defaults", "storage_pool", value="tank-vms"), VM,
+         "storage-undeclared", "vm_defaults.storage_pool", '"storage_pool"', "tank-vms"),
+    Case("zfs-volume-pool-unknown", put("lxc", "lxc_configs", "110", "zfs_volumes", 0, "pool", value="tank-llm"),
+         LXC, "storage-undeclared", "lxc_configs.110.zfs_volumes.0.pool", '"pool"', "tank-llm"),
+]
+
+
+@pytest.mark.parametrize("case", [c.param() for c in UNDECLARED])
+def test_an_undeclared_reference_is_a_placed_warning(
+    case: Case, example_dir: Path, text_at: Callable[[Path, Any], str]
+) -> None:
+    write_mutated(example_dir, case.mutation)
+    _, report = validate_directory(example_dir)
+    assert report.valid, [str(p) for p in report.errors]
+    [problem] = [p for p in report.warnings if p.code == case.code and _dotted(p) == case.path]
+    assert problem.file == case.file and case.message in problem.message
+    assert "only if the node has it" in problem.message
+    assert text_at(example_dir, problem).startswith(case.at)
 
 
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
@@ -328,7 +354,8 @@ def test_broken_json_does_not_hide_other_files(example_dir: Path) -> None:
     vms["vms"][1]["storage_pool"] = "nowhere"
     (example_dir / VM).write_text(json.dumps(vms, indent=4), encoding="utf-8")
     _, report = validate_directory(example_dir)
-    assert sorted((p.file, p.code) for p in report.errors) == [(STACKS, "json-syntax"), (VM, "storage-unknown")]
+    assert sorted((p.file, p.code) for p in report.errors) == [(STACKS, "json-syntax")]
+    assert (VM, "storage-undeclared") in {(p.file, p.code) for p in report.warnings}
 
 
 @pytest.mark.parametrize("missing", [HYP, LXC, VM])
@@ -354,7 +381,7 @@ def test_a_missing_stacks_file_means_no_stacks(example_dir: Path) -> None:
 
 def test_five_problems_are_reported_at_once(example_dir: Path) -> None:
     picked = {c.id: c for c in CASES}
-    chosen = [picked[i] for i in ("clone-from-vmid-missing", "zfs-volume-pool-unknown", "firewall-proto",
+    chosen = [picked[i] for i in ("clone-from-vmid-not-template", "dependency-missing-lxc", "firewall-proto",
                                   "cidr-invalid-hypervisor", "secret-ref-unclosed")]
     write_mutated(example_dir, combine(*(c.mutation for c in chosen)))
     _, report = validate_directory(example_dir)
@@ -375,9 +402,9 @@ def test_a_bad_guest_does_not_hide_errors_of_others(example_dir: Path) -> None:
         ("invalid-value", "lxc_configs.101.cores"),
         ("secret-ref-invalid", "vms.0.user_config.password"),
         ("stack-missing", "vms.2.docker_stacks.0"),
-        ("storage-unknown", "lxc_configs.110.zfs_volumes.0.pool"),
-        ("storage-unknown", "vms.1.storage_pool"),
     ]
+    assert {("storage-undeclared", "lxc_configs.110.zfs_volumes.0.pool"),
+            ("storage-undeclared", "vms.1.storage_pool")} <= {(p.code, _dotted(p)) for p in report.warnings}
     # 110 and VM 1001 depend on the broken 101: it exists, so no "does not exist" noise.
 
 

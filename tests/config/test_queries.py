@@ -154,11 +154,11 @@ def test_get_not_found(estate: Estate, kind: str, ident: str, field: str | None)
 
 
 def test_load_refuses_an_invalid_config_listing_every_error(example_dir: Path) -> None:
-    edit(example_dir, VM, lambda d: d["vms"][1].update(storage_pool="nowhere", name="bad_name"))
+    edit(example_dir, VM, lambda d: (d["vms"][1].update(name="bad_name"), d["vms"][2].update(name="bad name")))
     with pytest.raises(ConfigError) as info:
         queries.load(example_dir)
     message = str(info.value)
-    assert "2 errors" in message and "vms.1.storage_pool" in message and "vms.1.name" in message
+    assert "2 errors" in message and "vms.1.name" in message and "vms.2.name" in message
 
 
 def test_load_allows_warnings(example_dir: Path) -> None:

@@ -165,12 +165,11 @@ def test_schema_errors_do_not_hide_the_cross_file_checks(upstream_dir: Path, tmp
     _, report = validate_directory(config)
     assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.errors) == [
         (HYP, "unknown-field", "timezonee"),
-        (LXC, "clone-source-missing", "lxc_configs.102.clone_from_ctid"),
         (LXC, "unknown-field", "lxc_configs.101.corez"),
         (VM, "unknown-field", "vms.2.memroy_mb"),
     ]
     assert sorted((p.file, p.code, p.to_dict()["path"]) for p in report.warnings) == sorted(
-        (f, c, p) for f, c, p, _ in EXPECTED)
+        [*((f, c, p) for f, c, p, _ in EXPECTED), (LXC, "clone-source-undeclared", "lxc_configs.102.clone_from_ctid")])
 
 
 def test_an_invalid_value_silences_only_the_checks_that_need_it(upstream_dir: Path, tmp_path: Path) -> None:

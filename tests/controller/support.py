@@ -60,10 +60,10 @@ def estate_with_api(memory: int = 512) -> dict[str, str]:
 
 
 def invalid_estate() -> dict[str, str]:
-    """A small estate whose container clones a template that does not exist."""
+    """A small estate whose container depends on a guest that does not exist."""
     files = small_estate()
     lxc = json.loads(files["phoenix_lxc_configs.json"])
-    lxc["lxc_configs"]["101"]["clone_from_ctid"] = "950"
+    lxc["lxc_configs"]["101"]["dependencies"] = ["950"]
     files["phoenix_lxc_configs.json"] = json.dumps(lxc, indent=2)
     return files
 

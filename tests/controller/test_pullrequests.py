@@ -112,7 +112,7 @@ def test_an_invalid_file_fails_with_file_and_line(ctl: Ctl, reviews: PullRequest
     review = reviews.review(github_event(sha))
     assert review.state == "failure" and review.plan is None
     [comment] = forge.comments("github", REPO, 7)
-    assert "`phoenix_lxc_configs.json:" in comment["body"] and "clone_from_ctid" in comment["body"]
+    assert "`phoenix_lxc_configs.json:" in comment["body"] and "dependencies" in comment["body"]
     final = forge.statuses("github", REPO, sha)[-1]
     assert final["state"] == "failure" and "phoenix_lxc_configs.json" in final["description"]
 
@@ -126,6 +126,22 @@ def test_gitlab_merge_request_heads(ctl: Ctl, reviews: PullRequestReviews, forge
     [note] = forge.comments("gitlab", REPO, 7)
     assert "`512` → `768`" in note["body"]
     assert [s["status"] for s in forge.statuses("gitlab", REPO, sha)] == ["pending", "success"]
+
+
+def test_a_second_review_of_one_gitlab_head_posts_no_second_pending(ctl: Ctl, reviews: PullRequestReviews,
+                                                                    forge: ForgeSimulator) -> None:
+    """GitLab answers 400 to a `pending` over a `pending` of the same name: the review posts `pending` only
+    when the commit has no status of that name yet, and its result replaces whatever is there."""
+    ctl.remote.commit(small_estate(memory=512), "base")
+    ctl.run()
+    sha = open_pr(ctl, small_estate(memory=768), ref="refs/merge-requests/7/head")
+    event = parse_pull_request("gitlab", {"X-Gitlab-Event": "Merge Request Hook"},
+                               payloads.body_of(payloads.gitlab("update", 7, sha, "more-memory")))
+    reviews.review(event)
+    reviews.review(event)  # the same head again (a re-opened MR, a redelivered webhook)
+    assert [s["status"] for s in forge.statuses("gitlab", REPO, sha)] == ["pending", "success", "success"]
+    refused = [r for r in forge.received if r.method == "POST" and r.path.endswith(f"/statuses/{sha}")]
+    assert len(refused) == 3  # pending, success, success: no refused second pending
 
 
 def test_bitbucket_pull_requests_by_their_source_branch(ctl: Ctl, reviews: PullRequestReviews,

@@ -49,10 +49,10 @@ def test_plan_json_and_markdown_formats(cli: Cli, example: Path) -> None:
 
 
 def test_invalid_config_is_never_applied(cli: Cli, example: Path, pve: Any) -> None:
-    edit(example, "phoenix_lxc_configs.json", lambda d: d["lxc_configs"]["101"].update(clone_from_ctid="950"))
+    edit(example, "phoenix_lxc_configs.json", lambda d: d["lxc_configs"]["101"].update(clone_from_ctid="120"))
     result = cli("apply", str(example), "--yes")
     assert result.exit_code == 1
-    assert "CT 950 does not exist" in result.output
+    assert "CT 120 is not a template" in result.output
     assert pve.requests == [] or all(m == "GET" for m, _p, _ in pve.requests)
 
 

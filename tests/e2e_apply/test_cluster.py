@@ -99,3 +99,37 @@ def test_a_cluster_without_a_default_node_needs_each_guest_placed(cli: Cli, exam
     assert {e["code"] for e in plan["errors"]} == {"node-missing"}
     cli.env["PHOENIX_PVE_NODE"] = "pve2"
     assert cli.plan_json(example)["errors"] == []
+
+
+def test_a_container_with_a_bind_mount_moves_only_when_the_mount_is_shared(
+        cli: Cli, example: Path, cluster: Any) -> None:
+    # configs-example CT 101 bind-mounts /mnt/pve/tank/gateway-certs (node-local): PVE refuses to migrate it
+    # ("cannot migrate local bind mount point 'mp0'", pve-container LXC/Migrate.pm), so the plan says why.
+    place(example, PLACEMENT)
+    assert cli("apply", str(example), "--yes").exit_code == 0
+    place(example, {"101": "pve3"})
+    plan = cli.plan_json(example)
+    [error] = plan["errors"]
+    assert (error["target"], error["code"]) == ("lxc/101", "migrate-bind-mount")
+    assert "/mnt/pve/tank/gateway-certs" in error["message"] and "shared: true" in error["message"]
+    assert not [a for a in plan["actions"] if a["target"] == "lxc/101"]
+
+    # On NFS storage every node mounts, and marked `shared` (applied where it is), it moves and converges.
+    def nfs(data: Any) -> None:
+        data.setdefault("storages", {})["certs-nfs"] = {
+            "type": "nfs", "server": "192.0.2.50", "export": "/export/certs", "content": "images"}
+
+    def shared_mount(data: Any) -> None:
+        data["lxc_configs"]["101"]["mount_points"][0].update(host_path="/mnt/pve/certs-nfs/gateway", shared=True)
+    edit(example, "phoenix_hypervisor_config.json", nfs)
+    edit(example, "phoenix_lxc_configs.json", shared_mount)
+    assert cli("validate", str(example)).exit_code == 0
+    place(example, {"101": "pve2"})
+    marked = cli("apply", str(example), "--yes")
+    assert marked.exit_code == 0, marked.output
+    place(example, {"101": "pve3"})
+    moved = cli("apply", str(example), "--yes")
+    assert moved.exit_code == 0, moved.output
+    assert node_of(cluster, 101) == "pve3"
+    assert "shared=1" in cluster.ct(101).config["mp0"]
+    assert cli("plan", str(example), "--detailed-exitcode").exit_code == 0

@@ -46,7 +46,7 @@ def test_upstream_config_converges_a_fresh_node_unmodified(cli: Cli, pve: Any, t
     assert [(d["url"], d["content"]) for d in downloads] == [(IMAGE_URL, "import")]
     assert "import" in pve.storages["fastData-shared-iso"]["content"].split(",")
     # No invented sizes: template 9000 keeps the image's size, its clones get the sizes the config sets.
-    image = pve.storages["fastData-shared-iso"]["volumes"]["import/noble-server-cloudimg-amd64.img"]
+    image = pve.storages["fastData-shared-iso"]["volumes"]["import/noble-server-cloudimg-amd64.qcow2"]
     assert _disk_size(pve.vm(9000).config, "scsi0") == f"{image['size'] // 1024**2}M"
     assert _disk_size(pve.vm(1001).config, "scsi0") == "32G"
     assert _disk_size(pve.vm(1002).config, "scsi0") == "64G"

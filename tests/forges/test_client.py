@@ -116,3 +116,18 @@ def test_github_enterprise_api_root_with_its_path() -> None:
         client.close()
         assert {r.path.split("/repos/")[0] for r in sim.received} == {"/api/v3"}
         assert len(sim.comments("github", REPO, 1)) == 121 and sim.statuses("github", REPO, SHA)
+
+
+def test_gitlab_refuses_a_second_pending_of_one_name_and_lists_statuses(forge_sim: ForgeSimulator,
+                                                                        forge_client: MakeClient) -> None:
+    """GitLab's commit status state machine: `pending` over `pending` is 400 (the simulator as GitLab)."""
+    client = forge_client("gitlab")
+    assert not client.has_status(REPO, SHA, "phoenix-gitops")
+    client.set_status(REPO, SHA, CommitStatus(CommitState.pending, "phoenix-gitops", "planning"))
+    assert client.has_status(REPO, SHA, "phoenix-gitops") and not client.has_status(REPO, SHA, "other")
+    with pytest.raises(errors.PhoenixError, match="Cannot transition status via :enqueue from :pending"):
+        client.set_status(REPO, SHA, CommitStatus(CommitState.pending, "phoenix-gitops", "planning"))
+    client.set_status(REPO, SHA, CommitStatus(CommitState.success, "phoenix-gitops", "ok"))
+    client.set_status(REPO, SHA, CommitStatus(CommitState.pending, "phoenix-gitops", "again"))  # after a result
+    assert [s["status"] for s in forge_sim.statuses("gitlab", REPO, SHA)] == ["pending", "success", "pending"]
+    assert not forge_client("github").has_status(REPO, SHA, "phoenix-gitops")  # GitHub replaces: no need to ask

@@ -60,3 +60,46 @@ def test_secrets_in_the_input_are_json_escaped_and_their_escaped_form_is_masked_
     data, escaped = GuestsDriver._input('{"key": "${secret:db}", "other": 1}', Context())  # type: ignore[arg-type]
     assert json_mod.loads(data)["key"] == 'pa"ss\\word'
     assert escaped == ['pa\\"ss\\\\word']
+
+
+def _shell_guest(ran: list[tuple[list[str], str]]) -> Any:
+    """A guest whose /bin/sh knows the two joins the driver uses (and records what else runs)."""
+    from gitops.drivers.guests import agent as agent_mod
+
+    def guest_exec(vm: Any, argv: list[str], input_data: str) -> dict[str, Any]:
+        files = vm.agent.setdefault("files", {})
+        if argv[:3] == ["/bin/sh", "-c", agent_mod._JOIN]:
+            out, parts = argv[4], argv[5:]
+            files[out] = "".join(files.pop(p) for p in parts)
+        elif argv[:3] == ["/bin/sh", "-c", agent_mod._STDIN_FROM]:
+            ran.append((argv[5:], files.pop(argv[4])))
+        else:
+            ran.append((argv, input_data))
+        return {"exitcode": 0, "out-data": "", "err-data": ""}
+    return guest_exec
+
+
+def test_writes_and_input_above_the_agent_limits_go_in_parts(pve: Any, pve_client: Any) -> None:
+    # qemu-server API2/Qemu/Agent.pm: file-write content <= 61,440 characters, exec input-data <= 65,536;
+    # the simulator refuses longer ones as PVE does, so every call below had to fit.
+    from gitops.drivers.guests.agent import EXEC_INPUT_MAX, FILE_WRITE_MAX
+
+    pve.add_vm(1003, "vm", status="running", config={"agent": "1"})
+    ran: list[tuple[list[str], str]] = []
+    pve.fake.guest_exec = _shell_guest(ran)
+    agent = Agent(pve_client, timeout=60)
+    agent.wait_ready("pve1", 1003)
+    files = pve.vm(1003).agent.setdefault("files", {})
+    big = "".join(chr(ord("a") + i % 26) for i in range(150_000))
+    agent.write("pve1", 1003, "/etc/app.conf", big.encode())
+    assert files["/etc/app.conf"] == big
+    assert not [f for f in files if ".part" in f]
+    agent.write("pve1", 1003, "/etc/small", b"x" * FILE_WRITE_MAX)
+    assert files["/etc/small"] == "x" * FILE_WRITE_MAX
+
+    stdin = ("y" * (EXEC_INPUT_MAX + 10)).encode()
+    done = agent.exec("pve1", 1003, ["/usr/bin/tool", "--read-stdin"], stdin)
+    assert done.status == 0
+    assert ran == [(["/usr/bin/tool", "--read-stdin"], stdin.decode())]
+    writes = [r for r in pve.requests if r[0] == "POST" and r[1].endswith("/agent/file-write")]
+    assert len(writes) == 3 + 1 + 2  # 150,000 in 3 parts, one whole, the stdin in 2 parts

@@ -13,7 +13,7 @@ from tests.e2e_apply.support import UPSTREAM, Cli, edit
 from tests.guests.conftest import RECORDING, write_script
 from tests.guests.sshnode import NodeShell
 
-IMAGE = "noble-server-cloudimg-amd64.img"
+IMAGE = "noble-server-cloudimg-amd64.qcow2"  # the upstream .img as PVE stores it (import content)
 
 
 def upstream_copy(tmp_path: Path, pve: Any) -> Path:

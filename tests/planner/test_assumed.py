@@ -33,3 +33,17 @@ def test_one_memory_edit_is_one_change(tmp_path: Path) -> None:
     [action] = plan.actions
     assert (action.target, action.action) == ("lxc/102", "update")
     assert [(c.field, c.new) for c in action.changes] == [("memory", "1024")]
+
+
+def test_what_the_config_names_but_does_not_declare_is_said_to_be_unchecked() -> None:
+    """35aa2b3 names storage quickOS-shared-prod-data-volumes and clone source CT 902, neither declared: a plan
+    between two configs cannot know whether the node has them, and says so instead of calling them missing."""
+    estate = queries.load(Path(__file__).resolve().parents[1] / "data" / "live-references" / "35aa2b3")
+    live = assumed_live(estate, OPTIONS, nodes=[], assumed="the state 35aa2b3 converges to")
+    del live.guests[952]  # the clone is new in the head
+    plan = plan_changes(estate, live, PlanOptions(node="pve1"))
+    assert not plan.errors, [str(e) for e in plan.errors]
+    unchecked = {(w.target, w.code) for w in plan.warnings if w.code == "reference-unchecked"}
+    assert ("storage/quickOS-shared-prod-data-volumes", "reference-unchecked") in unchecked
+    assert ("lxc/952", "reference-unchecked") in unchecked
+    assert any("CT 902" in w.message for w in plan.warnings)

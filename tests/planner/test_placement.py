@@ -13,7 +13,7 @@ from gitops.planner.live import LiveGuest, LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, Problem
 from gitops.planner.proxmox import migration, placement
-from gitops.planner.proxmox.desired import desired_guests
+from gitops.planner.proxmox.desired import DesiredMount, desired_guests
 from gitops.planner.systems import plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 
@@ -40,7 +40,7 @@ def vm(status: str, disk: str, memory: int = 2048) -> LiveGuest:
      "online; no local disk"),
     (vm("stopped", "local-zfs:vm-1001-disk-0,size=32G"), {"target": "pve2"}, "offline; 32G of local disk"),
     (LiveGuest("lxc", 101, "pve1", "ct", status="running",
-               config={"rootfs": "local-zfs:subvol-101-disk-0,size=8G", "mp0": "/srv/data,mp=/data"}),
+               config={"rootfs": "local-zfs:subvol-101-disk-0,size=8G", "mp0": "/mnt/pve/nfs/data,mp=/data,shared=1"}),
      {"target": "pve2", "restart": 1}, "restart mode; 8G of local disk"),
 ])
 def test_migrate_mode_follows_kind_state_and_storage(guest: LiveGuest, params: dict[str, Any], mode: str) -> None:
@@ -115,3 +115,34 @@ def test_a_running_vm_with_pci_passthrough_is_not_migrated_online() -> None:
     assert isinstance(problem, Problem) and problem.code == "migrate-passthrough"
     guest.status = "stopped"
     assert isinstance(migration.migrate_action(guest.target, guest, "pve2", cluster()), Action)
+
+
+def _bind_ct(status: str, mp0: str) -> LiveGuest:
+    return LiveGuest("lxc", 101, "pve1", "ct", status=status,
+                     config={"rootfs": "nfs:101/subvol-101-disk-0.raw,size=8G", "mp0": mp0})
+
+
+@pytest.mark.parametrize(("status", "mp0", "desired_shared", "wording"), [
+    # pve-container LXC/Migrate.pm: "cannot migrate local bind mount point 'mp0'" unless shared=1
+    ("stopped", "/srv/data,mp=/data", False, "mp0 is a bind mount of /srv/data, which PVE cannot migrate"),
+    ("running", "/dev/dri/renderD128,mp=/dev/dri/renderD128", False, "mp0 is a device mount"),
+    # marked in the config but not yet on a running container: it would take the mark only at its restart
+    ("running", "/srv/data,mp=/data", True, "not yet on the running container"),
+])
+def test_a_container_with_an_unshared_bind_mount_does_not_move(status: str, mp0: str, desired_shared: bool,
+                                                               wording: str) -> None:
+    mounts = [DesiredMount("mp0", "/data", host_path=mp0.split(",")[0], shared=desired_shared)]
+    problem = migration.migrate_action("lxc/101", _bind_ct(status, mp0), "pve2", cluster(), mounts)
+    assert isinstance(problem, Problem) and problem.code == "migrate-bind-mount"
+    assert wording in problem.message
+
+
+def test_a_stopped_container_gets_its_shared_mark_before_it_moves() -> None:
+    mounts = [DesiredMount("mp0", "/data", host_path="/mnt/pve/nfs/data", shared=True)]
+    action = migration.migrate_action("lxc/101", _bind_ct("stopped", "/mnt/pve/nfs/data,mp=/data"), "pve2",
+                                      cluster(), mounts)
+    assert isinstance(action, Action)
+    mark, move = action.calls
+    assert (mark.method, mark.path, mark.params) == ("PUT", "nodes/pve1/lxc/101/config",
+                                                     {"mp0": "/mnt/pve/nfs/data,mp=/data,shared=1"})
+    assert (move.method, move.path, move.params) == ("POST", "nodes/pve1/lxc/101/migrate", {"target": "pve2"})

@@ -122,7 +122,7 @@ def test_fresh_node_orders_templates_dependencies_and_boot_groups(estate: Any) -
     assert plan.actions[index[("lxc/102", "start")]].wait_after_s == 3  # its boot_delay
     downloads = [a for a in plan.actions if a.action == "download-template"]
     assert {a.target for a in downloads} == {"template/tank-iso:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
-                                            "template/tank-iso:import/noble-server-cloudimg-amd64.img"}
+                                            "template/tank-iso:import/noble-server-cloudimg-amd64.qcow2"}
 
 
 def test_missing_template_without_url_is_an_error(tmp_path: Path) -> None:

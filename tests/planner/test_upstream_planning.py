@@ -16,6 +16,7 @@ from tests.e2e_apply.support import UPSTREAM
 NODE = "pve1"
 TEMPLATE = "ubuntu-24.04-standard_24.04-2_amd64.tar.zst"
 IMAGE = "noble-server-cloudimg-amd64.img"
+STORED = "noble-server-cloudimg-amd64.qcow2"  # the name PVE 8.4 stores an import image under
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,9 @@ def test_a_fresh_node_needs_nothing_the_config_does_not_say(estate: Any) -> None
         "POST", "nodes/pve1/aplinfo", {"storage": "fastData-shared-iso", "template": TEMPLATE})
     assert download.depends_on == ["storage/fastData-shared-iso"]
     # The cloud image from the URL upstream derives, onto the ISO storage, which is defined to import.
-    image = _action(plan, f"template/fastData-shared-iso:import/{IMAGE}", "download-template")
+    image = _action(plan, f"template/fastData-shared-iso:import/{STORED}", "download-template")
     assert image.calls[0].params["url"] == f"https://cloud-images.ubuntu.com/noble/current/{IMAGE}"
+    assert (image.calls[0].params["filename"], image.calls[0].params["content"]) == (STORED, "import")
     storage = _action(plan, "storage/fastData-shared-iso", "storage")
     assert storage.calls[0].params["content"] == "iso,vztmpl,import"
     # Template 9000 keeps the image's size (no resize); its clones get the sizes the config sets.
@@ -69,12 +71,12 @@ def test_the_import_storage_is_not_changed_back_once_the_image_is_there(estate: 
     live = _fresh()
     live.storages["fastData-shared-iso"] = LiveStorage(
         "fastData-shared-iso", "dir", {"iso", "vztmpl", "import"},
-        volumes={f"fastData-shared-iso:vztmpl/{TEMPLATE}", f"fastData-shared-iso:import/{IMAGE}"})
+        volumes={f"fastData-shared-iso:vztmpl/{TEMPLATE}", f"fastData-shared-iso:import/{STORED}"})
     plan = _plan(estate, live)
     assert not [a for a in plan.actions if a.target == "storage/fastData-shared-iso"]
     assert not [a for a in plan.actions if a.action == "download-template"]
     assert _action(plan, "vm/9000", "create").calls[0].params["scsi0"] == (
-        f"quickOS-vm-disks:0,import-from=fastData-shared-iso:import/{IMAGE}")
+        f"quickOS-vm-disks:0,import-from=fastData-shared-iso:import/{STORED}")
 
 
 def test_a_live_template_larger_than_its_clone_is_a_shrink(estate: Any) -> None:

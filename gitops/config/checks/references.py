@@ -1,8 +1,14 @@
 """Checks of references between guests, storages and stacks: ids, clones, dependencies, pools, stacks.
 
-Called by `gitops.config.validation`. Codes: guest-id-invalid, duplicate-id, clone-source-missing,
-clone-source-not-template, clone-source-kind, dependency-missing, dependency-cycle, storage-unknown,
-template-missing, stack-missing, stack-environment-missing.
+A storage or clone source the config names but does not declare may be one the node already has (upstream
+kept using storages and templates earlier commits made): offline validation cannot know, so it is a warning
+(`storage-undeclared`, `clone-source-undeclared`), and the plan, which reads the node, makes it an error
+only when the node lacks it too.
+
+Called by `gitops.config.validation`. Codes: guest-id-invalid, duplicate-id, clone-source-undeclared,
+clone-source-not-template, clone-source-kind, clone-source-bind-mount, dependency-missing,
+dependency-cycle, storage-undeclared, template-missing, stack-missing, stack-environment-missing,
+mount-not-shared.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ def check_references(estate: Estate, report: Report) -> None:
     _check_dependencies(estate, report)
     if not estate.incomplete(HYPERVISOR_FILE, "zfs", "storages", "proxmox_storage_ids", "proxmox_defaults"):
         _check_storages(estate, report)
+        _check_shared_mounts(estate, report)
     _check_stacks(estate, report)
 
 
@@ -90,7 +97,8 @@ def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[s
     found = estate.guest(source)
     if found is None:
         if not estate.unknown_guest(source):
-            report.error(file, path, "clone-source-missing", f"{label} {source} does not exist")
+            report.warning(file, path, "clone-source-undeclared",
+                           f"{label} {source} does not exist in the config: the plan clones it only if the node has it")
         return
     found_kind, guest = found
     if found_kind != kind:
@@ -102,6 +110,11 @@ def _check_clone_source(estate: Estate, report: Report, file: str, path: tuple[s
         # (`pct clone SRC NEW --snapname NAME`); without one there is nothing to clone from.
         hint = "`is_template: true` or `template_snapshot_name`" if kind == "lxc" else "`is_template: true`"
         report.error(file, path, "clone-source-not-template", f"{label} {source} is not a template (set {hint} on it)")
+    if isinstance(guest, LxcGuest) and found_kind == kind and guest.mount_points:
+        # pve-container API2/LXC.pm clone_vm: "unable to clone mountpoint 'mpN' (type bind)".
+        report.error(file, path, "clone-source-bind-mount",
+                     f"CT {source} has `mount_points` (bind mounts), which PVE cannot clone: give the mounts to "
+                     "the clones instead")
 
 
 def _check_dependencies(estate: Estate, report: Report) -> None:
@@ -122,6 +135,9 @@ def _check_dependencies(estate: Estate, report: Report) -> None:
         report.error(file, path, "dependency-cycle", f"guests depend on each other in a cycle: {shown}")
 
 
+_ON_NODE = "; the plan uses it only if the node has it"
+
+
 def _check_storages(estate: Estate, report: Report) -> None:
     defined = estate.hypervisor.storage_ids()
     known = ", ".join(sorted(defined)) or "none"
@@ -130,26 +146,60 @@ def _check_storages(estate: Estate, report: Report) -> None:
         pool = ct.storage_pool or lxc_default
         if pool and pool not in defined:
             where = (*path, "storage_pool") if ct.storage_pool else path
-            report.error(LXC_FILE, where, "storage-unknown",
-                         f"storage '{pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+            report.warning(LXC_FILE, where, "storage-undeclared",
+                         f"storage '{pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
         for field, i, vol in [*(("zfs_volumes", i, v) for i, v in enumerate(ct.zfs_volumes)),
                               *(("volumes", i, v) for i, v in enumerate(ct.volumes))]:
             if vol.pool not in defined:
-                report.error(LXC_FILE, (*path, field, i, "pool"), "storage-unknown",
-                             f"storage '{vol.pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+                report.warning(LXC_FILE, (*path, field, i, "pool"), "storage-undeclared",
+                             f"storage '{vol.pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
         if ct.template and ct.clone_from_ctid is None:
             storage = template_storage(ct.template)
             if storage is not None and storage not in defined and not storage.startswith("local"):
-                report.error(LXC_FILE, (*path, "template"), "storage-unknown",
-                             f"the template lies on storage '{storage}', which is not defined (known: {known})")
+                report.warning(LXC_FILE, (*path, "template"), "storage-undeclared",
+                               f"the template lies on storage '{storage}', which is not defined "
+                               f"(known: {known}){_ON_NODE}")
     default_vm_pool = estate.vms.vm_defaults.storage_pool
     if default_vm_pool and default_vm_pool not in defined:
-        report.error(VM_FILE, ("vm_defaults", "storage_pool"), "storage-unknown",
-                     f"storage '{default_vm_pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+        report.warning(VM_FILE, ("vm_defaults", "storage_pool"), "storage-undeclared",
+                     f"storage '{default_vm_pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
     for vpath, vm in estate.vm_items():
         if vm.storage_pool and vm.storage_pool not in defined:
-            report.error(VM_FILE, (*vpath, "storage_pool"), "storage-unknown",
-                         f"storage '{vm.storage_pool}' is not defined in {HYPERVISOR_FILE} (known: {known})")
+            report.warning(VM_FILE, (*vpath, "storage_pool"), "storage-undeclared",
+                         f"storage '{vm.storage_pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
+
+
+# PVE storage types every node mounts at the same place (`/mnt/pve/ID` unless `path` says otherwise).
+_NETWORK_STORAGE = {"nfs", "cifs", "cephfs", "glusterfs"}
+
+
+def _shared_roots(estate: Estate) -> dict[str, str]:
+    """storage id -> the host folder of each storage the hypervisor file defines as shared between nodes."""
+    roots: dict[str, str] = {}
+    for sid, st in estate.hypervisor.storages.items():
+        if st.type in _NETWORK_STORAGE:
+            roots[sid] = st.path or f"/mnt/pve/{sid}"
+        elif st.path and str(st.options.get("shared", "0")).lower() in ("1", "true"):
+            roots[sid] = st.path
+    return roots
+
+
+def _check_shared_mounts(estate: Estate, report: Report) -> None:
+    """A bind mount marked `shared` must lie on storage every node has: PVE then migrates the container
+    without it and the other node must show the same files at the same path."""
+    roots = _shared_roots(estate)
+    for path, ct in estate.lxc_items():
+        for i, mp in enumerate(ct.mount_points):
+            if not mp.shared:
+                continue
+            host = mp.host_path.rstrip("/")
+            if any(host == root.rstrip("/") or host.startswith(root.rstrip("/") + "/") for root in roots.values()):
+                continue
+            known = ", ".join(f"{sid} ({root})" for sid, root in sorted(roots.items())) or "none"
+            report.error(LXC_FILE, (*path, "mount_points", i, "shared"), "mount-not-shared",
+                         f"{mp.host_path} is on no storage the hypervisor file defines as shared between nodes "
+                         f"(nfs, cifs, cephfs, glusterfs, or `shared: 1`; defined: {known}), so it would not be "
+                         "there after a move")
 
 
 def _check_stacks(estate: Estate, report: Report) -> None:

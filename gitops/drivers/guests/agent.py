@@ -1,6 +1,10 @@
 """VMs, through the QEMU guest agent over the PVE API: `agent/file-write`, `agent/exec`,
 `agent/exec-status`, `agent/file-read`. No SSH needed. The VM must run with the agent installed and
 enabled (`agent: 1`). Used by `gitops.drivers.guests.driver`.
+
+PVE caps what one call carries (qemu-server `API2/Qemu/Agent.pm`): `file-write` content at 61,440
+characters, `exec` input-data at 65,536. A longer file is written in parts that `cat` joins in the guest
+(each `file-write` replaces its file); longer input is written to a file the command reads as stdin.
 """
 
 from __future__ import annotations
@@ -16,6 +20,13 @@ from gitops.drivers.guests.containers import INPUT_FILE, RECORD_DIR, RECORD_FILE
 from gitops.drivers.guests.ssh import Completed
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner.proxmox import pve_paths
+
+FILE_WRITE_MAX = 60 * 1024  # characters of `content` in one agent/file-write
+EXEC_INPUT_MAX = 64 * 1024  # characters of `input-data` in one agent/exec
+# Joins the parts ($2...) into the file ($1) and removes them.
+_JOIN = 'out=$1; shift; cat -- "$@" > "$out" && rm -f -- "$@"'
+# Runs the command ($2...) with the file $1 as its standard input, then removes the file.
+_STDIN_FROM = 'input=$1; shift; "$@" < "$input"; status=$?; rm -f -- "$input"; exit $status'
 
 
 @dataclass
@@ -76,12 +87,26 @@ class Agent:
         self.exec(node, vmid, ["rm", "-f", "--", INPUT_FILE], b"")
 
     def write(self, node: str, vmid: int, path: str, data: bytes) -> None:
+        text = data.decode()
+        if len(text) <= FILE_WRITE_MAX:
+            self._write_one(node, vmid, path, text)
+            return
+        parts = [f"{path}.part{i}" for i in range(0, len(text), FILE_WRITE_MAX)]
+        for part, start in zip(parts, range(0, len(text), FILE_WRITE_MAX), strict=True):
+            self._write_one(node, vmid, part, text[start:start + FILE_WRITE_MAX])
+        self.exec(node, vmid, ["/bin/sh", "-c", _JOIN, "sh", path, *parts], b"", check=True)
+
+    def _write_one(self, node: str, vmid: int, path: str, text: str) -> None:
         self.client.request("POST", self._path(node, vmid, "file-write"),
-                            {"file": path, "content": data.decode()}, target=f"vm/{vmid}")
+                            {"file": path, "content": text}, target=f"vm/{vmid}")
 
     def exec(self, node: str, vmid: int, argv: list[str], stdin: bytes, *, check: bool = False) -> Completed:
         """Run `argv` in the VM and wait for it to end (`exec-status` until `exited`)."""
         target = f"vm/{vmid}"
+        if len(stdin.decode()) > EXEC_INPUT_MAX:
+            staged = f"{RUN_DIR}/stdin-{time.monotonic_ns()}"
+            self.write(node, vmid, staged, stdin)
+            argv, stdin = ["/bin/sh", "-c", _STDIN_FROM, "sh", staged, *argv], b""
         params: dict[str, Any] = {"command": argv}
         if stdin:
             params["input-data"] = stdin.decode()

@@ -22,6 +22,7 @@ from gitops.planner.options import PlanOptions
 from gitops.planner.proxmox import access, network
 from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests, pve_rule
 from gitops.planner.proxmox.hypervisor import storage_definitions
+from gitops.planner.proxmox.normalize import import_filename
 
 
 def assume(estate: Estate, options: PlanOptions, live: LiveState) -> None:
@@ -80,7 +81,7 @@ def _guest(d: DesiredGuest, node: str) -> LiveGuest:
         config[d.disk_key] = f"{d.storage}:{disk}-{d.vmid}-disk-0,size={d.disk_gb}G"
     for n, m in enumerate(d.mounts, start=1):
         if m.host_path:
-            config[m.key] = f"{m.host_path},mp={m.path}" + (",ro=1" if m.read_only else "")
+            config[m.key] = m.create_value()
         else:
             config[m.key] = f"{m.storage}:subvol-{d.vmid}-disk-{n},mp={m.path},size={m.size_gb}G"
     rules = [{**r, "pos": i, "digest": "assumed", "ipversion": 4} for i, r in enumerate(d.firewall.rules)]
@@ -106,7 +107,7 @@ def _assume_storages(d: DesiredGuest, live: LiveState) -> None:
                      None)
         if store is None:
             store = live.storages.setdefault("local", LiveStorage("local", "dir", {"import"}))
-        store.volumes.add(f"{store.storage}:import/{d.image}")
+        store.volumes.add(f"{store.storage}:import/{import_filename(d.image)}")
 
 
 def config_nodes(estate: Estate, default: str) -> set[str]:

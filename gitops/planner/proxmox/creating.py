@@ -7,7 +7,7 @@ from __future__ import annotations
 from gitops.planner.live import LiveGuest
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 from gitops.planner.proxmox import pve_paths
-from gitops.planner.proxmox.desired import DesiredGuest
+from gitops.planner.proxmox.desired import DesiredFirewall, DesiredGuest
 from gitops.planner.proxmox.normalize import format_gib, gib, parse_size, split_props
 from gitops.planner.proxmox.updating import rule_calls
 
@@ -49,13 +49,40 @@ def create_action(d: DesiredGuest, image_volid: str | None) -> Action:
 
 
 def clone_problem(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None) -> Problem | None:
-    """A clone whose disk is smaller than its template's cannot be made: disks only grow."""
+    """A clone whose disk is smaller than its template's cannot be made: disks only grow. Nor can a container
+    whose source has a bind or device mount (pve-container `API2/LXC.pm` clone_vm dies "unable to clone
+    mountpoint"): a clone's own mounts are added after the clone, so its source must have none."""
+    binds = _bind_mounts(source, source_live)
+    if binds:
+        return Problem(d.target, "clone-source-bind-mount",
+                       f"{source.target} has bind or device mounts ({', '.join(binds)}), which PVE cannot clone: "
+                       f"keep mounts off the template and give them to {d.target} itself")
     have = _source_disk(source, source_live)
     if d.disk_gb is not None and have is not None and gib(d.disk_gb) < have:
         return Problem(d.target, "disk-shrink",
                        f"{d.disk_key} would be {format_gib(have)} as a clone of {source.target} but the config "
                        f"says {d.disk_gb}G; disks only grow, so the clone cannot be made that small")
     return None
+
+
+def _bind_mounts(source: DesiredGuest, source_live: LiveGuest | None) -> list[str]:
+    """The bind or device mounts of a container clone source, live (as PVE will see it) or desired."""
+    if source.kind != "lxc":
+        return []
+    if source_live is not None:
+        return sorted(k for k, v in source_live.config.items()
+                      if (k == "rootfs" or (k.startswith("mp") and k[2:].isdigit())) and str(v).startswith("/"))
+    return [m.key for m in source.mounts if m.host_path]
+
+
+def source_from_live(guest: LiveGuest) -> DesiredGuest:
+    """A clone source the node has but the config does not declare, as far as cloning needs it."""
+    disk_key = "rootfs" if guest.kind == "lxc" else "scsi0"
+    head, _ = split_props(str(guest.config.get(disk_key, "")))
+    storage = head.split(":", 1)[0] if head and ":" in head else None
+    return DesiredGuest(kind=guest.kind, vmid=guest.vmid, node=guest.node, name=guest.name, template=guest.template,
+                        clone_from=None, storage=storage, disk_gb=None, disk_key=disk_key, config={}, create_only={},
+                        mounts=[], firewall=DesiredFirewall(enabled=False), needs=[])
 
 
 def clone_action(d: DesiredGuest, source: DesiredGuest, source_live: LiveGuest | None, *,

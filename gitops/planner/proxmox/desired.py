@@ -33,11 +33,14 @@ class DesiredMount:
     storage: str | None = None
     size_gb: int | None = None
     read_only: bool = False
+    shared: bool = False  # a bind mount PVE may migrate: the host path is the same on every node
 
     def create_value(self) -> str:
         props: dict[str, object] = {"mp": self.path}
         if self.read_only:
             props["ro"] = 1
+        if self.shared and self.host_path:
+            props["shared"] = 1
         head = self.host_path if self.host_path else f"{self.storage}:{self.size_gb}"
         return join_props(head, props)
 
@@ -179,7 +182,7 @@ def _lxc(estate: Estate, vmid: int, ct: LxcGuest, node: str) -> DesiredGuest:
     mounts: list[DesiredMount] = []
     for mp in ct.mount_points:
         mounts.append(DesiredMount(f"mp{len(mounts)}", mp.container_path, host_path=mp.host_path,
-                                   read_only=mp.read_only))
+                                   read_only=mp.read_only, shared=mp.shared))
     for vol in [*ct.zfs_volumes, *ct.volumes]:
         mounts.append(DesiredMount(f"mp{len(mounts)}", vol.mount_point, storage=vol.pool, size_gb=vol.size_gb))
     create_only = {"unprivileged": "1" if ct.unprivileged else "0"}

@@ -21,12 +21,14 @@ from gitops.planner.live import LiveState
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 from gitops.planner.proxmox import pve_paths
 from gitops.planner.proxmox.desired import DesiredGuest
+from gitops.planner.proxmox.normalize import import_filename
 
 
 @dataclass
 class HypervisorPlan:
     actions: list[Action] = field(default_factory=list)
     errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     image_volids: dict[int, str] = field(default_factory=dict)  # VM template id -> image volid to import
     needs: dict[int, list[str]] = field(default_factory=dict)   # guest id -> hypervisor targets first
 
@@ -88,7 +90,7 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
         if want is None:
             out.errors.append(Problem(target, "storage-undefined",
                                       f"storage '{sid}' is used but does not exist on the node, and the "
-                                      "hypervisor file only names it: add it to `zfs.datasets` or `storages`"))
+                                      "hypervisor file does not define it: add it to `zfs.datasets` or `storages`"))
             return
         params = {"storage": sid, **want}
         out.actions.append(Action(target=target, action="storage", summary=f"define {want['type']} storage {sid}",
@@ -96,6 +98,10 @@ def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveStat
                                   calls=[ApiCall("POST", pve_paths.storage_path(), params)]))
         return
     if want is None:
+        if live.assumed:
+            out.warnings.append(Problem(target, "reference-unchecked",
+                                        f"storage '{sid}' is used but not defined in the hypervisor file; a plan "
+                                        "between two configs cannot check that the node has it"))
         return
     want_content = {c.strip() for c in str(want["content"]).split(",") if c.strip()}
     if want_content and want_content != have.content:
@@ -149,10 +155,12 @@ def _lxc_template(d: DesiredGuest, live: LiveState, node: str, out: HypervisorPl
 
 
 def _live_image(live: LiveState, image: str, node: str | None = None) -> str | None:
-    """The volid of `image` on a storage with `import` content (as `node` sees it; any node when None)."""
+    """The volid of `image` (stored as `import_filename(image)`) on a storage with `import` content (as `node`
+    sees it; any node when None)."""
+    name = import_filename(image)
     for storage in sorted(live.storages.values(), key=lambda st: st.storage):
         for volid in sorted(storage.volumes):
-            if volid.endswith(f"/{image}") and ":import/" in volid and \
+            if volid.endswith(f":import/{name}") and \
                     (node is None or storage.has_volume(volid, node)):
                 return volid
     return None
@@ -170,7 +178,7 @@ def _vm_image(d: DesiredGuest, live: LiveState, node: str, store: str | None, ou
                                   + ("the guest has no `template_image_url`" if store else
                                      "no storage with `import` content is defined to download it to")))
         return
-    volid = f"{store}:import/{image}"
+    volid = f"{store}:import/{import_filename(image)}"
     out.image_volids[d.vmid] = volid
     _download(d, volid, "import", d.image_url, node, live, out)
 

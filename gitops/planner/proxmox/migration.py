@@ -6,16 +6,24 @@ is migrated in restart mode (`restart=1`: shut down, moved, started). A node-loc
 the target node (a storage limited by `nodes` to others is an error in the plan), and a running VM with
 PCI passthrough (`hostpciN`), which PVE refuses to migrate online, is an error too. The time is estimated
 from what has to be copied -- the disks on node-local storage, and a running VM's memory -- at
-`COPY_BYTES_PER_S`, plus a container's restart. Pure; used by `gitops.planner.proxmox.planning`.
+`COPY_BYTES_PER_S`, plus a container's restart.
+
+A container with a bind or device mount moves only when every such mount says `shared=1` (pve-container
+`LXC/Migrate.pm` dies "cannot migrate local bind mount point" otherwise): a mount the config marks `shared`
+that the node does not yet is marked first on a stopped container (a running one would take it only at
+its next restart, so that is an error asking to apply the mark before the move); an unmarked one is an
+error saying why. Pure; used by `gitops.planner.proxmox.planning`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from gitops.planner.live import LiveGuest, LiveState
 from gitops.planner.plan import Action, ApiCall, FieldChange, Problem
 from gitops.planner.proxmox import pve_paths
+from gitops.planner.proxmox.desired import DesiredMount
 from gitops.planner.proxmox.normalize import format_gib, parse_size, split_props
 
 COPY_BYTES_PER_S = 110 * 1000**2  # a 1 Gbit/s migration network, copied at line rate (assumed)
@@ -25,11 +33,16 @@ _CT_DISK = re.compile(r"^(rootfs|mp\d+)$")
 _PASSTHROUGH = re.compile(r"^hostpci\d+$")
 
 
-def migrate_action(target: str, live_guest: LiveGuest, node: str, live: LiveState) -> Action | Problem:
-    """The `migrate` action taking `live_guest` to `node`, or the error that keeps it where it is."""
+def migrate_action(target: str, live_guest: LiveGuest, node: str, live: LiveState,
+                   mounts: Sequence[DesiredMount] = ()) -> Action | Problem:
+    """The `migrate` action taking `live_guest` to `node`, or the error that keeps it where it is; `mounts`
+    are the guest's desired mount points (a bind mount the config marks `shared` is marked first)."""
     local, local_bytes = _local_disks(live_guest, live, node)
     if isinstance(local, Problem):
         return local
+    marks = _shared_marks(target, live_guest, node, mounts)
+    if isinstance(marks, Problem):
+        return marks
     running = live_guest.status == "running"
     passthrough = sorted(k for k in live_guest.config if _PASSTHROUGH.match(k))
     if live_guest.kind == "vm" and running and passthrough:
@@ -57,8 +70,37 @@ def migrate_action(target: str, live_guest: LiveGuest, node: str, live: LiveStat
         target=target, action="migrate", node=live_guest.node,
         summary=f"migrate from {live_guest.node} to {node} ({mode}; {what}; about {estimate(seconds)})",
         changes=[FieldChange("node", live_guest.node, node)],
-        calls=[ApiCall("POST", path, params, wait=True)],
+        calls=[*marks, ApiCall("POST", path, params, wait=True)],
     )
+
+
+def _shared_marks(target: str, guest: LiveGuest, node: str, mounts: Sequence[DesiredMount]) -> list[ApiCall] | Problem:
+    """The config calls that mark a container's bind mounts `shared=1` before it moves, or why it cannot."""
+    if guest.kind != "lxc":
+        return []
+    desired = {m.key: m for m in mounts}
+    marks: dict[str, object] = {}
+    for key, value in sorted(guest.config.items()):
+        if not _CT_DISK.match(key):
+            continue
+        volume, props = split_props(str(value))
+        if not volume or not volume.startswith("/") or props.get("shared", "0") in ("1", "true"):
+            continue
+        want = desired.get(key)
+        kind = "device" if volume.startswith("/dev/") else "bind"
+        if want is None or not want.shared or want.host_path != volume:
+            return Problem(target, "migrate-bind-mount",
+                           f"{key} is a {kind} mount of {volume}, which PVE cannot migrate to {node}: mark the mount "
+                           "`shared: true` when that path is on storage every node mounts at the same place "
+                           "(NFS, CephFS), else keep the container on its node")
+        if guest.status == "running":
+            return Problem(target, "migrate-bind-mount",
+                           f"{key} ({volume}) is marked `shared` in the config but not yet on the running container, "
+                           "which takes the mark only at its next restart: apply the mark without the move first")
+        marks[key] = want.create_value()
+    if not marks:
+        return []
+    return [ApiCall("PUT", pve_paths.guest_path("lxc", guest.node, guest.vmid, "config"), marks)]
 
 
 def estimate(seconds: float) -> str:

@@ -129,3 +129,20 @@ def nameservers(value: str | None) -> str:
     if not value:
         return ""
     return " ".join(p for p in re.split(r"[\s,;]+", value.strip()) if p)
+
+
+# PVE 8.4 stores a download with `content=import` only under a name ending .ova, .qcow2, .raw or .vmdk
+# (pve-storage src/PVE/API2/Storage/Status.pm, $UPLOAD_IMPORT_EXT_RE_1), characters other than
+# `a-zA-Z0-9_.-` replaced by `_` (normalize_content_filename).
+_IMPORT_EXTENSIONS = (".ova", ".qcow2", ".raw", ".vmdk")
+
+
+def import_filename(image: str) -> str:
+    """The name a cloud image is stored under on `import` storage: its own when PVE takes it, else with its
+    `.img` (or any other) extension replaced by `.qcow2`. Assumed: an image named otherwise is a qcow2
+    image, as Ubuntu's and Debian's `.img` cloud images are (PVE checks the format on download)."""
+    name = re.sub(r"[^a-zA-Z0-9_.-]", "_", image.rsplit("/", 1)[-1])
+    if name.lower().endswith(_IMPORT_EXTENSIONS):
+        return name
+    stem = name[: -len(".img")] if name.lower().endswith(".img") else name
+    return f"{stem}.qcow2"

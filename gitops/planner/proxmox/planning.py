@@ -17,7 +17,14 @@ from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
 from gitops.planner.proxmox import assumed, migration, placement, pve_paths
 from gitops.planner.proxmox.comparing import same
-from gitops.planner.proxmox.creating import clone_action, clone_problem, create_action, snapshot_action, template_action
+from gitops.planner.proxmox.creating import (
+    clone_action,
+    clone_problem,
+    create_action,
+    snapshot_action,
+    source_from_live,
+    template_action,
+)
 from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests
 from gitops.planner.proxmox.hypervisor import plan_hypervisor, storage_definitions
 from gitops.planner.proxmox.normalize import canonical_tags
@@ -34,6 +41,7 @@ def plan_guests(estate: Estate, live: LiveState, options: PlanOptions, plan: Pla
     hv = plan_hypervisor(estate, live, desired, creating, options.node)
     plan.actions += hv.actions
     plan.errors += hv.errors
+    plan.warnings += hv.warnings
     storage_targets = {a.target for a in hv.actions if a.action == "storage"}
     for a in hv.actions:
         a.depends_on = [t for t in a.depends_on if t in storage_targets]
@@ -68,6 +76,25 @@ def guest_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list
 RULES = SystemRules(system=PROXMOX, targets=guest_targets, plan=plan_guests, assume=assumed.assume)
 
 
+def _undeclared_source(d: DesiredGuest, live: LiveState, plan: Plan) -> DesiredGuest | None:
+    """A clone source the config names but does not declare: the node's own guest of that id, else a plan
+    error (or, planned against a config instead of a node, a warning that it could not be checked)."""
+    assert d.clone_from is not None
+    label = "CT" if d.kind == "lxc" else "VM"
+    found = live.guest(d.clone_from)
+    if found is not None and found.kind == d.kind and not live.assumed:
+        return source_from_live(found)
+    if live.assumed:
+        plan.warnings.append(Problem(d.target, "reference-unchecked",
+                                     f"{label} {d.clone_from} (the clone source) is not in the config; a plan between "
+                                     "two configs cannot check that the node has it"))
+    else:
+        plan.errors.append(Problem(d.target, "clone-source-missing",
+                                   f"{label} {d.clone_from} (the clone source) is neither in the config nor on "
+                                   "the node"))
+    return None
+
+
 def _shared(live: LiveState, storage: str | None) -> bool:
     """The storage a clone goes to is shared between nodes (so PVE can clone straight to another node)."""
     st = live.storages.get(storage or "")
@@ -100,12 +127,14 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
     if current is not None:
         moves: list[Action] = []
         if current.node and current.node != d.node and current.kind == d.kind:
-            move = migration.migrate_action(d.target, current, d.node, live)
+            move = migration.migrate_action(d.target, current, d.node, live, d.mounts)
             if isinstance(move, Problem):
                 plan.errors.append(move)
                 return []
             moves.append(move)
-            current = replace(current, node=d.node)  # what the guest's other actions find after the move
+            marked = {k: str(v) for c in move.calls if c.method == "PUT" for k, v in c.params.items()}
+            # what the guest's other actions find after the move (and its mounts marked shared)
+            current = replace(current, node=d.node, config={**current.config, **marked})
         result = plan_existing(d, current, options)
         plan.errors += result.errors
         plan.warnings += result.warnings
@@ -113,9 +142,8 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
             plan.pending.append(d.target)
         return moves + result.actions
     if d.clone_from is not None:
-        source = by_id.get(d.clone_from)
+        source = by_id.get(d.clone_from) or _undeclared_source(d, live, plan)
         if source is None:
-            plan.errors.append(Problem(d.target, "clone-source-missing", f"template {d.clone_from} is unknown"))
             return []
         source_live = live.guest(source.vmid)
         offline = placement.offline_problem(d.target, [source_live.node if source_live else source.node], live)

@@ -157,6 +157,8 @@ def _same_mount(m: DesiredMount, head: str | None, props: dict[str, str]) -> boo
         return False
     if (props.get("ro", "0") in ("1", "true")) != m.read_only:
         return False
+    if m.host_path is not None and (props.get("shared", "0") in ("1", "true")) != m.shared:
+        return False
     if m.host_path is not None:
         return head == m.host_path
     return head is not None and head.split(":", 1)[0] == m.storage
