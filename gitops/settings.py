@@ -52,9 +52,23 @@ class HostPolicy(BaseModel):
     lxc_option_keys: list[str] = Field(
         default_factory=lambda: [
             "lxc.apparmor.profile", "lxc.apparmor.allow_nesting", "lxc.mount.auto", "lxc.mount.entry",
-            "lxc.net.*", "lxc.cap.keep", "lxc.cgroup2.devices.allow", "lxc.cgroup.devices.allow",
+            "lxc.cap.keep", "lxc.cap.drop", "lxc.cgroup2.devices.allow", "lxc.cgroup.devices.allow",
+            "lxc.net.N.type", "lxc.net.N.link", "lxc.net.N.name", "lxc.net.N.flags", "lxc.net.N.hwaddr",
+            "lxc.net.N.mtu", "lxc.net.N.macvlan.mode", "lxc.net.N.ipvlan.mode", "lxc.net.N.vlan.id",
+            "lxc.net.N.ipv4.address", "lxc.net.N.ipv4.gateway", "lxc.net.N.ipv6.address", "lxc.net.N.ipv6.gateway",
         ],
-        description="raw `lxc_options` keys allowed (shell-style patterns)",
+        description="raw `lxc_options` keys allowed, an explicit list (`N` stands for an index: `lxc.net.N.type`); "
+                    "no wildcards, so a list never grows into a hook such as `lxc.net.N.script.up`",
+    )
+    pct_option_keys: list[str] = Field(
+        default_factory=lambda: ["nesting", "keyctl", "mknod", "fuse"],
+        description="`pct_options` keys allowed (upstream wrote PVE features there: `nesting=1`)",
+    )
+    qm_option_keys: list[str] = Field(
+        default_factory=lambda: ["vga", "machine", "cpu", "bios", "ostype", "agent", "balloon", "numa", "sockets",
+                                 "tablet", "localtime"],
+        description="`qm_options` keys allowed (upstream: `--vga qxl`); never by default `args`, `hookscript`, "
+                    "`serialN`, `usbN` or `hostpciN`, which reach host commands and devices",
     )
     devices: list[str] = Field(
         default_factory=lambda: ["/dev/nvidia*", "/dev/dri/*", "/dev/fuse", "/dev/net/tun"],
@@ -67,6 +81,14 @@ class HostPolicy(BaseModel):
                     "they reach only the nodes passed in, which `devices` checks); `reject` refuses them always",
     )
     allow_root_id_maps: bool = Field(False, description="allow id maps onto host uid/gid 0")
+
+    @field_validator("lxc_option_keys", "pct_option_keys", "qm_option_keys")
+    @classmethod
+    def _explicit(cls, keys: list[str]) -> list[str]:
+        wild = [k for k in keys if any(c in k for c in "*?[]")]
+        if wild:
+            raise ValueError(f"option keys are an explicit list (no wildcards; `N` stands for an index): {wild}")
+        return [k.strip() for k in keys]
 
 
 class NotifyTarget(BaseModel):
