@@ -10,8 +10,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+MIN_SECRET_LENGTH = 4  # a shorter secret would mask ordinary words in logs, so it is refused, not left unmasked
 
 
 class SyncWindow(BaseModel):
@@ -205,6 +207,14 @@ class Settings(BaseSettings):
                                       "(default: the node name, port 22)")
     ssh_timeout: float = Field(1800.0, gt=0, description="seconds one script may run")
 
+    @model_validator(mode="after")
+    def _no_short_secrets(self) -> Settings:
+        short = [name for name, value in _secret_fields(self) if 0 < len(value.get_secret_value()) < MIN_SECRET_LENGTH]
+        if short:
+            raise ValueError(f"secrets shorter than {MIN_SECRET_LENGTH} characters cannot be masked in logs and "
+                             f"are refused: {', '.join(short)}")
+        return self
+
     @field_validator("pve_verify_ssl", "portainer_verify_ssl")
     @classmethod
     def _verify(cls, value: str) -> str:
@@ -234,6 +244,20 @@ class Settings(BaseSettings):
             return False
         allows = [w for w in self.sync_windows if w.kind == "allow"]
         return not allows or any(w.contains(when) for w in allows)
+
+
+def _secret_fields(model: BaseModel, prefix: str = "") -> list[tuple[str, SecretStr]]:
+    found: list[tuple[str, SecretStr]] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            label = f"{prefix}{name}" + (f"[{index}]" if index is not None else "")
+            if isinstance(item, SecretStr):
+                found.append((label, item))
+            elif isinstance(item, BaseModel):
+                found += _secret_fields(item, label + ".")
+    return found
 
 
 def _verify_argument(text: str) -> bool | str:

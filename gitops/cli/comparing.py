@@ -29,6 +29,7 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
     from gitops.controller.systems import drivers_for
     from gitops.drivers.proxmox.connection import connect
     from gitops.errors import PhoenixError
+    from gitops.secretvalues import register_settings
     from gitops.settings import load_settings
     from gitops.source.revisions import export_revision
 
@@ -36,6 +37,7 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
         settings = load_settings(settings_file)
     except PhoenixError as exc:
         fail(str(exc), EXIT_USAGE)
+    register_settings(settings)
     with tempfile.TemporaryDirectory(prefix="phoenix-plan-") as tmp:
         try:
             base_commit = export_revision(directory, base, Path(tmp) / "base")
