@@ -113,7 +113,9 @@ class NotifyTarget(BaseModel):
 class Settings(BaseSettings):
     """Every setting named in ARCHITECTURE.md, plus the controller's behaviour switches."""
 
-    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__")
+    # Errors never echo an input: a refused secret must not be printed while it is refused.
+    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__",
+                                      hide_input_in_errors=True)
 
     pve_host: str = ""
     pve_user: str = "root@pam"
