@@ -83,6 +83,14 @@ class HostPolicy(BaseModel):
                     "they reach only the nodes passed in, which `devices` checks); `reject` refuses them always",
     )
     allow_root_id_maps: bool = Field(False, description="allow id maps onto host uid/gid 0")
+    # The `access` block (PVE users, tokens, roles, ACLs): see gitops.config.checks.access.
+    allow_pam_realm: bool = Field(False, description="allow users and tokens in the `pam` realm (host accounts, "
+                                  "root@pam among them)")
+    allow_token_without_privsep: bool = Field(False, description="allow `privsep: false` tokens (every right of "
+                                              "their user)")
+    allow_privileged_roles: bool = Field(False, description="allow roles with Sys.* (but Sys.Audit), "
+                                         "Permissions.Modify or Realm.* (Administrator, PVEAdmin...)")
+    allow_root_acls: bool = Field(False, description="allow ACLs on `/` and `/access`")
 
     @field_validator("lxc_option_keys", "pct_option_keys", "qm_option_keys")
     @classmethod

@@ -15,6 +15,7 @@ from __future__ import annotations
 import posixpath
 from fnmatch import fnmatchcase
 
+from gitops.config.checks.access import check_access_policy
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
 from gitops.config.hostoptions import VALUE_RULES, KeyValueOption, LxcOption, mount_entry_problem
 from gitops.config.problems import PathPart, Report, shorten
@@ -54,6 +55,7 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
     for sid, storage in estate.hypervisor.storages.items():
         if storage.path is not None:
             _host_path(report, HYPERVISOR_FILE, ("storages", sid, "path"), storage.path, policy)
+    check_access_policy(estate, report, policy)
 
 
 def allowed_host_path(value: str, prefixes: list[str]) -> bool:
