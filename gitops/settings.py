@@ -163,7 +163,10 @@ class Settings(BaseSettings):
     api_read_token: SecretStr | None = Field(
         None, description="when set, reads (API and dashboard) need it or the write token; the plans show the "
                           "estate's whole layout")
-    secrets_dir: Path | None = None
+    secrets_dir: Path | None = Field(None, description="read-only folder of secret files for `${secret:NAME}` "
+                                                       "references (and the SSH key)")
+    state_dir: Path | None = Field(None, description="writable folder for what the controller keeps for itself "
+                                                     "(new API tokens' secrets); default `state` in the data dir")
 
     snapshots: bool = True
     snapshots_keep: int = Field(3, ge=1)
@@ -244,6 +247,11 @@ class Settings(BaseSettings):
     def forge_verify(self) -> bool | str:
         """httpx's verify argument for the forges: True, False or a CA bundle path."""
         return _verify_argument(self.forge_verify_ssl.strip())
+
+    @property
+    def state_folder(self) -> Path:
+        """`PHOENIX_STATE_DIR`, or `state` inside the data dir."""
+        return self.state_dir if self.state_dir is not None else self.data_dir / "state"
 
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"

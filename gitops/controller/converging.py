@@ -14,12 +14,13 @@ from gitops.config import scripts
 from gitops.config.estate import CONFIG_FILES, Estate
 from gitops.config.secretrefs import REF, SecretResolver
 from gitops.drivers.executing import ApplyEvent, ApplyResult, execute
+from gitops.drivers.proxmox.driver import ProxmoxDriver
 from gitops.drivers.seam import Drivers
 from gitops.errors import ConfigError
 from gitops.planner.desired import desired_guests
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
-from gitops.planner.plan import Plan, Problem
+from gitops.planner.plan import PROXMOX, Plan, Problem
 from gitops.planner.planning import plan_changes
 from gitops.planner.redacting import redact_live
 from gitops.settings import Settings
@@ -92,6 +93,9 @@ def read_and_plan(drivers: Drivers, estate: Estate, options: PlanOptions,
         plan = plan_changes(estate, live, options)
     if secrets is not None:
         plan.errors += missing_secrets(plan, secrets)
+        keeper = drivers.get(PROXMOX)
+        if isinstance(keeper, ProxmoxDriver):  # a new token's one-time secret must have somewhere to go
+            plan.errors += keeper.secret_problems(plan)
     return PlanRun(plan, live, options)
 
 

@@ -31,7 +31,7 @@ def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToke
     error connecting one of them, the ones already connected are closed."""
     drivers = Drivers(cancel=cancel or CancelToken(), secrets=SecretResolver(settings.secrets_dir))
     drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency,
-                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir))
+                                   source_address=settings.pve_source_address, state_dir=settings.state_folder))
     if not extra:
         return drivers
     try:
