@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tests.e2e_apply.support import SECRETS, Cli, edit
+from tests.e2e_apply.support import Cli, edit
 
 ACCESS = {
     "groups": {"ops": {"comment": "operators"}},
