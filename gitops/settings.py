@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     git_branch: str = "main"
     git_path: str = "."
     git_token: SecretStr | None = None
+    git_max_file_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest file of a commit the controller "
+                                    "reads (config files, the scripts and compose files they name); a larger one "
+                                    "rejects the revision (`file-too-large`); other files are never read")
     git_ssh_key: str = ""
 
     poll_interval: float = 60.0

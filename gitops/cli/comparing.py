@@ -40,8 +40,11 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
     register_settings(settings)
     with tempfile.TemporaryDirectory(prefix="phoenix-plan-") as tmp:
         try:
-            base_commit = export_revision(directory, base, Path(tmp) / "base")
-            head_commit = export_revision(directory, head, Path(tmp) / "head")
+            limit, folders = settings.git_max_file_bytes, ("bin", settings.scripts_dir)
+            base_commit = export_revision(directory, base, Path(tmp) / "base", max_file_bytes=limit,
+                                          script_folders=folders)
+            head_commit = export_revision(directory, head, Path(tmp) / "head", max_file_bytes=limit,
+                                          script_folders=folders)
         except PhoenixError as exc:
             fail(str(exc), EXIT_USAGE)
         live = bool(settings.pve_host)
