@@ -91,6 +91,12 @@ class HostPolicy(BaseModel):
     allow_privileged_roles: bool = Field(False, description="allow roles with Sys.* (but Sys.Audit), "
                                          "Permissions.Modify or Realm.* (Administrator, PVEAdmin...)")
     allow_root_acls: bool = Field(False, description="allow ACLs on `/` and `/access`")
+    # URLs PVE downloads from (`download-url`): see gitops.config.checks.urls.
+    url_allow_http: bool = Field(False, description="allow http (not only https) template and image URLs")
+    url_hosts: list[str] = Field(default_factory=list, description="when set, the only hosts templates and images "
+                                 "may come from (`.example.org` for its subdomains)")
+    url_allow_private: bool = Field(False, description="allow loopback, link-local (cloud metadata), private and "
+                                    "reserved addresses in template and image URLs")
 
     @field_validator("lxc_option_keys", "pct_option_keys", "qm_option_keys")
     @classmethod

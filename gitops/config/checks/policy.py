@@ -16,6 +16,7 @@ import posixpath
 from fnmatch import fnmatchcase
 
 from gitops.config.checks.access import check_access_policy
+from gitops.config.checks.urls import check_urls
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
 from gitops.config.hostoptions import VALUE_RULES, KeyValueOption, LxcOption, mount_entry_problem
 from gitops.config.problems import PathPart, Report, shorten
@@ -56,6 +57,7 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
         if storage.path is not None:
             _host_path(report, HYPERVISOR_FILE, ("storages", sid, "path"), storage.path, policy)
     check_access_policy(estate, report, policy)
+    check_urls(estate, report, policy)
 
 
 def allowed_host_path(value: str, prefixes: list[str]) -> bool:
