@@ -172,6 +172,10 @@ class Settings(BaseSettings):
     api_read_token: SecretStr | None = Field(
         None, description="when set, reads (API and dashboard) need it or the write token; the plans show the "
                           "estate's whole layout")
+    api_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="how long a dashboard session (the cookie "
+                                     "the login form sets when a read token is set) lasts")
+    api_docs_need_read_token: bool = Field(True, description="with a read token set, `/docs`, `/redoc` and "
+                                           "`/openapi.json` need it too (they show every route and model)")
     secrets_dir: Path | None = Field(None, description="read-only folder of secret files for `${secret:NAME}` "
                                                        "references (and the SSH key)")
     state_dir: Path | None = Field(None, description="writable folder for what the controller keeps for itself "
