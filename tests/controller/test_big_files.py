@@ -6,22 +6,22 @@ controller's peak memory with a 1 GB file.)"""
 
 from __future__ import annotations
 
-import json
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from gitops.forges.retrying import RetryPolicy
 from pydantic import SecretStr
 
 from gitops.controller.forging import Forges
 from gitops.controller.pullrequests import PullRequestReviews
 from gitops.demo.forges import ForgeSimulator
 from gitops.drivers.proxmox.connection import connect
-from gitops.forges.retrying import RetryPolicy
 from gitops.source import parse_pull_request
 from gitops.source.exporting import DEFAULT_MAX_FILE_BYTES
 from tests.controller.conftest import Ctl
 from tests.controller.support import git, small_estate
+from tests.controller.test_hostile_commits import with_web
 from tests.forges import payloads
 
 LXC = "phoenix_lxc_configs.json"
@@ -35,11 +35,7 @@ def write_big(path: Path, size: int) -> None:
 
 
 def naming(script: str) -> dict[str, str]:
-    files = small_estate()
-    data = json.loads(files[LXC])
-    data["lxc_configs"]["101"]["application_script"] = script
-    files[LXC] = json.dumps(data, indent=2)
-    return files
+    return with_web({"application_script": script})
 
 
 def test_a_big_file_nothing_names_is_never_read(ctl: Ctl) -> None:

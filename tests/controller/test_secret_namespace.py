@@ -17,18 +17,14 @@ from gitops import logs, secretvalues
 from gitops.config.validation import validate_directory
 from gitops.settings import Settings
 from tests.controller.conftest import Ctl
-from tests.controller.support import small_estate
+from tests.controller.test_hostile_commits import with_web
 
 LXC = "phoenix_lxc_configs.json"
 SENTINEL = "Credential-Sentinel-5d1e-NeverSent"
 
 
 def describing(text: str) -> dict[str, str]:
-    files = small_estate()
-    data = json.loads(files[LXC])
-    data["lxc_configs"]["101"]["description"] = text
-    files[LXC] = json.dumps(data, indent=2)
-    return files
+    return with_web({"description": text})
 
 
 RESERVED = ["portainer_api_key", "ssh_key", "pve_token_root_pam_x", "PVE_PASSWORD", "github_token",
