@@ -10,13 +10,13 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from gitops.forges.retrying import RetryPolicy
 from pydantic import SecretStr
 
 from gitops.controller.forging import Forges
 from gitops.controller.pullrequests import PullRequestReviews
 from gitops.demo.forges import ForgeSimulator
 from gitops.drivers.proxmox.connection import connect
+from gitops.retrying import RetryPolicy
 from gitops.source import parse_pull_request
 from gitops.source.exporting import DEFAULT_MAX_FILE_BYTES
 from tests.controller.conftest import Ctl
