@@ -14,8 +14,8 @@ from pydantic import SecretStr
 
 from gitops.controller.forging import Forges
 from gitops.controller.pullrequests import PullRequestReviews
+from gitops.controller.systems import Convergence
 from gitops.demo.forges import ForgeSimulator
-from gitops.drivers.proxmox.connection import connect
 from gitops.retrying import RetryPolicy
 from gitops.source import parse_pull_request
 from gitops.source.exporting import DEFAULT_MAX_FILE_BYTES
@@ -92,7 +92,7 @@ def test_a_pull_request_head_with_a_big_named_file_is_refused_by_its_review(ctl:
         settings = ctl.settings.model_copy(update={"github_api_url": forge.url,
                                                    "github_token": SecretStr(forge.tokens["github"])})
         forges = Forges(settings, sleep=lambda s: None, policy=RetryPolicy(attempts=2))
-        reviews = PullRequestReviews(settings, ctl.store, ctl.repo, lambda: connect(settings, sleep=lambda s: None),
+        reviews = PullRequestReviews(settings, ctl.store, ctl.repo, Convergence(settings, sleep=lambda s: None),
                                      forges)
         body = payloads.body_of(payloads.github("synchronize", 7, sha, "big"))
         tracemalloc.start()
