@@ -83,6 +83,14 @@ class TaskFailedError(PermanentError):
 class SourceError(PhoenixError):
     """The config repository cannot be cloned, fetched or read."""
 
+    code = "source-error"
+
+
+class FileTooLargeError(SourceError):
+    """A file the controller reads is larger than `PHOENIX_GIT_MAX_FILE_BYTES`: the revision is rejected."""
+
+    code = "file-too-large"
+
 
 class StoreError(PhoenixError):
     """The ledger database cannot be reached or migrated."""

@@ -2,8 +2,9 @@
 
 Called once by the CLI's `serve` and `demo` (`configure`). Code that logs passes context as `extra`
 (`log.info("applied", extra={"revision": sha, "guest": "lxc/101"})`); those keys become JSON fields.
-Every value registered with `register_secret` (API token, webhook secret, PVE password, the contents of
-secret files) is replaced by `***` in every record, whatever logged it.
+Every value of the process's secret registry (`gitops.secretvalues`: every credential setting, forge
+tokens included, the secret files and `PHOENIX_SECRET_*` values) is replaced by `***` in every record,
+whatever logged it.
 """
 
 from __future__ import annotations
@@ -12,24 +13,19 @@ import datetime as dt
 import json
 import logging
 import sys
-import threading
 from typing import IO, Any
 
-from gitops.config import secretrefs
+from gitops import secretvalues
 
 CONTEXT_KEYS = ("revision", "guest", "target", "trigger", "phase", "status", "duration_s", "error")
 MASK = "***"
 MAX_MESSAGE = 4096  # characters of a log message; a value echoed from a commit can be megabytes
-_MIN_SECRET = 4  # shorter values would mask ordinary words
-
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
 
 
 def register_secret(*values: str | None) -> None:
-    """Never print these values (empty and very short ones are ignored)."""
-    with _secrets_lock:
-        _secrets.update(v for v in values if v and len(v) >= _MIN_SECRET)
+    """Never print these values (empty and very short ones are ignored): added to the process's one
+    registry of secrets (`gitops.secretvalues.REGISTRY`), which every scrubber reads."""
+    secretvalues.REGISTRY.add(*values)
 
 
 def _capped(text: str) -> str:
@@ -38,9 +34,7 @@ def _capped(text: str) -> str:
 
 def scrub(text: str) -> str:
     """`text` with every registered secret masked."""
-    with _secrets_lock:
-        known = list(_secrets)
-    return secretrefs.scrub(text, known, MASK)
+    return secretvalues.scrub_held(text, MASK)
 
 
 class JsonFormatter(logging.Formatter):

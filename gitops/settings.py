@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+MIN_SECRET_LENGTH = 4  # a shorter secret would mask ordinary words in logs, so it is refused, not left unmasked
 
 
 class SyncWindow(BaseModel):
@@ -55,9 +57,23 @@ class HostPolicy(BaseModel):
     lxc_option_keys: list[str] = Field(
         default_factory=lambda: [
             "lxc.apparmor.profile", "lxc.apparmor.allow_nesting", "lxc.mount.auto", "lxc.mount.entry",
-            "lxc.net.*", "lxc.cap.keep", "lxc.cgroup2.devices.allow", "lxc.cgroup.devices.allow",
+            "lxc.cap.keep", "lxc.cap.drop", "lxc.cgroup2.devices.allow", "lxc.cgroup.devices.allow",
+            "lxc.net.N.type", "lxc.net.N.link", "lxc.net.N.name", "lxc.net.N.flags", "lxc.net.N.hwaddr",
+            "lxc.net.N.mtu", "lxc.net.N.macvlan.mode", "lxc.net.N.ipvlan.mode", "lxc.net.N.vlan.id",
+            "lxc.net.N.ipv4.address", "lxc.net.N.ipv4.gateway", "lxc.net.N.ipv6.address", "lxc.net.N.ipv6.gateway",
         ],
-        description="raw `lxc_options` keys allowed (shell-style patterns)",
+        description="raw `lxc_options` keys allowed, an explicit list (`N` stands for an index: `lxc.net.N.type`); "
+                    "no wildcards, so a list never grows into a hook such as `lxc.net.N.script.up`",
+    )
+    pct_option_keys: list[str] = Field(
+        default_factory=lambda: ["nesting", "keyctl", "mknod", "fuse"],
+        description="`pct_options` keys allowed (upstream wrote PVE features there: `nesting=1`)",
+    )
+    qm_option_keys: list[str] = Field(
+        default_factory=lambda: ["vga", "machine", "cpu", "bios", "ostype", "agent", "balloon", "numa", "sockets",
+                                 "tablet", "localtime"],
+        description="`qm_options` keys allowed (upstream: `--vga qxl`); never by default `args`, `hookscript`, "
+                    "`serialN`, `usbN` or `hostpciN`, which reach host commands and devices",
     )
     devices: list[str] = Field(
         default_factory=lambda: ["/dev/nvidia*", "/dev/dri/*", "/dev/fuse", "/dev/net/tun"],
@@ -70,6 +86,28 @@ class HostPolicy(BaseModel):
                     "they reach only the nodes passed in, which `devices` checks); `reject` refuses them always",
     )
     allow_root_id_maps: bool = Field(False, description="allow id maps onto host uid/gid 0")
+    # The `access` block (PVE users, tokens, roles, ACLs): see gitops.config.checks.access.
+    allow_pam_realm: bool = Field(False, description="allow users and tokens in the `pam` realm (host accounts, "
+                                  "root@pam among them)")
+    allow_token_without_privsep: bool = Field(False, description="allow `privsep: false` tokens (every right of "
+                                              "their user)")
+    allow_privileged_roles: bool = Field(False, description="allow roles with Sys.* (but Sys.Audit), "
+                                         "Permissions.Modify or Realm.* (Administrator, PVEAdmin...)")
+    allow_root_acls: bool = Field(False, description="allow ACLs on `/` and `/access`")
+    # URLs PVE downloads from (`download-url`): see gitops.config.checks.urls.
+    url_allow_http: bool = Field(False, description="allow http (not only https) template and image URLs")
+    url_hosts: list[str] = Field(default_factory=list, description="when set, the only hosts templates and images "
+                                 "may come from (`.example.org` for its subdomains)")
+    url_allow_private: bool = Field(False, description="allow loopback, link-local (cloud metadata), private and "
+                                    "reserved addresses in template and image URLs")
+
+    @field_validator("lxc_option_keys", "pct_option_keys", "qm_option_keys")
+    @classmethod
+    def _explicit(cls, keys: list[str]) -> list[str]:
+        wild = [k for k in keys if any(c in k for c in "*?[]")]
+        if wild:
+            raise ValueError(f"option keys are an explicit list (no wildcards; `N` stands for an index): {wild}")
+        return [k.strip() for k in keys]
 
 
 class NotifyTarget(BaseModel):
@@ -92,7 +130,9 @@ class NotifyTarget(BaseModel):
 class Settings(BaseSettings):
     """Every setting named in docs/architecture.md, plus the controller's behaviour switches."""
 
-    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__")
+    # Errors never echo an input: a refused secret must not be printed while it is refused.
+    model_config = SettingsConfigDict(env_prefix="PHOENIX_", extra="ignore", env_nested_delimiter="__",
+                                      hide_input_in_errors=True)
 
     pve_host: str = ""
     pve_user: str = "root@pam"
@@ -121,6 +161,9 @@ class Settings(BaseSettings):
     git_branch: str = "main"
     git_path: str = "."
     git_token: SecretStr | None = None
+    git_max_file_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest file of a commit the controller "
+                                    "reads (config files, the scripts and compose files they name); a larger one "
+                                    "rejects the revision (`file-too-large`); other files are never read")
     git_ssh_key: str = ""
 
     poll_interval: float = 60.0
@@ -138,7 +181,14 @@ class Settings(BaseSettings):
     api_read_token: SecretStr | None = Field(
         None, description="when set, reads (API and dashboard) need it or the write token; the plans show the "
                           "estate's whole layout")
-    secrets_dir: Path | None = None
+    api_session_hours: float = Field(12.0, gt=0, le=24 * 30, description="how long a dashboard session (the cookie "
+                                     "the login form sets when a read token is set) lasts")
+    api_docs_need_read_token: bool = Field(True, description="with a read token set, `/docs`, `/redoc` and "
+                                           "`/openapi.json` need it too (they show every route and model)")
+    secrets_dir: Path | None = Field(None, description="read-only folder of secret files for `${secret:NAME}` "
+                                                       "references (and the SSH key)")
+    state_dir: Path | None = Field(None, description="writable folder for what the controller keeps for itself "
+                                                     "(new API tokens' secrets); default `state` in the data dir")
 
     snapshots: bool = True
     snapshots_keep: int = Field(3, ge=1)
@@ -199,6 +249,14 @@ class Settings(BaseSettings):
             raise ValueError(f"invalid instance name {value!r}: {INSTANCE_RULE}")
         return value
 
+    @model_validator(mode="after")
+    def _no_short_secrets(self) -> Settings:
+        short = [name for name, value in _secret_fields(self) if 0 < len(value.get_secret_value()) < MIN_SECRET_LENGTH]
+        if short:
+            raise ValueError(f"secrets shorter than {MIN_SECRET_LENGTH} characters cannot be masked in logs and "
+                             f"are refused: {', '.join(short)}")
+        return self
+
     @field_validator("pve_verify_ssl", "portainer_verify_ssl")
     @classmethod
     def _verify(cls, value: str) -> str:
@@ -218,6 +276,11 @@ class Settings(BaseSettings):
     def forge_verify(self) -> bool | str:
         """httpx's verify argument for the forges: True, False or a CA bundle path."""
         return _verify_argument(self.forge_verify_ssl.strip())
+
+    @property
+    def state_folder(self) -> Path:
+        """`PHOENIX_STATE_DIR`, or `state` inside the data dir."""
+        return self.state_dir if self.state_dir is not None else self.data_dir / "state"
 
     def sqlite_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'phoenix.db').resolve()}"
@@ -240,6 +303,20 @@ class Settings(BaseSettings):
 # Instance names: no underscore, so the PostgreSQL schema `phoenix_` + NAME (hyphens as underscores) is one-to-one.
 INSTANCE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){0,39}$")
 INSTANCE_RULE = "1 to 40 lowercase letters, digits and inner hyphens (such as `prod-eu`)"
+
+
+def _secret_fields(model: BaseModel, prefix: str = "") -> list[tuple[str, SecretStr]]:
+    found: list[tuple[str, SecretStr]] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in items:
+            label = f"{prefix}{name}" + (f"[{index}]" if index is not None else "")
+            if isinstance(item, SecretStr):
+                found.append((label, item))
+            elif isinstance(item, BaseModel):
+                found += _secret_fields(item, label + ".")
+    return found
 
 
 def _verify_argument(text: str) -> bool | str:

@@ -238,3 +238,13 @@ def pve_token_settings(pve: PveHandle, pve_cafile: str) -> Settings:
 def pve_client(pve_settings: Settings) -> Iterator[ProxmoxClient]:
     with connect(pve_settings, sleep=RecordingSleep()) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def _forget_held_secrets() -> Iterator[None]:
+    """The process's secret registry (`gitops.secretvalues`) is per process; each test starts without the
+    secrets an earlier test's settings registered (a fake's password such as "secret" would mask words)."""
+    from gitops import secretvalues
+
+    yield
+    secretvalues.REGISTRY.clear()

@@ -34,7 +34,8 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
                lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None) -> FastAPI:
     """The app; `lifespan` starts and stops the controller with the server (the CLI's `serve`)."""
     app = FastAPI(title="Phoenix GitOps", version=version.version(), lifespan=lifespan, docs_url=None,
-                  redoc_url=None, description="GitOps controller for Proxmox VE: status, history, sync, rollback.")
+                  redoc_url=None, openapi_url=None,  # served by routes.docs, behind the read token
+                  description="GitOps controller for Proxmox VE: status, history, sync, rollback.")
     read_model = app.state.read_model = ReadModel(max_age=READ_MAX_AGE)
     registry = metrics.make_registry(store, lambda: controller.stats, lambda: controller.leader)
     app.state.api = Api(store, controller, settings, read_model, registry)

@@ -2,13 +2,15 @@
 read token (PHOENIX_API_READ_TOKEN) that reads need when it is set. Constant-time compares.
 
 Used by `gitops.api.app` as FastAPI dependencies. Browsers reach the read-protected pages with a
-session cookie set by the login form: an HMAC derived from the token, never the token itself.
+session cookie set by the login form: its expiry time and an HMAC of it keyed by the token, never the
+token itself; past its expiry (`PHOENIX_API_SESSION_HOURS`) it is refused, whatever the browser kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 from fastapi import HTTPException, Request, status
 from pydantic import SecretStr
@@ -39,9 +41,17 @@ def _secret(token: SecretStr | None) -> str:
     return token.get_secret_value() if token is not None else ""
 
 
-def session_value(token: str) -> str:
-    """The cookie that stands for `token` in a browser session."""
-    return hmac.new(token.encode(), b"phoenix-gitops dashboard session", hashlib.sha256).hexdigest()
+def session_value(token: str, expires: int) -> str:
+    """The cookie that stands for `token` in a browser session until `expires` (epoch seconds)."""
+    mac = hmac.new(token.encode(), f"phoenix-gitops dashboard session {expires}".encode(), hashlib.sha256)
+    return f"{expires}.{mac.hexdigest()}"
+
+
+def _valid_session(cookie: str, token: str, now: float) -> bool:
+    expires, _, _ = cookie.partition(".")
+    if not token or not expires.isdigit() or int(expires) <= now:
+        return False
+    return hmac.compare_digest(cookie.encode(), session_value(token, int(expires)).encode())
 
 
 def accepted_token(given: str, read_token: SecretStr | None, write_token: SecretStr | None) -> str | None:
@@ -58,9 +68,8 @@ def can_read(request: Request, read_token: SecretStr | None, write_token: Secret
         return True
     if accepted_token(_bearer(request), read_token, write_token) is not None:
         return True
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    return any(token and hmac.compare_digest(cookie.encode(), session_value(token).encode())
-               for token in (_secret(read_token), _secret(write_token)))
+    cookie, now = request.cookies.get(SESSION_COOKIE, ""), time.time()
+    return any(_valid_session(cookie, token, now) for token in (_secret(read_token), _secret(write_token)))
 
 
 def check_reader(request: Request, read_token: SecretStr | None, write_token: SecretStr | None) -> None:

@@ -27,6 +27,7 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
     from gitops.controller.reviewing import review_config
     from gitops.controller.systems import Convergence
     from gitops.errors import PhoenixError
+    from gitops.secretvalues import register_settings
     from gitops.settings import load_settings
     from gitops.source.revisions import export_revision
 
@@ -34,10 +35,14 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
         settings = load_settings(settings_file)
     except PhoenixError as exc:
         fail(str(exc), EXIT_USAGE)
+    register_settings(settings)
     with tempfile.TemporaryDirectory(prefix="phoenix-plan-") as tmp:
         try:
-            base_commit = export_revision(directory, base, Path(tmp) / "base")
-            head_commit = export_revision(directory, head, Path(tmp) / "head")
+            limit, folders = settings.git_max_file_bytes, ("bin", settings.scripts_dir)
+            base_commit = export_revision(directory, base, Path(tmp) / "base", max_file_bytes=limit,
+                                          script_folders=folders)
+            head_commit = export_revision(directory, head, Path(tmp) / "head", max_file_bytes=limit,
+                                          script_folders=folders)
         except PhoenixError as exc:
             fail(str(exc), EXIT_USAGE)
         convergence = Convergence(settings)

@@ -175,18 +175,9 @@ def _log_checks_in_background(settings: Settings) -> None:
 
 
 def _register_secrets(settings: Settings) -> None:
-    from gitops import logs
+    from gitops import secretvalues
 
-    for value in (settings.api_token, settings.webhook_secret, settings.pve_password, settings.pve_token_value,
-                  settings.git_token, settings.portainer_api_key, settings.portainer_password):
-        if value is not None:
-            logs.register_secret(value.get_secret_value())
-    folder = settings.secrets_dir
-    if folder is not None and folder.is_dir():
-        for path in folder.iterdir():
-            if path.is_file():
-                with contextlib.suppress(OSError, UnicodeDecodeError):
-                    logs.register_secret(path.read_text(encoding="utf-8").strip())
+    secretvalues.register_settings(settings)
 
 
 # -- talking to a running controller -------------------------------------------------------

@@ -8,7 +8,6 @@ the ledger of the instance `PHOENIX_INSTANCE`, or `--instance` (controllers shar
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,15 +57,12 @@ def _ledger(database: str | None, settings_file: Path | None, instance: str | No
 
 
 @contextlib.contextmanager
-def _opened(path: str, mode: str) -> Iterator[IO[str]]:
+def _reading(path: str) -> Iterator[IO[str]]:
     if path == "-":
-        yield sys.stdout if mode == "w" else sys.stdin
+        yield sys.stdin
         return
     try:
-        if mode == "w":  # the ledger describes the estate: readable by its owner only, like the database
-            handle = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8")
-        else:
-            handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by this context manager
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by this context manager
     except OSError as exc:
         fail(f"cannot open {path}: {exc.strerror}")
     with handle:
@@ -80,23 +76,22 @@ def export(
     settings_file: Path | None = SETTINGS_OPTION,
     instance: str | None = INSTANCE_OPTION,
 ) -> None:
+    from gitops import privatefiles
     from gitops.errors import PhoenixError
     from gitops.store.database import redacted
     from gitops.store.instances import describe
     from gitops.store.transfer import export_ledger
 
     url, instance = _ledger(database, settings_file, instance)
-    target = Path(file) if file != "-" else None
-    partial = target.with_name(target.name + ".partial") if target else None
     try:
-        with _opened(str(partial) if partial else "-", "w") as out:
+        # `-`: stdout; a device or FIFO: streamed to it; a symlink: followed; a regular file: replaced
+        # only once the export is complete, 0600 (the ledger describes the estate)
+        with contextlib.nullcontext(sys.stdout) if file == "-" else privatefiles.written(Path(file)) as out:
             report = export_ledger(url, out, instance=instance)
     except PhoenixError as exc:
-        if partial:
-            partial.unlink(missing_ok=True)
         fail(str(exc))
-    if target and partial:
-        partial.replace(target)  # a cut export never takes the name of a complete one
+    except OSError as exc:
+        fail(f"cannot write {file}: {exc.strerror}")
     typer.echo(f"exported {report.summary()} from {redacted(url)}{describe(instance)} to {file}", err=True)
     raise typer.Exit(EXIT_OK)
 
@@ -116,7 +111,7 @@ def import_(
 
     url, instance = _ledger(database, settings_file, instance)
     try:
-        with _opened(file, "r") as source:
+        with _reading(file) as source:
             report = import_ledger(url, source, replace=replace, instance=instance)
     except PhoenixError as exc:
         fail(str(exc))

@@ -61,9 +61,14 @@ def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tu
     from gitops.config.validation import validate_directory
     from gitops.controller.systems import Convergence
     from gitops.errors import ConfigError, PhoenixError
+    from gitops.secretvalues import register_settings
     from gitops.settings import load_settings
 
-    settings = load_settings(settings_file)
+    try:
+        settings = load_settings(settings_file)
+    except (PhoenixError, ValueError) as exc:
+        fail(f"invalid settings: {exc}", 2)
+    register_settings(settings)  # its credentials are never handed to a config's `${secret:...}`
     try:
         estate, report = validate_directory(directory, settings.policy)
     except ConfigError as exc:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from gitops.config import hostoptions
 from gitops.config.common import strip_extensions
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, MODELS, STACKS_FILE, VM_FILE, Estate
 from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG
@@ -228,6 +229,8 @@ def _describe(err: Any) -> tuple[str, str]:
         return "unknown-field", f"unknown field '{field}' (custom fields must start with 'x-')"
     if kind == "missing":
         return "missing-field", f"required field '{field}' is missing"
+    if kind in hostoptions.CODES:
+        return kind, err["msg"]
     got = err.get("input")
     shown = json.dumps(got) if isinstance(got, str | int | float | bool) or got is None else type(got).__name__
     if len(shown) > 60:

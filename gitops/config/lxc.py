@@ -11,6 +11,7 @@ from pydantic import Field
 
 from gitops.config import bounds
 from gitops.config.common import ConfigModel, Firewall, HealthCheck, RestartPolicy, TestSpec, TraefikService
+from gitops.config.hostoptions import HostText, LxcOptionField, PctOptionField
 
 
 class LxcNetwork(ConfigModel):
@@ -32,8 +33,8 @@ class LxcNetwork(ConfigModel):
 class MountPoint(ConfigModel):
     """A bind mount of a host path into the container (`mpN`)."""
 
-    host_path: str
-    container_path: str
+    host_path: HostText
+    container_path: HostText
     owner_uid: int | None = Field(None, ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
     owner_gid: int | None = Field(None, ge=bounds.LINUX_ID[0], le=bounds.LINUX_ID[1])
     read_only: bool = False
@@ -48,7 +49,7 @@ class ZfsVolume(ConfigModel):
     name: str
     pool: str = Field(description="a storage id the hypervisor file defines")
     size_gb: int = Field(ge=bounds.DISK_GB[0], le=bounds.DISK_GB[1])
-    mount_point: str
+    mount_point: HostText
 
 
 class IdMap(ConfigModel):
@@ -119,8 +120,10 @@ class LxcGuest(ConfigModel):
     unprivileged: bool = True
     features: list[str] = Field(default_factory=list, description="Phoenix feature scripts (not PVE features)")
     pve_features: dict[str, bool] | None = Field(None, description="PVE `features` (nesting, keyctl...) (new)")
-    lxc_options: list[str] = Field(default_factory=list)
-    pct_options: list[str] = Field(default_factory=list)
+    lxc_options: list[LxcOptionField] = Field(default_factory=list, description="raw `lxc.KEY: VALUE` lines "
+                                              "for the node's container config file, judged by the host policy")
+    pct_options: list[PctOptionField] = Field(default_factory=list, description="`KEY=VALUE` (upstream: PVE "
+                                              "features such as `nesting=1`); judged by the host policy, not sent")
     apparmor_profile: str | None = None
     apparmor_manages_nesting: bool | None = None
     enable_lifecycle_snapshots: bool = False

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gitops import secretvalues
 from gitops.errors import ConfigError
 
 REF = re.compile(r"\$\{secret:([A-Za-z0-9_.-]+)\}")
@@ -23,12 +24,9 @@ SECRET_MASK = "(secret)"  # what plans, results, logs and the API show in a secr
 
 
 def scrub(text: str, secrets: Iterable[str | None], mask: str = SECRET_MASK) -> str:
-    """The one redaction function: `text` with every secret value in it replaced by `mask`, longest
-    first (so a value that contains another is masked whole). Used by the executor (resolved secrets
-    in errors), the logs (registered secrets) and the Git source (credentials in git's output)."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, mask)
-    return text
+    """The one redaction function (`gitops.secretvalues.scrub`), masking with `(secret)` by default. Used by
+    the executor (resolved secrets in errors), the logs and the Git source (credentials in git's output)."""
+    return secretvalues.scrub(text, secrets, mask)
 
 
 def is_reference(value: str) -> bool:
@@ -52,15 +50,24 @@ class SecretResolver:
         self.environ = os.environ if environ is None else environ
 
     def value(self, name: str) -> str:
+        if secretvalues.reserved(name):
+            raise ConfigError(f"secret '{name}' is one of the controller's own credentials; a config cannot "
+                              "reference it (secret-reserved)")
+        found = self._lookup(name)
+        if found is not None and found.strip() in secretvalues.REGISTRY.credentials():
+            raise ConfigError(f"secret '{name}' holds one of the controller's own credentials (its PVE, Portainer, "
+                              "SSH, forge or API secrets); a config cannot reference it")
+        if found is not None:
+            return found
+        where = f"{self.secrets_dir}/{name} or " if self.secrets_dir else ""
+        raise ConfigError(f"secret '{name}' is not set: create {where}the environment variable {env_name(name)}")
+
+    def _lookup(self, name: str) -> str | None:
         if self.secrets_dir is not None:
             path = self.secrets_dir / name
             if path.is_file():
                 return path.read_text(encoding="utf-8").rstrip("\n")
-        env = self.environ.get(env_name(name))
-        if env is not None:
-            return env
-        where = f"{self.secrets_dir}/{name} or " if self.secrets_dir else ""
-        raise ConfigError(f"secret '{name}' is not set: create {where}the environment variable {env_name(name)}")
+        return self.environ.get(env_name(name))
 
     def known_values(self, names: Iterable[str] = ()) -> dict[str, str]:
         """Every secret value this resolver can produce, mapped to the reference that stands for it.
@@ -76,8 +83,8 @@ class SecretResolver:
         if self.secrets_dir is not None and self.secrets_dir.is_dir():
             for path in sorted(self.secrets_dir.iterdir()):
                 if path.is_file() and REF.fullmatch(f"${{secret:{path.name}}}"):
-                    with contextlib.suppress(ConfigError, OSError, UnicodeDecodeError):
-                        found.setdefault(self.value(path.name), f"${{secret:{path.name}}}")
+                    with contextlib.suppress(OSError, UnicodeDecodeError):
+                        found.setdefault(self._lookup(path.name) or "", f"${{secret:{path.name}}}")
         for key, value in self.environ.items():
             if key.startswith("PHOENIX_SECRET_"):
                 found.setdefault(value, f"${{secret:{key.removeprefix('PHOENIX_SECRET_').lower()}}}")

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from gitops.config import bounds
 from gitops.config.common import ConfigModel, Firewall, HealthCheck, RestartPolicy, TraefikService
+from gitops.config.hostoptions import QmOptionField
 
 
 class VmDefaults(ConfigModel):
@@ -133,7 +134,8 @@ class Vm(ConfigModel):
     volumes: list[VmVolume] = Field(default_factory=list)
     docker_stacks: list[StackRef] = Field(default_factory=list, json_schema_extra=_names_allowed)
     dns_records: list[DnsRecord] = Field(default_factory=list)
-    qm_options: list[str] = Field(default_factory=list)
+    qm_options: list[QmOptionField] = Field(default_factory=list, description="`--KEY VALUE` or `KEY=VALUE` "
+                                            "(`qm set` options); judged by the host policy, not sent")
     iptables_rules: list[str] = Field(default_factory=list)
     # Older upstream layouts, accepted with a warning (see gitops.config.checks.legacy).
     docker_firewall_rules: list[DockerFirewallRule] | None = None

@@ -14,23 +14,18 @@ beginning of history. Only the leader delivers, so replicas do not send twice.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, SecretStr
-
-from gitops import errors
+from gitops import errors, secretvalues
 from gitops.notify import Notification
 from gitops.settings import Settings
 from gitops.store import EventRecord, Store
 
 log = logging.getLogger(__name__)
 BATCH = 100
-MIN_SECRET_LENGTH = 4  # shorter values would blank out ordinary words wherever they appear
 
 
 class Consumer(Protocol):
@@ -110,7 +105,7 @@ class OutboxDispatcher:
         url = f"{self.public_url}/revisions/{event.revision}" if self.public_url and event.revision else None
         data = event.data if isinstance(event.data, dict) else None
         return Notification(event.id, event.kind, event.level, event.message, event.at, event.revision,
-                            url, data).scrubbed(self.secrets)
+                            url, data).scrubbed([*self.secrets, *secretvalues.REGISTRY.values()])
 
     # -- the thread -------------------------------------------------------------------------------
 
@@ -154,28 +149,7 @@ def _quiet(event: EventRecord) -> bool:
 
 
 def known_secret_values(settings: Settings) -> list[str]:
-    """Every secret value the controller holds: settings, secret files, PHOENIX_SECRET_* variables.
-    Scrubbed out of anything that leaves for a forge or a notification target."""
-    found: list[str] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-
-    walk(settings)
-    found += [v for k, v in os.environ.items() if k.startswith("PHOENIX_SECRET_")]
-    folder: Path | None = settings.secrets_dir
-    if folder is not None and folder.is_dir():
-        for path in sorted(folder.iterdir()):
-            try:
-                if path.is_file() and path.stat().st_size <= 65536:
-                    found.append(path.read_text(encoding="utf-8", errors="replace").strip())
-            except OSError:
-                continue
-    return [value for value in found if len(value) >= MIN_SECRET_LENGTH]
+    """Every secret value the controller holds (settings, secret files, PHOENIX_SECRET_* variables), registered
+    in the process's one registry (`gitops.secretvalues`), which the logs read too. Scrubbed out of anything
+    that leaves for a forge or a notification target."""
+    return secretvalues.register_settings(settings)

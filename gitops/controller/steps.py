@@ -115,6 +115,7 @@ def checkout(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     try:
         attempt.directory = ctx.repo.checkout(attempt.sha)
     except errors.SourceError as exc:
+        attempt.validation = {"valid": False, "warnings": [], "errors": [{"code": exc.code, "message": str(exc)}]}
         return Stop("rejected", str(exc))
     return None
 

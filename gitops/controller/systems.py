@@ -58,7 +58,7 @@ def drivers_for(settings: Settings, client: ProxmoxClient, *, cancel: CancelToke
     closed."""
     drivers = Drivers(cancel=cancel or CancelToken(), secrets=SecretResolver(settings.secrets_dir))
     drivers.register(ProxmoxDriver(client, concurrency=settings.pve_concurrency,
-                                   source_address=settings.pve_source_address, secrets_dir=settings.secrets_dir,
+                                   source_address=settings.pve_source_address, state_dir=settings.state_folder,
                                    cache=cache))
     if not extra:
         return drivers
@@ -184,7 +184,11 @@ class Session:
     def read_and_plan(self, estate: Estate, options: PlanOptions, *,
                       check_secrets: bool = True) -> converging.PlanRun:
         secrets = SecretResolver(self.settings.secrets_dir) if check_secrets else None
-        return converging.read_and_plan(self.drivers, estate, options, secrets)
+        run = converging.read_and_plan(self.drivers, estate, options, secrets)
+        keeper = self.drivers.get(PROXMOX)
+        if check_secrets and isinstance(keeper, ProxmoxDriver):  # a new token's one-time secret needs a place
+            run.plan.errors += keeper.secret_problems(run.plan)
+        return run
 
     def unresolvable_secrets(self, estate: Estate, options: PlanOptions, targets: list[str]) -> list[Problem]:
         """An error for each of `targets` whose desired config names a secret that cannot be resolved, even

@@ -27,12 +27,12 @@ from pydantic import SecretStr
 from gitops import errors
 from gitops.settings import Settings
 from gitops.source import access
+from gitops.source.exporting import DEFAULT_MAX_FILE_BYTES, export_tree
 
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 _BRANCH = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<!\.lock)(?<![/.])$")
 _REVIEW_REF = re.compile(
     r"^refs/(pull/\d+/head|merge-requests/\d+/head|heads/(?!-)[A-Za-z0-9._/-]+(?<!\.lock)(?<![/.]))$")
-SYMLINK_MODE = 0o120000
 DEFAULT_TIMEOUT_S = 120.0
 
 
@@ -79,6 +79,8 @@ class ConfigRepo:
         ssh_key: str | Path | None = None,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        script_folders: Iterable[str] = ("bin",),
     ) -> None:
         if not url:
             raise errors.SourceError("no config repository URL (PHOENIX_GIT_URL) is set")
@@ -88,6 +90,8 @@ class ConfigRepo:
         self.path_in_repo = _clean_subpath(path_in_repo)
         self.workdir = Path(workdir)
         self.timeout_s = timeout_s
+        self.max_file_bytes = max_file_bytes
+        self.script_folders = tuple(script_folders)
         self._url, username, url_password = access.split_credentials(url)
         self.display_url = access.display_url(url)
         secret = token.get_secret_value() if isinstance(token, SecretStr) else token
@@ -106,6 +110,7 @@ class ConfigRepo:
         return cls(
             settings.git_url, settings.git_branch, settings.git_path, settings.data_dir / "repo",
             token=settings.git_token, ssh_key=settings.git_ssh_key or None,
+            max_file_bytes=settings.git_max_file_bytes, script_folders=("bin", settings.scripts_dir),
         )
 
     @property
@@ -171,7 +176,7 @@ class ConfigRepo:
             tree = self._config_tree(commit)
             into.mkdir(parents=True, exist_ok=True)
             try:
-                export_tree(tree, into)
+                self._export(tree, into, commit.hexsha)
             except OSError as exc:
                 raise errors.SourceError(f"cannot write the files of {commit.hexsha[:12]}: {exc}") from None
             return into
@@ -222,14 +227,20 @@ class ConfigRepo:
             self.checkouts_dir.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".tmp-{commit.hexsha[:12]}-", dir=self.checkouts_dir))
             try:
-                export_tree(tree, staging)
+                self._export(tree, staging, commit.hexsha)
                 os.rename(staging, target)
+            except errors.SourceError:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
             except OSError as exc:
                 shutil.rmtree(staging, ignore_errors=True)
                 if target.is_dir():  # made meanwhile by another process
                     return target
                 raise errors.SourceError(f"cannot write the files of {commit.hexsha[:12]}: {exc}") from None
             return target
+
+    def _export(self, tree: git.Tree, into: Path, sha: str) -> None:
+        export_tree(tree, into, max_file_bytes=self.max_file_bytes, script_folders=self.script_folders, commit=sha)
 
     @property
     def checkouts_dir(self) -> Path:
@@ -330,21 +341,6 @@ class ConfigRepo:
                 f"{self.path_in_repo!r} is a file, not a folder, in {commit.hexsha[:12]}"
             )
         return tree
-
-
-def export_tree(tree: git.Tree, into: Path) -> None:
-    """Write the regular files of `tree` under `into` (symlinks and submodules are left out)."""
-    base = PurePosixPath(tree.path) if tree.path else PurePosixPath()
-    root = into.resolve()
-    for item in tree.traverse():
-        if not isinstance(item, git.Blob) or item.mode == SYMLINK_MODE:
-            continue
-        relative = PurePosixPath(item.path).relative_to(base)
-        destination = (into / relative).resolve()
-        if root not in destination.parents:
-            continue  # a crafted tree entry pointing outside: never write it
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_bytes(item.data_stream.read())
 
 
 def info(commit: git.Commit) -> CommitInfo:

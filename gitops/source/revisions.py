@@ -11,11 +11,14 @@ from pathlib import Path
 import git
 
 from gitops import errors
-from gitops.source.repository import CommitInfo, export_tree, info
+from gitops.source.exporting import DEFAULT_MAX_FILE_BYTES, export_tree
+from gitops.source.repository import CommitInfo, info
 
 
-def export_revision(directory: Path, ref: str, into: Path) -> CommitInfo:
-    """Write the files of config folder `directory` (in a git work tree) as of `ref` into `into`."""
+def export_revision(directory: Path, ref: str, into: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                    script_folders: tuple[str, ...] = ("bin",)) -> CommitInfo:
+    """Write the files the controller reads of config folder `directory` (in a git work tree) as of `ref`
+    into `into` (`gitops.source.exporting`)."""
     if not ref.strip() or ref.strip().startswith("-"):
         raise errors.SourceError(f"{ref!r} is not a git revision")
     try:
@@ -28,7 +31,7 @@ def export_revision(directory: Path, ref: str, into: Path) -> CommitInfo:
         commit = repo.commit(ref.strip())
         tree = commit.tree if str(relative) == "." else commit.tree / relative.as_posix()
         into.mkdir(parents=True, exist_ok=True)
-        export_tree(tree, into)
+        export_tree(tree, into, max_file_bytes=max_file_bytes, script_folders=script_folders, commit=commit.hexsha)
         return info(commit)
     except (git.BadName, ValueError, git.GitCommandError):
         raise errors.SourceError(f"{ref!r} is not a revision of {directory}") from None

@@ -12,10 +12,12 @@ start together, and the whole upgrade is one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import enum
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from gitops import errors
+from gitops import errors, privatefiles
 from gitops.store import compatibility, instances
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -43,9 +45,27 @@ def normalise_url(url: str | URL) -> URL:
         raise errors.StoreError(f"invalid database URL: {exc}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not parsed.database.startswith("file:"):
+        _private_sqlite_file(Path(parsed.database).expanduser())
     return parsed
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The ledger describes the estate: its file 0600 in a 0700 folder, whatever existed (SQLite gives its
+    journal files the database file's mode)."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise errors.StoreError(f"cannot prepare the ledger file {path}: {exc.strerror}") from None
+    with contextlib.suppress(OSError):  # tightened where we may (a folder of someone else's stays as it is)
+        privatefiles.private_folder(path.parent)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 def redacted(url: str | URL) -> str:

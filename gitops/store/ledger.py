@@ -18,7 +18,8 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from gitops import errors
+from gitops import errors, secretvalues
+from gitops.config.secretrefs import SECRET_MASK
 from gitops.store import database, instances, leadership, records, tables
 
 Clock = Callable[[], dt.datetime]
@@ -325,7 +326,7 @@ class Store:
         with self._write() as session:
             sha = self._revision_row(session, revision).sha if revision else None
             row = tables.Event(
-                at=self._clock(), revision_sha=sha, level=level, kind=kind, message=_cap(message, MAX_EVENT),
+                at=self._clock(), revision_sha=sha, level=level, kind=kind, message=_cap(_scrubbed(message), MAX_EVENT),
                 data=_clean({"data": data})["data"],
             )
             session.add(row)
@@ -505,12 +506,21 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}...({len(text) - limit} more characters)"
 
 
+def _scrubbed(text: str) -> str:
+    """`text` without any secret the process holds (`gitops.secretvalues`): the ledger, its events and the
+    API and pages that read them never keep one, whatever wrote it."""
+    return secretvalues.scrub_held(text, SECRET_MASK)
+
+
 def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """JSON fields as they will read back (so records equal what is stored); times must be aware."""
+    """JSON fields as they will read back (so records equal what is stored), scrubbed of held secrets;
+    times must be aware."""
     cleaned = dict(fields)
     for name, value in cleaned.items():
         if name in JSON_FIELDS and value is not None:
-            cleaned[name] = json.loads(database.json_dumps(value))
+            cleaned[name] = json.loads(_scrubbed(database.json_dumps(value)))
+        elif isinstance(value, str):
+            cleaned[name] = _scrubbed(value)
         elif name in TIME_FIELDS and value is not None and (
             not isinstance(value, dt.datetime) or value.tzinfo is None
         ):

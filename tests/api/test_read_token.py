@@ -81,3 +81,37 @@ def test_the_login_page_in_a_browser(store: Store, controller: FakeController, c
         finally:
             browser.close()
     assert problems == []
+
+
+def test_the_api_docs_need_the_read_token_too(store: Store, controller: FakeController, client_for) -> None:
+    """Issue 18: `/docs`, `/redoc` and `/openapi.json` answered without the read token."""
+    with client_for(store, controller, api_read_token=SecretStr(READ)) as api:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert api.get(path).status_code == 401, path
+            assert api.get(path, headers={"Authorization": f"Bearer {READ}"}).status_code == 200, path
+        assert api.get("/openapi.json", headers={"Authorization": f"Bearer {READ}"}).json()["info"]["title"]
+    with client_for(store, controller, api_read_token=SecretStr(READ), api_docs_need_read_token=False) as api:
+        assert api.get("/openapi.json").status_code == 200 and api.get("/docs").status_code == 200
+    with client_for(store, controller) as api:  # no read token: open, as every read
+        assert api.get("/openapi.json").status_code == 200
+
+
+def test_the_dashboard_session_expires(store: Store, controller: FakeController, client_for,
+                                       monkeypatch) -> None:
+    """Issue 18: the session cookie never expired."""
+    import time
+
+    with client_for(store, controller, api_read_token=SecretStr(READ), api_session_hours=1.0) as api:
+        answer = api.post("/login", content=f"token={READ}&next=/",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert "max-age=3600" in answer.headers["set-cookie"].lower()
+        cookie = answer.cookies["phoenix_session"]
+        api.cookies.set("phoenix_session", cookie)
+        assert api.get("/api/v1/status").status_code == 200
+        later = time.time() + 3601
+        monkeypatch.setattr(time, "time", lambda: later)  # the browser kept it past its expiry
+        assert api.get("/api/v1/status").status_code == 401
+        forged = "9999999999." + cookie.partition(".")[2]  # a later expiry without the MAC to match
+        monkeypatch.undo()
+        api.cookies.set("phoenix_session", forged)
+        assert api.get("/api/v1/status").status_code == 401

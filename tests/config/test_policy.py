@@ -51,6 +51,37 @@ HOSTILE: list[tuple[str, Edit, str, str]] = [  # (case, edit of CT 120, code, pa
      "lxc_options.0"),
     ("id map onto root", put("id_maps", [{"type": "uid", "host_id": 0, "container_id": 0, "size": 1}]),
      "policy-id-map-root", "id_maps.0.host_id"),
+    # Issue 18: a network hook is a host command run as root; `lxc.net.*` used to allow it.
+    ("network up hook", option("lxc.net.0.script.up: /bin/sh -c 'id > /root/pwned'"), "policy-lxc-option",
+     "lxc_options.0"),
+    ("network down hook", option("lxc.net.1.script.down=/root/x"), "policy-lxc-option", "lxc_options.0"),
+    ("host interface moved in", option("lxc.net.0.type: phys"), "policy-lxc-option", "lxc_options.0"),
+    ("shared mounts from a host path", option("lxc.mount.auto: shmounts:/etc"), "policy-lxc-option",
+     "lxc_options.0"),
+    ("overlay over /etc", option("lxc.mount.entry: overlay mnt/x overlay lowerdir=/etc,upperdir=/mnt/pve/u,"
+                                 "workdir=/mnt/pve/w 0 0"), "policy-mount-entry", "lxc_options.0"),
+    ("relative source rbind", option("lxc.mount.entry: etc mnt/e2 none rbind,create=dir 0 0"),
+     "policy-mount-entry", "lxc_options.0"),
+    ("path-bearing option on a bind", option("lxc.mount.entry: /mnt/pve/a mnt/a none bind,lowerdir=/etc 0 0"),
+     "policy-mount-entry", "lxc_options.0"),
+    ("absolute target", option("lxc.mount.entry: /mnt/pve/a /etc none bind 0 0"), "policy-mount-entry",
+     "lxc_options.0"),
+    ("dot-dot target", option("lxc.mount.entry: /mnt/pve/a ../../etc none bind 0 0"), "policy-mount-entry",
+     "lxc_options.0"),
+    ("not a mount entry", option("lxc.mount.entry: /mnt/pve/a"), "lxc-option-syntax", "lxc_options.0"),
+    ("vertical tab in a value", option("lxc.apparmor.profile: unconfined\x0b"), "host-option-control-character",
+     "lxc_options.0"),
+    ("newline in a value", option("lxc.cap.keep: sys_admin\nlxc.hook.mount: /x"), "host-option-control-character",
+     "lxc_options.0"),
+    ("unicode line separator", option("lxc.apparmor.profile: a\u2028lxc.hook.start: /x"),
+     "host-option-control-character", "lxc_options.0"),
+    ("not an lxc key", option("hook: /x"), "lxc-option-syntax", "lxc_options.0"),
+    ("pct hookscript", put("pct_options", ["hookscript=local:snippets/x.sh"]), "policy-pct-option",
+     "pct_options.0"),
+    ("pct option with a tab", put("pct_options", ["nesting=1\t"]), "host-option-control-character",
+     "pct_options.0"),
+    ("bind mount path with a newline", mount("/mnt/pve/a\nlxc.hook.start: /x"), "host-option-control-character",
+     "mount_points.0.host_path"),
 ]
 
 
@@ -101,7 +132,11 @@ def test_allowed_things_pass(example_dir: Path) -> None:
                  option("lxc.apparmor.profile: unconfined"), option("lxc.mount.auto:sys:rw"),
                  option("lxc.cgroup2.devices.allow: c 195:* rwm"),
                  option("lxc.mount.entry: /dev/nvidia0 dev/nvidia0 none bind,optional,create=file"),
-                 option("lxc.net.0.type: macvlan"), put("gpu_assignment", "0,1")):
+                 option("lxc.net.0.type: macvlan"), option("lxc.net.0.macvlan.mode: bridge"),
+                 option("lxc.net.0.link: vmbr0.20"), option("lxc.mount.entry=/dev/fuse dev/fuse none bind,create=file"),
+                 option("lxc.mount.entry: /mnt/pve/tank/x mnt/x none rbind,ro,create=dir 0 0"),
+                 option("lxc.cap.keep=sys_admin,mknod,sys_chroot"), option("lxc.mount.auto=proc:rw sys:rw"),
+                 put("pct_options", ["nesting=1", "keyctl=1", "mknod=1"]), put("gpu_assignment", "0,1")):
         _edit_ct(example_dir, edit)
     _, report = validate_directory(example_dir)
     assert report.errors == []
@@ -150,3 +185,28 @@ def test_a_vm_mount_point_is_held_to_the_same_folders(example_dir: Path) -> None
     _, report = validate_directory(example_dir)
     assert ("policy-bind-mount", "vms.0.mount_points.0.host_path") in [
         (p.code, p.to_dict()["path"]) for p in report.errors]
+
+
+@pytest.mark.parametrize(("line", "code"), [
+    ("args=-fw_cfg name=opt/x,file=/etc/shadow", "policy-qm-option"),
+    ("--hookscript local:snippets/x.sh", "policy-qm-option"),
+    ("--args\x0b-x", "host-option-control-character"),
+    ("=1", "qm-option-syntax"),
+])
+def test_a_raw_qm_option_is_judged_like_an_lxc_one(example_dir: Path, line: str, code: str) -> None:
+    path = example_dir / "phoenix_vm_configs.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["vms"][0]["qm_options"] = [line]
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    _, report = validate_directory(example_dir)
+    assert [(p.code, p.to_dict()["path"]) for p in report.errors] == [(code, "vms.0.qm_options.0")]
+    _, widened = validate_directory(example_dir, HostPolicy(qm_option_keys=["args", "hookscript"]))
+    assert [p.code for p in widened.errors] == ([] if code.startswith("policy-") else [code])
+
+
+def test_the_lxc_key_list_is_explicit(example_dir: Path) -> None:
+    with pytest.raises(ValueError, match="explicit"):
+        HostPolicy(lxc_option_keys=["lxc.net.*"])
+    _edit_ct(example_dir, option("lxc.net.3.script.up: /x"))
+    _, report = validate_directory(example_dir, HostPolicy(lxc_option_keys=["lxc.net.N.script.up"]))
+    assert report.errors == []  # the operator named the hook: widened on purpose

@@ -22,6 +22,14 @@ def with_web(change: dict[str, Any]) -> dict[str, str]:
     return files
 
 
+def with_template_url(url: str) -> dict[str, str]:
+    files = small_estate()
+    data = json.loads(files[LXC])
+    data["lxc_configs"]["900"]["template_url"] = url
+    files[LXC] = json.dumps(data, indent=2)
+    return files
+
+
 def raw_web_field(field: str, raw: str) -> dict[str, str]:
     files = with_web({field: "@@RAW@@"})
     files[LXC] = files[LXC].replace('"@@RAW@@"', raw)
@@ -36,6 +44,16 @@ HOSTILE: dict[str, tuple[dict[str, str], str]] = {
     "privileged": (with_web({"unprivileged": False}), "policy-privileged"),
     "all devices, privileged": (with_web({"unprivileged": False, "lxc_options": ["lxc.cgroup2.devices.allow: a"]}),
                                 "policy-all-devices"),
+    "network hook (issue 18)": (with_web({"lxc_options": ["lxc.net.0.script.up: /bin/sh -c 'id > /root/pwned'"]}),
+                                "policy-lxc-option"),
+    "overlay mount entry": (with_web({"lxc_options": ["lxc.mount.entry: overlay mnt/x overlay lowerdir=/etc 0 0"]}),
+                            "policy-mount-entry"),
+    "relative rbind source": (with_web({"lxc_options": ["lxc.mount.entry: etc mnt/e2 none rbind,create=dir 0 0"]}),
+                              "policy-mount-entry"),
+    "vertical tab": (with_web({"lxc_options": ["lxc.apparmor.profile: unconfined\x0b"]}),
+                     "host-option-control-character"),
+    "template URL to the PVE API": (with_template_url("http://127.0.0.1:8006/api2/json/nodes"), "policy-url"),
+    "template URL to cloud metadata": (with_template_url("https://169.254.169.254/latest/"), "policy-url"),
     "node path injection": (with_web({"node": "../../access/users"}), "node-invalid"),
     "deep nesting": (raw_web_field("description", "[" * 100_000 + "]" * 100_000), "json-too-deep"),
     "5,000-digit integer": (raw_web_field("memory_mb", "9" * 5000), "json-number-too-long"),

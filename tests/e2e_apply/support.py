@@ -55,6 +55,7 @@ def cli(pve: Any, pve_cafile: str, tmp_path: Path) -> Cli:
         "PHOENIX_PVE_PASSWORD": pve.password,
         "PHOENIX_PVE_VERIFY_SSL": pve_cafile,
         "PHOENIX_SECRETS_DIR": str(secrets),
+        "PHOENIX_STATE_DIR": str(tmp_path / "state"),
         "PHOENIX_BOOT_DELAYS": "false",
         "COLUMNS": "200",
     }

@@ -1,5 +1,6 @@
 """PVE users, groups, roles, ACLs and API tokens from the `access` block, through the real command line.
-A new token's secret lands in PHOENIX_SECRETS_DIR (owner-only), never in the plan or the output."""
+A new token's secret lands in PHOENIX_STATE_DIR (owner-only, a 0700 folder, a file name that cannot collide,
+never over an existing file), never in the plan or the output."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from tests.e2e_apply.support import SECRETS, Cli, edit
+from tests.e2e_apply.support import Cli, edit
 
 ACCESS = {
     "groups": {"ops": {"comment": "operators"}},
@@ -18,7 +19,7 @@ ACCESS = {
 }
 
 
-def test_access_block_converges_and_the_token_secret_goes_to_the_secrets_dir(
+def test_access_block_converges_and_the_token_secret_goes_to_the_state_dir(
         cli: Cli, example: Path, pve: Any) -> None:
     edit(example, "phoenix_hypervisor_config.json", lambda d: d.update(access=ACCESS))
     plan = cli.plan_json(example)
@@ -29,10 +30,12 @@ def test_access_block_converges_and_the_token_secret_goes_to_the_secrets_dir(
     result = cli("apply", str(example), "--yes")
     assert result.exit_code == 0, result.output
 
-    secret_file = Path(cli.env["PHOENIX_SECRETS_DIR"]) / "pve_token_ci_pve_deploy"
+    secret_file = Path(cli.env["PHOENIX_STATE_DIR"]) / "pve_token_ci_40pve_21deploy"
     value = secret_file.read_text().strip()
     assert value == pve.fake.apitokens["ci@pve!deploy"]
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(secret_file.parent.stat().st_mode) == 0o700
+    assert not any(Path(cli.env["PHOENIX_SECRETS_DIR"]).glob("pve_token_*"))  # the secrets folder stays read-only
     assert value not in result.output
     assert cli("plan", str(example), "--detailed-exitcode").exit_code == 0
 
@@ -48,12 +51,38 @@ def test_access_block_converges_and_the_token_secret_goes_to_the_secrets_dir(
     assert {"path": "/", "type": "user", "ugid": "ci@pve", "roleid": "PVEAuditor", "propagate": 1} in acl
 
 
-def test_a_token_is_not_created_without_a_secrets_dir(cli: Cli, example: Path, pve: Any, tmp_path: Path) -> None:
+def test_a_token_is_not_created_when_its_secret_could_not_be_kept(cli: Cli, example: Path, pve: Any,
+                                                                    tmp_path: Path) -> None:
     access = {"users": {"ci@pve": {}}, "tokens": {"ci@pve!deploy": {}}}
     edit(example, "phoenix_hypervisor_config.json", lambda d: d.update(access=access))
-    cli.env["PHOENIX_SECRETS_DIR"] = str(tmp_path / "nowhere")
-    cli.env.update({f"PHOENIX_SECRET_{name.upper()}": value for name, value in SECRETS.items()})  # the example's
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the state folder should be")
+    cli.env["PHOENIX_STATE_DIR"] = str(blocked)
+    plan = cli.plan_json(example)
+    assert "secret-store" in [e["code"] for e in plan["errors"]]
     result = cli("apply", str(example), "--yes")
     assert result.exit_code == 1
-    assert "PHOENIX_SECRETS_DIR" in result.output
+    assert "PHOENIX_STATE_DIR" in result.output
     assert "ci@pve!deploy" not in pve.fake.apitokens
+    assert all(not r[1].startswith("/access") for r in pve.requests if r[0] != "GET")
+
+
+def test_token_secret_files_cannot_collide_and_an_existing_one_is_never_overwritten(
+        cli: Cli, example: Path, pve: Any) -> None:
+    # Issue 18: `x@pve!y_pve_t` and `x_pve_y@pve!t` once mapped to one file; the second token's secret
+    # replaced the first's.
+    access = {"users": {"x@pve": {}, "x_pve_y@pve": {}}, "tokens": {"x@pve!y_pve_t": {}, "x_pve_y@pve!t": {}}}
+    edit(example, "phoenix_hypervisor_config.json", lambda d: d.update(access=access))
+    assert cli("apply", str(example), "--yes").exit_code == 0
+    state = Path(cli.env["PHOENIX_STATE_DIR"])
+    kept = {p.read_text().strip() for p in state.glob("pve_token_*")}
+    assert kept == {pve.fake.apitokens["x@pve!y_pve_t"], pve.fake.apitokens["x_pve_y@pve!t"]}
+
+    # A file already where a new token's secret would go (left by hand, or another tool): a plan error.
+    (state / "pve_token_ci_40pve_21new").write_text("someone else's\n")
+    edit(example, "phoenix_hypervisor_config.json",
+         lambda d: d["access"].update(users={**access["users"], "ci@pve": {}}, tokens={"ci@pve!new": {}}))
+    result = cli("apply", str(example), "--yes")
+    assert result.exit_code == 1 and "already exists" in result.output
+    assert (state / "pve_token_ci_40pve_21new").read_text() == "someone else's\n"
+    assert "ci@pve!new" not in pve.fake.apitokens

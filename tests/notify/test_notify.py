@@ -77,7 +77,7 @@ def test_a_refusing_receiver_is_transient_then_permanent(receiver: Receiver) -> 
 
 def test_settings_make_targets_and_refuse_nonsense() -> None:
     settings = Settings(notify=[{"url": "ntfy://ntfy.example.org/phoenix", "events": ["failed"]},
-                                {"kind": "webhook", "url": "https://hooks.example.org/x", "secret": "k"}])
+                                {"kind": "webhook", "url": "https://hooks.example.org/x", "secret": "hook-key"}])
     apprise_target, hook = targets_from(settings)
     assert apprise_target.wants("failed") and not apprise_target.wants("applied") and hook.wants("applied")
     assert not hook.wants("pr-review")  # no filter: the notable kinds only

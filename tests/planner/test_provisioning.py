@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from gitops.config import queries
 from gitops.config.lxc import IdMap, LxcGuest
@@ -114,7 +115,8 @@ def test_host_settings_split_a_folded_start_and_are_diffed() -> None:
                                 "lxc.apparmor.profile: unconfined",
                                 "lxc.idmap: u 0 100000 1000", "lxc.idmap: u 1000 1000 1",
                                 "lxc.idmap: u 1001 101001 64535", "lxc.idmap: g 0 100000 65536"]
-    assert host_settings(LxcGuest(name="x", lxc_options=["apparmor=1"])).problems
+    with pytest.raises(ValidationError, match="is not `lxc"):
+        LxcGuest(name="x", lxc_options=["apparmor=1"])  # parsed when loaded: never a line to write
     assert idmap_lines([]) == ["lxc.idmap: u 0 100000 65536", "lxc.idmap: g 0 100000 65536"]
 
 

@@ -132,3 +132,72 @@ def test_the_cli_round_trip(sqlite_url: str, tmp_path: Path) -> None:
     assert again.exit_code == 1 and "not empty" in again.stderr
     missing = runner.invoke(app, ["ledger", "import", str(tmp_path / "nope.jsonl"), "--database", sqlite_url])
     assert missing.exit_code == 1 and "cannot open" in missing.stderr
+
+
+def test_an_export_target_is_written_as_the_operator_expects(sqlite_url: str, tmp_path: Path) -> None:
+    """Issue 18: `ledger export FILE` wrote FILE.partial and renamed it over FILE whatever FILE was: as root,
+    `ledger export /dev/null` replaced the device with a regular file, and a symlink to the real backup
+    place was replaced instead of written through."""
+    import os
+    import stat
+    import threading
+
+    v1.make_first_release_ledger(sqlite_url)
+    runner = CliRunner()
+
+    def export(target: Path) -> Any:
+        return runner.invoke(app, ["ledger", "export", str(target), "--database", sqlite_url])
+
+    # a regular file: replaced whole, 0600 whatever its mode was
+    old = tmp_path / "old.jsonl"
+    old.write_text("stale\n")
+    old.chmod(0o644)
+    assert export(old).exit_code == 0
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600 and old.read_text().startswith("{")
+
+    # a symlink: followed; the link stays a link, the file it names gets the export
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    link = tmp_path / "latest.jsonl"
+    link.symlink_to(backups / "ledger.jsonl")
+    assert export(link).exit_code == 0
+    assert link.is_symlink() and (backups / "ledger.jsonl").read_text().startswith("{")
+    dangling = tmp_path / "dangling.jsonl"
+    dangling.symlink_to(tmp_path / "nowhere" / "x.jsonl")
+    result = export(dangling)
+    assert result.exit_code == 1 and "does not exist" in result.stderr and dangling.is_symlink()
+
+    # a FIFO: streamed to its reader, never replaced
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    assert export(fifo).exit_code == 0
+    reader.join(30)
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and got and got[0].startswith("{")
+
+    # a device node (the null device, made privately): written through, still a device
+    if os.geteuid() == 0:
+        null = tmp_path / "null"
+        os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        assert export(null).exit_code == 0
+        assert stat.S_ISCHR(null.stat().st_mode) and not (tmp_path / "null.partial").exists()
+
+
+def test_the_sqlite_ledger_is_owner_only_whatever_existed(tmp_path: Path) -> None:
+    """Issue 18: the demo's `phoenix.db` was 0644 in a 0755 folder."""
+    import stat
+
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    url = f"sqlite:///{folder / 'phoenix.db'}"
+    with open_store(url):
+        pass
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "phoenix.db").stat().st_mode) == 0o600
+    (folder / "phoenix.db").chmod(0o644)
+    with open_store(url):
+        pass
+    assert stat.S_IMODE((folder / "phoenix.db").stat().st_mode) == 0o600

@@ -8,6 +8,7 @@ allows this controller's own scripts and styles only. The dashboard is rendered 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -90,6 +91,7 @@ async def login(api: Context, request: Request) -> Response:
     if token is None:
         return _html(views.render("login.html", target=target, refused=True), 401)
     answer = RedirectResponse(target, status_code=303)
-    answer.set_cookie(auth.SESSION_COOKIE, auth.session_value(token), httponly=True, samesite="strict",
-                      secure=request.url.scheme == "https")
+    lasts = int(api.settings.api_session_hours * 3600)
+    answer.set_cookie(auth.SESSION_COOKIE, auth.session_value(token, int(time.time()) + lasts), max_age=lasts,
+                      httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return answer

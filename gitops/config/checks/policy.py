@@ -2,9 +2,12 @@
 
 Called by `gitops.config.validation` with the policy of the settings (the committer does not choose
 it). Codes (errors): policy-bind-mount (a host path outside the allowed folders), policy-privileged
-(`unprivileged: false`), policy-lxc-option (a raw LXC key not allowed), policy-device (a device node
-not allowed), policy-all-devices (a cgroup rule opening every device: an error, or by default a
-warning on an unprivileged container), policy-id-map-root (an id map onto host uid/gid 0).
+(`unprivileged: false`), policy-lxc-option (a raw LXC key not in the explicit list, or a value its key
+does not take), policy-mount-entry (an `lxc.mount.entry` that is not a plain bind mount of an absolute
+host path into the container), policy-pct-option / policy-qm-option (a `pct_options` / `qm_options` key
+not allowed), policy-device (a device node not allowed), policy-all-devices (a cgroup rule opening every
+device: an error, or by default a warning on an unprivileged container), policy-id-map-root (an id map
+onto host uid/gid 0). The lines arrive parsed (`gitops.config.hostoptions`); nothing here reads text.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import posixpath
 from fnmatch import fnmatchcase
 
+from gitops.config.checks.access import check_access_policy
+from gitops.config.checks.urls import check_urls
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
+from gitops.config.hostoptions import VALUE_RULES, KeyValueOption, LxcOption, mount_entry_problem
 from gitops.config.problems import PathPart, Report, shorten
 from gitops.settings import HostPolicy
 
@@ -30,6 +36,8 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
             _host_path(report, LXC_FILE, (*path, "mount_points", i, "host_path"), mp.host_path, policy)
         for i, option in enumerate(ct.lxc_options):
             _lxc_option(report, (*path, "lxc_options", i), option, policy, ct.unprivileged)
+        for i, pct in enumerate(ct.pct_options):
+            _keyed_option(report, LXC_FILE, (*path, "pct_options", i), pct, "pct", policy.pct_option_keys)
         if ct.gpu_assignment != "none":
             for dev in (f"/dev/nvidia{g.strip()}" for g in ct.gpu_assignment.split(",") if g.strip().isdigit()):
                 _device(report, LXC_FILE, (*path, "gpu_assignment"), dev, policy)
@@ -38,6 +46,8 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
                 report.error(LXC_FILE, (*path, "id_maps", i, "host_id"), "policy-id-map-root",
                              f"an id map onto host {idmap.type} 0 (root) is not allowed by the host policy")
     for vpath, vm in estate.vm_items():
+        for i, qm in enumerate(vm.qm_options):
+            _keyed_option(report, VM_FILE, (*vpath, "qm_options", i), qm, "qm", policy.qm_option_keys)
         # Upstream 2025-10 put `mount_points` on a VM; nothing reads it, but a host path is a host path.
         for i, mp in enumerate(getattr(vm, "mount_points", None) or []):
             host = mp.get("host_path") if isinstance(mp, dict) else getattr(mp, "host_path", None)
@@ -46,6 +56,8 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
     for sid, storage in estate.hypervisor.storages.items():
         if storage.path is not None:
             _host_path(report, HYPERVISOR_FILE, ("storages", sid, "path"), storage.path, policy)
+    check_access_policy(estate, report, policy)
+    check_urls(estate, report, policy)
 
 
 def allowed_host_path(value: str, prefixes: list[str]) -> bool:
@@ -72,27 +84,45 @@ def _device(report: Report, file: str, path: _Path, device: str, policy: HostPol
                      f"device '{shorten(device)}' is not allowed by the host policy (`policy.devices`: {allowed})")
 
 
-def split_lxc_option(option: str) -> tuple[str, str]:
-    """`lxc.key: value`, `lxc.key=value` or upstream's `lxc.mount.auto:sys:rw` -> (key, value)."""
-    cut = min((i for i in (option.find("="), option.find(":")) if i >= 0), default=len(option))
-    return option[:cut].strip(), option[cut + 1:].strip()
+_FEATURES = ("nesting", "keyctl", "mknod", "fuse")
 
 
-def _lxc_option(report: Report, path: _Path, option: str, policy: HostPolicy, unprivileged: bool) -> None:
-    key, value = split_lxc_option(option)
-    if "\n" in option or "\r" in option or not any(fnmatchcase(key, p) for p in policy.lxc_option_keys):
+def _lxc_option(report: Report, path: _Path, option: LxcOption, policy: HostPolicy, unprivileged: bool) -> None:
+    if option.pattern not in policy.lxc_option_keys:
         report.error(LXC_FILE, path, "policy-lxc-option",
-                     f"raw LXC option '{shorten(key)}' is not allowed by the host policy "
+                     f"raw LXC option '{shorten(option.key)}' is not allowed by the host policy "
                      f"(`policy.lxc_option_keys`: {', '.join(policy.lxc_option_keys) or 'none'})")
         return
-    if key in _CGROUP_ALLOW:
-        _cgroup_rule(report, path, value, policy, unprivileged)
-    elif key == "lxc.mount.entry":
-        source = value.split()[0] if value.split() else ""
+    rule = VALUE_RULES.get(option.pattern)
+    if rule is not None and not rule[1](option.value):
+        report.error(LXC_FILE, path, "policy-lxc-option",
+                     f"'{shorten(option.value)}' is not a value the host policy allows for {option.key} "
+                     f"(it takes {rule[0]})")
+        return
+    if option.key in _CGROUP_ALLOW:
+        _cgroup_rule(report, path, option.value, policy, unprivileged)
+    elif option.mount is not None:
+        problem = mount_entry_problem(option.mount)
+        if problem is not None:
+            report.error(LXC_FILE, path, "policy-mount-entry",
+                         f"lxc.mount.entry: {problem}; the host policy allows only bind mounts of host paths under "
+                         "`policy.bind_mount_prefixes` (or devices in `policy.devices`) into the container")
+            return
+        source = option.mount.source
         if source.startswith("/dev/") or source == "/dev":
             _device(report, LXC_FILE, path, source, policy)
-        elif source.startswith("/"):
+        else:
             _host_path(report, LXC_FILE, path, source, policy)
+
+
+def _keyed_option(report: Report, file: str, path: _Path, option: KeyValueOption, tool: str,
+                  allowed: list[str]) -> None:
+    if option.key not in allowed:
+        report.error(file, path, f"policy-{tool}-option",
+                     f"{tool}_options key '{shorten(option.key)}' is not allowed by the host policy "
+                     f"(`policy.{tool}_option_keys`: {', '.join(allowed) or 'none'})")
+    elif tool == "pct" and option.key in _FEATURES and option.value not in ("0", "1"):
+        report.error(file, path, "policy-pct-option", f"pct_options {option.key} takes 0 or 1")
 
 
 def _cgroup_rule(report: Report, path: _Path, rule: str, policy: HostPolicy, unprivileged: bool) -> None:

@@ -1,7 +1,8 @@
 """Checks of secrets: `${secret:NAME}` reference syntax, and plaintext secrets committed to Git.
 
-Called by `gitops.config.validation`. Codes: secret-ref-invalid (error), plaintext-secret (warning).
-Values are never copied into messages.
+Called by `gitops.config.validation`. Codes: secret-ref-invalid (error), secret-reserved (error: a
+reference to one of the controller's own credentials, `gitops.secretvalues.reserved`), plaintext-secret
+(warning). Values are never copied into messages.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from gitops.config.estate import CONFIG_FILES, Estate
+from gitops import secretvalues
+from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, Estate
 from gitops.config.problems import PathPart, Report
 from gitops.config.secretrefs import REF, is_reference
 
@@ -36,11 +38,23 @@ def check_secrets(estate: Estate, report: Report) -> None:
                     report.error(name, path, "secret-ref-invalid",
                                  "malformed secret reference: write ${secret:NAME} with NAME made of "
                                  "letters, digits, '_', '.' or '-'")
+                for ref in REF.findall(value):
+                    if secretvalues.reserved(ref) and not _for_upstream_scripts(name, path):
+                        report.error(name, path, "secret-reserved",
+                                     f"${{secret:{ref}}} names one of the controller's own credentials (PVE, "
+                                     "Portainer, SSH, forge and API secrets, and the API token secrets it writes); "
+                                     "a config may reference only the secrets meant for it")
                 continue
             if _looks_secret(key, value):
                 report.warning(name, path, "plaintext-secret",
                                "a plaintext secret is committed to Git; replace it with ${secret:NAME} "
                                "and put the value in PHOENIX_SECRETS_DIR/NAME")
+
+
+def _for_upstream_scripts(name: str, path: tuple[PathPart, ...]) -> bool:
+    """The hypervisor file's `portainer_api` block: upstream's scripts read it to reach Portainer; the
+    controller never resolves or sends it (it uses its own settings), so a reference there goes nowhere."""
+    return name == HYPERVISOR_FILE and bool(path) and path[0] == "portainer_api"
 
 
 # Lower-case words without which no key or value of the file can look secret (see the patterns above).

@@ -9,10 +9,9 @@ are `tasks`', retries `retrying`'s; library errors were already translated by th
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
-from gitops import errors, retrying
+from gitops import errors, privatefiles, retrying, secretvalues
 from gitops.config.estate import Estate
 from gitops.drivers.proxmox import clonelocks, cluster_reading, digests, live_cache, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
@@ -20,7 +19,7 @@ from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
-from gitops.planner.plan import PROXMOX, Action, ApiCall, Plan, System
+from gitops.planner.plan import PROXMOX, Action, ApiCall, Plan, Problem, System
 from gitops.planner.proxmox import cluster_firewall, network
 from gitops.planner.proxmox import desired as desired_mod
 
@@ -32,10 +31,10 @@ class ProxmoxDriver:
 
     def __init__(self, client: ProxmoxClient, *, policy: retrying.RetryPolicy = retrying.PROXMOX,
                  task_timeout: float = 3600.0, concurrency: int | None = None, source_address: str = "",
-                 secrets_dir: Path | None = None, cache: live_cache.LiveCache | None = None) -> None:
+                 state_dir: Path | None = None, cache: live_cache.LiveCache | None = None) -> None:
         self.client = client
         self.cache = cache  # the controller's: reads only what can have changed (None: read everything)
-        self.secrets_dir = secrets_dir  # PHOENIX_SECRETS_DIR: where one-time secrets (new API tokens) go
+        self.state_dir = state_dir  # PHOENIX_STATE_DIR: where one-time secrets (new API tokens) go
         self.source_address = source_address  # PHOENIX_PVE_SOURCE_ADDRESS: how PVE sees us (NAT)
         self.policy = policy
         self.task_timeout = task_timeout
@@ -138,21 +137,32 @@ class ProxmoxDriver:
 
     def _secret_file(self, call: ApiCall, action: Action) -> Path:
         """Where the answer's secret goes; checked before the call, so a secret is never made and lost."""
-        if self.secrets_dir is None or not self.secrets_dir.is_dir():
-            raise errors.PermanentError(
-                f"{call.method} {call.path} answers a secret that must be kept in PHOENIX_SECRETS_DIR, which is "
-                "not set (or not a folder): not sent", target=action.target)
-        return self.secrets_dir / call.save_secret
+        problem = self._secret_problem(call)
+        if problem is not None:
+            raise errors.PermanentError(f"{call.method} {call.path}: {problem}: not sent", target=action.target)
+        assert self.state_dir is not None
+        return self.state_dir / call.save_secret
+
+    def _secret_problem(self, call: ApiCall) -> str | None:
+        if self.state_dir is None:
+            return "the one-time secret it answers must be kept in PHOENIX_STATE_DIR, which is not set"
+        why = privatefiles.can_create(self.state_dir / call.save_secret)
+        return None if why is None else f"the one-time secret it answers cannot be kept in PHOENIX_STATE_DIR: {why}"
+
+    def secret_problems(self, plan: Plan) -> list[Problem]:
+        """A plan error for each call whose one-time secret could not be stored (before anything is made)."""
+        return [Problem(action.target, "secret-store", f"{call.method} {call.path}: {problem}")
+                for action in plan.actions for call in action.calls
+                if call.save_secret and (problem := self._secret_problem(call)) is not None]
 
 
 def _write_secret(path: Path, answer: object, target: str) -> None:
-    """Write a new token's one-time `value` to `path`, readable by the owner only."""
+    """Write a new token's one-time `value` to the new file `path` (0600 in a 0700 folder)."""
     value = answer.get("value") if isinstance(answer, dict) else None
     if not isinstance(value, str) or not value:
         raise errors.PermanentError("the API answered no secret to keep", target=target)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(value + "\n")
+    secretvalues.REGISTRY.add(value, credential=True)
+    privatefiles.create_private(path, (value + "\n").encode())
 
 
 def _retry_if(exc: BaseException) -> bool:

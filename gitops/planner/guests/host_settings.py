@@ -3,6 +3,7 @@
 
 PVE's API cannot set raw `lxc.*` keys; they live only in `/etc/pve/lxc/ID.conf`, which PVE parses as
 `lxc.KEY: VALUE` (it also reads `lxc.KEY = VALUE` and `lxc.KEY:VALUE`, and writes the first form). The
+options arrive parsed (`gitops.config.hostoptions`) and are written as `KEY: VALUE` from their parts. The
 upstream scripts append each option as written, split `lxc.cap.keep=a,b` into one line per capability,
 and for `id_maps` wrote only the default root map; here the id map is what the config says, as PVE's
 documentation builds it: the listed ranges mapped as given, the rest of 0-65535 onto 100000+ (the
@@ -12,12 +13,10 @@ allow the listed host ids (`root:33:1`): that stays the operator's. Pure; used b
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from gitops.config.lxc import IdMap, LxcGuest
 
-_OPTION = re.compile(r"^(lxc\.[a-z0-9_\-.]+)(:|\s*=)\s*(.*?)\s*$")
 SUBORDINATE_BASE = 100000
 ID_RANGE = 65536
 
@@ -35,16 +34,11 @@ class HostSettings:
 
 def host_settings(ct: LxcGuest) -> HostSettings:
     out = HostSettings()
-    for option in ct.lxc_options:
-        match = _OPTION.match(option.strip())
-        if match is None:
-            out.problems.append(f"lxc_options: {option!r} is not `lxc.KEY: VALUE` (or `lxc.KEY=VALUE`)")
-            continue
-        key, value = match.group(1), match.group(3)
-        if key == "lxc.cap.keep" and "," in value:
-            out.lxc_lines += [f"{key}: {cap.strip()}" for cap in value.split(",") if cap.strip()]
+    for option in ct.lxc_options:  # parsed and judged at validation: written from their parts
+        if option.key == "lxc.cap.keep" and "," in option.value:
+            out.lxc_lines += [f"{option.key}: {cap.strip()}" for cap in option.value.split(",") if cap.strip()]
         else:
-            out.lxc_lines.append(f"{key}: {value}")
+            out.lxc_lines.append(option.line())
     if ct.id_maps:
         if ct.unprivileged:
             out.lxc_lines += idmap_lines(ct.id_maps)

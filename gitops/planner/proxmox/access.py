@@ -5,13 +5,12 @@ Targets `access/group/ID`, `access/role/ID`, `access/user/ID`, `access/token/USE
 deleted (an ACL entry or a group membership the block does not name stays). Groups and roles come first,
 then users (their groups), tokens, and the ACL entries that name them. A new token's secret is in PVE's
 answer only once: the call carries `save_secret`, and the Proxmox driver writes it to
-`PHOENIX_SECRETS_DIR/<secret_name(...)>`, never to the plan, a log or Git. Built-in roles cannot be
-changed (a plan error). Pure; listed in `gitops.planner.systems.RULES`.
+`PHOENIX_STATE_DIR/<secret_name(...)>` (never over an existing file), never to the plan, a log or Git.
+Built-in roles cannot be changed (a plan error). Pure; listed in `gitops.planner.systems.RULES`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gitops.config.access import Access, AccessUser
@@ -24,8 +23,13 @@ from gitops.planner.rules import SystemRules
 
 
 def secret_name(token: str) -> str:
-    """The secret file a new token's value is written to: `pve_token_ci_pve_deploy` for `ci@pve!deploy`."""
-    return "pve_token_" + re.sub(r"[^A-Za-z0-9_.-]", "_", token)
+    """The file a new token's secret is written to, by an encoding that cannot collide: letters, digits, `.`
+    and `-` stay, every other byte is `_` and two hex digits (`_` itself too): `ci@pve!deploy` ->
+    `pve_token_ci_40pve_21deploy`."""
+    return "pve_token_" + "".join(chr(b) if chr(b) in _KEPT else f"_{b:02x}" for b in token.encode("utf-8"))
+
+
+_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
 
 
 def targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:

@@ -1,0 +1,108 @@
+"""Checks of the URLs a commit makes Proxmox download from (`download-url`: a container's `template_url`,
+a VM's `template_image_url`, and the Ubuntu cloud-image URL derived from `vm_defaults.ubuntu_release`):
+PVE fetches them from the node, so a URL is a request from inside the operator's network.
+
+Called by `gitops.config.checks.policy` with the host policy. Code: policy-url (an error), whose message
+names the setting that would allow it: a scheme other than https (`policy.url_allow_http` for http;
+nothing else, `file:` and `ftp:` included), a host off `policy.url_hosts` when that list is set, or an
+address that is loopback, link-local (cloud metadata at 169.254.169.254), private, shared, reserved,
+multicast or unspecified, written in any form an HTTP client accepts (`127.1`, `0x7f000001`, `[::1]`),
+or a name for one (`localhost`, `metadata.google.internal`) (`policy.url_allow_private`). Names are not
+resolved here: for a host name, `policy.url_hosts` is the defense against one that resolves inward.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from gitops.config.estate import LXC_FILE, VM_FILE, Estate
+from gitops.config.hostoptions import control_characters
+from gitops.config.problems import PathPart, Report, shorten
+from gitops.config.templates import cloud_image_url
+from gitops.settings import HostPolicy
+
+_INWARD_NAMES = ("localhost", "localhost.localdomain", "metadata", "metadata.google.internal", "instance-data")
+
+
+def check_urls(estate: Estate, report: Report, policy: HostPolicy) -> None:
+    for path, ct in estate.lxc_items():
+        if ct.template_url:
+            _judge(report, LXC_FILE, (*path, "template_url"), ct.template_url, policy)
+    release = estate.hypervisor.vm_defaults.ubuntu_release if estate.hypervisor.vm_defaults else None
+    for vpath, vm in estate.vm_items():
+        if vm.template_image_url:
+            _judge(report, VM_FILE, (*vpath, "template_image_url"), vm.template_image_url, policy)
+        elif vm.is_template and vm.template_image:
+            derived = cloud_image_url(release, vm.template_image)
+            if derived:
+                _judge(report, VM_FILE, (*vpath, "template_image"), derived, policy)
+
+
+def url_problem(url: str, policy: HostPolicy) -> str | None:
+    """Why the host policy refuses to let PVE download `url`; None when it allows it."""
+    if control_characters(url) or any(c.isspace() for c in url):
+        return "it holds spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018  (a bad port raises here)
+    except ValueError as exc:
+        return f"it is not a URL ({exc})"
+    scheme = parts.scheme.lower()
+    if scheme == "http" and not policy.url_allow_http:
+        return "it is http, not https (`policy.url_allow_http` allows http)"
+    if scheme not in ("http", "https"):
+        return f"PVE would fetch a `{shorten(scheme, 20) or 'relative'}:` URL; only https (and http when " \
+               "`policy.url_allow_http` is set) are allowed"
+    if not hostname:
+        return "it names no host"
+    host = hostname.rstrip(".").lower()
+    if policy.url_hosts and not any(host == h.lower().lstrip(".") or (h.startswith(".") and host.endswith(h.lower()))
+                                    for h in policy.url_hosts):
+        return f"host {shorten(host)} is not in `policy.url_hosts` ({', '.join(policy.url_hosts)})"
+    if not policy.url_allow_private:
+        inward = _inward(host)
+        if inward:
+            return f"host {shorten(host)} is {inward} (`policy.url_allow_private` allows it)"
+    return None
+
+
+def _inward(host: str) -> str | None:
+    """What kind of inward address `host` is (None: a public address or a name)."""
+    if host in _INWARD_NAMES or host.endswith(".localhost"):
+        return "a local or cloud-metadata name"
+    address = _address(host)
+    if address is None:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback:
+        return "a loopback address"
+    if address.is_link_local:
+        return "a link-local address (cloud metadata lives there)"
+    if address.is_private or address.is_reserved or address.is_multicast or address.is_unspecified \
+            or not address.is_global:
+        return "a private or reserved address"
+    return None
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefx." for c in host) and any(c.isdigit() for c in host):
+        try:  # the forms inet_aton accepts, as clients do: `127.1`, `0x7f.1`, `2130706433`
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def _judge(report: Report, file: str, path: tuple[PathPart, ...], url: str, policy: HostPolicy) -> None:
+    problem = url_problem(url, policy)
+    if problem is not None:
+        report.error(file, path, "policy-url",
+                     f"PVE would download '{shorten(url)}' from the node; not allowed by the host policy: {problem}")
