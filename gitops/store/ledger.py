@@ -385,6 +385,28 @@ class Store:
                 row.event_id = event_id
                 row.updated_at = self._clock()
 
+    def outbox_backlog(self) -> list[records.OutboxBacklog]:
+        """Every consumer's backlog: the events after its cursor and the time of the oldest (for metrics)."""
+        with self._read() as session:
+            cursors = list(session.scalars(select(tables.OutboxCursor).order_by(tables.OutboxCursor.consumer)))
+            out = []
+            for row in cursors:
+                pending, oldest = session.execute(
+                    select(func.count(tables.Event.id), func.min(tables.Event.at))
+                    .where(tables.Event.id > row.event_id)).one()
+                out.append(records.OutboxBacklog(row.consumer, int(row.event_id), int(pending or 0),
+                                                 oldest))
+            return out
+
+    def forget_outbox_cursors(self, keep: Iterable[str]) -> list[str]:
+        """Drop the cursors of consumers not in `keep` (targets no longer configured); their names."""
+        kept = set(keep)
+        with self._write() as session:
+            gone = [row for row in session.scalars(select(tables.OutboxCursor)) if row.consumer not in kept]
+            for row in gone:
+                session.delete(row)
+            return [row.consumer for row in gone]
+
     # -- controller state --------------------------------------------------------------------
 
     def get_state(self) -> records.ControllerState:

@@ -97,6 +97,16 @@ class EventRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """How far one outbox consumer is behind: events after its cursor, and when the oldest was written."""
+
+    consumer: str
+    cursor: int
+    pending: int
+    oldest_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ControllerState:
     """The controller's own state, one row: what is applied, what is wanted, and why not."""
 
