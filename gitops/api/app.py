@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from gitops import errors, version
-from gitops.api import auth, dashboard, limits, metrics, pages
+from gitops.api import auth, dashboard, limits, live, metrics, pages
 from gitops.api.readmodel import ReadModel
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
@@ -305,6 +305,9 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
         answer.set_cookie(auth.SESSION_COOKIE, auth.session_value(token), httponly=True, samesite="strict",
                           secure=request.url.scheme == "https")
         return answer
+
+    app.state.live = live.LiveFeed(store)
+    app.include_router(live.router(app.state.live), prefix=API, dependencies=[Depends(reader)])
 
     app.add_middleware(limits.BodyLimits, max_bytes=settings.api_max_body_bytes,
                        read_timeout=settings.api_read_timeout)

@@ -2,8 +2,9 @@
 (applies, rollbacks, drift corrections), the resources with their sync state, the events timeline, and
 buttons to sync, suspend and resume (the script of `pages`, inline).
 
-Used by `gitops.api.app`. Every value is escaped; the tables refresh themselves every 5 seconds (the page is
-fetched again and its tables swapped, so a shown result stays).
+Used by `gitops.api.app`. Every value is escaped; every table follows the live event stream
+(`gitops.api.live`): when the ledger changes the page is fetched again and its tables swapped, so a shown
+result stays.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from html import escape
 from gitops.api import pages
 from gitops.store import ControllerState, EventRecord, RevisionRecord, RunRecord
 
+LIVE = ("status", "revisions", "runs", "resources", "events")  # what follows the live event stream
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
     "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}"
@@ -65,7 +67,9 @@ def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[R
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
-        f"<title>Phoenix GitOps</title><style>{STYLE}{pages.STYLE}</style></head><body><h1>Phoenix GitOps</h1>"
+        f"<title>Phoenix GitOps</title><style>{STYLE}{pages.STYLE}</style></head>"
+        f"<body{pages.live_attributes(LIVE, max((e.id for e in events or []), default=0))}>"
+        f"<h1>Phoenix GitOps</h1><p>{pages.LIVE_BADGE}</p>"
         f"<table id='status'>{status}</table><p id='controls'>{controls}</p><div id='result' role='status'></div>"
         "<h2>Revisions</h2><table id='revisions'>"
         "<tr><th>sha</th><th>status</th><th>message</th><th>author</th><th>received</th><th>error</th></tr>"
@@ -76,7 +80,7 @@ def render(state: ControllerState, revisions: list[RevisionRecord], runs: list[R
         f"{resources}</table><h2>Events</h2><table id='events'>"
         "<tr><th>at</th><th>kind</th><th>revision</th><th>message</th></tr>"
         f"{timeline}</table><p><a href='/docs'>API</a> · <a href='/metrics'>metrics</a></p>"
-        f"<script>{pages.ACTIONS_JS}{pages.REFRESH_JS}</script></body></html>"
+        f"<script>{pages.ACTIONS_JS}{pages.LIVE_JS}</script></body></html>"
     )
 
 

@@ -4,7 +4,8 @@ action by action with task logs, events, a rollback button) and one pull-request
 Used by `gitops.api.app`. Server-rendered HTML with every value escaped; the only script is
 `ACTIONS_JS`, inline (nothing from a CDN, no build step): it asks for the API token once per browser
 session (kept in sessionStorage, never in a cookie or URL), confirms anything destructive, posts to
-the API and shows the answer. Pages are narrow-screen friendly (viewport meta, wrapping tables).
+the API and shows the answer; and `LIVE_JS`, which follows the live event stream (`gitops.api.live`)
+and swaps the parts of the page that changed. Pages are narrow-screen friendly (viewport meta, wrapping tables).
 """
 
 from __future__ import annotations
@@ -65,30 +66,62 @@ document.addEventListener('click', (e) => {
 """
 
 
-REFRESH_JS = """
-setInterval(async () => {
-  try {
-    const answer = await fetch(window.location.pathname, {headers: {'Accept': 'text/html'}});
-    if (!answer.ok) return;
-    const fresh = new DOMParser().parseFromString(await answer.text(), 'text/html');
-    for (const id of ['status', 'revisions', 'resources', 'events']) {
-      const now = document.getElementById(id), next = fresh.getElementById(id);
-      if (now && next) now.innerHTML = next.innerHTML;
-    }
-  } catch (e) { /* the controller restarting: try again next time */ }
-}, 5000);
+LIVE_JS = """
+(() => {
+  // Live updates: the server's event stream (GET /api/v1/live, fed by the ledger's events) says when
+  // something changed; the page then fetches itself once and swaps the parts named in <body data-live>.
+  // EventSource reconnects by itself and resumes after the last event id it saw (Last-Event-ID).
+  const ids = (document.body.dataset.live || '').split(' ').filter(Boolean);
+  const badge = document.getElementById('live');
+  if (!ids.length || !window.EventSource) return;
+  let timer = null, busy = false, again = false;
+  async function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    try {
+      const answer = await fetch(window.location.pathname + window.location.search, {headers: {'Accept': 'text/html'}});
+      if (answer.ok) {
+        const fresh = new DOMParser().parseFromString(await answer.text(), 'text/html');
+        for (const id of ids) {
+          const now = document.getElementById(id), next = fresh.getElementById(id);
+          if (now && next && now.innerHTML !== next.innerHTML) now.innerHTML = next.innerHTML;
+        }
+        document.dispatchEvent(new CustomEvent('phoenix:refreshed'));
+      }
+    } catch (e) { /* the controller restarting: the stream reconnects and asks again */ }
+    busy = false;
+    if (again) { again = false; refresh(); }
+  }
+  function soon() { clearTimeout(timer); timer = setTimeout(refresh, 30); }
+  const after = document.body.dataset.after;
+  const source = new EventSource('/api/v1/live' + (after ? '?after=' + encodeURIComponent(after) : ''));
+  for (const kind of ['ledger', 'state', 'reset']) source.addEventListener(kind, soon);
+  source.onopen = () => { if (badge) { badge.textContent = 'live'; badge.className = 'ok'; } };
+  source.onerror = () => { if (badge) { badge.textContent = 'reconnecting'; badge.className = 'pending'; } };
+})();
 """
 
 
-def page(title: str, body: str, *, refresh: int | None = None) -> str:
-    meta = f"<meta http-equiv='refresh' content='{refresh}'>" if refresh else ""
+def page(title: str, body: str, *, live: tuple[str, ...] = ()) -> str:
+    """A page; `live` names the elements the live script swaps when the ledger changes."""
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
-        f"{meta}<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
-        f"<p><a href='/'>Phoenix GitOps</a></p>{body}<div id='result' role='status'></div>"
-        f"<script>{ACTIONS_JS}</script></body></html>"
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body{live_attributes(live)}>"
+        f"<p><a href='/'>Phoenix GitOps</a>{LIVE_BADGE if live else ''}</p>{body}<div id='result' role='status'></div>"
+        f"<script>{ACTIONS_JS}{LIVE_JS if live else ''}</script></body></html>"
     )
+
+
+LIVE_BADGE = " <span id='live' class='pending'>connecting</span>"
+
+
+def live_attributes(live: tuple[str, ...], after: int | None = None) -> str:
+    """The body's attributes for the live script: what it swaps, and the event id the page was rendered at."""
+    if not live:
+        return ""
+    start = f" data-after='{after}'" if after is not None else ""
+    return f" data-live='{escape(' '.join(live))}'{start}"
 
 
 def button(label: str, path: str, *, body: dict[str, Any] | None = None, confirm: str = "",
@@ -205,11 +238,10 @@ def revision_page(record: RevisionRecord, events: list[EventRecord]) -> str:
         f"<tr><td>{escape(e.at.strftime('%Y-%m-%d %H:%M:%S'))}</td><td class='{escape(e.level)}'>{escape(e.kind)}"
         f"</td><td>{escape(e.message)}</td></tr>" for e in events)
     body = (f"<h1>Revision <code>{escape(record.short_sha)}</code></h1><table id='facts'>{table}</table>"
-            f"<h2>Validation</h2>{problems_html(record.validation)}<h2>Plan</h2>{plan_html(record.plan)}"
-            f"<h2>Apply result</h2>{result_html(record.result)}{rollback}"
+            f"<div id='checks'><h2>Validation</h2>{problems_html(record.validation)}<h2>Plan</h2>"
+            f"{plan_html(record.plan)}<h2>Apply result</h2>{result_html(record.result)}</div>{rollback}"
             f"<h2>Events</h2><table id='events'>{timeline}</table>")
-    refresh = 3 if record.status in ("pending", "applying") else None
-    return page(f"Phoenix GitOps: {record.short_sha}", body, refresh=refresh)
+    return page(f"Phoenix GitOps: {record.short_sha}", body, live=("facts", "checks", "events"))
 
 
 def review_page(event: EventRecord) -> str:
