@@ -59,6 +59,9 @@ class ControllerPort(Protocol):
 
 class SyncBody(BaseModel):
     revision: str | None = Field(None, description="a commit to sync explicitly (lifts a rollback's pin)")
+    targets: list[str] = Field(default_factory=list, max_length=100,
+                               description="sync only these resources (`lxc/101`...) and what they depend on, "
+                                           "to the applied revision (a self-heal run of their own)")
 
 
 class RollbackBody(BaseModel):
@@ -205,9 +208,15 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     @app.post(f"{API}/sync", status_code=202, dependencies=[Depends(writer)])
     def sync(body: SyncBody | None = None) -> dict[str, Any]:
         revision = body.revision if body else None
+        targets = tuple(dict.fromkeys(body.targets)) if body else ()
+        if targets:
+            if revision:
+                raise HTTPException(422, "give a revision or targets, not both")
+            _managed(store, targets)
         if revision:
             _known(store, revision)
-        return enqueue(Trigger("manual", revision=revision, source="api"))
+        return {**enqueue(Trigger("manual", revision=revision, source="api", targets=targets)),
+                **({"targets": list(targets)} if targets else {})}
 
     @app.post(f"{API}/rollback", status_code=202, dependencies=[Depends(writer)])
     def rollback(body: RollbackBody) -> dict[str, Any]:
@@ -319,6 +328,15 @@ def _known(store: Store, ref: str) -> RevisionRecord:
         return store.get_revision(ref)
     except errors.NotFoundError as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+def _managed(store: Store, targets: tuple[str, ...]) -> None:
+    """404 unless every target is a resource of the last drift check (what the controller manages)."""
+    report = store.get_state().drift_report
+    known = {r.target for r in report.resources} if report is not None else set()
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        raise HTTPException(404, f"not a managed resource: {', '.join(t[:80] for t in unknown[:5])}")
 
 
 def _review_event(store: Store, sha: str) -> EventRecord | None:

@@ -102,7 +102,7 @@ class Service:
             self.outbox.wake.set()
             return
         self.store.queue_request(trigger.kind, revision=trigger.revision, restore_data=trigger.restore_data,
-                                 source=trigger.source)
+                                 source=trigger.source, targets=trigger.targets)
 
     def review(self, event: PullRequestEvent) -> bool:
         """Queue a read-only review of a pull request (any replica reviews: nothing is applied);
@@ -216,7 +216,8 @@ class Service:
         except errors.StoreError as exc:
             log.error("ledger unreachable: %s", exc)
             return []
-        out = [t for r in taken if (t := handed_over(r.kind, r.revision, r.restore_data, r.source)) is not None]
+        out = [t for r in taken
+               if (t := handed_over(r.kind, r.revision, r.restore_data, r.source, r.targets)) is not None]
         if out:
             log.info("%d request(s) handed over by followers", len(out))
         return out

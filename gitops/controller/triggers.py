@@ -27,6 +27,7 @@ class Trigger:
     revision: str | None = None
     restore_data: bool = False
     source: str = ""  # who asked: `api`, `github`, `timer`...
+    targets: tuple[str, ...] = ()  # `manual` only: sync these resources (and what they depend on), not all
 
 
 @dataclass
@@ -42,10 +43,11 @@ class Work:
     restore_data: bool = False
     suspend: bool | None = None  # True: suspend; False: resume (unpin, unsuspend); None: unchanged
     kinds: list[str] = field(default_factory=list)
+    targets: tuple[str, ...] = ()  # a targeted sync of these resources (a full sync in the burst wins)
 
     @property
     def empty(self) -> bool:
-        return not (self.fetch or self.drift_check or self.revision or self.suspend is not None)
+        return not (self.fetch or self.drift_check or self.revision or self.suspend is not None or self.targets)
 
 
 def coalesce(triggers: Iterable[Trigger]) -> Work:
@@ -63,6 +65,8 @@ def coalesce(triggers: Iterable[Trigger]) -> Work:
             work.drift_check = True
             if not work.kinds[:-1]:
                 work.trigger = "drift"
+        elif t.kind == "manual" and t.targets:
+            work.targets = tuple(dict.fromkeys(work.targets + t.targets))
         elif t.kind == "manual":
             work.fetch = work.force = True
             work.trigger = "manual"
@@ -84,12 +88,13 @@ def coalesce(triggers: Iterable[Trigger]) -> Work:
     return work
 
 
-def handed_over(kind: str, revision: str | None, restore_data: bool, source: str) -> Trigger | None:
+def handed_over(kind: str, revision: str | None, restore_data: bool, source: str,
+                targets: tuple[str, ...] = ()) -> Trigger | None:
     """The trigger a follower kept in the ledger (None for a kind this version does not know)."""
     if kind not in TRIGGER_KINDS:
         return None
     return Trigger(cast(TriggerKind, kind), revision=revision, restore_data=restore_data,
-                   source=f"{source} (via a follower)")
+                   source=f"{source} (via a follower)", targets=targets if kind == "manual" else ())
 
 
 class TriggerQueue:

@@ -277,13 +277,14 @@ class Store:
     # -- requests (the replicas' hand-over queue) -------------------------------------------
 
     def queue_request(self, kind: str, *, revision: str | None = None, restore_data: bool = False,
-                      source: str = "") -> records.RequestRecord:
+                      source: str = "", targets: Iterable[str] = ()) -> records.RequestRecord:
         """Keep a trigger for the leader (this replica is a follower)."""
         if not kind or len(kind) > 16:
             raise ValueError("a request kind is 1 to 16 characters")
+        wanted = [str(t) for t in targets]
         with self._write() as session:
             row = tables.Request(at=self._clock(), kind=kind, revision=revision, restore_data=restore_data,
-                                 source=source[:64])
+                                 source=source[:64], targets=wanted or None)
             session.add(row)
             session.flush()
             return _request(row)
@@ -554,8 +555,10 @@ def _revision(row: tables.Revision) -> records.RevisionRecord:
 
 
 def _request(row: tables.Request) -> records.RequestRecord:
+    targets = row.targets if isinstance(row.targets, list) else []
     return records.RequestRecord(id=row.id, at=row.at, kind=row.kind, revision=row.revision,
-                                 restore_data=row.restore_data, source=row.source)
+                                 restore_data=row.restore_data, source=row.source,
+                                 targets=tuple(str(t) for t in targets))
 
 
 def _run(row: tables.Run) -> records.RunRecord:

@@ -81,6 +81,7 @@ class RequestRecord:
     revision: str | None = None
     restore_data: bool = False
     source: str = ""
+    targets: tuple[str, ...] = ()  # a sync of these resources only
 
 
 @dataclass(frozen=True, slots=True)

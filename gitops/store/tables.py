@@ -118,6 +118,7 @@ class Request(Base):
     revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
     restore_data: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(64), default="")
+    targets: Mapped[Any | None] = mapped_column(JsonData)  # a sync of some resources only (a list of targets)
     taken_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     taken_by: Mapped[str | None] = mapped_column(String(255))
 
