@@ -60,9 +60,14 @@ class NodeShell:
                 self.client_key.export_public_key().decode()),
             process_factory=self._handle, encoding=None)
 
-    def stop(self) -> None:
+    async def _close(self) -> None:
         self.server.close()
-        asyncio.run_coroutine_threadsafe(self.server.wait_closed(), self.loop).result(TIMEOUT)
+        await self.server.wait_closed()
+
+    def stop(self) -> None:
+        # The server belongs to the loop's thread: closing it from this one races the loop
+        # (asyncio's Server is not thread-safe), so it is closed inside the loop.
+        asyncio.run_coroutine_threadsafe(self._close(), self.loop).result(TIMEOUT)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(TIMEOUT)
         self.loop.close()
