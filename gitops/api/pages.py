@@ -5,7 +5,8 @@ Used by `gitops.api.app`. Server-rendered HTML with every value escaped; the onl
 `ACTIONS_JS`, inline (nothing from a CDN, no build step): it asks for the API token once per browser
 session (kept in sessionStorage, never in a cookie or URL), confirms anything destructive, posts to
 the API and shows the answer; and `LIVE_JS`, which follows the live event stream (`gitops.api.live`)
-and swaps the parts of the page that changed. Pages are narrow-screen friendly (viewport meta, wrapping tables).
+and swaps the parts of the page that changed. Pages are narrow-screen friendly (viewport meta; tables
+scroll sideways, each focusable so the keyboard scrolls it too).
 """
 
 from __future__ import annotations
@@ -159,7 +160,8 @@ def problems_html(validation: Any) -> str:
         f"{escape(str(p.get('column', '')))}</code></td><td><code>{escape(str(p.get('path', '')))}</code></td>"
         f"<td>{escape(str(p.get('message', '')))} <code>[{escape(str(p.get('code', '')))}]</code></td></tr>"
         for p, level in items if isinstance(p, dict))
-    return f"<table id='problems'><tr><th></th><th>where</th><th>path</th><th>problem</th></tr>{rows}</table>"
+    return (f"<table id='problems' tabindex='0'><tr><th></th><th>where</th><th>path</th><th>problem</th></tr>"
+            f"{rows}</table>")
 
 
 def plan_html(plan: Any) -> str:
@@ -181,7 +183,7 @@ def plan_html(plan: Any) -> str:
                 lines.append(f"<span class='del'>- {field}: {escape(_value(c.get('old')))}</span>")
             if c.get("new") is not None:
                 lines.append(f"<span class='add'>+ {field}: {escape(_value(c.get('new')))}</span>")
-        diff = "<pre>" + "\n".join(lines) + "</pre>" if lines else ""
+        diff = "<pre tabindex='0'>" + "\n".join(lines) + "</pre>" if lines else ""
         out.append(f"<h3>{i}. <code>{escape(str(a.get('target', '')))}</code> {escape(str(a.get('action', '')))}"
                    f"{flags}</h3><p>{escape(str(a.get('summary', '')))}</p>{diff}")
     for p in plan.get("errors") or []:
@@ -205,14 +207,16 @@ def result_html(result: Any) -> str:
             continue
         log = "\n".join(str(line) for line in o.get("log") or [])
         tasks = "<br>".join(f"<code>{escape(str(u))}</code>" for u in o.get("upids") or [])
+        shown_log = f"<pre tabindex='0'>{escape(log)}</pre>" if log else ""
         rows.append(
             f"<tr><td><code>{escape(str(o.get('target', '')))}</code></td><td>{escape(str(o.get('action', '')))}</td>"
             f"<td class='{escape(str(o.get('status', '')))}'>{escape(str(o.get('status', '')))}</td>"
             f"<td>{float(o.get('duration') or 0):.1f}s</td><td>{escape(str(o.get('error') or ''))}"
-            f"{'<pre>' + escape(log) + '</pre>' if log else ''}</td><td>{tasks}</td></tr>")
+            f"{shown_log}</td><td>{tasks}</td></tr>")
     state = "ok" if applied.get("ok") else "failed"
     return (f"<p class='{state}'>apply {'succeeded' if applied.get('ok') else 'failed'} in "
-            f"{float(applied.get('duration') or 0):.1f}s</p><table id='outcomes'><tr><th>target</th><th>action</th>"
+            f"{float(applied.get('duration') or 0):.1f}s</p><table id='outcomes' tabindex='0'>"
+            "<tr><th>target</th><th>action</th>"
             f"<th>status</th><th>took</th><th>error / task log</th><th>tasks</th></tr>{''.join(rows)}</table>")
 
 
@@ -237,10 +241,10 @@ def revision_page(record: RevisionRecord, events: list[EventRecord]) -> str:
     timeline = "".join(
         f"<tr><td>{escape(e.at.strftime('%Y-%m-%d %H:%M:%S'))}</td><td class='{escape(e.level)}'>{escape(e.kind)}"
         f"</td><td>{escape(e.message)}</td></tr>" for e in events)
-    body = (f"<h1>Revision <code>{escape(record.short_sha)}</code></h1><table id='facts'>{table}</table>"
+    body = (f"<h1>Revision <code>{escape(record.short_sha)}</code></h1><table id='facts' tabindex='0'>{table}</table>"
             f"<div id='checks'><h2>Validation</h2>{problems_html(record.validation)}<h2>Plan</h2>"
             f"{plan_html(record.plan)}<h2>Apply result</h2>{result_html(record.result)}</div>{rollback}"
-            f"<h2>Events</h2><table id='events'>{timeline}</table>")
+            f"<h2>Events</h2><table id='events' tabindex='0'>{timeline}</table>")
     return page(f"Phoenix GitOps: {record.short_sha}", body, live=("facts", "checks", "events"))
 
 
@@ -253,7 +257,7 @@ def review_page(event: EventRecord) -> str:
              ("planned against", escape(str(data.get("against", "")))),
              ("reviewed", escape(event.at.isoformat())), ("error", escape(str(data.get("error") or "-")))]
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
-    body = (f"<h1>Pull-request review <code>{escape(head)}</code></h1><table id='facts'>{table}</table>"
+    body = (f"<h1>Pull-request review <code>{escape(head)}</code></h1><table id='facts' tabindex='0'>{table}</table>"
             "<p>Planned read-only: nothing in a pull request is applied.</p>"
             f"<h2>Validation</h2>{problems_html(data.get('validation'))}<h2>Plan</h2>{plan_html(data.get('plan'))}")
     return page(f"Phoenix GitOps review {head}", body)

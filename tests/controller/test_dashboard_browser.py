@@ -17,10 +17,10 @@ from gitops.api.app import create_app
 from gitops.controller.service import Service
 from gitops.drivers.proxmox.connection import connect
 from tests.api.conftest import serve_app  # noqa: F401
+from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations
 from tests.controller.conftest import Ctl
 from tests.controller.support import small_estate, wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
 # true once the revisions table shows the revision (its short sha is the argument) as applied
 APPLIED_ROW = """(sha) => [...document.querySelectorAll('#revisions tr')].some(
     (row) => row.innerText.includes(sha) && row.querySelector('td.applied'))"""
@@ -52,10 +52,7 @@ def test_push_wrong_token_rollback_in_the_browser(ctl: Ctl, serve_app: Callable[
         second = ctl.remote.commit(small_estate(memory=600), "second: 600 MB")
         wait_for(lambda: ctl.status(second) == "applied", 60, what="second applied")
         with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
                 page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -64,6 +61,7 @@ def test_push_wrong_token_rollback_in_the_browser(ctl: Ctl, serve_app: Callable[
                 page.on("dialog", lambda d: d.accept(answers["prompt"]) if d.type == "prompt" else d.accept())
                 page.goto(str(api.base_url))
                 assert second[:12] in page.locator("#revisions").inner_text()
+                assert axe_violations(page) == []
 
                 # a push shows up by itself, applied, in every table, under 2 s after it was applied
                 runs_before = page.locator("#runs tr").count()
@@ -90,6 +88,7 @@ def test_push_wrong_token_rollback_in_the_browser(ctl: Ctl, serve_app: Callable[
                 answers["prompt"] = TOKEN
                 page.click(f"#revisions a[href='/revisions/{first}']")
                 assert "first: 512 MB" in page.locator("#facts").inner_text()
+                assert axe_violations(page) == []
                 assert "memory" in page.locator("#plan").inner_text()
                 assert "ok" in page.locator("#outcomes").inner_text()
                 page.click("#rollback")
