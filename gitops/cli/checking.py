@@ -48,7 +48,7 @@ def check(
     except (PhoenixError, ValidationError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()
         line = preflight.Check("settings", "failed", " ".join(first[:3]),
-                               "fix the PHOENIX_* variables or the --settings file (README: Settings)")
+                               "fix the PHOENIX_* variables or the --settings file (docs/configuration.md: Settings)")
         _print([line], output)
         raise typer.Exit(EXIT_USAGE) from None
     checks = preflight.run_checks(settings)

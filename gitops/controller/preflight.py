@@ -90,7 +90,7 @@ def check_settings(settings: Settings) -> Check:
     if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
         warnings.append("no PHOENIX_WEBHOOK_SECRET: webhooks are refused, pushes are found by polling only")
     if warnings:
-        return Check("settings", "warning", "; ".join(warnings), "set them (README: Settings)")
+        return Check("settings", "warning", "; ".join(warnings), "set them (docs/configuration.md: Settings)")
     return Check("settings", "ok", "every required setting is there")
 
 
@@ -127,7 +127,7 @@ def check_proxmox(settings: Settings) -> Check:
                      "check PHOENIX_PVE_TOKEN_NAME (user@realm!name) and PHOENIX_PVE_TOKEN_VALUE, "
                      "or PHOENIX_PVE_USER and PHOENIX_PVE_PASSWORD")
     except errors.SettingsError as exc:
-        return Check("proxmox", "failed", str(exc), "set the PHOENIX_PVE_* settings (README: Settings)")
+        return Check("proxmox", "failed", str(exc), "set the PHOENIX_PVE_* settings (docs/configuration.md: Settings)")
     except errors.DriverError as exc:
         text = str(exc)
         fix = ("set PHOENIX_PVE_VERIFY_SSL to the node's CA file (/etc/pve/pve-root-ca.pem on the node)"
@@ -137,7 +137,7 @@ def check_proxmox(settings: Settings) -> Check:
     where = f"{found.host} (PVE {found.version}), node {found.node}, as {found.user}"
     if found.token and found.missing_privileges:
         return Check("proxmox", "failed", f"{where}: the token lacks {', '.join(found.missing_privileges)} on /",
-                     f"give it the {privileges.ROLE} role on / (README: Run it on Proxmox)")
+                     f"give it the {privileges.ROLE} role on / (docs/operations.md: Run it on Proxmox)")
     return Check("proxmox", "ok", where)
 
 

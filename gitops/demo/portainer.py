@@ -5,7 +5,7 @@ serves a FastAPI app with uvicorn in a background thread on 127.0.0.1; `Portaine
 (environments, stacks with their env and file, users, API keys) and records every request it receives
 (`received`), so tests can check what was deployed.
 
-Faithful to `../shared/portainer-api/swagger.yaml` (Portainer EE 2.31.2; the CE routes are the same)
+Faithful to `tests/data/portainer-api/swagger.yaml` (Portainer EE 2.31.2; the CE routes are the same)
 for: `POST /api/auth`, `GET/POST /api/endpoints`, `GET /api/endpoints/{id}`, `GET /api/stacks`,
 `GET/PUT/DELETE /api/stacks/{id}`, `GET /api/stacks/{id}/file`, `POST /api/stacks/{id}/start|stop`,
 `POST /api/stacks/create/standalone/string|repository`, `PUT /api/stacks/{id}/git/redeploy`,

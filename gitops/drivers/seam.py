@@ -9,7 +9,7 @@ system it drives.
 
 A plan's `Action.system` names the driver that runs it; the executor looks it up in a `Drivers`
 registry (system name -> driver). `gitops.controller.systems` builds the registry from settings;
-`notes/SEAM.md` says how a second system is added.
+`docs/architecture.md` ("Adding a system") says how a second system is added.
 """
 
 from __future__ import annotations

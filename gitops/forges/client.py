@@ -1,7 +1,8 @@
 """`ForgeClient`: commit statuses and the one PR comment we keep, on GitHub, Gitea/Forgejo, GitLab or
 Bitbucket Cloud.
 
-Used by the controller's pull-request reviews and deploy statuses (`gitops.controller.reporting`).
+Used by the controller's pull-request reviews and deploy statuses (`gitops.controller.reviewing`,
+`gitops.controller.statuses`; the client is chosen in `gitops.controller.forging`).
 The comment is found again by a hidden marker (an HTML comment in its body) on any page of the
 PR's comments, so a later push edits it in place instead of adding another. httpx errors and
 HTTP statuses are translated here, at one boundary: 5xx, 429, timeouts and refused connections are

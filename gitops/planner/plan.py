@@ -31,7 +31,7 @@ class ApiCall:
 
     Proxmox: `path` is relative to `/api2/json` (built by `pve_paths`, e.g. `nodes/pve/lxc/101/config`);
     `wait` is true when the call answers with a UPID whose task must end before the next call. Another
-    system gives `path` and `wait` the meaning its driver documents (notes/SEAM.md).
+    system gives `path` and `wait` the meaning its driver documents (docs/architecture.md, "Adding a system").
     """
 
     method: HttpMethod

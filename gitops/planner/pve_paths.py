@@ -4,7 +4,7 @@ A plan shows each request exactly as it will be sent, so the Proxmox planner rul
 `creating`, `updating`, `hypervisor`, `planning`, `restoring`) name PVE paths; they and the Proxmox
 driver (`gitops.drivers.proxmox`: reading, task waits) build every one of them here and nowhere else.
 Pure and dependency-free, so the planner (core) and the driver (adapter) can both import it. A second
-system keeps its own address module beside its planner rules (see notes/SEAM.md).
+system keeps its own address module beside its planner rules (see docs/architecture.md, "Adding a system").
 """
 
 from __future__ import annotations

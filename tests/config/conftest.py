@@ -20,7 +20,7 @@ from gitops.config.estate import CONFIG_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "configs-example"
-UPSTREAM = ROOT / "tests" / "data" / "phoenix-upstream"  # byte-for-byte copies of shared/phoenix-upstream
+UPSTREAM = ROOT / "tests" / "data" / "phoenix-upstream"  # byte-for-byte copies of upstream's files (README there)
 
 
 def copy_estate(source: Path, target: Path) -> Path:

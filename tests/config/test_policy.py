@@ -18,7 +18,6 @@ from gitops.settings import HostPolicy, load_settings
 
 LXC = "phoenix_lxc_configs.json"
 UPSTREAM = Path(__file__).resolve().parents[2] / "tests" / "data" / "phoenix-upstream"
-SHARED_UPSTREAM = Path("/work/shared/phoenix-upstream")
 Edit = Callable[[dict[str, Any]], None]
 
 
@@ -122,9 +121,7 @@ def test_the_operator_widens_the_policy_in_settings(example_dir: Path, tmp_path:
 
 
 def _upstream_versions() -> list[Path]:
-    base = SHARED_UPSTREAM if SHARED_UPSTREAM.is_dir() else UPSTREAM
-    history = base / "history"
-    return [base, *sorted(p for p in history.iterdir() if p.is_dir())] if history.is_dir() else [base]
+    return [UPSTREAM, *sorted(p for p in (UPSTREAM / "history").iterdir() if p.is_dir())]
 
 
 # The two September 2025 versions (829c047, 106c349) give the Docker template 902 and the n8n CT 954

@@ -1,4 +1,4 @@
-"""The real upstream files (shared/phoenix-upstream, byte-for-byte) load completely, are valid, and get
+"""The real upstream files (tests/data/phoenix-upstream, byte-for-byte) load completely, are valid, and get
 exactly the warnings they deserve, each placed on the right text.
 
 Deserved (see the upstream README's known facts): `shared_volumes` naming CTs that do not exist

@@ -2,14 +2,15 @@
 
 `tests/data/phoenix-upstream/history/<commit>/` holds the config files of eight upstream commits
 (byte-for-byte). Each must be valid (warnings allowed), except 106c349, rejected for its duplicate IP
-and nothing else; each older layout gets the warning that says what replaced it. When the upstream
-mirror is on this machine, every upstream commit that carries the config files is judged too.
+and nothing else; each older layout gets the warning that says what replaced it. Every upstream commit
+that carries the config files is judged too, from `all-commits.tar.xz` beside them (its source and how
+it is made: `tests/data/phoenix-upstream/make_all_commits.py`).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
+import tarfile
 from collections import Counter
 from pathlib import Path
 
@@ -18,9 +19,9 @@ import pytest
 from gitops.config.estate import CONFIG_FILES
 from gitops.config.validation import validate_directory
 
-HISTORY = Path(__file__).resolve().parents[1] / "data" / "phoenix-upstream" / "history"
-MIRROR = Path("/work/.mirror/SirHeads+Testing-ideas/repo")
-ETC = "usr/local/phoenix_hypervisor/etc"
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "phoenix-upstream"
+HISTORY = UPSTREAM / "history"
+ALL_COMMITS = UPSTREAM / "all-commits.tar.xz"
 VLLM_FLAT = {"vllm_model", "vllm_model_type", "vllm_served_model_name", "vllm_tensor_parallel_size",
              "vllm_gpu_memory_utilization", "vllm_max_model_len", "vllm_port", "vllm_quantization",
              "vllm_trust_remote_code", "vllm_args", "vllm_parameters"}
@@ -85,14 +86,23 @@ def test_deprecated_messages_say_what_replaced_them() -> None:
     assert "its key in `docker_stacks`" in messages["name"]
 
 
-def _upstream_commits() -> list[str]:
-    paths = [f"{ETC}/{name}" for name in CONFIG_FILES]
-    out = subprocess.run(["git", "-C", str(MIRROR), "rev-list", "--all", "--", *paths],
-                         capture_output=True, text=True, check=True).stdout
-    return out.split()
+def _upstream_commits(into: Path) -> dict[str, Path]:
+    """Every upstream commit that touched the config files, each written out as a folder of them."""
+    with tarfile.open(ALL_COMMITS) as tar:
+        def read(name: str) -> bytes:
+            member = tar.extractfile(name)
+            assert member is not None
+            return member.read()
+        index: dict[str, dict[str, str]] = json.loads(read("index.json"))
+        folders = {}
+        for commit, files in index.items():
+            folder = folders[commit] = into / commit
+            folder.mkdir()
+            for name, blob in files.items():
+                (folder / name).write_bytes(read(f"blobs/{blob}"))
+    return folders
 
 
-@pytest.mark.skipif(not MIRROR.is_dir(), reason="the upstream mirror is not on this machine")
 def test_every_upstream_commit_with_the_config_files(tmp_path: Path) -> None:
     """Every upstream commit carrying the hypervisor, LXC and VM files (with or without stacks) is
     valid, except those with a real mistake: 106c349's duplicate IP, a clone of a CT the file does not
@@ -100,14 +110,7 @@ def test_every_upstream_commit_with_the_config_files(tmp_path: Path) -> None:
     that no file defines (upstream's `pct set --mpN` fails on it)."""
     verdicts: dict[str, list[str]] = {}
     with_stacks: set[str] = set()
-    for commit in _upstream_commits():
-        folder = tmp_path / commit
-        folder.mkdir()
-        for name in CONFIG_FILES:
-            shown = subprocess.run(["git", "-C", str(MIRROR), "show", f"{commit}:{ETC}/{name}"],
-                                   capture_output=True, check=False)
-            if shown.returncode == 0:
-                (folder / name).write_bytes(shown.stdout)
+    for commit, folder in _upstream_commits(tmp_path).items():
         present = {p.name for p in folder.iterdir()}
         if not set(CONFIG_FILES[:3]) <= present:
             continue  # before the VM file existed

@@ -36,7 +36,7 @@ except ModuleNotFoundError:
 USER = "phoenix@pve"
 TOKEN = f"{USER}!gitops"
 SECRET = "5d1c0e2a-least-privilege"
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
 
 
 def token_cli(cli: Cli, pve: Any, granted: set[str]) -> Cli:
@@ -58,7 +58,7 @@ def without_root_only_settings(directory: Path) -> Path:
 
     def guests_only(data: Any) -> None:
         # The role covers guests and storages; the cluster's own resources (the host firewall block, the
-        # internal bridge) need the privileges the README lists beside it (Sys.Audit, Sys.Modify...).
+        # internal bridge) need the privileges docs/operations.md lists beside it (Sys.Audit, Sys.Modify...).
         data.pop("firewall")
         data["network"].pop("internal_bridge")
     edit(directory, "phoenix_hypervisor_config.json", guests_only)
@@ -125,9 +125,9 @@ def test_no_token_may_bind_mount_or_pass_devices_through(cli: Cli, example: Path
     assert "configuring device passthrough is only allowed for root@pam" in result.output
 
 
-def test_the_roles_privileges_are_real_pve_privileges_and_the_readme_lists_exactly_them() -> None:
+def test_the_roles_privileges_are_real_pve_privileges_and_the_docs_list_exactly_them() -> None:
     assert set(privileges.PRIVILEGES) <= set(shapes.PRIVILEGES)
-    text = README.read_text()
+    text = OPERATIONS.read_text()
     start = text.index("pveum role add PhoenixGitOps --privs")
     listed = text[start:].split('"', 2)[1].split()
     assert sorted(listed) == sorted(privileges.PRIVILEGES)

@@ -1,6 +1,6 @@
 """Benchmark of the controller as a process (run by hand, prints numbers; not collected by pytest):
 
-    /work/venv/bin/python tests/perf/bench_controller.py [--guests 1000] [--pushes 5]
+    .venv/bin/python tests/perf/bench_controller.py [--guests 1000] [--pushes 5]
 
 1. push-to-applied latency with 1 s polling (a memory change on one container, several times);
 2. the resident memory (VmRSS) of the service holding `--guests` guests once it has applied them,

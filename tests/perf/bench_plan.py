@@ -2,7 +2,7 @@
 
 Not collected by pytest (the file is `bench_*.py`). Run it as a script:
 
-    /work/venv/bin/python tests/perf/bench_plan.py [--lxc 800] [--vms 200] [--runs 3] [--create 200]
+    .venv/bin/python tests/perf/bench_plan.py [--lxc 800] [--vms 200] [--runs 3] [--create 200]
                                                    [--latency 0.02] [--concurrency 8 16 32] [--skip-latency]
 
 What it measures (every number is wall-clock seconds on this machine):

@@ -2,7 +2,7 @@
 
 Not collected by pytest (the file is `bench_*.py`). Run it as a script:
 
-    /work/venv/bin/python tests/perf/bench_validate.py [--guests 1000 5000] [--runs 3] [--keep DIR]
+    .venv/bin/python tests/perf/bench_validate.py [--guests 1000 5000] [--runs 3] [--keep DIR]
 
 The grown estate is upstream's four files with the guests copied in batches: batch k holds a copy of
 every upstream container and VM with id `(k + 1) * 10000 + original id`, clone sources and

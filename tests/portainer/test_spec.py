@@ -1,8 +1,7 @@
 """Every request the driver sends, and every answer the simulator gives, checked against the Portainer API
-spec (`../shared/portainer-api/swagger.yaml`): the route and method exist, query, form and body fields
-are declared, and the status is one the spec lists (or 401/403, which every secured route may answer).
-
-The spec lives beside the repository (shared/); the test is skipped where it is not."""
+spec (`tests/data/portainer-api/swagger.yaml`, its source in the README beside it): the route and method
+exist, query, form and body fields are declared, and the status is one the spec lists (or 401/403, which
+every secured route may answer)."""
 
 from __future__ import annotations
 
@@ -17,16 +16,11 @@ from gitops.demo.portainer import Received, SimulatedPortainer
 from tests.portainer.conftest import ClientFactory, RecordingClient
 from tests.portainer.support import edit_json, example_copy, failures, plan, run, secrets
 
-ROOT = Path(__file__).resolve().parents[2]
-CANDIDATES = [ROOT.parent / "shared", ROOT.parents[1] / "shared"]
-SPEC = next((c / "portainer-api" / "swagger.yaml" for c in CANDIDATES
-             if (c / "portainer-api" / "swagger.yaml").is_file()), None)
-pytestmark = pytest.mark.skipif(SPEC is None, reason="shared/portainer-api/swagger.yaml is not beside the repo")
+SPEC = Path(__file__).resolve().parents[1] / "data" / "portainer-api" / "swagger.yaml"
 
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    assert SPEC is not None
     return dict(yaml.load(SPEC.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
 
 

@@ -3,7 +3,7 @@
 Every entry was judged against the upstream scripts of the commits whose data carries it
 (SirHeads/Testing-ideas, `git grep FIELD <commit> -- usr/local/phoenix_hypervisor`): a field a
 script of its time read is `deprecated-field` when a later layout replaced it, and a field no script
-ever read is `unused-field`. The README's "Older layouts" table says the same, with what each means
+ever read is `unused-field`. The "Older upstream layouts" table of docs/layouts.md says the same, with what each means
 to the controller. Called by `gitops.config.validation`.
 """
 

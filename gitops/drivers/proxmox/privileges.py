@@ -1,6 +1,6 @@
 """The Proxmox VE privileges the controller needs: the `PhoenixGitOps` role a least-privilege API token gets.
 
-Read by the README's "Run it on Proxmox" guide (which lists exactly these) and by
+Read by the "Run it on Proxmox" guide of docs/operations.md (which lists exactly these) and by
 `phoenix-gitops check`, which compares them with what the configured token holds
 (`GET /access/permissions`). tests/e2e_apply/test_least_privilege.py runs a full apply, a change
 with its snapshot, a destroy and a data rollback with a token holding exactly these, and shows each

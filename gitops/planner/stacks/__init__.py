@@ -2,5 +2,5 @@
 
 `live` (what the Portainer driver reads), `desired` (what the config asks for: environments and stacks
 placed on VMs), `comparing` (`plan_stacks`: desired + live -> actions). No I/O here: the compose files
-are read and rendered before (`gitops.config.stackfiles`, `gitops.drivers.portainer.compose`).
+are read and rendered before (`gitops.drivers.portainer.compose`).
 """
