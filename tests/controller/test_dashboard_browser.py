@@ -5,6 +5,7 @@ revision page works end to end, and the console stays clean."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations
 from tests.controller.conftest import Ctl
 from tests.controller.support import small_estate, wait_for
 
+DRIFT_INTERVAL = 3.0
+# true once the resources table shows the resource (first argument) in the state (second)
+RESOURCE_IN = """([target, state]) => [...document.querySelectorAll('#resources tr')].some(
+    (row) => row.cells[0] && row.cells[0].innerText === target && row.cells[1].innerText === state)"""
 # true once the revisions table shows the revision (its short sha is the argument) as applied
 APPLIED_ROW = """(sha) => [...document.querySelectorAll('#revisions tr')].some(
     (row) => row.innerText.includes(sha) && row.querySelector('td.applied'))"""
@@ -38,8 +43,8 @@ def test_push_wrong_token_rollback_in_the_browser(ctl: Ctl, serve_app: Callable[
     sync_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.is_file():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    settings = ctl.settings.model_copy(update={"poll_interval": 0.3, "drift_interval": 3600,
-                                               "api_token": SecretStr(TOKEN)})
+    settings = ctl.settings.model_copy(update={"poll_interval": 0.3, "drift_interval": DRIFT_INTERVAL,
+                                               "self_heal": False, "api_token": SecretStr(TOKEN)})
     ctl.reconciler.settings = settings
     service = Service(settings, ctl.store, ctl.repo, ctl.reconciler.connect, reconciler=ctl.reconciler,
                       identity="browser-test", settle_s=0.0)
@@ -98,6 +103,17 @@ def test_push_wrong_token_rollback_in_the_browser(ctl: Ctl, serve_app: Callable[
                 page.screenshot(path=str(tmp_path / "revision.png"), full_page=True)
                 page.goto(str(api.base_url))
                 assert first[:12] in page.locator("#status").inner_text()
+                page.wait_for_function(RESOURCE_IN, arg=["lxc/101", "in_sync"], timeout=30000, polling=50)
+
+                # a hand edit on the node: the open page shows the guest drifted within the drift interval
+                with connect(ctl.settings) as client:
+                    client.request("PUT", f"nodes/{client.node}/lxc/101/config", {"memory": 3000})
+                edited = time.monotonic()
+                page.wait_for_function(RESOURCE_IN, arg=["lxc/101", "drifted"],
+                                       timeout=(DRIFT_INTERVAL + 10) * 1000, polling=50)
+                print(f"hand edit -> drifted on the open dashboard: {time.monotonic() - edited:.2f} s "
+                      f"(drift interval {DRIFT_INTERVAL:g} s)")
+                assert time.monotonic() - edited < DRIFT_INTERVAL + 5  # one check, plus its read of the node
                 page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
             finally:
                 browser.close()
