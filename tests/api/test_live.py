@@ -134,3 +134,29 @@ def test_many_listeners_share_one_reader(store: Store, serve_app) -> None:  # ty
     finally:
         for s in streams:
             s.__exit__(None, None, None)
+
+
+def test_a_server_stopping_cuts_the_streams_at_once(store: Store) -> None:
+    """An open event stream (a dashboard in a browser) does not hold `serve`'s shutdown, nor the controller's
+    stop after it, for the graceful timeout: the stream is cut as if its client had left."""
+    import uvicorn
+
+    from gitops.api import serving
+
+    settings = Settings()
+    server = uvicorn.Server(serving.server_config(create_app(store, FakeController(), settings), settings,
+                                                  "127.0.0.1", 0, lifespan="off", timeout_graceful_shutdown=20))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client, stream(client) as incoming:
+        assert next(incoming)["event"] == "hello"
+        started = time.monotonic()
+        server.should_exit = True
+        thread.join(30)
+        took = time.monotonic() - started
+        with pytest.raises(httpx.HTTPError):  # cut mid-body, with the server
+            list(incoming)
+    assert not thread.is_alive() and took < 5.0  # not the 20 s of the graceful timeout
