@@ -1,7 +1,8 @@
 """Live updates: `GET /api/v1/live`, a server-sent event stream fed by the outbox (the event table).
 
-Used by `gitops.api.app` (`app.include_router(live.router(LiveFeed(store)), ...)`) and by the pages' script, which
-subscribes with `EventSource` and refreshes what it shows when something arrives (no polling).
+`create_app` keeps one `LiveFeed` on `app.state.live`; the route is `gitops.api.routes.live`. The pages'
+script (`static/live.js`) subscribes with `EventSource` and refreshes what it shows when something
+arrives (no polling).
 
 The stream carries three kinds of message:
 
@@ -30,8 +31,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from gitops.store import ControllerState, EventRecord, Store
@@ -171,25 +170,7 @@ class LiveFeed:
             self.unsubscribe(queue)
 
 
-def router(feed: LiveFeed) -> APIRouter:
-    """The live route; the app adds its read check (`dependencies=`) and the `/api/v1` prefix."""
-    routes = APIRouter()
-
-    @routes.get("/live", response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
-    async def live(request: Request, after: int | None = Query(None, ge=0, le=2**63 - 1,
-                                                                 description="resume after this event id"),
-                   last_event_id: str | None = Header(None, alias="Last-Event-ID")) -> StreamingResponse:
-        """Server-sent events: ledger events as they are recorded (resumable with `Last-Event-ID`) and
-        state changes. See the module's docstring for the messages."""
-        resume = _event_id(last_event_id)
-        start = resume if resume is not None else after
-        return StreamingResponse(feed.stream(start), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-    return routes
-
-
-def _event_id(header: str | None) -> int | None:
+def event_id(header: str | None) -> int | None:
     """The resume point a browser sent; an unreadable one means from now (never an error: it reconnects)."""
     if header is None or not header.strip().isdigit() or len(header.strip()) > 18:
         return None

@@ -24,10 +24,8 @@ if TYPE_CHECKING:
 
 def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitcode: bool, allow_destroy: bool,
                  settings_file: Path | None) -> None:
-    from gitops.config.secretrefs import SecretResolver
     from gitops.controller.reviewing import review_config
-    from gitops.controller.systems import drivers_for
-    from gitops.drivers.proxmox.connection import connect
+    from gitops.controller.systems import Convergence
     from gitops.errors import PhoenixError
     from gitops.settings import load_settings
     from gitops.source.revisions import export_revision
@@ -42,14 +40,11 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
             head_commit = export_revision(directory, head, Path(tmp) / "head")
         except PhoenixError as exc:
             fail(str(exc), EXIT_USAGE)
-        live = bool(settings.pve_host)
+        convergence = Convergence(settings)
         review = review_config(
-            Path(tmp) / "head", head_commit.sha,
-            connect=(lambda: drivers_for(settings, connect(settings))) if live else None,
-            base_dir=Path(tmp) / "base", base_label=f"base {base_commit.short_sha} ({base})", node=settings.pve_node,
-            secrets=SecretResolver(settings.secrets_dir) if live and settings.secrets_dir else None,
-            policy=settings.policy,
-            allow_destroy=allow_destroy)
+            Path(tmp) / "head", head_commit.sha, convergence, live=convergence.reads_live,
+            base_dir=Path(tmp) / "base", base_label=f"base {base_commit.short_sha} ({base})",
+            policy=settings.policy, allow_destroy=allow_destroy)
     _show(review, fmt, base, head)
     if review.state != "success":
         raise typer.Exit(EXIT_FAILED)

@@ -111,7 +111,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
     from gitops.api import serving
     from gitops.api.app import create_app
     from gitops.controller.service import Service
-    from gitops.drivers.proxmox.connection import connect
+    from gitops.controller.systems import Convergence
     from gitops.errors import PhoenixError
     from gitops.source import ConfigRepo
     from gitops.store import open_store
@@ -123,7 +123,7 @@ def _run(settings: Settings, host: str, port: int) -> None:
         repo = ConfigRepo.from_settings(settings)
     except PhoenixError as exc:
         fail(str(exc))
-    service = Service(settings, store, repo, lambda: connect(settings))
+    service = Service(settings, store, repo, Convergence(settings))
     _log_checks_in_background(settings)
 
     @contextlib.asynccontextmanager

@@ -13,14 +13,13 @@ import typer
 from gitops.cli.output import EXIT_FAILED, EXIT_OK, fail, print_json
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from rich.console import Console
 
     from gitops.config.estate import Estate
     from gitops.controller.converging import PlanRun
+    from gitops.controller.systems import Session
     from gitops.drivers.executing import ApplyEvent, ApplyResult
-    from gitops.drivers.seam import Drivers
     from gitops.settings import Settings
 
 PLAN_HELP = """Compare DIR with the live Proxmox node and show what `apply` would do, in order.
@@ -53,10 +52,9 @@ class PlanFormat(StrEnum):
 SETTINGS_OPTION = typer.Option(None, "--settings", help="TOML file of settings (beneath PHOENIX_* variables)")
 
 
-def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tuple[Estate, Settings, Drivers]:
+def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tuple[Estate, Settings, Session]:
     from gitops.config.validation import validate_directory
-    from gitops.controller.systems import drivers_for
-    from gitops.drivers.proxmox.connection import connect
+    from gitops.controller.systems import Convergence
     from gitops.errors import ConfigError, PhoenixError
     from gitops.settings import load_settings
 
@@ -74,23 +72,18 @@ def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tu
                 typer.echo(f"{p} [{p.code}]", err=True)
         fail(f"{directory} is not valid ({len(report.errors)} errors); nothing was planned")
     try:
-        drivers = drivers_for(settings, connect(settings))
+        session = Convergence(settings).open()
     except PhoenixError as exc:
         fail(str(exc))
-    return estate, settings, drivers
+    return estate, settings, session
 
 
-def _plan(directory: Path, estate: Estate, settings: Settings, drivers: Drivers,
-          allow_destroy: bool) -> PlanRun:
-    from gitops.config.secretrefs import SecretResolver
-    from gitops.controller.converging import content_revision, plan_options, read_and_plan
-    from gitops.controller.systems import proxmox
+def _plan(directory: Path, estate: Estate, session: Session, allow_destroy: bool) -> PlanRun:
+    from gitops.controller.converging import content_revision
     from gitops.errors import PhoenixError
 
     try:
-        options = plan_options(settings, proxmox(drivers).node, revision=content_revision(directory),
-                               allow_destroy=allow_destroy, estate=estate)
-        return read_and_plan(drivers, estate, options, SecretResolver(settings.secrets_dir))
+        return session.plan(estate, revision=content_revision(directory), allow_destroy=allow_destroy)
     except PhoenixError as exc:
         fail(str(exc))
 
@@ -111,11 +104,11 @@ def plan(
         if base is None or head is None:
             fail("--base and --head go together", 2)
         plan_between(directory, base, head, format.value, detailed_exitcode, allow_destroy, settings_file)
-    estate, settings, drivers = _prepare(directory, settings_file, format)
+    estate, _settings, session = _prepare(directory, settings_file, format)
     try:
-        run = _plan(directory, estate, settings, drivers, allow_destroy)
+        run = _plan(directory, estate, session, allow_destroy)
     finally:
-        drivers.close()
+        session.close()
     _show(run, format)
     if run.plan.errors:
         raise typer.Exit(EXIT_FAILED)
@@ -145,15 +138,18 @@ def apply(
                                        "(only those Phoenix GitOps created)"),
     settings_file: Path | None = SETTINGS_OPTION,
 ) -> None:
+    import datetime as dt
+
     from rich.console import Console
 
     from gitops.cli import rendering
-    from gitops.controller.converging import apply as apply_run
+    from gitops.controller.converging import content_revision
+    from gitops.errors import PhoenixError
 
     console = Console(stderr=False)
-    estate, settings, drivers = _prepare(directory, settings_file, PlanFormat.text)
+    estate, _settings, session = _prepare(directory, settings_file, PlanFormat.text)
     try:
-        run = _plan(directory, estate, settings, drivers, allow_destroy)
+        run = _plan(directory, estate, session, allow_destroy)
         rendering.print_text(run.plan, console)
         if run.plan.errors:
             fail("the plan has errors; nothing was applied")
@@ -166,7 +162,7 @@ def apply(
                 confirmed = False
             if not confirmed:
                 fail("cancelled; nothing was applied (answer y, or pass --yes)", EXIT_FAILED)
-        result = _apply_with_progress(drivers, run, settings, console, apply_run)
+        result = _apply_with_progress(session, run, console)
         failed = result.failed
         for outcome in failed:
             console.print(f"[bold red]failed[/] {outcome.target} {outcome.action}: {outcome.error}", highlight=False)
@@ -175,19 +171,27 @@ def apply(
         if failed or result.skipped:
             fail(f"{len(failed)} actions failed, {len(result.skipped)} skipped, "
                  f"{len(result.outcomes) - len(failed) - len(result.skipped)} done in {result.duration:.1f}s")
-        verify = _plan(directory, estate, settings, drivers, allow_destroy)
+        try:  # the controller's own verify step: plan again, then the post-apply checks
+            verified = session.verify(estate, run.options, revision=content_revision(directory),
+                                      now=dt.datetime.now(dt.UTC))
+        except PhoenixError as exc:
+            fail(f"applied in {result.duration:.1f}s, but it could not be verified: {exc}")
     finally:
-        drivers.close()
-    if verify.plan.actions:
-        fail(f"applied in {result.duration:.1f}s, but {len(verify.plan.actions)} changes remain: "
-             + ", ".join(f"{a.target} {a.action}" for a in verify.plan.actions[:5]))
-    pending = f"; waiting for a restart: {', '.join(verify.plan.pending)}" if verify.plan.pending else ""
+        session.close()
+    left = verified.run.plan
+    if left.actions:
+        fail(f"applied in {result.duration:.1f}s, but {len(left.actions)} changes remain: "
+             + ", ".join(f"{a.target} {a.action}" for a in left.actions[:5]))
+    for check in verified.checks.failures:
+        console.print(f"[bold red]check failed[/] {check.target} {check.check}: {check.detail}", highlight=False)
+    if not verified.checks.ok:
+        fail(f"applied in {result.duration:.1f}s, but post-apply checks failed: {verified.checks.summary()}")
+    pending = f"; waiting for a restart: {', '.join(left.pending)}" if left.pending else ""
     console.print(f"Converged: {len(result.outcomes)} actions in {result.duration:.1f}s{pending}.", highlight=False)
     raise typer.Exit(EXIT_OK)
 
 
-def _apply_with_progress(drivers: Drivers, run: PlanRun, settings: Settings, console: Console,
-                         apply_run: Callable[..., ApplyResult]) -> ApplyResult:
+def _apply_with_progress(session: Session, run: PlanRun, console: Console) -> ApplyResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     lock = threading.Lock()
@@ -206,7 +210,7 @@ def _apply_with_progress(drivers: Drivers, run: PlanRun, settings: Settings, con
                 elif event.kind == "started":
                     progress.update(task, description=f"{event.target} {event.action}")
 
-        return apply_run(drivers, run, settings, on_event)
+        return session.apply(run, on_event)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,5 @@
 """Model of the hypervisor file's `access` block (new in Phoenix GitOps): PVE users, groups, roles, ACLs and
-API tokens the controller converges (`gitops.planner.access`). Loaded as part of
+API tokens the controller converges (`gitops.planner.proxmox.access`). Loaded as part of
 `gitops.config.hypervisor.HypervisorConfig`.
 """
 

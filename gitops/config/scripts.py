@@ -6,8 +6,8 @@ for VMs), then its `application_script` (a file in the scripts folder itself), i
 identity is the hash of its script and of the input it gets (the guest's effective config as JSON, secret
 references left unresolved), so a step runs again exactly when one of them changes.
 
-Called by `gitops.controller.converging.plan_options` when provisioning is on; the result rides in
-`PlanOptions.provisioning` to the pure planner (`gitops.planner.provisioning`). Reads files, decides nothing.
+Called by `gitops.controller.systems.Convergence.plan_options` when provisioning is on; the result rides in
+`PlanOptions.provisioning` to the pure planner (`gitops.planner.guests.provisioning`). Reads files, decides nothing.
 """
 
 from __future__ import annotations

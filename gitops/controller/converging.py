@@ -1,5 +1,5 @@
-"""Read live state, plan, apply: the convergence steps shared by `phoenix-gitops plan/apply` and the
-reconcile loop. Glue only: the drivers read (`seam.Driver.read_live`), the planner decides, the one
+"""Read live state, plan, execute: the glue `gitops.controller.systems.Convergence` runs on a registry of
+drivers, knowing no system. The drivers read (`seam.Driver.read_live`), the planner decides, the one
 executor (`gitops.drivers.executing`) runs the plan with every registered driver.
 """
 
@@ -10,18 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitops.config import scripts
 from gitops.config.estate import CONFIG_FILES, Estate
 from gitops.config.secretrefs import REF, SecretResolver
 from gitops.drivers.executing import ApplyEvent, ApplyResult, execute
 from gitops.drivers.seam import Drivers
 from gitops.errors import ConfigError
-from gitops.planner.desired import desired_guests
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan, Problem
-from gitops.planner.planning import plan_changes
 from gitops.planner.redacting import redact_live
+from gitops.planner.systems import plan_changes
 from gitops.settings import Settings
 
 
@@ -39,22 +37,6 @@ def content_revision(directory: Path) -> str:
         path = directory / name
         digest.update(path.read_bytes() if path.is_file() else b"")
     return digest.hexdigest()[:12]
-
-
-def plan_options(settings: Settings, node: str, *, revision: str | None,
-                 allow_destroy: bool = False, estate: Estate | None = None) -> PlanOptions:
-    """`node` is the default Proxmox node (`systems.proxmox(drivers).node`). With provisioning on, the
-    scripts of `estate`'s guests are read now, from its folder (the checkout of the revision)."""
-    provisioning = None
-    if settings.provisioning and estate is not None:
-        provisioning = scripts.load_provisioning(estate, settings.scripts_dir)
-    return PlanOptions(
-        provisioning=provisioning,
-        node=node,
-        allow_destroy=allow_destroy,
-        snapshot_name=f"phx-{revision[:12]}" if settings.snapshots and revision else None,
-        snapshots_keep=settings.snapshots_keep,
-    )
 
 
 def read_live(drivers: Drivers, estate: Estate, options: PlanOptions, *, full: bool = False) -> LiveState:
@@ -111,32 +93,6 @@ def missing_secrets(plan: Plan, secrets: SecretResolver) -> list[Problem]:
                     except ConfigError as exc:
                         problems.append(Problem(action.target, "secret-missing", str(exc)))
     return problems
-
-
-def unresolvable_secrets(estate: Estate, options: PlanOptions, targets: list[str],
-                         secrets: SecretResolver) -> list[Problem]:
-    """An error for each of `targets` whose desired config names a secret that cannot be resolved, even
-    one the plan would not send (a VM's cloud-init password is sent only at creation): a self-heal does
-    not touch a guest whose config cannot be fully resolved."""
-    wanted = set(targets)
-    problems: list[Problem] = []
-    for d in desired_guests(estate, options.node):
-        if d.target not in wanted:
-            continue
-        names = {name for value in [*d.config.values(), *d.create_only.values()] if isinstance(value, str)
-                 for name in REF.findall(value)}
-        for name in sorted(names):
-            try:
-                secrets.value(name)
-            except ConfigError as exc:
-                problems.append(Problem(d.target, "secret-missing", str(exc)))
-    return problems
-
-
-def apply(drivers: Drivers, run: PlanRun, settings: Settings,
-          on_event: Callable[[ApplyEvent], None] | None = None) -> ApplyResult:
-    """Run the plan with the one executor; the registry's cancel token is checked before each action."""
-    return execute_plan(drivers, run.plan, settings, on_event)
 
 
 def execute_plan(drivers: Drivers, plan: Plan, settings: Settings,

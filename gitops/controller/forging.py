@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from gitops.forges import ForgeClient, ForgeKind, forge_kind
-from gitops.forges.retrying import DEFAULT_POLICY, RetryPolicy
+from gitops.retrying import FORGE, RetryPolicy
 from gitops.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Forges:
             log.warning("no %s URL is set: pull-request reviews and statuses are not posted there", kind)
             return None
         return ForgeClient(kind, url, token, verify=s.forge_verify, sleep=self.sleep or time.sleep,
-                           policy=self.policy or DEFAULT_POLICY)
+                           policy=self.policy or FORGE)
 
     def close(self) -> None:
         for client in self._clients.values():

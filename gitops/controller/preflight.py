@@ -45,13 +45,15 @@ class Check:
 def run_checks(settings: Settings) -> list[Check]:
     """Every check, in the order a reader fixes them: settings, database, Proxmox, Git (and the config
     at its head), Portainer."""
-    checks = [check_settings(settings), _guarded(check_database, settings), _guarded(check_proxmox, settings)]
+    from gitops.controller.systems import Convergence
+
+    host, *others = Convergence(settings).probe()
+    checks = [check_settings(settings), guarded(check_database, settings), host]
     try:
         checks += check_git_and_config(settings)
     except Exception as exc:  # reported as that system's failure
         checks.append(Check("git", "failed", f"unexpected {type(exc).__name__}: {exc}", "please report this"))
-    checks.append(_guarded(check_portainer, settings))
-    return checks
+    return checks + others
 
 
 def failed(checks: list[Check]) -> bool:
@@ -114,33 +116,6 @@ def check_database(settings: Settings) -> Check:
     return Check("database", "ok", f"{redacted(url)}: {status.describe()}")
 
 
-def check_proxmox(settings: Settings) -> Check:
-    if not settings.pve_host:
-        return Check("proxmox", "skipped", "PHOENIX_PVE_HOST is not set")
-    from gitops.drivers.proxmox import privileges
-    from gitops.drivers.proxmox.probing import probe
-
-    try:
-        found = probe(settings)
-    except errors.AuthenticationError as exc:
-        return Check("proxmox", "failed", str(exc),
-                     "check PHOENIX_PVE_TOKEN_NAME (user@realm!name) and PHOENIX_PVE_TOKEN_VALUE, "
-                     "or PHOENIX_PVE_USER and PHOENIX_PVE_PASSWORD")
-    except errors.SettingsError as exc:
-        return Check("proxmox", "failed", str(exc), "set the PHOENIX_PVE_* settings (docs/configuration.md: Settings)")
-    except errors.DriverError as exc:
-        text = str(exc)
-        fix = ("set PHOENIX_PVE_VERIFY_SSL to the node's CA file (/etc/pve/pve-root-ca.pem on the node)"
-               if "TLS" in text or "certificate" in text.lower() else
-               f"is {settings.pve_host} the PVE API (port 8006) and reachable from here?")
-        return Check("proxmox", "failed", text, fix)
-    where = f"{found.host} (PVE {found.version}), node {found.node}, as {found.user}"
-    if found.token and found.missing_privileges:
-        return Check("proxmox", "failed", f"{where}: the token lacks {', '.join(found.missing_privileges)} on /",
-                     f"give it the {privileges.ROLE} role on / (docs/operations.md: Run it on Proxmox)")
-    return Check("proxmox", "ok", where)
-
-
 @dataclass(frozen=True, slots=True)
 class ConfigFacts:
     """What the check learns from the config files at the branch's head."""
@@ -153,14 +128,13 @@ class ConfigFacts:
 
 def read_config_facts(directory: Path, policy: HostPolicy | None = None) -> ConfigFacts:
     from gitops.config.validation import validate_directory
-    from gitops.planner.desired import desired_guests
-    from gitops.planner.rootonly import root_only_settings
+    from gitops.controller.systems import config_facts
 
     estate, report = validate_directory(directory, policy)
     if not report.valid:
         return ConfigFacts(False, [p.message for p in report.errors][:3], 0, {})
-    guests = desired_guests(estate, "")
-    return ConfigFacts(True, [], len(guests), root_only_settings(guests))
+    guests, root_only = config_facts(estate)
+    return ConfigFacts(True, [], guests, root_only)
 
 
 def check_git_and_config(settings: Settings) -> list[Check]:
@@ -196,27 +170,10 @@ def _config_check(settings: Settings, sha: str, facts: ConfigFacts) -> Check:
     return Check("config", "ok", where)
 
 
-def check_portainer(settings: Settings) -> Check:
-    if not settings.portainer_url:
-        return Check("portainer", "skipped", "PHOENIX_PORTAINER_URL is not set (no stacks are deployed)")
-    from gitops.drivers.portainer.probing import probe
-
-    try:
-        found = probe(settings)
-    except errors.AuthenticationError as exc:
-        return Check("portainer", "failed", str(exc),
-                     "make an access token in Portainer (My account > Access tokens) and set "
-                     "PHOENIX_PORTAINER_API_KEY")
-    except errors.DriverError as exc:
-        return Check("portainer", "failed", str(exc),
-                     "set PHOENIX_PORTAINER_URL to Portainer's address (https://host:9443), reachable from here")
-    return Check("portainer", "ok", f"{found.url} (Portainer {found.version}), {found.environments} environment(s)")
-
-
-def _guarded(check: Callable[[Settings], Check], settings: Settings) -> Check:
+def guarded(check: Callable[[Settings], Check], settings: Settings) -> Check:
     """A check that crashes is a failed line, not a traceback: the other systems are still checked."""
     try:
         return check(settings)
     except Exception as exc:  # reported as that system's failure
-        system = check.__name__.removeprefix("check_")
+        system = check.__name__.removeprefix("_probe_").removeprefix("check_")
         return Check(system, "failed", f"unexpected {type(exc).__name__}: {exc}", "please report this")

@@ -22,13 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gitops import errors, events
-from gitops.config.secretrefs import SecretResolver, scrub
+from gitops.config.secretrefs import scrub
 from gitops.controller.forging import Forges
 from gitops.controller.recording import Recorder
 from gitops.controller.reviewing import review_config
-from gitops.controller.systems import drivers_for
-from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.drivers.seam import Drivers
+from gitops.controller.systems import Convergence
 from gitops.forges import CommitState, CommitStatus, ForgeClient
 from gitops.planner.reviews import MARKER, Review
 from gitops.settings import Settings
@@ -42,12 +40,12 @@ Key = tuple[str, str, int]
 
 class PullRequestReviews:
     def __init__(self, settings: Settings, store: Store, repo: ConfigRepo,
-                 connect: Callable[[], ProxmoxClient] | None, forges: Forges, *, secrets: list[str] | None = None,
+                 convergence: Convergence, forges: Forges, *, secrets: list[str] | None = None,
                  on_review: Callable[[PullRequestEvent, Review, float], None] | None = None) -> None:
         self.settings = settings
         self.store = store
         self.repo = repo
-        self.connect = connect
+        self.convergence = convergence
         self.forges = forges
         self.secrets = secrets or []
         self.on_review = on_review
@@ -137,8 +135,7 @@ class PullRequestReviews:
         try:
             head = self.repo.fetch_ref(event.head_ref)
             self.repo.export(head.sha, folder)
-            return review_config(folder, head.sha, connect=self._drivers if self.connect else None,
-                                 secrets=SecretResolver(self.settings.secrets_dir), policy=self.settings.policy,
+            return review_config(folder, head.sha, self.convergence, live=True, policy=self.settings.policy,
                                  revision_url=self._page_url(head.sha), applied_revision=self._applied())
         except errors.PhoenixError as exc:
             return Review(event.head_sha or "", "the live node", error=str(exc))
@@ -153,10 +150,6 @@ class PullRequestReviews:
             return self.store.get_state().applied_revision
         except errors.StoreError:
             return None
-
-    def _drivers(self) -> Drivers:
-        assert self.connect is not None
-        return drivers_for(self.settings, self.connect())
 
     def _reviews_dir(self) -> Path:
         path = self.settings.data_dir / "reviews"

@@ -31,9 +31,9 @@ from gitops.controller.deciding import Decision, decide
 from gitops.controller.intake import Intake
 from gitops.controller.recording import Recorder
 from gitops.controller.steps import Attempt, Stop
+from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Work
 from gitops.drivers.executing import ApplyEvent
-from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.seam import CancelToken
 from gitops.planner.plan import Plan
 from gitops.settings import Settings
@@ -67,7 +67,7 @@ class Reconciler:
         settings: Settings,
         store: Store,
         repo: ConfigRepo,
-        connect: Callable[[], ProxmoxClient],
+        convergence: Convergence,
         *,
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
@@ -77,7 +77,7 @@ class Reconciler:
         self.settings = settings
         self.store = store
         self.repo = repo
-        self.connect = connect
+        self.convergence = convergence
         self.clock = clock
         self.sleep = sleep
         self.dial = dial
@@ -183,8 +183,8 @@ class Reconciler:
             return steps.run_steps(self._step_context(), attempt, policy,
                                    lambda a: self.recorder.begin(a, policy))
         finally:
-            if attempt.drivers is not None:
-                attempt.drivers.close()
+            if attempt.session is not None:
+                attempt.session.close()
             self.stats["last_reconcile_s"] = time.monotonic() - started
 
     def _previous_of(self, sha: str) -> str | None:
@@ -296,7 +296,7 @@ class Reconciler:
 
     def _step_context(self) -> steps.StepContext:
         return steps.StepContext(
-            settings=self.settings, repo=self.repo, store=self.store, connect=self.connect, cancel=self.cancel,
+            settings=self.settings, repo=self.repo, store=self.store, convergence=self.convergence, cancel=self.cancel,
             clock=self.clock, sleep=self.sleep, dial=self.dial, phase=self.recorder.phase,
             on_action=_action_logger, on_data_rollback=self._data_rollback,
         )

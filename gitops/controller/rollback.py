@@ -1,5 +1,5 @@
 """Rollback: which pre-apply snapshot holds a revision's data (the plan that restores it is the planner's,
-`gitops.planner.restoring`).
+`gitops.planner.proxmox.restoring`).
 
 Called by the controller's data-rollback step when a rollback asks for data too (`restore_data`). Going
 back to revision A means restoring, on each guest, the snapshot taken just before the revision that

@@ -38,10 +38,10 @@ from gitops.controller.outbox import Consumer, OutboxDispatcher, known_secret_va
 from gitops.controller.pullrequests import PullRequestReviews
 from gitops.controller.reconciling import Outcome, Reconciler
 from gitops.controller.statuses import DeployStatuses
+from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger, TriggerQueue, coalesce, handed_over
-from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.forges.retrying import RetryPolicy
 from gitops.notify import targets_from
+from gitops.retrying import RetryPolicy
 from gitops.settings import Settings
 from gitops.source import ConfigRepo, PullRequestEvent
 from gitops.store import Store
@@ -61,7 +61,7 @@ class Service:
         settings: Settings,
         store: Store,
         repo: ConfigRepo,
-        connect: Callable[[], ProxmoxClient],
+        convergence: Convergence,
         *,
         monotonic: Callable[[], float] = time.monotonic,
         identity: str | None = None,
@@ -76,7 +76,7 @@ class Service:
         self.settle_s = settle_s
         self.stopping = threading.Event()
         self.queue = TriggerQueue(monotonic)
-        self.reconciler = reconciler or Reconciler(settings, store, repo, connect, stopping=self.stopping)
+        self.reconciler = reconciler or Reconciler(settings, store, repo, convergence, stopping=self.stopping)
         self.leader = False
         self._said_follower = False
         self.ready = False
@@ -85,7 +85,7 @@ class Service:
         self._thread: threading.Thread | None = None
         secrets = known_secret_values(settings)
         self.forges = Forges(settings)
-        self.reviews = (PullRequestReviews(settings, store, repo, connect, self.forges, secrets=secrets)
+        self.reviews = (PullRequestReviews(settings, store, repo, convergence, self.forges, secrets=secrets)
                         if settings.pr_reviews else None)
         # the outbox retries by itself: its forge calls give up fast instead of holding the other consumers
         self.status_forges = Forges(settings, policy=RetryPolicy(attempts=2, max_delay=10.0))

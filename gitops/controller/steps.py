@@ -20,15 +20,13 @@ from typing import Any
 
 from gitops import errors
 from gitops.config.estate import Estate
-from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
-from gitops.controller import checks, converging, rollback, systems
+from gitops.controller import checks, converging, rollback
 from gitops.controller.policy import Policy
+from gitops.controller.systems import Convergence, Session, data_rollback_warning
 from gitops.drivers.executing import ApplyEvent, ApplyResult
-from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.drivers.seam import CancelToken, Drivers
-from gitops.planner import desired as desired_mod
-from gitops.planner import drift, restoring
+from gitops.drivers.seam import CancelToken
+from gitops.planner import drift
 from gitops.planner.plan import Plan
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
@@ -59,7 +57,7 @@ class Attempt:
     directory: Path | None = None
     estate: Estate | None = None
     validation: dict[str, Any] | None = None
-    drivers: Drivers | None = None
+    session: Session | None = None  # the systems' drivers, connected for this attempt
     run: converging.PlanRun | None = None
     plan: dict[str, Any] | None = None
     restore: ApplyResult | None = None
@@ -109,7 +107,7 @@ class StepContext:
     settings: Settings
     repo: ConfigRepo
     store: Store
-    connect: Callable[[], ProxmoxClient]
+    convergence: Convergence
     cancel: CancelToken
     clock: Callable[[], dt.datetime]
     sleep: Callable[[float], None]
@@ -156,18 +154,16 @@ def validate(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     if not policy.self_heal:
         ctx.phase("planning")
-    attempt.drivers = systems.drivers_for(ctx.settings, ctx.connect(), cancel=ctx.cancel)
+    attempt.session = ctx.convergence.open(cancel=ctx.cancel)
     return None
 
 
 def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     """Read and plan, with every secret the plan would send checked; a plan with errors stops here."""
-    assert attempt.drivers is not None and attempt.estate is not None
-    options = converging.plan_options(ctx.settings, systems.proxmox(attempt.drivers).node, revision=attempt.sha,
-                                      estate=attempt.estate)
+    assert attempt.session is not None and attempt.estate is not None
+    options = attempt.session.options(attempt.estate, revision=attempt.sha)
     attempt.snapshot = options.snapshot_name
-    secrets = SecretResolver(ctx.settings.secrets_dir)
-    attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options, secrets)
+    attempt.run = attempt.session.read_and_plan(attempt.estate, options)
     if policy.self_heal:
         attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,
                                       now=ctx.clock())
@@ -179,12 +175,12 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
             attempt.plan = attempt.run.plan.to_dict()
             return Stop("in-sync", "in sync")
         known = {(p.target, p.message) for p in attempt.run.plan.errors}
-        attempt.run.plan.errors += [p for p in converging.unresolvable_secrets(
-            attempt.estate, options, drifted, secrets) if (p.target, p.message) not in known]
+        attempt.run.plan.errors += [p for p in attempt.session.unresolvable_secrets(
+            attempt.estate, options, drifted) if (p.target, p.message) not in known]
     shown = attempt.run.plan.to_dict()
     if attempt.restore_data:
         shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
-                                     restoring.DATA_ROLLBACK_WARNING.format(snap="(see restore)")})
+                                     data_rollback_warning("(see restore)")})
     attempt.plan = shown
     if attempt.run.plan.errors:
         first = attempt.run.plan.errors[0]
@@ -201,21 +197,19 @@ def restore_data(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | N
     followed the target was applied; then the plan is made again from what they are now."""
     if not (policy.restore_data and attempt.restore_data):
         return None
-    assert attempt.drivers is not None and attempt.estate is not None and attempt.run is not None
+    assert attempt.session is not None and attempt.estate is not None and attempt.run is not None
     snap = rollback.snapshot_for(ctx.store, ctx.store.get_state().applied_revision, attempt.sha)
     if snap is None:
         return Stop("failed", f"no pre-apply snapshot leads back to {attempt.sha[:12]}: data not restored")
     options = attempt.run.options
-    ids = {d.vmid for d in desired_mod.desired_guests(attempt.estate, options.node)}
-    live = converging.read_live(attempt.drivers, attempt.estate, options, full=True)
-    restore = restoring.restore_plan(live, ids, snap)
+    restore = attempt.session.restore_plan(attempt.estate, options, snap)
     ctx.on_data_rollback(attempt.sha, snap, restore)
-    attempt.restore = converging.execute_plan(attempt.drivers, restore, ctx.settings, ctx.on_action(attempt.sha))
+    attempt.restore = attempt.session.execute(restore, ctx.on_action(attempt.sha))
     if not attempt.restore.ok:
         return Stop("failed", "restoring snapshots failed: " + "; ".join(
             f"{o.target}: {o.error}" for o in attempt.restore.failed or attempt.restore.skipped),
             changed_live=any(o.status == "ok" for o in attempt.restore.outcomes))
-    attempt.run = converging.read_and_plan(attempt.drivers, attempt.estate, options)
+    attempt.run = attempt.session.read_and_plan(attempt.estate, options, check_secrets=False)
     shown = attempt.run.plan.to_dict()
     shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message": restore.warnings[0].message})
     shown["restore"] = restore.to_dict()["actions"]
@@ -225,8 +219,8 @@ def restore_data(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | N
 
 def apply(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     """The one executor, with the cancel token: running actions finish, no new one starts."""
-    assert attempt.drivers is not None and attempt.run is not None
-    attempt.result = converging.apply(attempt.drivers, attempt.run, ctx.settings, ctx.on_action(attempt.sha))
+    assert attempt.session is not None and attempt.run is not None
+    attempt.result = attempt.session.apply(attempt.run, ctx.on_action(attempt.sha))
     if attempt.result.cancelled and not attempt.result.ok:
         return Stop("pending", "interrupted: the controller stopped during the apply; "
                     "it is applied again at the next start",
@@ -240,11 +234,11 @@ def apply(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 
 def verify(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     """Plan again (what is left is drift), and run the post-apply checks."""
-    assert attempt.drivers is not None and attempt.estate is not None and attempt.run is not None
+    assert attempt.session is not None and attempt.estate is not None and attempt.run is not None
     ctx.phase("verifying")
-    after = converging.read_and_plan(attempt.drivers, attempt.estate, attempt.run.options)
-    attempt.drift = drift.compare(attempt.estate, after.live, after.plan, revision=attempt.sha, now=ctx.clock())
-    attempt.checks = checks.run_checks(attempt.estate, after.live, sleep=ctx.sleep, dial=ctx.dial)
+    verified = attempt.session.verify(attempt.estate, attempt.run.options, revision=attempt.sha, now=ctx.clock(),
+                                      sleep=ctx.sleep, dial=ctx.dial)
+    attempt.drift, attempt.checks = verified.drift, verified.checks
     if not attempt.checks.ok:
         return Stop("failed", f"post-apply checks failed: {attempt.checks.summary()}", changed_live=True)
     return None

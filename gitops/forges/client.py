@@ -25,7 +25,7 @@ from pydantic import SecretStr
 from gitops import errors
 from gitops.forges.dialects import DIALECTS, Dialect, Request
 from gitops.forges.model import Comment, CommitStatus, ForgeKind
-from gitops.forges.retrying import DEFAULT_POLICY, RetryPolicy, call_with_retries
+from gitops.retrying import FORGE, RetryPolicy, call_with_retries
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class ForgeClient:
 
     def __init__(self, kind: ForgeKind, base_url: str, token: SecretStr | None, *,
                  timeout: float = 10.0, sleep: Callable[[float], None] = time.sleep,
-                 policy: RetryPolicy = DEFAULT_POLICY, verify: bool | str = True,
+                 policy: RetryPolicy = FORGE, verify: bool | str = True,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.dialect: Dialect = DIALECTS[kind]
         self.kind = kind

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gitops.config.estate import Estate
-from gitops.planner import planning
+from gitops.planner import systems
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
@@ -84,7 +84,7 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
         changed = ", ".join(c.field for c in action.changes)
         by_target.setdefault(action.target, []).append(f"{action.action}: {changed}" if changed else action.action)
     resources: list[Resource] = []
-    targets = planning.managed_targets(estate, live, PlanOptions(node=live.node))
+    targets = systems.managed_targets(estate, live, PlanOptions(node=live.node))
     for target in targets:
         actions = by_target.get(target, [])
         if target in plan.pending:

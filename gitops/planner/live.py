@@ -2,7 +2,7 @@
 
 Values are kept raw, exactly as the PVE API returns them (property strings such as
 `name=eth0,bridge=vmbr0,ip=dhcp`, sizes such as `16G`, booleans as 0/1); the planner normalises
-them (`gitops.planner.normalize`) before comparing. Written by `gitops.drivers.proxmox.reading`,
+them (`gitops.planner.proxmox.normalize`) before comparing. Written by `gitops.drivers.proxmox.reading`,
 read by `gitops.planner`.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gitops.planner.stacks.live import LiveStacks
+from gitops.planner.portainer.live import LiveStacks
 
 GuestKind = Literal["lxc", "vm"]
 # Storage types PVE always treats as shared between nodes (the others need `shared 1` to be).
@@ -132,6 +132,9 @@ class LiveState:
     # identity), None when it could not be asked (not running); host-side settings of containers.
     provisioned: dict[str, dict[str, str] | None] = field(default_factory=dict)
     host_configs: dict[str, LiveHostConfig] = field(default_factory=dict)
+    # Not read but assumed (`gitops.planner.systems.assumed_live`): what it is assumed from, e.g.
+    # "the state base 1a2b3c4d (main) converges to"; "" when read from the live systems.
+    assumed: str = ""
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)

@@ -1,6 +1,6 @@
 """A plan: the ordered actions that take live state to the desired config, as plain data.
 
-Made by `gitops.planner.planning.plan_changes`, shown by the CLI and the API (`gitops.planner.showing`),
+Made by `gitops.planner.systems.plan_changes`, shown by the CLI and the API (`gitops.planner.showing`),
 run by the one executor, `gitops.drivers.executing`, which hands each action to the driver of its
 `system`. Each action carries the exact API calls it will make, so what a reviewer reads is what will be
 sent (secret values stay `${secret:NAME}` references until the executor resolves them at the last moment).
@@ -105,6 +105,8 @@ class Plan:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)  # targets with changes waiting for a restart
+    # A config-to-config plan: what it compared with, since nothing live was read ("" : the live systems).
+    assumed: str = ""
 
     @property
     def empty(self) -> bool:
@@ -140,6 +142,7 @@ class Plan:
             "errors": [asdict(p) for p in self.errors],
             "warnings": [asdict(p) for p in self.warnings],
             "pending": list(self.pending),
+            **({"assumed": self.assumed} if self.assumed else {}),
         }
 
 

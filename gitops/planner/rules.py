@@ -1,11 +1,9 @@
-"""Planner rules per system: the registry `plan_changes` and drift read to cover more than Proxmox.
+"""The shape of one system's planner rules (`SystemRules`); `gitops.planner.systems.RULES` lists them all.
 
-Proxmox's rules are the planner's own modules (`desired`, `hypervisor`, `creating`, `updating`,
-`planning`); they are always there. A second system (Portainer stacks) makes one `SystemRules` in its own
-pure module (`gitops/planner/stacks.py`) and lists it in `gitops.planner.planning.EXTRA_RULES`: its
-managed targets (for drift,
-the resources list and the dashboard) and a function that appends its actions, errors and warnings
-to the plan. Each action it makes names its `system`, so the executor hands it to that system's
+Each system keeps its rules in its own pure folder (`gitops/planner/proxmox/`, `gitops/planner/guests/`,
+`gitops/planner/portainer/`) and makes one `SystemRules` per kind of resource: its managed targets (for
+drift, the resources list and the dashboard) and a function that appends its actions, errors and
+warnings to the plan. Each action it makes names its `system`, so the executor hands it to that system's
 driver. Pure: no I/O, no clock.
 """
 
@@ -22,7 +20,7 @@ from gitops.planner.plan import Plan, System
 
 @dataclass(frozen=True)
 class SystemRules:
-    """The planner rules of one system besides Proxmox."""
+    """The planner rules of one system (or one kind of resource of it)."""
 
     system: System
     # The targets this system manages for `estate` (e.g. `stack/NAME@ENV`), in a stable order.
@@ -30,4 +28,7 @@ class SystemRules:
     # Append this system's actions (each with `system` set), errors and warnings to the plan. Actions may
     # depend on Proxmox targets (`depends_on=["lxc/910"]`): the executor orders across systems.
     plan: Callable[[Estate, LiveState, PlanOptions, Plan], None]
+    # Fill in this system's part of the live state a system converged to `estate` would report (the
+    # "live" side of a config-to-config plan, `gitops.planner.systems.assumed_live`); None: nothing to add.
+    assume: Callable[[Estate, PlanOptions, LiveState], None] | None = None
 

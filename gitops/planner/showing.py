@@ -30,11 +30,13 @@ def summary_line(plan: Plan | Mapping[str, Any]) -> str:
     (`Plan.to_dict()`, e.g. a revision's plan read from the ledger)."""
     data = plan.to_dict() if isinstance(plan, Plan) else plan
     actions, errors, pending = data.get("actions", []), data.get("errors", []), data.get("pending", [])
+    assumed = data.get("assumed", "")
     counts: dict[str, int] = {}
     for a in actions:
         counts[a["action"]] = counts.get(a["action"], 0) + 1
     if not actions and not errors:
-        line = "No changes. Live state matches the config."
+        line = (f"No changes against {assumed}: nothing live was read." if assumed
+                else "No changes. Live state matches the config.")
         if pending:
             line += f" {len(pending)} guests have changes waiting for a restart: {', '.join(pending)}."
         return line
@@ -42,6 +44,8 @@ def summary_line(plan: Plan | Mapping[str, Any]) -> str:
     line = f"Plan: {len(actions)} actions ({', '.join(parts) or 'none'})"
     if errors:
         line += f", {len(errors)} errors"
+    if assumed:
+        return line + "; nothing live was read."
     return line + "."
 
 

@@ -66,4 +66,4 @@ def test_the_dashboard_lists_the_runs(store: Store, serve_app) -> None:  # type:
     runs = page.split("<table id='runs' tabindex='0'>", 1)[1].split("</table>", 1)[0]
     assert runs.count("<tr>") == 4  # the header and three runs
     assert "self-heal" in runs and "not-corrected" in runs and "lxc/102" in runs
-    assert "secret &#x27;x&#x27; is not set" in runs  # escaped
+    assert "secret &#39;x&#39; is not set" in runs  # escaped (by the template)

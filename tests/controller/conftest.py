@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from gitops.controller.reconciling import Outcome, Reconciler
+from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger, coalesce
-from gitops.drivers.proxmox.connection import connect
 from gitops.errors import NotFoundError
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
@@ -70,7 +70,7 @@ def ctl(tmp_path: Path, pve_settings: Settings) -> Iterator[Ctl]:
     store = open_store(f"sqlite:///{tmp_path / 'data' / 'phoenix.db'}")
     repo = ConfigRepo.from_settings(settings)
     dial = NoDial()
-    reconciler = Reconciler(settings, store, repo, lambda: connect(settings, sleep=lambda s: None),
+    reconciler = Reconciler(settings, store, repo, Convergence(settings, sleep=lambda s: None),
                             sleep=lambda s: None, dial=dial)
     try:
         yield Ctl(remote, store, settings, repo, reconciler, dial)

@@ -46,7 +46,7 @@ def test_push_wrong_token_rollback_in_the_browser(ctl: Ctl, serve_app: Callable[
     settings = ctl.settings.model_copy(update={"poll_interval": 0.3, "drift_interval": DRIFT_INTERVAL,
                                                "self_heal": False, "api_token": SecretStr(TOKEN)})
     ctl.reconciler.settings = settings
-    service = Service(settings, ctl.store, ctl.repo, ctl.reconciler.connect, reconciler=ctl.reconciler,
+    service = Service(settings, ctl.store, ctl.repo, ctl.reconciler.convergence, reconciler=ctl.reconciler,
                       identity="browser-test", settle_s=0.0)
     first = ctl.remote.commit(small_estate(memory=512), "first: 512 MB")
     service.start()

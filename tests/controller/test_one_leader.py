@@ -21,7 +21,7 @@ def test_a_second_controller_on_the_same_ledger_does_not_lead(ctl: Ctl, tmp_path
     leader = make_service(ctl)
     leader.start()
     second_store = open_store(f"sqlite:///{tmp_path / 'data' / 'phoenix.db'}")
-    second = Service(leader.settings, second_store, ctl.repo, ctl.reconciler.connect, identity="second-replica",
+    second = Service(leader.settings, second_store, ctl.repo, ctl.reconciler.convergence, identity="second-replica",
                      settle_s=0.0)
     try:
         wait_for(lambda: ctl.status(first) == "applied", 30, what="applied by the leader")

@@ -12,6 +12,7 @@ import pytest
 
 from gitops import errors, events
 from gitops.controller.service import Service
+from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger, Work
 from gitops.drivers.proxmox.connection import connect
 from gitops.source import ConfigRepo
@@ -137,7 +138,7 @@ def test_a_drift_check_that_cannot_reach_proxmox_waits(ctl: Ctl) -> None:
     ctl.remote.commit(small_estate(), "first")
     ctl.run()
     settings = ctl.settings.model_copy(update={"pve_host": "127.0.0.1:1", "pve_timeout": 2.0})
-    ctl.reconciler.connect = lambda: connect(settings, sleep=lambda s: None)
+    ctl.reconciler.convergence = Convergence(settings, sleep=lambda s: None)
     outcome = ctl.run(Trigger("drift"))
     assert outcome.action == "waiting" and "127.0.0.1:1" in outcome.detail
     assert "127.0.0.1:1" in (ctl.store.get_state().last_error or "")
@@ -146,7 +147,7 @@ def test_a_drift_check_that_cannot_reach_proxmox_waits(ctl: Ctl) -> None:
 
 def make_service(ctl: Ctl) -> Service:
     ctl.reconciler.settings = ctl.settings.model_copy(update={"poll_interval": 0.2, "drift_interval": 3600})
-    return Service(ctl.reconciler.settings, ctl.store, ctl.repo, ctl.reconciler.connect,
+    return Service(ctl.reconciler.settings, ctl.store, ctl.repo, ctl.reconciler.convergence,
                    reconciler=ctl.reconciler, identity="test-replica", settle_s=0.0)
 
 
@@ -176,7 +177,7 @@ def test_a_lost_ledger_makes_the_replica_unready_and_it_says_so(
 ) -> None:
     store = open_store(pg_url)
     service = Service(ctl.settings.model_copy(update={"poll_interval": 3600, "drift_interval": 3600}), store,
-                      ctl.repo, ctl.reconciler.connect, identity="pg-replica", settle_s=0.0)
+                      ctl.repo, ctl.reconciler.convergence, identity="pg-replica", settle_s=0.0)
     service.start()
     try:
         wait_for(lambda: service.ready and service.leader, 30, what="leading")

@@ -16,10 +16,11 @@ from pydantic import SecretStr
 
 from gitops.controller.forging import Forges
 from gitops.controller.pullrequests import PullRequestReviews
+from gitops.controller.systems import Convergence
 from gitops.demo.forges import ForgeSimulator
 from gitops.drivers.proxmox.connection import connect
 from gitops.errors import NotFoundError
-from gitops.forges.retrying import RetryPolicy
+from gitops.retrying import RetryPolicy
 from gitops.source import parse_pull_request
 from tests.controller.conftest import Ctl
 from tests.controller.support import git, invalid_estate, small_estate, wait_for
@@ -45,7 +46,7 @@ def reviews(ctl: Ctl, forge: ForgeSimulator) -> Iterator[PullRequestReviews]:
         "bitbucket_api_url": forge.url, "bitbucket_token": SecretStr(forge.tokens["bitbucket"]),
         "public_url": "https://phoenix.example.org"})
     forges = Forges(settings, sleep=lambda s: None, policy=RetryPolicy(attempts=2))
-    yield PullRequestReviews(settings, ctl.store, ctl.repo, lambda: connect(settings, sleep=lambda s: None), forges)
+    yield PullRequestReviews(settings, ctl.store, ctl.repo, Convergence(settings, sleep=lambda s: None), forges)
     forges.close()
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger
 from gitops.drivers.proxmox.connection import connect
 from gitops.settings import SyncWindow
@@ -233,7 +234,7 @@ def test_stopping_before_the_apply_leaves_the_revision_pending(ctl: Ctl) -> None
 def test_unreachable_proxmox_keeps_the_revision_pending(ctl: Ctl, pve) -> None:  # type: ignore[no-untyped-def]
     sha = ctl.remote.commit(small_estate(), "first")
     settings = ctl.settings.model_copy(update={"pve_host": "127.0.0.1:1", "pve_timeout": 2.0})
-    ctl.reconciler.connect = lambda: connect(settings, sleep=lambda s: None)
+    ctl.reconciler.convergence = Convergence(settings, sleep=lambda s: None)
     outcome = ctl.run()
     assert outcome.action == "waiting"
     assert ctl.status(sha) == "pending"
@@ -278,20 +279,20 @@ def test_rollback_to_the_applied_revision_pins_it(ctl: Ctl) -> None:
 def test_stopping_during_an_apply_finishes_running_actions_and_starts_no_new_one(
     ctl: Ctl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gitops.controller import converging
+    from gitops.controller.systems import Session
 
     sha = ctl.remote.commit(small_estate(memory=512, extra_guests=2), "first")
-    original = converging.apply
+    original = Session.apply
 
-    def stop_after_first(client, run, settings, on_event=None):  # type: ignore[no-untyped-def]
+    def stop_after_first(session, run, on_event=None):  # type: ignore[no-untyped-def]
         def listen(event):  # type: ignore[no-untyped-def]
             if on_event is not None:
                 on_event(event)
             if event.kind == "finished":
                 ctl.reconciler.stopping.set()
-        return original(client, run, settings, listen)
+        return original(session, run, listen)
 
-    monkeypatch.setattr(converging, "apply", stop_after_first)
+    monkeypatch.setattr(Session, "apply", stop_after_first)
     outcome = ctl.run()
     assert outcome.action == "interrupted", outcome
     record = ctl.store.get_revision(sha)

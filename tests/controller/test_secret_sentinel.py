@@ -23,7 +23,7 @@ from gitops.api.app import create_app
 from gitops.config.secretrefs import SecretResolver
 from gitops.config.validation import validate_directory
 from gitops.controller import converging
-from gitops.controller.systems import drivers_for
+from gitops.controller.systems import Convergence, drivers_for
 from gitops.controller.triggers import Trigger
 from gitops.drivers.proxmox.connection import connect
 from tests.controller.conftest import Ctl
@@ -79,7 +79,7 @@ def test_a_secret_inside_strings_converges_and_is_never_shown(ctl: Ctl, tmp_path
     with connect(ctl.settings) as client:
         live = client.get(f"nodes/{client.node}/lxc/101/config")
         assert SENTINEL in str(live["description"])  # PVE holds the real value
-        options = converging.plan_options(ctl.settings, client.node, revision=sha)
+        options = Convergence(ctl.settings).plan_options(client.node, revision=sha, estate=None)
         desired, report = validate_directory(ctl.repo.checkout(sha))
         assert report.valid
         drivers = drivers_for(ctl.settings, client)

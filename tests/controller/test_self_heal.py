@@ -100,23 +100,23 @@ def test_self_heal_off_records_the_drift_without_a_run(ctl: Ctl) -> None:
 
 
 def test_sigterm_during_a_self_heal_stops_it_between_actions(ctl: Ctl, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gitops.controller import converging
+    from gitops.controller.systems import Session
 
     ctl.remote.commit(small_estate(memory=512, extra_guests=2), "first")
     ctl.run()
     for vmid in (101, 2000, 2001):
         set_live(ctl, vmid, memory=2000)
-    original = converging.apply
+    original = Session.apply
 
-    def stop_after_first(drivers, run, settings, on_event=None):  # type: ignore[no-untyped-def]
+    def stop_after_first(session, run, on_event=None):  # type: ignore[no-untyped-def]
         def listen(event):  # type: ignore[no-untyped-def]
             if on_event is not None:
                 on_event(event)
             if event.kind == "finished":
                 ctl.reconciler.stopping.set()
-        return original(drivers, run, settings, listen)
+        return original(session, run, listen)
 
-    monkeypatch.setattr(converging, "apply", stop_after_first)
+    monkeypatch.setattr(Session, "apply", stop_after_first)
     ctl.reconciler.settings = ctl.settings.model_copy(update={"pve_concurrency": 1})
 
     outcome = ctl.run(Trigger("drift"))

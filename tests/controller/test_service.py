@@ -14,7 +14,7 @@ from tests.controller.support import ROOT, small_estate, wait_for
 def make_service(ctl: Ctl, **settings: object) -> Service:
     ctl.reconciler.settings = ctl.settings.model_copy(update={"poll_interval": 0.2, "drift_interval": 3600,
                                                               **settings})
-    return Service(ctl.reconciler.settings, ctl.store, ctl.repo, ctl.reconciler.connect,
+    return Service(ctl.reconciler.settings, ctl.store, ctl.repo, ctl.reconciler.convergence,
                    reconciler=ctl.reconciler, identity="test-replica", settle_s=0.0)
 
 
@@ -100,7 +100,7 @@ def test_demo_prepares_repo_secrets_and_token(tmp_path: Path, monkeypatch) -> No
 def test_a_follower_hands_writes_to_the_leader_through_the_ledger(ctl: Ctl) -> None:
     ctl.remote.commit(small_estate(), "first")
     leader = make_service(ctl, poll_interval=3600)
-    follower = Service(leader.settings, ctl.store, ctl.repo, ctl.reconciler.connect, identity="follower")
+    follower = Service(leader.settings, ctl.store, ctl.repo, ctl.reconciler.convergence, identity="follower")
     leader.start()
     try:
         wait_for(lambda: ctl.store.get_state().applied_revision, 30, what="startup apply")

@@ -29,7 +29,7 @@ from gitops.settings import Settings
 from tests.e2e_apply.support import Cli, edit
 
 try:  # the data rollback's plan: in the planner once the pipeline work lands, in the controller before
-    from gitops.planner.restoring import restore_plan
+    from gitops.planner.proxmox.restoring import restore_plan
 except ModuleNotFoundError:
     from gitops.controller.rollback import restore_plan  # type: ignore[attr-defined,no-redef]
 

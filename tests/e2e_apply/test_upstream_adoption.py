@@ -19,7 +19,7 @@ import pytest
 
 from gitops.config import queries
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.planner.hypervisor import storage_definitions
+from gitops.planner.proxmox.hypervisor import storage_definitions
 from tests.e2e_apply.support import UPSTREAM, Cli
 
 TEMPLATE = "ubuntu-24.04-standard_24.04-2_amd64.tar.zst"

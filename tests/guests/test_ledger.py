@@ -14,8 +14,8 @@ import pytest
 from gitops.api.app import create_app
 from gitops.config.scripts import LXC_FEATURE
 from gitops.controller.reconciling import Reconciler
+from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger, coalesce
-from gitops.drivers.proxmox.connection import connect
 from gitops.settings import Settings
 from gitops.source.repository import ConfigRepo
 from gitops.store import open_store
@@ -41,7 +41,7 @@ def pctl(tmp_path: Path, pve_settings: Settings, shell: NodeShell) -> Iterator[C
     })
     store = open_store(f"sqlite:///{tmp_path / 'data' / 'phoenix.db'}")
     repo = ConfigRepo.from_settings(settings)
-    reconciler = Reconciler(settings, store, repo, lambda: connect(settings, sleep=lambda s: None),
+    reconciler = Reconciler(settings, store, repo, Convergence(settings, sleep=lambda s: None),
                             sleep=lambda s: None, dial=NoDial())
     try:
         yield Ctl(remote, store, settings, repo, reconciler, NoDial())

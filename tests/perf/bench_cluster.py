@@ -39,8 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gitops.controller.converging import apply, content_revision, plan_options, read_and_plan  # noqa: E402
-from gitops.controller.systems import drivers_for  # noqa: E402
+from gitops.controller.converging import content_revision  # noqa: E402
+from gitops.controller.systems import Convergence  # noqa: E402
 from gitops.drivers.proxmox.connection import connect  # noqa: E402
 from tests.e2e_apply.support import SECRETS  # noqa: E402
 from tests.perf import bench_plan  # noqa: E402
@@ -68,14 +68,15 @@ def spread(directory: Path, nodes: int) -> None:
 def serve(directory: str, nodes: int, conn: Any) -> None:
     """The child process: the simulated cluster, filled with the converged guests; obeys `conn`."""
     from gitops.demo.simulator import SimulatedNode
-    from gitops.planner.desired import desired_guests
-    from tests.planner.test_planning import converged_live
+    from gitops.planner.options import PlanOptions
+    from gitops.planner.proxmox.desired import desired_guests
+    from gitops.planner.systems import assumed_live
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-pve-"))
     node = SimulatedNode(work, password=PASSWORD, nodes=nodes)
     node.fake.max_requests = 0
     estate = load(Path(directory))
-    live = converged_live(estate)
+    live = assumed_live(estate, PlanOptions(node="pve1"), nodes=[], assumed="")
     placed = {d.vmid: d.node for d in desired_guests(estate, "pve1")}
     for vmid, guest in live.guests.items():
         where = placed[vmid]
@@ -148,12 +149,12 @@ def main() -> None:
         estate = load(directory)
         settings = _settings_for(Cluster(address, cafile), secrets, pve_node="pve1")  # type: ignore[arg-type]
         with connect(settings) as client:
-            drivers = drivers_for(settings, client)
-            options = plan_options(settings, client.node, revision=content_revision(directory))
-            first = read_and_plan(drivers, estate, options)
+            session = Convergence(settings, proxmox=lambda: client).open()
+            options = session.options(estate, revision=content_revision(directory))
+            first = session.read_and_plan(estate, options, check_secrets=False)
             if first.plan.errors:
                 raise SystemExit(f"plan errors: {[(e.target, e.code) for e in first.plan.errors[:5]]}")
-            result = apply(drivers, first, settings)
+            result = session.apply(first)
             row("first converge (what the fill left)", f"{len(first.plan.actions)} actions, ok={result.ok}",
                 ", ".join(sorted({a.target.split('/')[0] for a in first.plan.actions})))
             api = raw_api(Cluster(address, cafile), pool=settings.pve_read_concurrency)  # type: ignore[arg-type]
@@ -162,7 +163,7 @@ def main() -> None:
             for latency in args.latency:
                 parent.send(("latency", latency))
                 parent.recv()
-                took, times, run = best(lambda: read_and_plan(drivers, estate, options), args.runs)
+                took, times, run = best(lambda: session.read_and_plan(estate, options, check_secrets=False), args.runs)
                 if run.plan.actions or run.plan.errors:
                     raise SystemExit(f"not a no-op at {latency}: {len(run.plan.actions)} actions, "
                                      f"{[(a.target, a.action) for a in run.plan.actions[:5]]}")

@@ -55,8 +55,8 @@ sys.path.insert(0, str(ROOT))
 
 from gitops.config.estate import CONFIG_FILES  # noqa: E402
 from gitops.config.validation import validate_directory  # noqa: E402
-from gitops.controller.converging import apply, content_revision, plan_options, read_and_plan  # noqa: E402
-from gitops.controller.systems import drivers_for  # noqa: E402
+from gitops.controller.converging import content_revision  # noqa: E402
+from gitops.controller.systems import Convergence  # noqa: E402
 from gitops.demo.simulator import SimulatedNode  # noqa: E402
 from gitops.drivers.proxmox.connection import ProxmoxClient, connect  # noqa: E402
 from gitops.settings import Settings  # noqa: E402
@@ -309,8 +309,8 @@ class Counter:
 
 
 def noop_plan(client: ProxmoxClient, estate: Any, settings: Settings, directory: Path) -> Any:
-    options = plan_options(settings, client.node, revision=content_revision(directory))
-    run = read_and_plan(drivers_for(settings, client), estate, options)
+    session = Convergence(settings, proxmox=lambda: client).open()
+    run = session.plan(estate, revision=content_revision(directory))
     if run.plan.actions or run.plan.errors:
         shown = ", ".join(f"{a.target} {a.action}" for a in run.plan.actions[:5])
         raise SystemExit(f"the plan is not a no-op: {len(run.plan.actions)} actions ({shown}), "
@@ -323,15 +323,15 @@ def converge(node: SimulatedNode, directory: Path, secrets: Path, **overrides: A
     estate = load(directory)
     settings = settings_for(node, secrets, **overrides)
     with connect(settings) as client:
-        drivers = drivers_for(settings, client)
+        session = Convergence(settings, proxmox=lambda: client).open()
         start = time.perf_counter()
-        run = read_and_plan(drivers, estate, plan_options(settings, client.node, revision=content_revision(directory)))
+        run = session.plan(estate, revision=content_revision(directory))
         planned = time.perf_counter() - start
         if run.plan.errors:
             raise SystemExit(f"plan errors: {[str(e) for e in run.plan.errors[:5]]}")
         with Counter(node) as counter:
             start = time.perf_counter()
-            result = apply(drivers, run, settings)
+            result = session.apply(run)
             applied = time.perf_counter() - start
         if not result.ok:
             bad = [f"{o.target} {o.action}: {o.error}" for o in [*result.failed, *result.skipped][:5]]

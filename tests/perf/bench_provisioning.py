@@ -91,10 +91,10 @@ def bench_rules(n: int, runs: int) -> None:
     from gitops.config.estate import Estate
     from gitops.config.lxc import LxcFile, LxcGuest
     from gitops.config.scripts import GuestSteps, Provisioning, Step
+    from gitops.planner.guests.provisioning import plan_provisioning
     from gitops.planner.live import LiveGuest, LiveState
     from gitops.planner.options import PlanOptions
     from gitops.planner.plan import Plan
-    from gitops.planner.provisioning import plan_provisioning
 
     guests = {str(i): LxcGuest(name=f"ct{i}", features=["base_setup", "docker"]) for i in range(1000, 1000 + n)}
     estate = Estate(directory=Path("."), lxc=LxcFile(lxc_configs=guests))

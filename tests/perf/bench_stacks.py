@@ -48,7 +48,7 @@ from gitops.drivers.seam import Drivers  # noqa: E402
 from gitops.planner.live import LiveState  # noqa: E402
 from gitops.planner.options import PlanOptions  # noqa: E402
 from gitops.planner.plan import Plan  # noqa: E402
-from gitops.planner.stacks.rules import plan_stack_changes  # noqa: E402
+from gitops.planner.portainer.rules import plan_stack_changes  # noqa: E402
 
 KEY = "ptr_bench"
 COMPOSE = """services:

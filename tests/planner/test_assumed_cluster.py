@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from gitops.config import queries
-from gitops.planner import assumed
 from gitops.planner.options import PlanOptions
-from gitops.planner.planning import plan_changes
+from gitops.planner.systems import assumed_live, plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 from tests.e2e_apply.test_cluster_access import ACCESS
 
@@ -26,7 +25,7 @@ def test_an_unchanged_cluster_config_plans_nothing_and_a_change_plans_only_itsel
     edit(base, "phoenix_hypervisor_config.json", declare)
     estate = queries.load(base)
     options = PlanOptions(node="pve1")
-    plan = plan_changes(estate, assumed.converged_live(estate, "pve1"), options)
+    plan = plan_changes(estate, assumed_live(estate, PlanOptions(node="pve1"), nodes=[], assumed=""), options)
     assert plan.actions == [] and plan.errors == []
     assert [w.code for w in plan.warnings] == ["firewall-lockout"]  # no connection: it cannot tell
 
@@ -34,5 +33,6 @@ def test_an_unchanged_cluster_config_plans_nothing_and_a_change_plans_only_itsel
     shutil.copytree(base, head)
     edit(head, "phoenix_hypervisor_config.json",
          lambda d: d["firewall"]["global_firewall_rules"][0].update(source="10.20.0.0/25"))
-    changed = plan_changes(queries.load(head), assumed.converged_live(estate, "pve1"), options)
+    live = assumed_live(estate, PlanOptions(node="pve1"), nodes=[], assumed="")
+    changed = plan_changes(queries.load(head), live, options)
     assert [(a.target, a.action) for a in changed.actions] == [("firewall/cluster", "firewall")]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gitops.config.hypervisor import HostFirewall, HypervisorConfig
-from gitops.planner import cluster_firewall
-from gitops.planner.firewall_access import HostInput, lockout_reason
+from gitops.planner.proxmox import cluster_firewall
+from gitops.planner.proxmox.firewall_access import HostInput, lockout_reason
 
 LAN_8006 = {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "8006", "source": "10.0.0.0/24"}
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from gitops.config import queries
-from gitops.planner import migration, placement
-from gitops.planner.desired import desired_guests
 from gitops.planner.live import LiveGuest, LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, Problem
-from gitops.planner.planning import plan_changes
+from gitops.planner.proxmox import migration, placement
+from gitops.planner.proxmox.desired import desired_guests
+from gitops.planner.systems import plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 
 GiB = 1024**3

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from gitops.config import queries
-from gitops.planner import assumed
 from gitops.planner.live import LiveGuest, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
-from gitops.planner.planning import plan_changes
+from gitops.planner.systems import assumed_live, plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 
 NODE = "pve1"
@@ -28,7 +27,7 @@ def estate() -> Any:
 
 def converged_live(estate: Any) -> LiveState:
     """A live state exactly as PVE would report the example after a converge, generated parts included."""
-    live = assumed.converged_live(estate, NODE)
+    live = assumed_live(estate, PlanOptions(node=NODE), nodes=[], assumed="")
     live.controller_address = "10.20.0.9"
     return live
 

@@ -11,10 +11,10 @@ import pytest
 from gitops.config import queries
 from gitops.config.lxc import IdMap, LxcGuest
 from gitops.config.scripts import LXC_FEATURE, VM_FEATURE, load_provisioning
-from gitops.planner.host_settings import host_settings, idmap_lines
+from gitops.planner.guests.host_settings import host_settings, idmap_lines
 from gitops.planner.live import LiveHostConfig, LiveState
 from gitops.planner.options import PlanOptions
-from gitops.planner.planning import plan_changes
+from gitops.planner.systems import plan_changes
 from tests.e2e_apply.support import EXAMPLE
 from tests.planner.test_planning import NODE, converged_live
 

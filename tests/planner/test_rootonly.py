@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from gitops.config.validation import validate_directory
-from gitops.planner.desired import desired_guests
-from gitops.planner.rootonly import root_only_settings
+from gitops.planner.proxmox.desired import desired_guests
+from gitops.planner.proxmox.rootonly import root_only_settings
 from gitops.settings import HostPolicy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "configs-example"

@@ -12,9 +12,9 @@ from gitops.config.secretrefs import digest
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
-from gitops.planner.stacks.desired import MARKER, desired_stacks
-from gitops.planner.stacks.live import LiveEnvironment, LiveStack, LiveStacks
-from gitops.planner.stacks.rules import plan_stack_changes, stack_targets
+from gitops.planner.portainer.desired import MARKER, desired_stacks
+from gitops.planner.portainer.live import LiveEnvironment, LiveStack, LiveStacks
+from gitops.planner.portainer.rules import plan_stack_changes, stack_targets
 from tests.e2e_apply.support import EXAMPLE, SECRETS
 
 OPTIONS = PlanOptions(node="pve1")

@@ -9,7 +9,7 @@ from typing import Any
 from gitops.config import queries
 from gitops.planner.live import LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
-from gitops.planner.planning import managed_targets, plan_changes
+from gitops.planner.systems import managed_targets, plan_changes
 from tests.e2e_apply.support import EXAMPLE, edit
 
 

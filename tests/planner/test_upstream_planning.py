@@ -10,7 +10,7 @@ from gitops.config import queries
 from gitops.planner.live import LiveGuest, LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, Plan
-from gitops.planner.planning import plan_changes
+from gitops.planner.systems import plan_changes
 from tests.e2e_apply.support import UPSTREAM
 
 NODE = "pve1"

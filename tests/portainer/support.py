@@ -18,7 +18,7 @@ from gitops.drivers.seam import Drivers
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
-from gitops.planner.stacks.rules import plan_stack_changes
+from gitops.planner.portainer.rules import plan_stack_changes
 from tests.e2e_apply.support import EXAMPLE, SECRETS
 
 

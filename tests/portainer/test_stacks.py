@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from gitops.demo.portainer import SimulatedPortainer
-from gitops.planner.stacks.desired import MARKER
+from gitops.planner.portainer.desired import MARKER
 from tests.e2e_apply.support import SECRETS
 from tests.portainer.conftest import RecordingClient
 from tests.portainer.support import edit_json, example_copy, failures, plan, run, secrets

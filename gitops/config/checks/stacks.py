@@ -17,7 +17,7 @@ from gitops.config.estate import STACKS_FILE, VM_FILE, Estate
 from gitops.config.problems import Report
 from gitops.config.stacks import portainer_stack_name
 
-RESERVED_VARIABLE = "PHOENIX_GITOPS_STACK"  # gitops.planner.stacks.desired.MARKER
+RESERVED_VARIABLE = "PHOENIX_GITOPS_STACK"  # gitops.planner.portainer.desired.MARKER
 
 
 def check_stacks(estate: Estate, report: Report) -> None:

@@ -15,7 +15,7 @@ from gitops import errors
 from gitops.drivers.guests.containers import INPUT_FILE, RECORD_DIR, RECORD_FILE, RUN_DIR, parse_record
 from gitops.drivers.guests.ssh import Completed
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.planner import pve_paths
+from gitops.planner.proxmox import pve_paths
 
 
 @dataclass

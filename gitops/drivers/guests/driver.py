@@ -5,7 +5,7 @@ Reading: for each guest the config gives scripts, what its own record says ran (
 provisioned.json` in the guest: step -> identity), read when it runs; for each container with host-side
 settings, the raw `lxc.*` lines of its node's config file and the owners of its bind-mount folders.
 
-Acting (the calls of `gitops.planner.provisioning`):
+Acting (the calls of `gitops.planner.guests.provisioning`):
 - `PUT {kind}/{id}/input` `{"input": JSON}`: the JSON every script of the action reads; `${secret:NAME}`
   references are resolved now, through the executor's context (so their values are scrubbed from every
   error and output tail), and JSON-escaped into it.
@@ -36,12 +36,12 @@ from gitops.drivers.guests.containers import Containers, lxc_lines
 from gitops.drivers.guests.ssh import Completed, NodeShells
 from gitops.drivers.proxmox.connection import ProxmoxClient, connect
 from gitops.drivers.seam import ActionContext
-from gitops.planner.desired import desired_guests
-from gitops.planner.host_settings import host_settings
+from gitops.planner.guests.host_settings import host_settings
+from gitops.planner.guests.provisioning import GUESTS
 from gitops.planner.live import LiveHostConfig, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, Plan, System
-from gitops.planner.provisioning import GUESTS
+from gitops.planner.proxmox.desired import desired_guests
 from gitops.settings import Settings
 
 READERS = 16  # guests read at once

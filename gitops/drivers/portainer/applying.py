@@ -1,7 +1,7 @@
 """One call of a planned stack action, sent to Portainer: `send(client, method, path, params)`.
 
 Called by `driver.PortainerDriver.run` with the params as the executor resolved them (secrets included:
-nothing here logs them). The calls are the ones `gitops.planner.stacks.comparing` writes:
+nothing here logs them). The calls are the ones `gitops.planner.portainer.comparing` writes:
 
     POST   endpoints                              register an agent environment (`endpoint`, `URL`)
     POST   stacks/create/standalone/string        deploy from content (`name`, `stackFileContent`, `env.*`)
@@ -28,9 +28,9 @@ from typing import Any
 from gitops import errors
 from gitops.drivers.portainer import environments, stacks
 from gitops.drivers.portainer.connection import PortainerClient
-from gitops.planner.stacks.comparing import ENV_PREFIX
-from gitops.planner.stacks.desired import MARKER
-from gitops.planner.stacks.live import LiveStack
+from gitops.planner.portainer.comparing import ENV_PREFIX
+from gitops.planner.portainer.desired import MARKER
+from gitops.planner.portainer.live import LiveStack
 
 log = logging.getLogger(__name__)
 _STACK = re.compile(r"^stacks/(\d+)(/git/redeploy|/start)?$")

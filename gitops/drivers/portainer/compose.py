@@ -1,7 +1,7 @@
 """The stack file as deployed: the compose file from the config repo, with `traefik_labels` and `files` merged in.
 
 `render_stacks(estate)` is called before planning (controller, CLI) with the estate of the revision
-being applied; its result feeds `gitops.planner.stacks.desired.desired_stacks`. Files are read from
+being applied; its result feeds `gitops.planner.portainer.desired.desired_stacks`. Files are read from
 the config directory (the checkout of that revision) and must stay inside it.
 
 - `traefik_labels` of a service are added to that service's `labels` (a list, or a mapping when the

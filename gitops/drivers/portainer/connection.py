@@ -23,7 +23,7 @@ import httpx
 
 from gitops import errors
 from gitops.drivers.portainer import errors as portainer_errors
-from gitops.drivers.portainer.retrying import RetryPolicy, retried
+from gitops.retrying import PORTAINER, RetryPolicy, call_with_retries
 from gitops.settings import Settings
 
 # httpx logs one line per request at INFO; the URLs carry no secret, but keep the logs about what we do.
@@ -55,7 +55,7 @@ class PortainerClient:
                 "Portainer needs PHOENIX_PORTAINER_API_KEY, or PHOENIX_PORTAINER_USER and PHOENIX_PORTAINER_PASSWORD")
         self.base_url = base_url.rstrip("/")
         self.read_concurrency = read_concurrency
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or PORTAINER
         self.sleep = sleep
         self.clock = clock
         self._api_key = api_key
@@ -82,7 +82,7 @@ class PortainerClient:
             return self._send(method, path, params=params, json_body=json_body, form=form, target=target,
                               missing_ok=missing_ok, what=what)
 
-        return retried(once, policy=self.policy, sleep=self.sleep, what=what)
+        return call_with_retries(once, policy=self.policy, sleep=self.sleep, what=what)
 
     def close(self) -> None:
         self._http.close()

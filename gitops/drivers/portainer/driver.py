@@ -22,8 +22,8 @@ from gitops.drivers.seam import ActionContext
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PORTAINER, Action, Plan, System
-from gitops.planner.stacks.desired import desired_stacks
-from gitops.planner.stacks.live import LiveStacks
+from gitops.planner.portainer.desired import desired_stacks
+from gitops.planner.portainer.live import LiveStacks
 from gitops.settings import Settings
 
 log = logging.getLogger(__name__)

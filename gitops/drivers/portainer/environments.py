@@ -11,7 +11,7 @@ from typing import Any
 
 from gitops import errors
 from gitops.drivers.portainer.connection import PortainerClient
-from gitops.planner.stacks.live import LiveEnvironment
+from gitops.planner.portainer.live import LiveEnvironment
 
 AGENT_ENVIRONMENT = 2
 

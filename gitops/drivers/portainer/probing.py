@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from gitops import errors
 from gitops.drivers.portainer.connection import connect
 from gitops.drivers.portainer.environments import list_environments
-from gitops.drivers.portainer.retrying import RetryPolicy
+from gitops.retrying import RetryPolicy
 from gitops.settings import Settings
 
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from gitops.drivers.portainer.connection import PortainerClient
 from gitops.drivers.portainer.environments import list_environments
 from gitops.drivers.portainer.stacks import list_stacks, stack_file
-from gitops.planner.stacks.desired import MARKER
-from gitops.planner.stacks.live import LiveStack, LiveStacks
+from gitops.planner.portainer.desired import MARKER
+from gitops.planner.portainer.live import LiveStack, LiveStacks
 
 
 def read_live(client: PortainerClient) -> LiveStacks:

@@ -4,7 +4,7 @@ Called by `reading` and `applying`. Routes, as the spec names them:
 `GET /api/stacks`, `GET /api/stacks/{id}/file`, `POST /api/stacks/create/standalone/string` (file
 content) or `/repository` (Git), `PUT /api/stacks/{id}` (new file and env: a redeploy),
 `PUT /api/stacks/{id}/git/redeploy`, `POST /api/stacks/{id}/start`, `DELETE /api/stacks/{id}`. Answers
-are parsed here into `gitops.planner.stacks.live` types, casing tolerated both ways (Portainer emits Go
+are parsed here into `gitops.planner.portainer.live` types, casing tolerated both ways (Portainer emits Go
 field names, its spec shows some in camelCase).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from gitops import errors
 from gitops.drivers.portainer.connection import PortainerClient
-from gitops.planner.stacks.live import COMPOSE_STACK, LiveGit, LiveStack
+from gitops.planner.portainer.live import COMPOSE_STACK, LiveGit, LiveStack
 
 
 def list_stacks(client: PortainerClient) -> list[LiveStack]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gitops import retrying
 from gitops.drivers.executing import (
     ActionOutcome,
     ApplyEvent,
@@ -19,7 +20,6 @@ from gitops.drivers.executing import (
     predecessors,
     resolve_params,
 )
-from gitops.drivers.proxmox import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.driver import ProxmoxDriver
 from gitops.drivers.seam import CancelToken, Drivers
@@ -35,7 +35,7 @@ def apply_plan(
     resolve_secret: Callable[[str], str],
     on_event: EventListener | None = None,
     concurrency: int | None = None,
-    policy: retrying.RetryPolicy = retrying.DEFAULT_POLICY,
+    policy: retrying.RetryPolicy = retrying.PROXMOX,
     task_timeout: float = 3600.0,
     cancel: CancelToken | None = None,
 ) -> ApplyResult:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from gitops.drivers.proxmox import reading, retrying
+from gitops import retrying
+from gitops.drivers.proxmox import reading
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.planner import pve_paths
 from gitops.planner.live import LiveAccess, LiveClusterFirewall, LiveFirewall, LiveState
+from gitops.planner.proxmox import pve_paths
 
 API_PORT = 8006
 

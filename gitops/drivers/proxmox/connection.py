@@ -168,7 +168,7 @@ def _pick_node(wanted: str, nodes: list[str], host: str) -> str:
             raise errors.PermanentError(f"Proxmox at {host} has no node {wanted!r} (nodes: {known})")
         return wanted
     # A cluster without a default node: each guest names its `node` (or the hypervisor file does), and
-    # the plan says so for a guest that does not (`gitops.planner.placement`).
+    # the plan says so for a guest that does not (`gitops.planner.proxmox.placement`).
     return nodes[0] if len(nodes) == 1 else ""
 
 

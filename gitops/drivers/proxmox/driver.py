@@ -12,17 +12,17 @@ import dataclasses
 import os
 from pathlib import Path
 
-from gitops import errors
+from gitops import errors, retrying
 from gitops.config.estate import Estate
-from gitops.drivers.proxmox import clonelocks, cluster_reading, retrying, tasks
+from gitops.drivers.proxmox import clonelocks, cluster_reading, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
-from gitops.planner import cluster_firewall, network
-from gitops.planner import desired as desired_mod
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, Plan, System
+from gitops.planner.proxmox import cluster_firewall, network
+from gitops.planner.proxmox import desired as desired_mod
 
 
 class ProxmoxDriver:
@@ -30,7 +30,7 @@ class ProxmoxDriver:
 
     system: System = PROXMOX
 
-    def __init__(self, client: ProxmoxClient, *, policy: retrying.RetryPolicy = retrying.DEFAULT_POLICY,
+    def __init__(self, client: ProxmoxClient, *, policy: retrying.RetryPolicy = retrying.PROXMOX,
                  task_timeout: float = 3600.0, concurrency: int | None = None, source_address: str = "",
                  secrets_dir: Path | None = None) -> None:
         self.client = client

@@ -31,11 +31,11 @@ from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from gitops.drivers.proxmox import retrying
+from gitops import retrying
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.errors import PermanentError
-from gitops.planner import pve_paths
 from gitops.planner.live import LiveFirewall, LiveGuest, LiveState, LiveStorage
+from gitops.planner.proxmox import pve_paths
 
 T = TypeVar("T")
 PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from gitops import errors
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.errors import is_transient_message
-from gitops.planner import pve_paths
+from gitops.planner.proxmox import pve_paths
 
 LOG_TAIL = 10
 

@@ -1,0 +1,19 @@
+"""The app's routes, one `APIRouter` per concern; `ROUTERS` is what `create_app` includes, in order.
+
+    health      /healthz, /readyz, /metrics
+    state       /api/v1/status, /api/v1/resources
+    live        /api/v1/live: server-sent events from the outbox (the pages follow it)
+    history     /api/v1/revisions, /api/v1/revisions/{sha}, /api/v1/reviews/{sha}
+    runs        /api/v1/runs, /api/v1/provisioning, /api/v1/events
+    writes      /api/v1/sync, /api/v1/rollback, /api/v1/suspend, /api/v1/resume (the bearer token)
+    webhooks    /api/v1/webhooks/{provider} (a signature)
+    pages       /, /revisions/{sha}, /reviews/{sha}, /login: the dashboard (HTML)
+    docs        /docs, /redoc: OpenAPI's pages, their assets served from an installed package
+"""
+
+from __future__ import annotations
+
+from gitops.api.routes import docs, health, history, live, pages, runs, state, webhooks, writes
+
+ROUTERS = [health.router, state.router, live.router, history.router, runs.router, writes.router, webhooks.router,
+           pages.router, docs.router]

@@ -1,0 +1,56 @@
+"""The controller's status and the managed resources' sync state.
+
+Both answer from memory on the event loop (no thread hop): a render, when due, is one short ledger read
+(`gitops.api.readmodel`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from gitops import version
+from gitops.api.context import API, Api, Context, read
+from gitops.api.models import Leader, Resources, Status
+
+router = APIRouter(prefix=API, tags=["state"])
+JSON = "application/json"
+
+
+@router.get("/status", response_model=Status, **read())
+async def get_status(api: Context) -> Response:
+    """What is applied, what is wanted, whether automatic applies run, drift, the leader."""
+    key = (api.store.write_version, api.controller.leader, api.controller.busy)
+    return Response(api.read_model.get("status", key, lambda: _status(api).model_dump_json().encode()),
+                    media_type=JSON)
+
+
+def _status(api: Api) -> Status:
+    state = api.store.get_state()
+    report = state.drift_report
+    return Status(
+        applied_revision=state.applied_revision, target_revision=state.target_revision,
+        head_revision=state.branch_head, phase=state.phase, suspended=state.suspended, pinned=state.pinned,
+        pinned_revision=state.pinned_revision, drift=state.drift,
+        drift_counts=report.counts() if report is not None else {},
+        last_drift_at=state.last_drift_at, last_poll_at=state.last_poll_at, last_error=state.last_error,
+        leader=Leader(id=state.leader_id, heartbeat_at=state.leader_heartbeat_at,
+                      this_replica=api.controller.leader, replica=api.controller.identity),
+        busy=api.controller.busy, version=version.version())
+
+
+@router.get("/resources", response_model=Resources, **read())
+async def resources(api: Context) -> Response:
+    """Every managed resource with its state (`in_sync`, `drifted`, `missing`, `pending`)."""
+    body = api.read_model.get("resources", api.store.write_version, lambda: _resources(api).model_dump_json().encode())
+    return Response(body, media_type=JSON)
+
+
+def _resources(api: Api) -> Resources:
+    state = api.store.get_state()
+    report = state.drift_report
+    if report is None:
+        return Resources(revision=None, checked_at=None, resources=[])
+    items = report.resources
+    if report.revision and report.revision != state.target_revision:
+        items = [r.model_copy(update={"state": "pending"}) for r in items]  # a newer revision is on its way
+    return Resources(revision=report.revision, checked_at=report.checked_at, resources=items)

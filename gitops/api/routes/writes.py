@@ -1,0 +1,76 @@
+"""The write routes: each checks the bearer token, puts a trigger in the controller's queue and answers
+202; the loop does the work."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from gitops.api.context import API, Api, Context, write
+from gitops.api.models import Queued
+from gitops.controller.triggers import Trigger
+
+router = APIRouter(prefix=API, tags=["writes"])
+
+
+class SyncBody(BaseModel):
+    revision: str | None = Field(None, description="a commit to sync explicitly (lifts a rollback's pin)")
+    targets: list[str] = Field(default_factory=list, max_length=100,
+                               description="sync only these resources (`lxc/101`...) and what they depend on, "
+                                           "to the applied revision (a self-heal run of their own)")
+
+
+class RollbackBody(BaseModel):
+    revision: str = Field(description="the sha (or unique prefix) of an earlier revision")
+    restore_data: bool = Field(False, description="also restore the guests' pre-apply snapshots: DATA IS LOST")
+
+
+@router.post("/sync", response_model=Queued, response_model_exclude_unset=True, **write(404))
+def sync(api: Context, body: SyncBody | None = None) -> Queued:
+    """Reconcile now (the head of the branch, or the revision given); with `targets`, only those resources
+    and what they depend on, to the applied revision."""
+    revision = body.revision if body else None
+    targets = tuple(dict.fromkeys(body.targets)) if body else ()
+    if targets:
+        if revision:
+            raise HTTPException(422, "give a revision or targets, not both")
+        _managed(api, targets)
+    if revision:
+        api.known(revision)
+    out = api.enqueue(Trigger("manual", revision=revision, source="api", targets=targets))
+    if targets:
+        out.targets = list(targets)
+    return out
+
+
+def _managed(api: Api, targets: tuple[str, ...]) -> None:
+    """404 unless every target is a resource of the last drift check (what the controller manages)."""
+    report = api.store.get_state().drift_report
+    known = {r.target for r in report.resources} if report is not None else set()
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        raise HTTPException(404, f"not a managed resource: {', '.join(t[:80] for t in unknown[:5])}")
+
+
+@router.post("/rollback", response_model=Queued, response_model_exclude_unset=True, **write(404, 409))
+def rollback(api: Context, body: RollbackBody) -> Queued:
+    """Converge to an earlier revision and pin it there."""
+    record = api.known(body.revision)
+    if record.status == "rejected":
+        raise HTTPException(409, f"{record.short_sha} was rejected as invalid: it cannot be rolled back to")
+    out = api.enqueue(Trigger("rollback", revision=record.sha, restore_data=body.restore_data, source="api"))
+    if body.restore_data:
+        out.warning = "DATA ROLLBACK: the guests' disks go back to their pre-apply snapshots"
+    return out
+
+
+@router.post("/suspend", response_model=Queued, response_model_exclude_unset=True, **write())
+def suspend(api: Context) -> Queued:
+    """Stop automatic applies: new commits are recorded, not applied."""
+    return api.enqueue(Trigger("suspend", source="api"))
+
+
+@router.post("/resume", response_model=Queued, response_model_exclude_unset=True, **write())
+def resume(api: Context) -> Queued:
+    """Restart automatic applies."""
+    return api.enqueue(Trigger("resume", source="api"))
