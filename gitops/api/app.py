@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from gitops import version
 from gitops.api import limits, metrics, openapi
 from gitops.api.context import Api, ControllerPort
+from gitops.api.live import LiveFeed
 from gitops.api.readmodel import ReadModel
 from gitops.api.routes import ROUTERS, docs
 from gitops.settings import Settings
@@ -39,6 +40,7 @@ def create_app(store: Store, controller: ControllerPort, settings: Settings,
     read_model = app.state.read_model = ReadModel(max_age=READ_MAX_AGE)
     registry = metrics.make_registry(store, lambda: controller.stats, lambda: controller.leader)
     app.state.api = Api(store, controller, settings, read_model, registry)
+    app.state.live = LiveFeed(store)  # one reader of the ledger for every open event stream
     for router in ROUTERS:
         app.include_router(router)
     openapi.install(app)

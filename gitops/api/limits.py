@@ -37,6 +37,7 @@ class BodyLimits:
             await _refuse(send, 413, f"request body over {self.max_bytes} bytes")
             return
         answered = False
+        body_done = False  # after the last body part, receive() only waits for the client to leave: not timed
         seen = 0
 
         async def guarded_send(message: Message) -> None:
@@ -44,7 +45,9 @@ class BodyLimits:
                 await send(message)
 
         async def guarded_receive() -> Message:
-            nonlocal answered, seen
+            nonlocal answered, body_done, seen
+            if body_done:  # a long response (the live event stream) listening for the client's disconnect
+                return await receive()
             try:
                 message = await asyncio.wait_for(receive(), self.read_timeout)
             except TimeoutError:
@@ -59,6 +62,7 @@ class BodyLimits:
                         answered = True
                         await _refuse(send, 413, f"request body over {self.max_bytes} bytes")
                     return {"type": "http.disconnect"}
+                body_done = not message.get("more_body", False)
             return message
 
         try:

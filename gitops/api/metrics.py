@@ -1,10 +1,13 @@
 """Prometheus metrics, computed from the ledger and the controller's counters at each scrape.
 
 Used by `gitops.api.app` (`GET /metrics`). A private registry per app, so tests can build several apps.
+`deploy/grafana-dashboard.json` and `deploy/prometheus-alerts.yaml` are built on these names: rename
+none (tests/deploy/test_observability.py checks every name they use is exported here).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -26,10 +29,12 @@ COUNTERS = {
 
 
 class LedgerCollector(Collector):
-    def __init__(self, store: Store, stats: Callable[[], dict[str, float]], leader: Callable[[], bool]) -> None:
+    def __init__(self, store: Store, stats: Callable[[], dict[str, float]], leader: Callable[[], bool],
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.store = store
         self.stats = stats
         self.leader = leader
+        self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
         built = version.build_info()
@@ -62,6 +67,22 @@ class LedgerCollector(Collector):
             yield counter
         yield _gauge("phoenix_last_reconcile_seconds", "duration of the last converge",
                      stats.get("last_reconcile_s", 0.0))
+        yield from self._outbox()
+
+    def _outbox(self) -> Iterator[Metric]:
+        """Each outbox consumer's backlog (notification targets, deploy statuses), from its cursor."""
+        pending = GaugeMetricFamily("phoenix_outbox_pending_events",
+                                    "events an outbox consumer has not handled yet", labels=["consumer"])
+        age = GaugeMetricFamily("phoenix_outbox_oldest_pending_seconds",
+                                "age of the oldest event an outbox consumer has not handled (0 when none)",
+                                labels=["consumer"])
+        now = self.clock()
+        for backlog in self.store.outbox_backlog():
+            pending.add_metric([backlog.consumer], float(backlog.pending))
+            oldest = backlog.oldest_at
+            age.add_metric([backlog.consumer], max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+        yield pending
+        yield age
 
 
 def _gauge(name: str, help_text: str, value: float | bool) -> GaugeMetricFamily:

@@ -248,6 +248,7 @@ class Queued(Answer):
     request: str | None = Field(None, description="the request's id: `GET /api/v1/requests/{id}` says what "
                                 "became of it")
     warning: str | None = Field(None, description="only on a rollback that restores data")
+    targets: list[str] | None = Field(None, description="only on a sync of some resources: those resources")
 
 
 class ReviewQueued(Answer):

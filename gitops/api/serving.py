@@ -36,6 +36,17 @@ class ReadTimeoutH11(H11Protocol):
         super().on_response_complete()
         self._arm()
 
+    def shutdown(self) -> None:
+        """The server stops: a response still being streamed (the live event stream, `gitops.api.live`) is
+        cut as if its client had left, so the shutdown (and the controller's stop, in the lifespan) does not
+        wait for the graceful timeout; the browser reconnects to whoever serves next. A response not yet
+        started, or done, ends as uvicorn ends it."""
+        cycle = self.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self.transport.close()
+            return
+        super().shutdown()
+
     def connection_lost(self, exc: Exception | None) -> None:
         timer: asyncio.TimerHandle | None = getattr(self, "_head_timer", None)
         if timer is not None:

@@ -5,8 +5,8 @@ Used by `gitops.api.routes.pages`. `render(name, **values)` renders one page; th
 `base.html` and share the macros of `macros.html` (buttons, problems, plans, apply results). The style
 and the only scripts are files in `gitops/api/static` (nothing from a CDN, no build step, no inline
 script): `actions.js` asks for the API token once per browser session (kept in sessionStorage, never in
-a cookie or URL), confirms anything destructive, posts to the API and shows the answer; `refresh.js`
-refreshes the dashboard's tables every 5 seconds.
+a cookie or URL), confirms anything destructive, posts to the API and shows the answer; `live.js`
+follows the live event stream (`GET /api/v1/live`) and swaps the parts of a page that changed.
 """
 
 from __future__ import annotations

@@ -51,6 +51,8 @@ class Decision:
 
 
 def decide(work: Work, facts: Facts) -> Decision:
+    if work.targets and not (work.revision or work.force):
+        return _targeted(work, facts)
     if work.revision:
         if facts.requested is None:
             return _otherwise(work, facts, facts.requested_error or f"{work.revision} is unknown")
@@ -98,3 +100,12 @@ def _otherwise(work: Work, facts: Facts, reason: str, *, pin: bool = False, unpi
            else "suspended" if facts.suspended else "outside the sync windows")
     return Decision("drift-check", facts.applied, reason, policy=policies.self_heal(heal=not why, not_healed=why),
                     pin=pin, unpin=unpin, phase="suspended" if facts.suspended else "idle")
+
+
+def _targeted(work: Work, facts: Facts) -> Decision:
+    """A sync of some resources: the applied revision for them and what they depend on, asked for (so
+    even when suspended or outside the windows); a new head waits for its own apply."""
+    if facts.applied is None:
+        return Decision("nothing", reason="nothing applied yet: sync the whole estate first")
+    return Decision("drift-check", facts.applied, f"sync of {', '.join(work.targets)}",
+                    policy=policies.sync_targets(work.targets), phase="suspended" if facts.suspended else "idle")

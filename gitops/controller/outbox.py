@@ -111,18 +111,22 @@ class OutboxDispatcher:
 
     def prime(self) -> None:
         """Give every new consumer its cursor at the newest event, so it gets what happens from now on
-        (called at start, before the loop can record anything)."""
+        (called at start, before the loop can record anything). The cursors of consumers no longer
+        configured are dropped: their backlog would only grow (and keep the outbox-backlog alert firing)."""
+        gone = self.store.forget_outbox_cursors(c.consumer for c in self.consumers)
+        if gone:
+            log.info("outbox: forgot the cursors of %s (no longer configured)", ", ".join(gone))
         for consumer in self.consumers:
             if self.store.outbox_cursor(consumer.consumer) is None:
                 self.store.set_outbox_cursor(consumer.consumer, self.store.latest_event_id())
 
     def start(self) -> None:
-        if not self.consumers:
-            return
         try:
             self.prime()
         except errors.StoreError as exc:
             log.warning("outbox: the ledger is unreachable: %s", exc)
+        if not self.consumers:
+            return
         self._thread = threading.Thread(target=self.run, name="phoenix-outbox", daemon=True)
         self._thread.start()
 

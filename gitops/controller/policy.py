@@ -23,6 +23,7 @@ class Policy:
     writes_status: bool = True  # the revision's status follows the run; a self-heal leaves it `applied`
     heal: bool = True  # self-heal: correct the drift found (False: record it only)
     not_healed: str = ""  # self-heal: why the drift is not corrected when `heal` is False
+    targets: frozenset[str] = frozenset()  # a targeted sync: only these and what they depend on (empty: all)
 
     @property
     def self_heal(self) -> bool:
@@ -45,3 +46,9 @@ AUTO_ROLLBACK = Policy("auto-rollback", "rollback")  # never rolls back itself: 
 def self_heal(*, heal: bool, not_healed: str = "") -> Policy:
     """The applied revision again, because the live state drifted from it."""
     return Policy("self-heal", "drift", writes_status=False, heal=heal, not_healed=not_healed)
+
+
+def sync_targets(targets: tuple[str, ...] | frozenset[str]) -> Policy:
+    """An operator's sync of some resources (the dashboard's per-resource button): the applied revision
+    again, for those resources and what they depend on only; a self-heal run of its own, asked for."""
+    return Policy("self-heal", "manual", writes_status=False, heal=True, targets=frozenset(targets))

@@ -299,7 +299,7 @@ class Reconciler:
             self.recorder.drift(found)
             self.recorder.phase(idle_phase)
             return Outcome("none", sha, "in sync")
-        targets = found.drifted_targets
+        targets = attempt.corrected()
         began = attempt.run_id is not None  # a correction run began: something may be applied
         if began:
             reason = ""

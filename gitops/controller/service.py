@@ -102,7 +102,7 @@ class Service:
             self.outbox.wake.set()
             return
         self.store.queue_request(trigger.kind, revision=trigger.revision, restore_data=trigger.restore_data,
-                                 source=trigger.source, request=trigger.request)
+                                 source=trigger.source, request=trigger.request, targets=trigger.targets)
 
     def review(self, event: PullRequestEvent) -> bool:
         """Queue a read-only review of a pull request (any replica reviews: nothing is applied);
@@ -217,7 +217,7 @@ class Service:
             log.error("ledger unreachable: %s", exc)
             return []
         out = [t for r in taken
-               if (t := handed_over(r.kind, r.revision, r.restore_data, r.source, r.request)) is not None]
+               if (t := handed_over(r.kind, r.revision, r.restore_data, r.source, r.request, r.targets)) is not None]
         if out:
             log.info("%d request(s) handed over by followers", len(out))
         return out

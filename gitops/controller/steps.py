@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,14 @@ class Attempt:
     drift: drift.DriftReport | None = None  # after the apply
     snapshot: str | None = None
     run_id: int | None = None
+    targets: list[str] = field(default_factory=list)  # a targeted sync: the resources asked for
 
     def result_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"previous": self.previous, "snapshot": self.snapshot, "trigger": self.trigger}
+        if self.targets:
+            out["targets"] = self.targets
         if self.found is not None:
-            out["drift"] = self.found.drifted_targets
+            out["drift"] = self.corrected()
         if self.restore is not None:
             out["restore"] = self.restore.to_dict()
         if self.result is not None:
@@ -82,6 +85,14 @@ class Attempt:
             out["remaining"] = [{"target": r.target, "state": r.state, "actions": r.actions}
                                 for r in self.drift.resources if r.state in ("drifted", "missing")]
         return out
+
+    def corrected(self) -> list[str]:
+        """The drifted resources a self-heal run corrects: all of them, or those of a targeted sync's plan."""
+        found = self.found.drifted_targets if self.found is not None else []
+        if not self.targets or self.run is None:
+            return found
+        touched = {a.target for a in self.run.plan.actions} | set(self.targets)
+        return [t for t in found if t in touched]
 
     def validation_errors(self, limit: int = 5) -> list[str]:
         found = (self.validation or {}).get("errors") or []
@@ -160,12 +171,16 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     if policy.self_heal:
         attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,
                                       now=ctx.clock())
-        if not attempt.found.drifted:
+        if policy.targets:  # a targeted sync: the rest of the plan is left for another day
+            attempt.run.plan = attempt.run.plan.only(policy.targets)
+            attempt.targets = sorted(policy.targets)
+        drifted = attempt.corrected()
+        if not drifted:
             attempt.plan = attempt.run.plan.to_dict()
             return Stop("in-sync", "in sync")
         known = {(p.target, p.message) for p in attempt.run.plan.errors}
         attempt.run.plan.errors += [p for p in attempt.session.unresolvable_secrets(
-            attempt.estate, options, attempt.found.drifted_targets) if (p.target, p.message) not in known]
+            attempt.estate, options, drifted) if (p.target, p.message) not in known]
     shown = attempt.run.plan.to_dict()
     if attempt.restore_data:
         shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":

@@ -28,6 +28,7 @@ class Trigger:
     restore_data: bool = False
     source: str = ""  # who asked: `api`, `github`, `timer`...
     request: str = ""  # the API's id for this request: its outcome is recorded (`request-done`) for `--wait`
+    targets: tuple[str, ...] = ()  # `manual` only: sync these resources (and what they depend on), not all
 
 
 @dataclass
@@ -44,10 +45,11 @@ class Work:
     suspend: bool | None = None  # True: suspend; False: resume (unpin, unsuspend); None: unchanged
     kinds: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # the ids of the API requests in the burst
+    targets: tuple[str, ...] = ()  # a targeted sync of these resources (a full sync in the burst wins)
 
     @property
     def empty(self) -> bool:
-        return not (self.fetch or self.drift_check or self.revision or self.suspend is not None)
+        return not (self.fetch or self.drift_check or self.revision or self.suspend is not None or self.targets)
 
 
 def coalesce(triggers: Iterable[Trigger]) -> Work:
@@ -67,6 +69,8 @@ def coalesce(triggers: Iterable[Trigger]) -> Work:
             work.drift_check = True
             if not work.kinds[:-1]:
                 work.trigger = "drift"
+        elif t.kind == "manual" and t.targets:
+            work.targets = tuple(dict.fromkeys(work.targets + t.targets))
         elif t.kind == "manual":
             work.fetch = work.force = True
             work.trigger = "manual"
@@ -89,12 +93,13 @@ def coalesce(triggers: Iterable[Trigger]) -> Work:
 
 
 def handed_over(kind: str, revision: str | None, restore_data: bool, source: str,
-                request: str = "") -> Trigger | None:
+                request: str = "", targets: tuple[str, ...] = ()) -> Trigger | None:
     """The trigger a follower kept in the ledger (None for a kind this version does not know)."""
     if kind not in TRIGGER_KINDS:
         return None
     return Trigger(cast(TriggerKind, kind), revision=revision, restore_data=restore_data,
-                   source=f"{source} (via a follower)", request=request)
+                   source=f"{source} (via a follower)", request=request,
+                   targets=targets if kind == "manual" else ())
 
 
 class TriggerQueue:

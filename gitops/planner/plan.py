@@ -8,6 +8,7 @@ sent (secret values stay `${secret:NAME}` references until the executor resolves
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -115,6 +116,30 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not self.actions and not self.errors
+
+    def closure(self, targets: Iterable[str]) -> set[str]:
+        """`targets` and every target their actions depend on, transitively (what a targeted sync touches)."""
+        wanted = set(targets)
+        grown = True
+        while grown:
+            before = len(wanted)
+            for action in self.actions:
+                if action.target in wanted:
+                    wanted.update(action.depends_on)
+            grown = len(wanted) > before
+        return wanted
+
+    def only(self, targets: Iterable[str]) -> Plan:
+        """The part of this plan for `targets` and what they depend on: their actions in the same order,
+        their errors and warnings, and the errors not about any one resource (they block every apply)."""
+        wanted = self.closure(targets)
+
+        def kept(problem: Problem) -> bool:
+            return problem.target in wanted or "/" not in problem.target  # `*`, `hypervisor`: about everything
+
+        return Plan(actions=[a for a in self.actions if a.target in wanted],
+                    errors=[p for p in self.errors if kept(p)], warnings=[p for p in self.warnings if kept(p)],
+                    pending=[t for t in self.pending if t in wanted])
 
     def to_dict(self) -> dict[str, Any]:
         return {

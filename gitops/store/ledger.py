@@ -280,13 +280,14 @@ class Store:
     # -- requests (the replicas' hand-over queue) -------------------------------------------
 
     def queue_request(self, kind: str, *, revision: str | None = None, restore_data: bool = False,
-                      source: str = "", request: str = "") -> records.RequestRecord:
+                      source: str = "", request: str = "", targets: Iterable[str] = ()) -> records.RequestRecord:
         """Keep a trigger for the leader (this replica is a follower)."""
         if not kind or len(kind) > 16:
             raise ValueError("a request kind is 1 to 16 characters")
+        wanted = [str(t) for t in targets]
         with self._write() as session:
             row = tables.Request(at=self._clock(), kind=kind, revision=revision, restore_data=restore_data,
-                                 source=source[:64], request_id=request[:16] or None)
+                                 source=source[:64], request_id=request[:16] or None, targets=wanted or None)
             session.add(row)
             session.flush()
             return _request(row)
@@ -387,6 +388,28 @@ class Store:
             elif event_id > row.event_id:
                 row.event_id = event_id
                 row.updated_at = self._clock()
+
+    def outbox_backlog(self) -> list[records.OutboxBacklog]:
+        """Every consumer's backlog: the events after its cursor and the time of the oldest (for metrics)."""
+        with self._read() as session:
+            cursors = list(session.scalars(select(tables.OutboxCursor).order_by(tables.OutboxCursor.consumer)))
+            out = []
+            for row in cursors:
+                pending, oldest = session.execute(
+                    select(func.count(tables.Event.id), func.min(tables.Event.at))
+                    .where(tables.Event.id > row.event_id)).one()
+                out.append(records.OutboxBacklog(row.consumer, int(row.event_id), int(pending or 0),
+                                                 oldest))
+            return out
+
+    def forget_outbox_cursors(self, keep: Iterable[str]) -> list[str]:
+        """Drop the cursors of consumers not in `keep` (targets no longer configured); their names."""
+        kept = set(keep)
+        with self._write() as session:
+            gone = [row for row in session.scalars(select(tables.OutboxCursor)) if row.consumer not in kept]
+            for row in gone:
+                session.delete(row)
+            return [row.consumer for row in gone]
 
     # -- controller state --------------------------------------------------------------------
 
@@ -544,8 +567,10 @@ def _revision(row: tables.Revision) -> records.RevisionRecord:
 
 
 def _request(row: tables.Request) -> records.RequestRecord:
+    targets = row.targets if isinstance(row.targets, list) else []
     return records.RequestRecord(id=row.id, at=row.at, kind=row.kind, revision=row.revision,
-                                 restore_data=row.restore_data, source=row.source, request=row.request_id or "")
+                                 restore_data=row.restore_data, source=row.source, request=row.request_id or "",
+                                 targets=tuple(str(t) for t in targets))
 
 
 def _run(row: tables.Run) -> records.RunRecord:

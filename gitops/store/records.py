@@ -82,6 +82,7 @@ class RequestRecord:
     restore_data: bool = False
     source: str = ""
     request: str = ""  # the API's id of the request
+    targets: tuple[str, ...] = ()  # a sync of these resources only
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,16 @@ class EventRecord:
     message: str
     revision: str | None = None
     data: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """How far one outbox consumer is behind: events after its cursor, and when the oldest was written."""
+
+    consumer: str
+    cursor: int
+    pending: int
+    oldest_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,7 @@ class Request(Base):
     restore_data: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(64), default="")
     request_id: Mapped[str | None] = mapped_column(String(16))  # the API's id of the request (`--wait`)
+    targets: Mapped[Any | None] = mapped_column(JsonData)  # a sync of some resources only (a list of targets)
     taken_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, index=True)
     taken_by: Mapped[str | None] = mapped_column(String(255))
 

@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from gitops.api.app import create_app
-from gitops.controller.triggers import Trigger
+from gitops.controller.triggers import Trigger, handed_over
 from gitops.settings import Settings
 from gitops.source import PullRequestEvent
 from gitops.store import Store, open_store
@@ -194,3 +194,23 @@ def test_dashboard_in_a_browser(store: Store, controller: FakeController, client
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_a_sync_of_some_resources(store: Store, controller: FakeController, client_for) -> None:
+    with client_for(store, controller) as api:
+        answer = api.post("/api/v1/sync", headers=AUTH, json={"targets": ["lxc/101", "lxc/101"]})
+        assert answer.status_code == 202 and answer.json()["targets"] == ["lxc/101"]
+        assert controller.triggers[-1] == Trigger("manual", source="api", targets=("lxc/101",))
+        unknown = api.post("/api/v1/sync", headers=AUTH, json={"targets": ["lxc/999"]})
+        assert unknown.status_code == 404 and "lxc/999" in unknown.json()["detail"]
+        both = api.post("/api/v1/sync", headers=AUTH, json={"targets": ["lxc/101"], "revision": SHA1})
+        assert both.status_code == 422
+        assert api.post("/api/v1/sync", json={"targets": ["lxc/101"]}).status_code == 401
+    assert len(controller.triggers) == 1
+
+
+def test_a_follower_hands_a_targeted_sync_over_as_one(store: Store) -> None:
+    store.queue_request("manual", source="api", targets=["lxc/101", "vm/1001"])
+    [taken] = store.take_requests("leader")
+    trigger = handed_over(taken.kind, taken.revision, taken.restore_data, taken.source, taken.targets)
+    assert trigger is not None and trigger.targets == ("lxc/101", "vm/1001") and trigger.kind == "manual"

@@ -62,6 +62,8 @@ def test_the_login_page_in_a_browser(store: Store, controller: FakeController, c
 
     if not Path("/usr/bin/chromium").is_file():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from tests.browsing import axe_violations
+
     problems: list[str] = []
     with client_for(store, controller, api_read_token=SecretStr(READ)) as api, \
             sync_api.sync_playwright() as playwright:
@@ -70,13 +72,17 @@ def test_the_login_page_in_a_browser(store: Store, controller: FakeController, c
         try:
             page = browser.new_page()
             page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "401" not in m.text
+                    else None)
             page.goto(f"{api.base_url}/revisions/{SHA1}")
+            assert axe_violations(page) == []
             page.fill("#token", "not-the-token")
             page.click("#login")
             assert page.locator("#refused").is_visible()
             page.fill("#token", READ)
             page.click("#login")
             assert "first" in page.locator("#facts").inner_text()
+            assert axe_violations(page) == []
             page.screenshot(path=str(tmp_path / "after-login.png"), full_page=True)
         finally:
             browser.close()

@@ -63,7 +63,7 @@ def test_history_shows_drift_corrections_under_their_revision(store: Store, serv
 def test_the_dashboard_lists_the_runs(store: Store, serve_app) -> None:  # type: ignore[no-untyped-def]
     with serve_app(create_app(store, FakeController(), Settings())) as api:
         page = api.get("/").text
-    runs = page.split("<table id='runs'>", 1)[1].split("</table>", 1)[0]
+    runs = page.split("<table id='runs' tabindex='0'>", 1)[1].split("</table>", 1)[0]
     assert runs.count("<tr>") == 4  # the header and three runs
     assert "self-heal" in runs and "not-corrected" in runs and "lxc/102" in runs
     assert "secret &#39;x&#39; is not set" in runs  # escaped (by the template)

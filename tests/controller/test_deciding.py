@@ -86,3 +86,17 @@ def test_a_rollback_with_data_and_auto_rollback_settings_reach_the_policy() -> N
     assert decision.unpin_if_rejected and not decision.supersede_on_success
     applied = decide(work(Trigger("poll")), Facts(applied=A, head=B, statuses={B: "pending"}))
     assert applied.policy is not None and applied.policy.roll_back_on_failure and applied.supersede_on_success
+
+
+def test_a_sync_of_some_resources_is_a_targeted_correction_of_the_applied_revision() -> None:
+    facts = Facts(applied=A, head=B, statuses={A: "applied", B: "pending"}, suspended=True)
+    decision = decide(work(Trigger("manual", targets=("lxc/101",))), facts)
+    assert (decision.do, decision.target) == ("drift-check", A)  # the suspended head waits
+    assert decision.policy is not None and decision.policy.heal and decision.policy.kind == "self-heal"
+    assert decision.policy.targets == {"lxc/101"} and decision.policy.trigger == "manual"
+    # two buttons in one burst: both resources; a full sync in the same burst wins
+    both = work(Trigger("manual", targets=("lxc/101",)), Trigger("manual", targets=("vm/1001", "lxc/101")))
+    assert both.targets == ("lxc/101", "vm/1001") and not both.force
+    full = decide(work(Trigger("manual", targets=("lxc/101",)), Trigger("manual")), facts)
+    assert full.policy is not None and not full.policy.targets and full.do == "converge"
+    assert decide(work(Trigger("manual", targets=("lxc/101",))), Facts()).do == "nothing"

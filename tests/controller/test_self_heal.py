@@ -12,7 +12,7 @@ from gitops import events
 from gitops.controller.triggers import Trigger
 from gitops.drivers.proxmox.connection import connect
 from tests.controller.conftest import Ctl
-from tests.controller.support import small_estate
+from tests.controller.support import estate_with_api, small_estate
 
 
 def live_config(ctl: Ctl, vmid: int = 101) -> dict[str, Any]:
@@ -150,3 +150,28 @@ def test_an_apply_records_a_run_and_the_previous_revision_and_snapshot_as_column
     kinds = [(r.revision, r.kind, r.status) for r in ctl.store.list_runs()]
     assert kinds == [(second, "apply", "applied"), (first, "apply", "applied")]
     assert ctl.store.get_state().branch_head == second
+
+
+def test_a_sync_of_one_resource_corrects_only_it(ctl: Ctl) -> None:
+    sha = ctl.remote.commit(estate_with_api(memory=512), "two clones")
+    ctl.run()
+    set_live(ctl, 101, memory=2000)
+    set_live(ctl, 102, memory=3000)
+    ctl.run(Trigger("suspend"))  # a sync asked for is honoured even when suspended
+
+    outcome = ctl.run(Trigger("manual", targets=("lxc/101",), source="api"))
+
+    assert outcome.action == "healed" and outcome.detail == "lxc/101"
+    assert live_config(ctl, 101)["memory"] == 512
+    assert live_config(ctl, 102)["memory"] == 3000  # not asked for: left as it is
+    [run] = ctl.store.list_runs(kind="self-heal")
+    assert (run.revision, run.status, run.trigger) == (sha, "applied", "manual")
+    assert run.result["targets"] == ["lxc/101"] and run.result["drift"] == ["lxc/101"]
+    assert {a["target"] for a in run.plan["actions"]} == {"lxc/101"}
+    assert {o["target"] for o in run.result["apply"]["outcomes"]} == {"lxc/101"}
+    states = {r.target: r.state for r in ctl.store.get_state().drift_report.resources}  # type: ignore[union-attr]
+    assert states["lxc/101"] == "in_sync" and states["lxc/102"] == "drifted"
+
+    # a resource already in sync: nothing applied, no run
+    assert ctl.run(Trigger("manual", targets=("lxc/101",), source="api")).detail == "in sync"
+    assert len(ctl.store.list_runs(kind="self-heal")) == 1

@@ -148,3 +148,11 @@ def test_a_crashing_target_does_not_starve_the_others(store: Store, receiver: Re
     assert dispatcher.run_once() == 1
     assert [d.json["message"] for d in receiver.deliveries] == ["one applied"]
     assert (store.outbox_cursor("notify:broken") or 0) < store.latest_event_id()  # kept for another try
+
+
+def test_a_target_no_longer_configured_loses_its_cursor(store: Store, receiver: Receiver) -> None:
+    store.add_event("applied", "before")
+    store.set_outbox_cursor("notify:removed", 0)  # a target an earlier configuration had
+    OutboxDispatcher(store, [webhook(receiver)]).prime()
+    assert store.outbox_cursor("notify:removed") is None  # its backlog would grow for ever otherwise
+    assert [b.consumer for b in store.outbox_backlog()] == [webhook(receiver).consumer]

@@ -45,7 +45,7 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
                 "alembic_version"} <= names
         head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == head == "0007_request_ids"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0008"
     finally:
         engine.dispose()
 
@@ -459,3 +459,17 @@ def test_outbox_cursors_remember_and_never_move_back(store: Store) -> None:
     store.set_outbox_cursor("notify:x", first.id)
     assert store.outbox_cursor("notify:x") == second.id == store.latest_event_id()
     assert store.events_after(second.id) == []
+
+
+def test_outbox_backlog_counts_what_each_consumer_has_left(store: Store, clock: FakeClock) -> None:
+    first = store.add_event("applied", "one")
+    clock.advance(30)
+    store.add_event("failed", "two", level="error")
+    store.set_outbox_cursor("notify:late", first.id)
+    store.set_outbox_cursor("notify:done", store.latest_event_id())
+    backlog = {b.consumer: b for b in store.outbox_backlog()}
+    assert (backlog["notify:late"].pending, backlog["notify:done"].pending) == (1, 0)
+    assert backlog["notify:late"].oldest_at == clock.now  # the second event's time, as an aware datetime
+    assert backlog["notify:done"].oldest_at is None
+    assert store.forget_outbox_cursors(["notify:done"]) == ["notify:late"]
+    assert [b.consumer for b in store.outbox_backlog()] == ["notify:done"]

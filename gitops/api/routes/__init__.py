@@ -2,6 +2,7 @@
 
     health      /healthz, /readyz, /metrics
     state       /api/v1/status, /api/v1/resources
+    live        /api/v1/live: server-sent events from the outbox (the pages follow it)
     history     /api/v1/revisions, /api/v1/revisions/{sha}, /api/v1/reviews/{sha}
     runs        /api/v1/runs, /api/v1/provisioning, /api/v1/events
     writes      /api/v1/sync, /api/v1/rollback, /api/v1/suspend, /api/v1/resume (the bearer token)
@@ -13,7 +14,8 @@
 
 from __future__ import annotations
 
-from gitops.api.routes import docs, health, history, pages, requests, runs, state, webhooks, writes
+from gitops.api.routes import docs, health, history, live, pages, requests, runs, state, webhooks, writes
 
-ROUTERS = [health.router, state.router, history.router, runs.router, writes.router, requests.router, webhooks.router,
+ROUTERS = [health.router, state.router, live.router, history.router, runs.router, writes.router, requests.router,
+           webhooks.router,
            pages.router, docs.router]

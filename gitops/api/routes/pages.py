@@ -2,7 +2,8 @@
 read token for a session cookie when PHOENIX_API_READ_TOKEN is set.
 
 Pages come from the templates of `gitops.api.views`; each answer carries a Content-Security-Policy that
-allows this controller's own scripts and styles only. The dashboard is rendered once per ledger change
+allows this controller's own scripts and styles only. The dashboard and revision pages follow the live
+event stream (`gitops.api.live`): no polling, no reload. The dashboard is rendered once per ledger change
 (`gitops.api.readmodel`).
 """
 
@@ -24,6 +25,9 @@ router = APIRouter(tags=["dashboard"])
 HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 LOGIN = {"description": "a token is needed to read: the login form", **HTML}
 PAGE: dict[str, Any] = {"response_class": HTMLResponse, "responses": {401: LOGIN}}
+# What follows the live event stream (`gitops.api.live`; `static/live.js` swaps these ids).
+DASHBOARD_LIVE = ("status", "revisions", "runs", "resources", "events")
+REVISION_LIVE = ("facts", "checks", "events")
 
 
 def _html(body: str | bytes, status_code: int = 200) -> HTMLResponse:
@@ -42,9 +46,11 @@ def index(api: Context, request: Request) -> Response:
     store = api.store
 
     def render() -> bytes:
+        events = store.list_events(30)
         return views.render("dashboard.html", state=store.get_state(), revisions=store.list_revisions(25),
-                            runs=store.list_runs(10), events=store.list_events(30),
-                            resources=targetstates.read(store).resources).encode()
+                            runs=store.list_runs(10), events=events,
+                            resources=targetstates.read(store).resources,
+                            live=DASHBOARD_LIVE, after=max((e.id for e in events), default=0)).encode()
 
     return _login_needed(api, request) or _html(api.read_model.get("dashboard", store.write_version, render))
 
@@ -55,9 +61,9 @@ def revision_page(api: Context, sha: str, request: Request) -> Response:
     if (login := _login_needed(api, request)) is not None:
         return login
     record = api.known(sha)
-    refresh = 3 if record.status in ("pending", "applying") else None
     return _html(views.render("revision.html", record=record, events=api.store.list_events(100, revision=record.sha),
-                              refresh=refresh, rollback_refused=eligibility.rollback_offer(api.store, record)))
+                              rollback_refused=eligibility.rollback_offer(api.store, record),
+                              live=REVISION_LIVE, after=api.store.latest_event_id()))
 
 
 @router.get("/reviews/{sha}", **{**PAGE, "responses": {401: LOGIN, **problems(404)}})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from gitops.api.context import API, Context, write
+from gitops.api.context import API, Api, Context, write
 from gitops.api.models import Queued
 from gitops.controller import eligibility
 from gitops.controller.triggers import Trigger
@@ -16,6 +16,9 @@ router = APIRouter(prefix=API, tags=["writes"])
 
 class SyncBody(BaseModel):
     revision: str | None = Field(None, description="a commit to sync explicitly (lifts a rollback's pin)")
+    targets: list[str] = Field(default_factory=list, max_length=100,
+                               description="sync only these resources (`lxc/101`...) and what they depend on, "
+                                           "to the applied revision (a self-heal run of their own)")
 
 
 class RollbackBody(BaseModel):
@@ -25,11 +28,29 @@ class RollbackBody(BaseModel):
 
 @router.post("/sync", response_model=Queued, response_model_exclude_unset=True, **write(400, 404))
 def sync(api: Context, body: SyncBody | None = None) -> Queued:
-    """Reconcile now (the head of the branch, or the revision given)."""
+    """Reconcile now (the head of the branch, or the revision given); with `targets`, only those resources
+    and what they depend on, to the applied revision."""
     revision = body.revision if body else None
+    targets = tuple(dict.fromkeys(body.targets)) if body else ()
+    if targets:
+        if revision:
+            raise HTTPException(422, "give a revision or targets, not both")
+        _managed(api, targets)
     if revision:
         api.known(revision)
-    return api.enqueue(Trigger("manual", revision=revision, source="api"))
+    out = api.enqueue(Trigger("manual", revision=revision, source="api", targets=targets))
+    if targets:
+        out.targets = list(targets)
+    return out
+
+
+def _managed(api: Api, targets: tuple[str, ...]) -> None:
+    """404 unless every target is a resource of the last drift check (what the controller manages)."""
+    report = api.store.get_state().drift_report
+    known = {r.target for r in report.resources} if report is not None else set()
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        raise HTTPException(404, f"not a managed resource: {', '.join(t[:80] for t in unknown[:5])}")
 
 
 @router.post("/rollback", response_model=Queued, response_model_exclude_unset=True, **write(400, 404, 409))

@@ -1,0 +1,30 @@
+"""What the browser tests share: Debian's Chromium launched by Playwright, and an accessibility check of a
+page with axe-core 4.10.2 (vendored in tests/data/axe-core, injected into the page; nothing downloaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", "--no-first-run", "--disable-quic"]
+AXE = Path(__file__).resolve().parent / "data" / "axe-core" / "axe.min.js"
+AXE_VERSION = "4.10.2"
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page: Any) -> list[str]:
+    """The page's axe-core violations of serious or critical impact, one line each (rule, impact, where)."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # evaluated by the driver, not added as a script tag: the pages' Content-Security-Policy allows no
+        # inline script, and the test keeps that policy on (no bypass)
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+    assert page.evaluate("axe.version") == AXE_VERSION
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' '))}));
+    }""")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['nodes'])}" for v in found
+            if v["impact"] in BLOCKING]
