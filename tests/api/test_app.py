@@ -200,7 +200,9 @@ def test_a_sync_of_some_resources(store: Store, controller: FakeController, clie
     with client_for(store, controller) as api:
         answer = api.post("/api/v1/sync", headers=AUTH, json={"targets": ["lxc/101", "lxc/101"]})
         assert answer.status_code == 202 and answer.json()["targets"] == ["lxc/101"]
-        assert controller.triggers[-1] == Trigger("manual", source="api", targets=("lxc/101",))
+        sent = controller.triggers[-1]
+        assert sent == Trigger("manual", source="api", targets=("lxc/101",), request=sent.request)
+        assert sent.request  # every write has its request id (for `--wait`)
         unknown = api.post("/api/v1/sync", headers=AUTH, json={"targets": ["lxc/999"]})
         assert unknown.status_code == 404 and "lxc/999" in unknown.json()["detail"]
         both = api.post("/api/v1/sync", headers=AUTH, json={"targets": ["lxc/101"], "revision": SHA1})
@@ -212,5 +214,5 @@ def test_a_sync_of_some_resources(store: Store, controller: FakeController, clie
 def test_a_follower_hands_a_targeted_sync_over_as_one(store: Store) -> None:
     store.queue_request("manual", source="api", targets=["lxc/101", "vm/1001"])
     [taken] = store.take_requests("leader")
-    trigger = handed_over(taken.kind, taken.revision, taken.restore_data, taken.source, taken.targets)
+    trigger = handed_over(taken.kind, taken.revision, taken.restore_data, taken.source, targets=taken.targets)
     assert trigger is not None and trigger.targets == ("lxc/101", "vm/1001") and trigger.kind == "manual"

@@ -259,4 +259,4 @@ def test_after_a_failed_revision_resources_and_status_agree_on_every_target(
     assert any(line.startswith("lxc/102") and "failed" in line and second[:12] in line for line in text.splitlines())
     metrics = api.get("/metrics").text
     assert f'phoenix_resources{{state="failed"}} {float(counts["failed"])}' in metrics
-    assert "lxc/102" in api.get("/").text.split("<table id='resources'>", 1)[1]
+    assert "lxc/102" in api.get("/").text.split("<table id='resources'", 1)[1]

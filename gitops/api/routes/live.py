@@ -14,7 +14,10 @@ from gitops.api.live import LiveFeed, event_id
 router = APIRouter(prefix=API, tags=["state"])
 STREAM: dict[int | str, dict[str, Any]] = {200: {
     "description": "`text/event-stream`: `ledger` events (with ids), `state`, `hello`, `reset`",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+    "content": {"text/event-stream": {"schema": {
+        "type": "object", "description": "one server-sent event",
+        "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"},
+                       "retry": {"type": "integer"}}}}}}}
 
 
 @router.get("/live", response_class=StreamingResponse, **read(responses=STREAM))

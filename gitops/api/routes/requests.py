@@ -33,7 +33,7 @@ class RequestState(Answer):
     progress: dict[str, Any] | None = Field(None, description="not done yet: the running apply's progress")
 
 
-@router.get("/requests/{request_id}", response_model=RequestState, **read(422))
+@router.get("/requests/{request_id}", response_model=RequestState, **read())
 def request_state(api: Context, request_id: str = Path(pattern="^[0-9a-f]{16}$")) -> RequestState:
     """`done` with the outcome, or the progress of the apply running."""
     for event in api.store.list_events(SCAN):
