@@ -349,7 +349,8 @@ def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:
 
 
 # PHOENIX_* variables that are not settings: read by the CLI itself, or families of names.
-CLI_VARIABLES = ("PHOENIX_API_URL", "PHOENIX_DEMO_NODES")
+# read by the command line and the simulators (PHOENIX_PVE_RECORD: gitops.demo.request_log), not settings
+CLI_VARIABLES = ("PHOENIX_API_URL", "PHOENIX_DEMO_NODES", "PHOENIX_PVE_RECORD")
 VARIABLE_FAMILIES = ("PHOENIX_SECRET_",  # PHOENIX_SECRET_<NAME>: the value of ${secret:NAME}
                      "PHOENIX_TEST_")  # the test suite's own
 

@@ -66,7 +66,7 @@ def test_everything_reachable_is_one_ok_line_per_system(env: dict[str, str], tmp
     code, lines = check(env)
     assert code == 0, lines
     assert list(lines) == ["settings", "database", "proxmox", "git", "config", "portainer"]
-    assert lines["settings"].split()[1] == "ok"
+    assert lines["settings"].split()[1] == "ok", lines["settings"]
     assert "no ledger yet" in lines["database"] and not (tmp_path / "data" / "phoenix.db").exists()
     assert lines["proxmox"].split()[1] == "ok" and "node pve1, as phoenix@pve!gitops" in lines["proxmox"]
     assert lines["git"].split()[1] == "ok" and "branch main at" in lines["git"] and "the estate" in lines["git"]
