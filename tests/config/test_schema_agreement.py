@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from gitops.config import hostoptions
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, STACKS_FILE, VM_FILE
 from gitops.config.loading import load_estate
 from gitops.config.schema import json_schema
@@ -59,7 +60,10 @@ def assert_loads(name: str, document: Any) -> None:
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / name).write_text(json.dumps(document), encoding="utf-8")
         _, report = load_estate(folder)
-    problems = [str(p) for p in report.problems if p.file == name]
+    # Raw host option lines (lxc_options, pct_options, qm_options) are parsed at the model stage: their
+    # syntax, fstab mount entries and control characters by Unicode category are more than a JSON Schema
+    # pattern states, so the schema declares them as strings and only those codes may differ.
+    problems = [str(p) for p in report.problems if p.file == name and p.code not in hostoptions.CODES]
     assert problems == [], f"valid by the schema, refused by the validator: {problems}\n{json.dumps(document)[:2000]}"
 
 
