@@ -148,7 +148,8 @@ class OutboxDispatcher:
 
 
 def _quiet(event: EventRecord) -> bool:
-    """An event notifications skip (an event payload's `quiet`, see `gitops.events`): a retry's, an auto-rollback's step."""
+    """An event notifications skip (an event payload's `quiet`, see `gitops.events`): a retry's, an
+    auto-rollback's step."""
     return isinstance(event.data, dict) and event.data.get("quiet") is True
 
 
