@@ -13,7 +13,7 @@ from tests.e2e.conftest import Controller
 
 def test_serve_logs_the_checks_at_start(controller: Callable[..., Controller], remote: GitRemote) -> None:
     remote.commit({"README": "x\n"}, "first")
-    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="s").start()
+    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="hook-secret").start()
     wait_for(lambda: "check: portainer" in ctl.logs(), 30, 0.2, what="the start-up checks in the log")
     logs = ctl.logs()
     for system in ("settings", "database", "proxmox", "git"):
@@ -24,7 +24,7 @@ def test_serve_logs_the_checks_at_start(controller: Callable[..., Controller], r
 def test_serve_warns_about_a_variable_no_setting_reads(controller: Callable[..., Controller],
                                                        remote: GitRemote) -> None:
     remote.commit({"README": "x\n"}, "first")
-    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="s", PHOENIX_POLL_INTERVALL="5").start()
+    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="hook-secret", PHOENIX_POLL_INTERVALL="5").start()
     assert "warning: PHOENIX_POLL_INTERVALL is not a setting (did you mean PHOENIX_POLL_INTERVAL?)" in ctl.logs()
 
 
