@@ -61,13 +61,15 @@ def static_ip(guest: Any) -> str | None:
 
 
 def run_checks(estate: Estate, live: LiveState, *, sleep: Callable[[float], None] = time.sleep,
-               dial: Callable[[HealthCheck, str], str | None] | None = None) -> CheckReport:
-    """Running state of every non-template guest, then each health check (retried `retries` times)."""
+               dial: Callable[[HealthCheck, str], str | None] | None = None,
+               left_alone: frozenset[str] = frozenset()) -> CheckReport:
+    """Running state of every non-template guest, then each health check (retried `retries` times).
+    Guests the plan `left_alone` (their node is offline: a warning, not a failure) are not checked."""
     probe = dial or probe_once
     report = CheckReport()
     for ref in queries.all_guests(estate):
         guest = queries.effective(estate, ref)
-        if guest.is_template:
+        if guest.is_template or ref.target in left_alone:
             continue
         live_guest = live.guest(ref.vmid)
         status = live_guest.status if live_guest is not None else "missing"

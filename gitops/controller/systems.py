@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 # its factory here, e.g. `gitops.drivers.portainer.from_settings`; a factory imports its driver (and the
 # driver's libraries) only when the system is configured, so commands that need none stay quick to start.
 EXTRA_SYSTEMS: list[Callable[[Settings], Driver | None]] = [guests.from_settings, portainer.from_settings]
+OFFLINE = "node-offline"  # the plan's warning for a target whose node is offline: left alone until it is back
 DEFAULT_NODE = "pve1"  # a config-to-config plan's default node when PHOENIX_PVE_NODE is not set
 
 
@@ -235,7 +236,8 @@ class Session:
         """After an apply: plan again (what is left is drift), and run the post-apply checks."""
         after = self.read_and_plan(estate, options, check_secrets=False)
         found = drift.compare(estate, after.live, after.plan, revision=revision, now=now)
-        return Verified(after, found, checks.run_checks(estate, after.live, sleep=sleep, dial=dial))
+        offline = frozenset(w.target for w in after.plan.warnings if w.code == OFFLINE)
+        return Verified(after, found, checks.run_checks(estate, after.live, sleep=sleep, dial=dial, left_alone=offline))
 
 
 def config_facts(estate: Estate) -> tuple[int, dict[str, list[str]]]:
