@@ -14,10 +14,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gitops.config.estate import Estate
+from gitops.planner import details as described
 from gitops.planner import systems
+from gitops.planner.details import Detail
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
-from gitops.planner.plan import Plan
+from gitops.planner.plan import Action, Plan
 
 ResourceState = Literal["in_sync", "drifted", "missing", "pending"]
 CREATING = frozenset({"create", "clone", "download-template", "deploy", "register"})
@@ -41,6 +43,9 @@ class DriftReport(BaseModel):
     revision: str | None
     checked_at: dt.datetime | None = None  # always set by `compare`
     resources: list[Resource] = Field(default_factory=list)
+    # What the check saw of each resource (node, health, fields desired against live): kept with the report,
+    # read by the dashboard's resource and estate pages (`detail_of`, `details_of`); `parse` leaves it out.
+    details: dict[str, Detail] = Field(default_factory=dict)
 
     @property
     def drifted(self) -> bool:
@@ -63,6 +68,7 @@ class DriftReport(BaseModel):
             "drift": self.drifted,
             "counts": self.counts(),
             "resources": [r.model_dump() for r in self.resources],
+            "details": {t: d.model_dump(exclude_defaults=True) for t, d in self.details.items()},
         }
 
     @classmethod
@@ -75,16 +81,44 @@ class DriftReport(BaseModel):
         except ValidationError:
             return None
 
+    @staticmethod
+    def details_of(data: Any) -> dict[str, Detail]:
+        """Every resource's description in a stored report (empty for an older or foreign shape)."""
+        found = data.get("details") if isinstance(data, dict) else None
+        if not isinstance(found, dict):
+            return {}
+        out: dict[str, Detail] = {}
+        for target, value in found.items():
+            try:
+                out[str(target)] = Detail.model_validate(value)
+            except ValidationError:
+                continue
+        return out
+
+    @staticmethod
+    def detail_of(data: Any, target: str) -> Detail | None:
+        """One resource's description in a stored report, or None."""
+        found = data.get("details") if isinstance(data, dict) else None
+        value = found.get(target) if isinstance(found, dict) else None
+        try:
+            return Detail.model_validate(value) if isinstance(value, dict) else None
+        except ValidationError:
+            return None
+
 
 def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None,
             now: dt.datetime) -> DriftReport:
     """Each managed resource's state under `plan` (a plan of `estate` against `live`)."""
     by_target: dict[str, list[str]] = {}
+    acting: dict[str, list[Action]] = {}
     for action in plan.actions:
+        acting.setdefault(action.target, []).append(action)
         changed = ", ".join(c.field for c in action.changes)
         by_target.setdefault(action.target, []).append(f"{action.action}: {changed}" if changed else action.action)
     resources: list[Resource] = []
-    targets = systems.managed_targets(estate, live, PlanOptions(node=live.node))
+    options = PlanOptions(node=live.node)
+    targets = systems.managed_targets(estate, live, options)
+    known = systems.describe_targets(estate, live, options)
     for target in targets:
         actions = by_target.get(target, [])
         if target in plan.pending:
@@ -104,4 +138,5 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
     resources += [Resource(target=f"stack/{name}", state="pending", actions=waiting)
                   for name in sorted(estate.stacks.docker_stacks)
                   if not any(t == f"stack/{name}" or t.startswith(f"stack/{name}@") for t in targets)]
-    return DriftReport(revision=revision, checked_at=now, resources=resources)
+    details = {r.target: described.merged(known.get(r.target), acting.get(r.target, [])) for r in resources}
+    return DriftReport(revision=revision, checked_at=now, resources=resources, details=details)

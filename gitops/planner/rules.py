@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gitops.config.estate import Estate
+from gitops.planner.details import Detail
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan, System
@@ -31,4 +32,7 @@ class SystemRules:
     # Fill in this system's part of the live state a system converged to `estate` would report (the
     # "live" side of a config-to-config plan, `gitops.planner.systems.assumed_live`); None: nothing to add.
     assume: Callable[[Estate, PlanOptions, LiveState], None] | None = None
+    # Describe this system's targets for the dashboard (node, role, health, dependencies, fields desired
+    # against live); None: the plan's changes are all that is shown of them.
+    describe: Callable[[Estate, LiveState, PlanOptions], dict[str, Detail]] | None = None
 

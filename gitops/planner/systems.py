@@ -11,6 +11,7 @@ system adds its `SystemRules` here and nowhere else in the planner.
 from __future__ import annotations
 
 from gitops.config.estate import Estate
+from gitops.planner.details import Detail
 from gitops.planner.guests import provisioning
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
@@ -38,6 +39,15 @@ def plan_changes(estate: Estate, live: LiveState, options: PlanOptions) -> Plan:
 def managed_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
     """Every target the plan converges, system by system in `RULES` order."""
     return [target for rules in RULES for target in rules.targets(estate, live, options)]
+
+
+def describe_targets(estate: Estate, live: LiveState, options: PlanOptions) -> dict[str, Detail]:
+    """What each system says of its targets (`SystemRules.describe`), for the dashboard."""
+    out: dict[str, Detail] = {}
+    for rules in RULES:
+        if rules.describe is not None:
+            out.update(rules.describe(estate, live, options))
+    return out
 
 
 def assumed_live(estate: Estate, options: PlanOptions, *, nodes: list[str], assumed: str) -> LiveState:

@@ -15,7 +15,7 @@ from gitops.config.estate import Estate
 from gitops.planner.live import LiveGuest, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
-from gitops.planner.proxmox import assumed, migration, placement, pve_paths
+from gitops.planner.proxmox import assumed, describing, migration, placement, pve_paths
 from gitops.planner.proxmox.comparing import same
 from gitops.planner.proxmox.creating import (
     clone_action,
@@ -73,7 +73,8 @@ def guest_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list
     return targets + [d.target for d in desired_guests(estate, options.node)]
 
 
-RULES = SystemRules(system=PROXMOX, targets=guest_targets, plan=plan_guests, assume=assumed.assume)
+RULES = SystemRules(system=PROXMOX, targets=guest_targets, plan=plan_guests, assume=assumed.assume,
+                    describe=describing.describe)
 
 
 def _undeclared_source(d: DesiredGuest, live: LiveState, plan: Plan) -> DesiredGuest | None:

@@ -1,0 +1,63 @@
+"""The Proxmox rules' description of their targets (`SystemRules.describe`): each storage and guest with
+its node, role (template, clone, guest, storage), health (running, stopped, absent), what it depends on,
+and every managed field desired against live, compared as the planner compares them. Pure.
+"""
+
+from __future__ import annotations
+
+from gitops.config.estate import Estate
+from gitops.planner.details import Detail, FieldValue, text
+from gitops.planner.live import LiveState, LiveStorage
+from gitops.planner.options import PlanOptions
+from gitops.planner.proxmox.comparing import same
+from gitops.planner.proxmox.desired import DesiredGuest, desired_guests
+from gitops.planner.proxmox.hypervisor import storage_definitions
+
+
+def describe(estate: Estate, live: LiveState, options: PlanOptions) -> dict[str, Detail]:
+    """Storages and guests, by target."""
+    definitions = storage_definitions(estate)
+    out: dict[str, Detail] = {}
+    for sid, params in sorted(definitions.items()):
+        out[f"storage/{sid}"] = _storage(params, live.storages.get(sid))
+    desired = desired_guests(estate, options.node)
+    by_id = {d.vmid: d for d in desired}
+    for d in desired:
+        out[d.target] = _guest(d, live, by_id, definitions)
+    return out
+
+
+def _storage(params: dict[str, object], have: LiveStorage | None) -> Detail:
+    """A storage definition: only its content types are converged once it exists (as the planner does);
+    its other parameters are shown as the definition and the node have them."""
+    fields = [FieldValue(field="type", desired=text(params.get("type")), live=have.type if have else None,
+                         differs=have is None)]
+    for key, want in sorted(params.items()):
+        if key not in ("type", "content"):
+            fields.append(FieldValue(field=key, desired=text(want), live=text(have.config.get(key)) if have else None,
+                                     differs=have is None))
+    want_content = {c.strip() for c in str(params.get("content") or "").split(",") if c.strip()}
+    fields.append(FieldValue(field="content", desired=",".join(sorted(want_content)) or None,
+                             live=",".join(sorted(have.content)) if have else None,
+                             differs=have is None or bool(want_content) and want_content != have.content))
+    return Detail(role="storage", health="defined" if have else "absent", fields=fields)
+
+
+def _guest(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGuest],
+           storages: dict[str, dict[str, object]]) -> Detail:
+    guest = live.guest(d.vmid)
+    have = guest.config if guest is not None else {}
+    fields = [FieldValue(field="node", desired=d.node or None, live=guest.node if guest else None,
+                         differs=guest is None or bool(d.node) and d.node != guest.node)]
+    for key, want in sorted(d.config.items()):
+        secret = key in d.secret_keys
+        value = have.get(key)
+        fields.append(FieldValue(field=key, desired=text(want, secret=secret),
+                                 live=text(value, secret=secret and value not in (None, "")),
+                                 differs=guest is None or not same(d.kind, key, want, value)))
+    role = "template" if d.template else "clone" if d.clone_from is not None else "guest"
+    needs = [by_id[n].target for n in d.needs if n in by_id]
+    if d.storage and d.storage in storages:
+        needs.append(f"storage/{d.storage}")
+    return Detail(node=(guest.node if guest else d.node) or "", role=role,
+                  health=guest.status if guest is not None else "absent", depends_on=needs, fields=fields)
