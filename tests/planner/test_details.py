@@ -54,5 +54,6 @@ def test_secrets_are_masked() -> None:
     assert text("plain", secret=True) == "(secret)"
     assert text({"a": 1}) == '{"a": 1}'
     assert text(None) is None
-    shown = Detail(fields=[FieldValue(field="password", desired=text("${secret:x}"), live=text("hunter2", secret=True))])
+    shown = Detail(fields=[FieldValue(field="password", desired=text("${secret:x}"),
+                                      live=text("hunter2", secret=True))])
     assert "hunter2" not in shown.model_dump_json() and "x}" not in shown.model_dump_json()

@@ -9,13 +9,14 @@
     requests    /api/v1/requests/{id}: what became of a write (`--wait`)
     webhooks    /api/v1/webhooks/{provider} (a signature)
     pages       /, /revisions/{sha}, /reviews/{sha}, /login: the dashboard (HTML)
+    estate      /estate, /resources/{target}: the estate graph and one resource's page (HTML)
     docs        /docs, /redoc: OpenAPI's pages, their assets served from an installed package
 """
 
 from __future__ import annotations
 
-from gitops.api.routes import docs, health, history, live, pages, requests, runs, state, webhooks, writes
+from gitops.api.routes import docs, estate, health, history, live, pages, requests, runs, state, webhooks, writes
 
 ROUTERS = [health.router, state.router, live.router, history.router, runs.router, writes.router, requests.router,
            webhooks.router,
-           pages.router, docs.router]
+           pages.router, estate.router, docs.router]

@@ -30,14 +30,14 @@ DASHBOARD_LIVE = ("status", "revisions", "runs", "resources", "events")
 REVISION_LIVE = ("facts", "checks", "events")
 
 
-def _html(body: str | bytes, status_code: int = 200) -> HTMLResponse:
+def html(body: str | bytes, status_code: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status_code=status_code, headers={"Content-Security-Policy": views.CSP})
 
 
-def _login_needed(api: Api, request: Request) -> HTMLResponse | None:
+def login_needed(api: Api, request: Request) -> HTMLResponse | None:
     if auth.can_read(request, api.settings.api_read_token, api.settings.api_token):
         return None
-    return _html(views.render("login.html", target=request.url.path, refused=False), 401)
+    return html(views.render("login.html", target=request.url.path, refused=False), 401)
 
 
 @router.get("/", **PAGE)
@@ -52,16 +52,16 @@ def index(api: Context, request: Request) -> Response:
                             resources=targetstates.read(store).resources,
                             live=DASHBOARD_LIVE, after=max((e.id for e in events), default=0)).encode()
 
-    return _login_needed(api, request) or _html(api.read_model.get("dashboard", store.write_version, render))
+    return login_needed(api, request) or html(api.read_model.get("dashboard", store.write_version, render))
 
 
 @router.get("/revisions/{sha}", **{**PAGE, "responses": {401: LOGIN, **problems(404)}})
 def revision_page(api: Context, sha: str, request: Request) -> Response:
     """One revision: validation, plan as a diff, apply result with task logs, events, a rollback button."""
-    if (login := _login_needed(api, request)) is not None:
+    if (login := login_needed(api, request)) is not None:
         return login
     record = api.known(sha)
-    return _html(views.render("revision.html", record=record, events=api.store.list_events(100, revision=record.sha),
+    return html(views.render("revision.html", record=record, events=api.store.list_events(100, revision=record.sha),
                               rollback_refused=eligibility.rollback_offer(api.store, record),
                               live=REVISION_LIVE, after=api.store.latest_event_id()))
 
@@ -69,13 +69,13 @@ def revision_page(api: Context, sha: str, request: Request) -> Response:
 @router.get("/reviews/{sha}", **{**PAGE, "responses": {401: LOGIN, **problems(404)}})
 def review_page(api: Context, sha: str, request: Request) -> Response:
     """One pull request's review: validation and plan, read-only."""
-    if (login := _login_needed(api, request)) is not None:
+    if (login := login_needed(api, request)) is not None:
         return login
     found = review_event(api.store, sha)
     if found is None:
         raise HTTPException(404, f"no pull-request review of {sha}")
     data = found.data if isinstance(found.data, dict) else {}
-    return _html(views.render("review.html", review=data, head=str(data.get("head_sha") or "")[:12], at=found.at))
+    return html(views.render("review.html", review=data, head=str(data.get("head_sha") or "")[:12], at=found.at))
 
 
 FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
@@ -95,7 +95,7 @@ async def login(api: Context, request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/"  # only pages of this controller
     if token is None:
-        return _html(views.render("login.html", target=target, refused=True), 401)
+        return html(views.render("login.html", target=target, refused=True), 401)
     answer = RedirectResponse(target, status_code=303)
     lasts = int(api.settings.api_session_hours * 3600)
     answer.set_cookie(auth.SESSION_COOKIE, auth.session_value(token, int(time.time()) + lasts), max_age=lasts,

@@ -39,7 +39,7 @@ def _storage(params: dict[str, object], have: LiveStorage | None) -> Detail:
     want_content = {c.strip() for c in str(params.get("content") or "").split(",") if c.strip()}
     fields.append(FieldValue(field="content", desired=",".join(sorted(want_content)) or None,
                              live=",".join(sorted(have.content)) if have else None,
-                             differs=have is None or bool(want_content) and want_content != have.content))
+                             differs=have is None or (bool(want_content) and want_content != have.content)))
     return Detail(role="storage", health="defined" if have else "absent", fields=fields)
 
 
@@ -48,7 +48,7 @@ def _guest(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGuest],
     guest = live.guest(d.vmid)
     have = guest.config if guest is not None else {}
     fields = [FieldValue(field="node", desired=d.node or None, live=guest.node if guest else None,
-                         differs=guest is None or bool(d.node) and d.node != guest.node)]
+                         differs=guest is None or (bool(d.node) and d.node != guest.node))]
     for key, want in sorted(d.config.items()):
         secret = key in d.secret_keys
         value = have.get(key)
