@@ -124,8 +124,6 @@ def _node(target: str, details: dict[str, Detail], nodes: dict[str, str]) -> str
         detail = details.get(current)
         if detail is not None:
             todo += [t for t in detail.depends_on if not t.startswith("storage/")]
-    if target.startswith("firewall/node/"):
-        return target.removeprefix("firewall/node/")
     return ""
 
 

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from gitops import errors
 from gitops.settings import Settings
 from gitops.source import access
+from gitops.source.changes import FileChange, file_changes
 from gitops.source.exporting import DEFAULT_MAX_FILE_BYTES, export_tree
 
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
@@ -112,6 +113,13 @@ class ConfigRepo:
             token=settings.git_token, ssh_key=settings.git_ssh_key or None,
             max_file_bytes=settings.git_max_file_bytes, script_folders=("bin", settings.scripts_dir),
         )
+
+    @classmethod
+    def reader(cls, settings: Settings) -> ConfigRepo:
+        """The controller's clone, to read commits already fetched (the dashboard's diffs): no credentials,
+        since it never fetches, and no key file written."""
+        return cls(settings.git_url, settings.git_branch, settings.git_path, settings.data_dir / "repo",
+                   max_file_bytes=settings.git_max_file_bytes, script_folders=("bin", settings.scripts_dir))
 
     @property
     def git_dir(self) -> Path:
@@ -238,6 +246,19 @@ class ConfigRepo:
                     return target
                 raise errors.SourceError(f"cannot write the files of {commit.hexsha[:12]}: {exc}") from None
             return target
+
+    def changes(self, sha: str) -> list[FileChange]:
+        """What commit `sha` changed in the config folder against its first parent, file by file."""
+        with self._lock:
+            commit = self._resolve(sha)
+            parent = commit.parents[0] if commit.parents else None
+            old = None
+            if parent is not None:
+                try:
+                    old = self._config_tree(parent)
+                except errors.SourceError:  # the folder did not exist before this commit: all is added
+                    old = None
+            return file_changes(old, self._config_tree(commit), max_bytes=self.max_file_bytes)
 
     def _export(self, tree: git.Tree, into: Path, sha: str) -> None:
         export_tree(tree, into, max_file_bytes=self.max_file_bytes, script_folders=self.script_folders, commit=sha)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,7 +57,7 @@ def browser() -> Iterator[Any]:
 
 
 def test_estate_graph_resource_page_live_drift_and_targeted_sync(
-        ctl: Ctl, serve_app: Callable[..., httpx.Client], browser: Any) -> None:  # noqa: F811
+        ctl: Ctl, serve_app: Callable[..., httpx.Client], browser: Any, tmp_path: Path) -> None:  # noqa: F811
     settings = ctl.settings.model_copy(update={"poll_interval": 0.3, "drift_interval": DRIFT_INTERVAL,
                                                "self_heal": False, "api_token": SecretStr(TOKEN)})
     ctl.reconciler.settings = settings
@@ -84,6 +85,10 @@ def test_estate_graph_resource_page_live_drift_and_targeted_sync(
             assert box.count() == 1, target
             assert box.locator("span.state").inner_text() == state
         assert "node pve" in page.locator("#graph h2").first.inner_text()
+        on_node = page.locator("#graph section").first.inner_text()
+        assert "lxc/101" in on_node and "firewall/cluster" not in on_node
+        if "network/pve1" in targets:
+            assert "network/pve1" in on_node  # a node's networks go with the node
         assert page.evaluate(NO_OVERFLOW)
         assert axe_violations(page) == []
         page.fill("#search", "lxc/10")
@@ -129,6 +134,7 @@ def test_estate_graph_resource_page_live_drift_and_targeted_sync(
         page.wait_for_function("document.getElementById('state').innerText === 'in_sync'", timeout=30000,
                                polling=50)
         assert field_row(page, "memory") == ["512", "512", "no"]
+        assert page.evaluate(NO_OVERFLOW)  # the answer shown fits the phone too
         assert live_memory(ctl, 102) == 3000  # not asked for, not touched
         runs = ctl.store.list_runs(5)
         healed = next(r for r in runs if r.kind == "self-heal" and isinstance(r.result, dict)
@@ -137,6 +143,10 @@ def test_estate_graph_resource_page_live_drift_and_targeted_sync(
         assert live_memory(ctl, 900) != 3000  # the dependency was synced with it
         page.wait_for_function("document.getElementById('actions').innerText.includes('self-heal')", timeout=10000)
         assert axe_violations(page) == []
+        page.screenshot(path=str(tmp_path / "resource.png"), full_page=True)
+        page.goto(f"{api.base_url}/estate")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(path=str(tmp_path / "estate.png"), full_page=True)
         page.goto(f"{api.base_url}/resources/lxc/102")
         assert page.locator("#state").inner_text() == "drifted"
         assert page.goto(f"{api.base_url}/resources/lxc/999").status == 404

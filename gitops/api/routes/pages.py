@@ -16,10 +16,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from gitops import errors
 from gitops.api import auth, views
 from gitops.api.context import Api, Context, problems
 from gitops.api.routes.history import review_event
 from gitops.controller import eligibility, targetstates
+from gitops.source import ConfigRepo
+from gitops.source.changes import FileChange
 
 router = APIRouter(tags=["dashboard"])
 HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
@@ -61,9 +64,22 @@ def revision_page(api: Context, sha: str, request: Request) -> Response:
     if (login := login_needed(api, request)) is not None:
         return login
     record = api.known(sha)
-    return html(views.render("revision.html", record=record, events=api.store.list_events(100, revision=record.sha),
+    changes, unavailable = config_changes(api, record.sha)
+    return html(views.render("revision.html", record=record, changes=changes, changes_unavailable=unavailable,
+                              events=api.store.list_events(100, revision=record.sha),
                               rollback_refused=eligibility.rollback_offer(api.store, record),
                               live=REVISION_LIVE, after=api.store.latest_event_id()))
+
+
+def config_changes(api: Api, sha: str) -> tuple[list[FileChange], str]:
+    """What the commit changed in the config files against its parent, from this replica's clone; or why not."""
+    try:
+        with ConfigRepo.reader(api.settings) as repo:
+            if not (repo.git_dir / "HEAD").is_file():
+                return [], "this replica has no clone of the config repository yet"
+            return repo.changes(sha), ""
+    except (errors.SourceError, errors.NotFoundError) as exc:
+        return [], str(exc)
 
 
 @router.get("/reviews/{sha}", **{**PAGE, "responses": {401: LOGIN, **problems(404)}})

@@ -26,6 +26,7 @@ import ipaddress
 
 from gitops.config.estate import Estate
 from gitops.config.hypervisor import HostFirewall, HypervisorConfig
+from gitops.planner.details import Detail
 from gitops.planner.live import LiveClusterFirewall, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
@@ -213,4 +214,11 @@ def _lockout(estate: Estate, block: HostFirewall, rules: list[dict[str, str]], l
     return None
 
 
-RULES = SystemRules(system=PROXMOX, targets=targets, plan=plan)
+def describe_firewalls(estate: Estate, live: LiveState, options: PlanOptions) -> dict[str, Detail]:
+    """The cluster firewall (cluster-wide) and each node's host firewall, on that node."""
+    if firewall_block(estate.hypervisor) is None:
+        return {}
+    return {CLUSTER: Detail(role="firewall"), **{node_target(n): Detail(node=n, role="firewall") for n in live.nodes}}
+
+
+RULES = SystemRules(system=PROXMOX, targets=targets, plan=plan, describe=describe_firewalls)

@@ -18,6 +18,7 @@ from typing import Any
 
 from gitops.config.estate import Estate
 from gitops.config.hypervisor import HypervisorConfig
+from gitops.planner.details import Detail
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import PROXMOX, Action, ApiCall, FieldChange, Plan, Problem
@@ -130,4 +131,10 @@ def _shown(want: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in want.items())
 
 
-RULES = SystemRules(system=PROXMOX, targets=targets, plan=plan)
+def describe_networks(estate: Estate, live: LiveState, options: PlanOptions) -> dict[str, Detail]:
+    """Each node's networks, on that node (for the dashboard's graph)."""
+    return {f"network/{n}": Detail(node=n, role="network") for n in live.nodes} if desired_interfaces(
+        estate.hypervisor) else {}
+
+
+RULES = SystemRules(system=PROXMOX, targets=targets, plan=plan, describe=describe_networks)
