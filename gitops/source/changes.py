@@ -27,7 +27,8 @@ def blobs(tree: git.Tree | None) -> dict[str, git.Blob]:
     """Every file of `tree` by path (links and submodules left out)."""
     if tree is None:
         return {}
-    return {item.path[len(tree.path) + 1:] if tree.path else item.path: item for item in tree.traverse()
+    base = str(tree.path)
+    return {str(item.path)[len(base) + 1:] if base else str(item.path): item for item in tree.traverse()
             if isinstance(item, git.Blob)}
 
 
