@@ -57,3 +57,12 @@ def test_secrets_are_masked() -> None:
     shown = Detail(fields=[FieldValue(field="password", desired=text("${secret:x}"),
                                       live=text("hunter2", secret=True))])
     assert "hunter2" not in shown.model_dump_json() and "x}" not in shown.model_dump_json()
+
+
+def test_the_descriptions_are_kept_packed_and_read_back() -> None:
+    report = checked(edit_live=True)
+    stored = report.to_dict()
+    assert isinstance(stored["details"], str)  # compressed: the state row stays small
+    assert drift.DriftReport.details_of(stored) == report.details
+    assert drift.DriftReport.details_of({"details": "not base64!"}) == {}
+    assert drift.DriftReport.details_of({"details": "eJzLSM3JyQcABiwCFQ=="}) == {}  # text, not a mapping
