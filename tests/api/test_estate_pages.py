@@ -106,3 +106,10 @@ def test_the_page_button_is_the_api_targeted_sync(client: httpx.Client) -> None:
     assert answer.status_code == 202 and answer.json()["targets"] == ["lxc/101"]
     [trigger] = client.controller.triggers  # type: ignore[attr-defined]
     assert trigger.targets == ("lxc/101",)
+
+
+def test_a_revision_and_targets_together_are_a_validation_error(client: httpx.Client) -> None:
+    answer = client.post("/api/v1/sync", json={"revision": SHA, "targets": ["lxc/101"]}, headers=AUTH)
+    assert answer.status_code == 422
+    assert "not both" in answer.json()["detail"][0]["msg"]  # FastAPI's validation shape, as documented
+    assert client.controller.triggers == []  # type: ignore[attr-defined]

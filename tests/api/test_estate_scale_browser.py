@@ -76,8 +76,9 @@ def test_the_estate_page_at_a_thousand_guests(store: Store, serve_app) -> None: 
                 page.goto(f"{client.base_url}/estate", wait_until="load")
                 numbers.append(page.evaluate(TIMINGS))
             for n, label in zip(numbers, ("first", "second", "third"), strict=True):
+                paint = f"{n['paint']:.0f} ms" if n["paint"] else "not reported"
                 print(f"estate page, {n['boxes']} resources, {label} load: response {n['response']:.0f} ms, "
-                      f"first paint {'%.0f ms' % n['paint'] if n['paint'] else 'not reported'}, "
+                      f"first paint {paint}, "
                       f"load event end {n['load']:.0f} ms")
             managed = client.get("/api/v1/resources").json()["resources"]
             assert len([r for r in managed if r["target"].startswith("lxc/")]) == GUESTS

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gitops.api.context import API, Api, Context, write
 from gitops.api.models import Queued
@@ -15,10 +15,21 @@ router = APIRouter(prefix=API, tags=["writes"])
 
 
 class SyncBody(BaseModel):
+    # A revision and targets together are refused (422, in FastAPI's validation shape); the schema says so.
+    model_config = ConfigDict(json_schema_extra={"not": {
+        "required": ["revision", "targets"],
+        "properties": {"revision": {"type": "string"}, "targets": {"type": "array", "minItems": 1}}}})
+
     revision: str | None = Field(None, description="a commit to sync explicitly (lifts a rollback's pin)")
     targets: list[str] = Field(default_factory=list, max_length=100,
                                description="sync only these resources (`lxc/101`...) and what they depend on, "
                                            "to the applied revision (a self-heal run of their own)")
+
+    @model_validator(mode="after")
+    def _revision_or_targets(self) -> SyncBody:
+        if self.revision is not None and self.targets:
+            raise ValueError("give a revision or targets, not both")
+        return self
 
 
 class RollbackBody(BaseModel):
@@ -33,8 +44,6 @@ def sync(api: Context, body: SyncBody | None = None) -> Queued:
     revision = body.revision if body else None
     targets = tuple(dict.fromkeys(body.targets)) if body else ()
     if targets:
-        if revision:
-            raise HTTPException(422, "give a revision or targets, not both")
         _managed(api, targets)
     if revision:
         api.known(revision)
