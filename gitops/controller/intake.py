@@ -144,5 +144,5 @@ class Intake:
             requested=requested, requested_error=requested_error, statuses=statuses,
             window_open=self.settings.sync_allowed(self.clock()), self_heal=self.settings.self_heal,
             auto_rollback=self.settings.auto_rollback,
-            retry_due=backoff.due(state.extra.get("retry"), state.pinned_revision or head_sha or "", self.clock()),
+            retry_due=backoff.due(state.retry, state.pinned_revision or head_sha or "", self.clock()),
         )

@@ -155,8 +155,8 @@ class Reconciler:
             self.recorder.retrying_done()
         if outcome.action in ("failed", "rolled_back"):
             self._schedule_retry(decision.target)
-        elif outcome.action == "applied" and "retry" in self.store.get_state().extra:
-            self.store.update_state(extra={"retry": None})
+        elif outcome.action == "applied" and self.store.get_state().retry is not None:
+            self.store.update_state(retry=None)
         if outcome.action == "rejected" and decision.unpin_if_rejected:
             self.store.update_state(pinned_revision=None)
         if outcome.action == "applied" and decision.supersede_on_success:
@@ -167,20 +167,20 @@ class Reconciler:
     # -- failed revisions, tried again ------------------------------------------------------
 
     def _scheduled(self, sha: str) -> bool:
-        schedule = self.store.get_state().extra.get("retry")
-        return isinstance(schedule, dict) and schedule.get("sha") == sha
+        schedule = self.store.get_state().retry
+        return schedule is not None and schedule.sha == sha
 
     def _schedule_retry(self, sha: str) -> None:
         """Back off before trying the failed `sha` again (a newer head makes the schedule moot)."""
-        schedule = backoff.after_failure(self.store.get_state().extra.get("retry"), sha, self.clock(),
+        schedule = backoff.after_failure(self.store.get_state().retry, sha, self.clock(),
                                          self.settings.retry_interval, self.settings.retry_max_interval)
-        self.store.update_state(extra={"retry": schedule})
-        log.info("%s failed: trying again after %s", sha[:12], schedule["due_at"], extra={"revision": sha})
+        self.store.update_state(retry=schedule)
+        log.info("%s failed: trying again after %s", sha[:12], schedule.due_at.isoformat(), extra={"revision": sha})
 
     def _announce_retry(self, sha: str) -> int:
         """The retry event; returns how many attempts failed before this one."""
-        schedule = self.store.get_state().extra.get("retry") or {}
-        failures = int(schedule.get("attempt", 1))
+        schedule = self.store.get_state().retry
+        failures = schedule.attempt if schedule is not None else 1
         error = self.store.get_revision(sha).error or ""
         self.recorder.event(events.EventKind.RETRY,
                             f"trying {sha[:12]} again (attempt {failures + 1}) after: {error}",

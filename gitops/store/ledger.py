@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gitops import errors, secretvalues
 from gitops.config.secretrefs import SECRET_MASK
+from gitops.planner.documents import RetrySchedule
 from gitops.store import database, instances, leadership, records, tables
 
 Clock = Callable[[], dt.datetime]
@@ -496,6 +497,11 @@ class Store:
                 else:
                     merged[key] = value
             row.extra = merged
+        if "retry" in values:
+            retry = values.pop("retry")
+            row.retry_revision = retry.sha if retry is not None else None
+            row.retry_attempt = retry.attempt if retry is not None else None
+            row.retry_due_at = retry.due_at if retry is not None else None
         for name, value in values.items():
             setattr(row, name, value)
         row.updated_at = now
@@ -587,6 +593,12 @@ def _event(row: tables.Event) -> records.EventRecord:
     )
 
 
+def _retry(row: tables.State) -> RetrySchedule | None:
+    if row.retry_revision is None or row.retry_due_at is None:
+        return None
+    return RetrySchedule(sha=row.retry_revision, attempt=row.retry_attempt or 1, due_at=row.retry_due_at)
+
+
 def _state(row: tables.State) -> records.ControllerState:
     return records.ControllerState(
         applied_revision=row.applied_revision, target_revision=row.target_revision,
@@ -594,5 +606,5 @@ def _state(row: tables.State) -> records.ControllerState:
         last_drift=row.last_drift, last_drift_at=row.last_drift_at, phase=row.phase,
         last_error=row.last_error, last_poll_at=row.last_poll_at, leader_id=row.leader_id,
         leader_heartbeat_at=row.leader_heartbeat_at, updated_at=row.updated_at, branch_head=row.branch_head,
-        extra=dict(row.extra or {}),
+        retry=_retry(row), extra=dict(row.extra or {}),
     )

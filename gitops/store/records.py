@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from gitops.planner.documents import RetrySchedule
 from gitops.planner.drift import DriftReport
 
 RevisionStatus = Literal["pending", "rejected", "applying", "applied", "failed", "superseded", "rolled_back"]
@@ -126,6 +127,7 @@ class ControllerState:
     leader_heartbeat_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     branch_head: str | None = None  # the newest commit of the followed branch, as last fetched
+    retry: RetrySchedule | None = None  # a failed revision's next attempt (`gitops.controller.backoff`)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -45,7 +45,7 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
                 "alembic_version"} <= names
         head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == head == "0008"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0009"
     finally:
         engine.dispose()
 
