@@ -104,7 +104,7 @@ class Recorder:
             self.store.update_state(extra={"progress": None})
         if attempt.run_id is not None:
             self.store.finish_run(attempt.run_id, RUN_STATUS.get(status, "failed"), plan=attempt.plan,
-                                  result=attempt.result_dict(), error=error)
+                                  result=attempt.result_document(), error=error)
             if attempt.run is not None and attempt.result is not None:
                 self.store.record_steps(attempt.run_id, provisioned.step_records(attempt.run.plan, attempt.result))
         if policy.writes_status:
@@ -129,7 +129,7 @@ class Recorder:
                 fields["validation"] = attempt.validation
             if attempt.plan is not None:
                 fields["plan"] = attempt.plan
-            fields["result"] = attempt.result_dict()
+            fields["result"] = attempt.result_document()
             fields["previous_sha"] = attempt.previous
             fields["snapshot"] = attempt.snapshot
             payload = events.StatusChanged(status=status, error=error, trigger=attempt.trigger, run=attempt.run_id,

@@ -87,9 +87,10 @@ class ValidationReport(Document):
         return cls.model_validate(report.to_dict())
 
     @classmethod
-    def refused(cls, message: str, code: str = "") -> ValidationReport:
+    def refused(cls, message: str, code: str | None = None) -> ValidationReport:
         """A commit that could not be validated at all (no checkout, a broken file, a crash)."""
-        problem = ValidationProblem(code=code, message=message) if code else ValidationProblem(message=message)
+        problem = ValidationProblem(code=code, message=message) if code is not None else ValidationProblem(
+            message=message)
         return cls(valid=False, errors=[problem], warnings=[])
 
     def messages(self, limit: int = 5) -> list[str]:

@@ -80,6 +80,8 @@ def assert_first_release_history(store: Store) -> None:
     for record in revisions:
         old = next(r for r in v1.REVISIONS if r["sha"] == record.sha)
         got: dict[str, Any] = {name: getattr(record, name) for name in old if name != "id"}
+        for name in ("validation", "plan", "result"):  # typed when read, and the same JSON as stored
+            got[name] = got[name].stored() if got.get(name) is not None else got.get(name)
         assert got == {k: v for k, v in old.items() if k != "id"}
     events = store.list_events(limit=100)
     assert [(e.id, e.kind, e.revision, e.level, e.message, e.data, e.at) for e in reversed(events)] == [
@@ -92,7 +94,8 @@ def assert_first_release_history(store: Store) -> None:
     # the branch head the first release kept in `extra` (a later schema may give it a column of its own)
     head = getattr(state, "branch_head", None) or state.extra.get("last_seen")
     assert head == v1.SHA_SUPERSEDED
-    assert store.get_revision(v1.SHA_REJECTED[:8]).validation == v1.REVISIONS[1]["validation"]
+    rejected = store.get_revision(v1.SHA_REJECTED[:8]).validation
+    assert rejected is not None and rejected.stored() == v1.REVISIONS[1]["validation"]
 
     # and the upgraded ledger takes new writes (ids continue after the old ones)
     new = "5" * 40
