@@ -41,7 +41,7 @@ def test_a_plan_with_errors_is_never_applied(ctl: Ctl) -> None:
 
     assert outcome.action == "failed" and "the plan has errors" in outcome.detail
     record = ctl.store.get_revision(sha)
-    assert record.status == "failed" and any(e["code"] == "secret-missing" for e in record.plan["errors"])
+    assert record.status == "failed" and any(e["code"] == "secret-missing" for e in record.plan.stored()["errors"])
     assert not guest_exists(ctl, 101) and not guest_exists(ctl, 900)  # nothing was created
     assert ctl.store.list_runs() == []  # nothing began: no run
 
@@ -88,7 +88,7 @@ def test_a_commit_without_the_config_files_is_rejected(ctl: Ctl) -> None:
     outcome = ctl.run()
     assert outcome.action == "rejected"
     record = ctl.store.get_revision(sha)
-    assert record.status == "rejected" and record.validation["valid"] is False
+    assert record.status == "rejected" and record.validation.stored()["valid"] is False
     assert len(ctl.store.list_events(kind="rejected")) == 1
 
 

@@ -34,9 +34,10 @@ def test_head_is_applied_and_recorded(ctl: Ctl, caplog: pytest.LogCaptureFixture
     assert outcome.action == "applied", outcome
     record = ctl.store.get_revision(first)
     assert record.status == "applied"
-    assert record.plan["actions"] and record.result["apply"]["ok"]
-    assert record.result["checks"]["ok"]
-    assert record.validation["valid"] is True
+    assert record.plan is not None and record.plan.actions  # typed documents, read back from the ledger
+    assert record.result is not None and record.result.apply is not None and record.result.apply.ok
+    assert record.result.checks is not None and record.result.checks.ok
+    assert record.validation is not None and record.validation.valid is True
     state = ctl.store.get_state()
     assert state.applied_revision == first and state.phase == "idle" and not state.drift
     assert live_config(ctl)["memory"] == 512
@@ -55,8 +56,8 @@ def test_invalid_commit_is_rejected_and_the_applied_revision_stays(ctl: Ctl) -> 
     assert outcome.action == "rejected"
     record = ctl.store.get_revision(bad)
     assert record.status == "rejected"
-    assert record.validation["valid"] is False
-    assert any("950" in e["message"] for e in record.validation["errors"])
+    assert record.validation.stored()["valid"] is False
+    assert any("950" in e["message"] for e in record.validation.stored()["errors"])
     assert ctl.store.get_state().applied_revision == first
     # a rejected head is not tried again by polls
     assert ctl.run().action == "none"
@@ -245,14 +246,14 @@ def test_data_rollback_restores_snapshots(ctl: Ctl) -> None:
     ctl.run()
     second = ctl.remote.commit(small_estate(memory=1024), "second")
     ctl.run()
-    snap = ctl.store.get_revision(second).result["snapshot"]
+    snap = ctl.store.get_revision(second).result.stored()["snapshot"]
     assert snap == f"phx-{second[:12]}"
     outcome = ctl.run(Trigger("rollback", revision=first, restore_data=True))
     assert outcome.action == "applied", outcome
     record = ctl.store.get_revision(first)
-    assert record.plan["warnings"][0]["code"] == "data-rollback"
-    assert "DATA ROLLBACK" in record.plan["warnings"][0]["message"]
-    assert record.result["restore"]["ok"]
+    assert record.plan.stored()["warnings"][0]["code"] == "data-rollback"
+    assert "DATA ROLLBACK" in record.plan.stored()["warnings"][0]["message"]
+    assert record.result.stored()["restore"]["ok"]
     assert live_config(ctl)["memory"] == 512
     assert any(e.kind == "data-rollback" for e in ctl.store.list_events(50))
 
@@ -296,6 +297,6 @@ def test_stopping_during_an_apply_finishes_running_actions_and_starts_no_new_one
     assert outcome.action == "interrupted", outcome
     record = ctl.store.get_revision(sha)
     assert record.status == "pending" and "interrupted" in (record.error or "")
-    outcomes = record.result["apply"]["outcomes"]
+    outcomes = record.result.stored()["apply"]["outcomes"]
     assert outcomes[0]["status"] == "ok"
     assert any("controller is stopping" in o["error"] for o in outcomes)
