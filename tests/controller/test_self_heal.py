@@ -39,7 +39,9 @@ def test_a_drift_correction_is_a_run_of_the_applied_revision(ctl: Ctl) -> None:
     assert outcome.action == "healed" and live_config(ctl)["memory"] == 512
     [run] = ctl.store.list_runs(kind="self-heal")
     assert (run.revision, run.status, run.trigger) == (sha, "applied", "drift")
-    assert run.result.stored()["drift"] == ["lxc/101"] and run.result.stored()["apply"]["ok"] and run.result.stored()["checks"]["ok"]
+    assert run.result is not None and run.result.drift == ["lxc/101"]
+    assert run.result.apply is not None and run.result.apply.ok
+    assert run.result.checks is not None and run.result.checks.ok
     assert ctl.status(sha) == "applied" and ctl.store.get_revision(sha).status == "applied"
     [found] = drift_events(ctl)
     assert isinstance(found, events.DriftFound) and found.corrected and found.targets == ["lxc/101"]
