@@ -1,6 +1,7 @@
 """Checks of the URLs a commit makes Proxmox download from (`download-url`: a container's `template_url`,
 a VM's `template_image_url`, and the Ubuntu cloud-image URL derived from `vm_defaults.ubuntu_release`):
-PVE fetches them from the node, so a URL is a request from inside the operator's network. And of the
+PVE fetches them from the node, so a URL is a request from inside the operator's network; likewise a
+stack's `git_url`, which Portainer clones from its own host. And of the
 targets of health checks (`health_checks`), which the controller dials itself after an apply: a guest's
 own static address may be checked over http or tcp (that is what the checks are for; never a loopback,
 link-local, multicast or unspecified one), any other host is judged as a download URL is, and only http
@@ -24,7 +25,7 @@ import socket
 from urllib.parse import urlsplit
 
 from gitops.config.common import HealthCheck
-from gitops.config.estate import LXC_FILE, VM_FILE, Estate, static_ip
+from gitops.config.estate import LXC_FILE, STACKS_FILE, VM_FILE, Estate, static_ip
 from gitops.config.hostoptions import control_characters
 from gitops.config.problems import PathPart, Report, shorten
 from gitops.config.templates import cloud_image_url
@@ -45,6 +46,13 @@ def check_urls(estate: Estate, report: Report, policy: HostPolicy) -> None:
             derived = cloud_image_url(release, vm.template_image)
             if derived:
                 _judge(report, VM_FILE, (*vpath, "template_image"), derived, policy)
+    for name, stack in estate.stacks.docker_stacks.items():
+        if stack.git_url:
+            problem = url_problem(stack.git_url, policy)
+            if problem is not None:
+                report.error(STACKS_FILE, ("docker_stacks", name, "git_url"), "policy-url",
+                             f"Portainer would clone '{shorten(stack.git_url)}' from its host; not allowed by the "
+                             f"host policy: {problem}")
     own = estate.guest_addresses()
     guests: list[tuple[str, tuple[PathPart, ...], object]] = [(LXC_FILE, p, ct) for p, ct in estate.lxc_items()]
     guests += [(VM_FILE, vp, vm) for vp, vm in estate.vm_items()]
@@ -113,7 +121,7 @@ def url_problem(url: str, policy: HostPolicy) -> str | None:
     if scheme == "http" and not policy.url_allow_http:
         return "it is http, not https (`policy.url_allow_http` allows http)"
     if scheme not in ("http", "https"):
-        return f"PVE would fetch a `{shorten(scheme, 20) or 'relative'}:` URL; only https (and http when " \
+        return f"it is a `{shorten(scheme, 20) or 'relative'}:` URL; only https (and http when " \
                "`policy.url_allow_http` is set) are allowed"
     if not hostname:
         return "it names no host"
