@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitops.config.validation import validate_directory
 from gitops.config.secretrefs import SecretResolver
+from gitops.config.validation import validate_directory
 from gitops.drivers.executing import ApplyResult, execute
 from gitops.drivers.portainer.connection import PortainerClient
 from gitops.drivers.portainer.driver import PortainerDriver
