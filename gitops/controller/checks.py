@@ -122,7 +122,7 @@ class Prober:
         for address in addresses:
             problem = target_problem(address, self.policy, self.own)
             if problem is not None:
-                return f"refused by the host policy: {name} {problem}"
+                return f"refused by the host policy: {name}: {problem}"
         if not addresses:
             return f"cannot resolve {name}"
         if url is None:

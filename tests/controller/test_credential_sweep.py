@@ -30,6 +30,7 @@ from gitops import logs, secretvalues
 from gitops.api.app import create_app
 from gitops.controller.reconciling import Reconciler
 from gitops.controller.service import Service
+from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger, coalesce
 from gitops.demo.forges import ForgeSimulator
 from gitops.demo.portainer import ADMIN, PortainerModel, SimulatedPortainer
@@ -157,8 +158,6 @@ class Sweep:
         assert len(self.values) == len(paths) + len(NOT_SECRETSTR) and all(MARK in v for v in self.values)
         self.store = open_store(f"sqlite:///{tmp_path / 'data' / 'phoenix.db'}")
         self.repo = ConfigRepo.from_settings(self.settings)
-        from gitops.controller.systems import Convergence
-
         convergence = Convergence(self.settings, sleep=lambda s: None)
         self.reconciler = Reconciler(self.settings, self.store, self.repo, convergence, sleep=lambda s: None,
                                      dial=NoDial())
