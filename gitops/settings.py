@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic.json_schema import JsonDict
+from pydantic import BaseModel, Field, JsonValue, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-WIDENS: JsonDict = {"widens": True}  # marks a setting (beside the host policy) that widens what a commit may do
+# marks a setting (beside the host policy) that widens what a commit may do: see `widening_settings`
+WIDENS: dict[str, JsonValue] = {"widens": True}
 MIN_SECRET_LENGTH = 4  # a shorter secret would mask ordinary words in logs, so it is refused, not left unmasked
 
 
