@@ -117,10 +117,10 @@ def test_a_failed_restore_stops_the_rollback(ctl: Ctl, pve: Any) -> None:
 
 
 def test_an_auto_rollback_that_fails_too_is_said(ctl: Ctl) -> None:
-    checks = [{"type": "tcp", "host": "127.0.0.1", "port": 9, "retries": 1}]
+    checks = [{"type": "tcp", "host": "svc.example.org", "port": 9, "retries": 1}]
     first = ctl.remote.commit(small_estate(memory=512, health_checks=checks), "first")
     assert ctl.run().action == "applied"
-    ctl.dial.answers["127.0.0.1:9"] = "refused"  # the service is down: both revisions' checks fail now
+    ctl.dial.answers["svc.example.org:9"] = "refused"  # the service is down: both revisions' checks fail now
     bad = ctl.remote.commit(small_estate(memory=900, health_checks=checks), "second")
 
     outcome = ctl.run()

@@ -151,12 +151,12 @@ def test_failed_apply_rolls_back_to_the_last_applied_revision(ctl: Ctl, pve) -> 
 def test_failed_health_check_rolls_back(ctl: Ctl) -> None:
     first = ctl.remote.commit(small_estate(memory=512), "first")
     ctl.run()
-    checks = [{"type": "tcp", "host": "127.0.0.1", "port": 9, "retries": 2}]
-    ctl.dial.answers["127.0.0.1:9"] = "cannot connect: refused"
+    checks = [{"type": "tcp", "host": "svc.example.org", "port": 9, "retries": 2}]
+    ctl.dial.answers["svc.example.org:9"] = "cannot connect: refused"
     bad = ctl.remote.commit(small_estate(memory=900, health_checks=checks), "with a failing check")
     assert ctl.run().action == "rolled_back"
     assert ctl.status(bad) == "rolled_back"
-    assert ctl.dial.calls == [("127.0.0.1", 9)] * 2
+    assert ctl.dial.calls == [("svc.example.org", 9)] * 2
     assert live_config(ctl)["memory"] == 512
     assert ctl.store.get_state().applied_revision == first
 
@@ -165,8 +165,8 @@ def test_auto_rollback_can_be_switched_off(ctl: Ctl) -> None:
     ctl.reconciler.settings = ctl.settings.model_copy(update={"auto_rollback": False})
     ctl.remote.commit(small_estate(memory=512), "first")
     ctl.run()
-    ctl.dial.answers["127.0.0.1:9"] = "refused"
-    bad = ctl.remote.commit(small_estate(memory=900, health_checks=[{"type": "tcp", "host": "127.0.0.1",
+    ctl.dial.answers["svc.example.org:9"] = "refused"
+    bad = ctl.remote.commit(small_estate(memory=900, health_checks=[{"type": "tcp", "host": "svc.example.org",
                                                                      "port": 9, "retries": 1}]))
     assert ctl.run().action == "failed"
     assert ctl.status(bad) == "failed"
