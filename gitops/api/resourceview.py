@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from gitops.controller import targetstates
 from gitops.planner.details import Detail
@@ -138,24 +137,11 @@ def _about(event: EventRecord, target: str) -> bool:
 def _actions(store: Store, target: str) -> list[ActionDone]:
     out: list[ActionDone] = []
     for run in store.list_runs(RUNS_SCANNED):
-        result = run.result if isinstance(run.result, dict) else {}
-        applied = result.get("apply")
-        for o in (applied.get("outcomes") if isinstance(applied, dict) else None) or []:
-            if not isinstance(o, dict) or o.get("target") != target:
+        applied = run.result.apply if run.result is not None else None
+        for o in applied.outcomes if applied is not None else []:
+            if o.target != target:
                 continue
             out.append(ActionDone(run=run.id, revision=run.revision, kind=run.kind, started_at=run.started_at,
-                                  action=str(o.get("action") or ""), status=str(o.get("status") or ""),
-                                  duration=_number(o.get("duration")), error=str(o.get("error") or ""),
-                                  log=_strings(o.get("log")), upids=_strings(o.get("upids"))))
+                                  action=o.action, status=o.status, duration=o.duration, error=o.error,
+                                  log=list(o.log), upids=list(o.upids)))
     return out
-
-
-def _strings(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value or 0)
-    except (TypeError, ValueError):
-        return 0.0

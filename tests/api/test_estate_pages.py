@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from gitops.api.app import create_app
 from gitops.planner.details import Detail, FieldValue
+from gitops.planner.documents import PlanDocument, RunResult
 from gitops.settings import Settings
 from gitops.store import Store, open_store
 from tests.api.test_app import AUTH, TOKEN, FakeController
@@ -29,12 +30,12 @@ def detail(**values: object) -> dict[str, object]:
 def store(tmp_path: Path) -> Iterator[Store]:
     opened = open_store(f"sqlite:///{tmp_path / 'phoenix.db'}")
     opened.record_revision(SHA, "Ann <ann@example.org>", "estate")
-    opened.set_status(SHA, "applying", plan={"actions": []})
+    opened.set_status(SHA, "applying", plan=PlanDocument())
     run = opened.start_run(SHA, "apply", "poll")
-    opened.finish_run(run.id, "applied", result={"apply": {"ok": True, "outcomes": [
+    opened.finish_run(run.id, "applied", result=RunResult.model_validate({"apply": {"ok": True, "outcomes": [
         {"target": "lxc/101", "action": "clone", "status": "ok", "duration": 1.5, "log": ["task OK"],
          "upids": ["UPID:pve1:1"]},
-        {"target": "lxc/900", "action": "create", "status": "ok", "duration": 2.0}]}})
+        {"target": "lxc/900", "action": "create", "status": "ok", "duration": 2.0}]}}))
     opened.set_status(SHA, "applied", state={"applied_revision": SHA})
     opened.update_state(target_revision=SHA, last_drift={
         "revision": SHA, "resources": [

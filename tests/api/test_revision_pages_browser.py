@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from gitops.api.app import create_app
+from gitops.planner.documents import PlanDocument, RunResult
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
 from gitops.store import Store, open_store
@@ -42,11 +43,12 @@ def ledger(tmp_path: Path) -> Iterator[tuple[Store, Settings, str]]:
         repo.fetch()  # the controller's clone, as the controller leaves it
     store = open_store(f"sqlite:///{tmp_path / 'phoenix.db'}")
     store.record_revision(sha, "Ann <ann@example.org>", "more memory, and a hostile description")
-    store.set_status(sha, "applying", plan={"actions": [{
+    store.set_status(sha, "applying", plan=PlanDocument.model_validate({"actions": [{
         "target": "lxc/101", "action": "update", "summary": "set memory",
         "changes": [{"field": "memory", "old": "512", "new": "600"}, {"field": "description", "old": "web",
-                                                                     "new": HOSTILE}]}]})
-    store.set_status(sha, "applied", state={"applied_revision": sha}, result={"apply": {"ok": True, "outcomes": []}})
+                                                                     "new": HOSTILE}]}]}))
+    store.set_status(sha, "applied", state={"applied_revision": sha},
+                     result=RunResult.model_validate({"apply": {"ok": True, "outcomes": []}}))
     store.add_event("pr-review", "pull request #7 reviewed", data={
         "repo": "ann/config", "number": 7, "state": "failure", "against": sha, "head_sha": "e" * 40,
         "error": None, "validation": {"valid": False, "errors": [{

@@ -137,9 +137,10 @@ def test_estate_graph_resource_page_live_drift_and_targeted_sync(
         assert page.evaluate(NO_OVERFLOW)  # the answer shown fits the phone too
         assert live_memory(ctl, 102) == 3000  # not asked for, not touched
         runs = ctl.store.list_runs(5)
-        healed = next(r for r in runs if r.kind == "self-heal" and isinstance(r.result, dict)
-                      and r.result.get("targets") == ["lxc/101"])
-        assert [o["target"] for o in healed.result["apply"]["outcomes"]] == ["lxc/900", "lxc/101"]
+        healed = next(r for r in runs if r.kind == "self-heal" and r.result is not None
+                      and r.result.targets == ["lxc/101"])
+        assert healed.result is not None and healed.result.apply is not None
+        assert [o.target for o in healed.result.apply.outcomes] == ["lxc/900", "lxc/101"]
         assert live_memory(ctl, 900) != 3000  # the dependency was synced with it
         page.wait_for_function("document.getElementById('actions').innerText.includes('self-heal')", timeout=10000)
         assert axe_violations(page) == []
