@@ -44,7 +44,7 @@ from gitops.notify import targets_from
 from gitops.retrying import RetryPolicy
 from gitops.settings import Settings
 from gitops.source import ConfigRepo, PullRequestEvent
-from gitops.store import Store
+from gitops.store import RequestRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +94,26 @@ class Service:
 
     # -- the API's port ----------------------------------------------------------------------
 
-    def request(self, trigger: Trigger) -> None:
+    def request(self, trigger: Trigger) -> RequestRecord | None:
         """The leader queues the trigger; a follower hands it to the leader through the ledger
-        (StoreError when the ledger cannot be reached: the API answers 503)."""
+        (StoreError when the ledger cannot be reached: the API answers 503). A `once` trigger is first kept
+        in the ledger under its request id: when one with that id is there already (a replay, sent to any
+        replica), nothing is queued and that earlier request is returned."""
+        if trigger.once:
+            earlier, fresh = self.store.queue_request_once(
+                trigger.kind, request=trigger.request, revision=trigger.revision, restore_data=trigger.restore_data,
+                source=trigger.source, targets=trigger.targets, taken_by=self.identity if self.leader else None)
+            if not fresh:
+                return earlier
+            if not self.leader:
+                return None
         if self.leader:
             self.queue.put(trigger)
             self.outbox.wake.set()
-            return
+            return None
         self.store.queue_request(trigger.kind, revision=trigger.revision, restore_data=trigger.restore_data,
                                  source=trigger.source, request=trigger.request, targets=trigger.targets)
+        return None
 
     def review(self, event: PullRequestEvent) -> bool:
         """Queue a read-only review of a pull request (any replica reviews: nothing is applied);
