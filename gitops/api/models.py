@@ -34,6 +34,7 @@ class Problem(Answer):
 
 class Health(Answer):
     ok: bool
+    detail: str | None = Field(None, description="only when not ok: why the reconcile loop counts as wedged")
 
 
 class Ready(Answer):

@@ -13,6 +13,7 @@ from typing import Any
 
 from gitops import events
 from gitops.controller import provisioned
+from gitops.controller.liveness import Liveness
 from gitops.controller.policy import Policy
 from gitops.controller.steps import Attempt
 from gitops.drivers.executing import ApplyEvent
@@ -33,6 +34,7 @@ class Recorder:
         self.streak: tuple[str, int] | None = None  # while retrying: the revision and its failed attempts
         self.hushed = False  # while an auto-rollback re-applies the last applied revision
         self.progress: dict[str, Any] | None = None  # the running apply's progress
+        self.liveness = Liveness()  # beaten at every phase and apply event: a reconcile making progress is alive
 
     def retrying(self, sha: str, failures: int) -> None:
         """From now until `retrying_done`, events repeat a failure already told (`Payload.quiet`), except
@@ -60,6 +62,7 @@ class Recorder:
     # -- controller state --------------------------------------------------------------------
 
     def phase(self, phase: str, **more: Any) -> None:
+        self.liveness.beat()
         self.store.update_state(phase=phase, **more)
 
     def drift(self, report: DriftReport | None) -> None:
@@ -85,6 +88,7 @@ class Recorder:
 
     def action(self, event: ApplyEvent) -> None:
         """The apply's progress (`extra["progress"]`: actions done of total, the one running), for `--wait`."""
+        self.liveness.beat()
         if self.progress is None or event.kind not in ("started", "finished", "skipped"):
             return
         if event.kind == "started":
