@@ -96,8 +96,11 @@ def _replayed(earlier: RequestRecord, trigger: Trigger) -> Queued:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             f"this Idempotency-Key was used for another request ({earlier.kind} at "
                             f"{earlier.at.isoformat(timespec='seconds')}): use a new key for a new request")
-    return Queued(queued=earlier.kind, revision=earlier.revision, request=earlier.request, replayed=True,
-                  via="nothing: a request with this Idempotency-Key was queued already")
+    out = Queued(queued=earlier.kind, revision=earlier.revision, request=earlier.request, replayed=True,
+                 via="nothing: a request with this Idempotency-Key was queued already")
+    if earlier.targets:
+        out.targets = list(earlier.targets)
+    return out
 
 
 IdempotencyKey = Annotated[str | None, Header(

@@ -99,6 +99,12 @@ def test_the_leader_keeps_a_keyed_write_once_in_memory_too(pair: Pair) -> None:
     after_follower = pair.to_follower.post("/api/v1/sync", headers=key, json={})
     assert after_follower.json()["replayed"] is True
     assert pair.store.take_requests("anyone") == []  # kept as taken by the leader, never handed over again
+    targeted = {**AUTH, "Idempotency-Key": "targeted"}
+    some = [pair.to_follower.post("/api/v1/sync", headers=targeted, json={"targets": ["lxc/101"]}) for _ in range(2)]
+    assert [a.status_code for a in some] == [202, 202], some[0].text
+    assert [a.json()["targets"] for a in some] == [["lxc/101"], ["lxc/101"]] and some[1].json()["replayed"]
+    other_targets = pair.to_leader.post("/api/v1/sync", headers=targeted, json={"targets": ["lxc/900"]})
+    assert other_targets.status_code == 409
 
 
 def test_a_key_reused_for_another_request_is_refused(pair: Pair) -> None:
