@@ -47,7 +47,7 @@ def test_a_wedged_loop_fails_the_liveness_probe_and_recovers(ctl: Ctl, serve_app
         wait_for(lambda: ctl.store.get_state().applied_revision, 30, what="the first apply")
         assert api.get("/healthz").json() == {"ok": True}
         ctl.reconciler.dial = stuck_probe
-        ctl.remote.commit(small_estate(memory=700, health_checks=[{"type": "tcp", "host": "127.0.0.1", "port": 9,
+        ctl.remote.commit(small_estate(memory=700, health_checks=[{"type": "tcp", "host": "svc.example.org", "port": 9,
                                                                    "retries": 1}]), "wedges on its check")
         assert probing.wait(30), "the health check never ran"
         wedged = wait_for(lambda: (a := api.get("/healthz")).status_code == 503 and a, 10, what="a 503")
