@@ -306,7 +306,8 @@ def test_no_credential_travels_where_a_commit_can_send_it(sweep: Sweep, pve: Pve
     reserved = sweep.commit_example(hostile(RESERVED_REFERENCES), "exfiltrate the credentials by name")
     assert sweep.run(Trigger("poll")).action == "rejected"
     record_of = sweep.store.get_revision(reserved)
-    assert {e["code"] for e in record_of.validation["errors"]} == {"secret-reserved", "secret-ref-invalid"}
+    assert record_of.validation is not None
+    assert {e.code for e in record_of.validation.errors} == {"secret-reserved", "secret-ref-invalid"}
     assert len([r for r in raw if not r.startswith("GET")]) == writes_before
 
     # 2. environment-style references: valid text, sent as written, never expanded
@@ -314,7 +315,8 @@ def test_no_credential_travels_where_a_commit_can_send_it(sweep: Sweep, pve: Pve
                                     "environment-style references")
     sweep.run(Trigger("poll"))
     record = sweep.store.get_revision(expanded)
-    assert record.status == "applied", [(e["code"], e["path"], e["message"][:80]) for e in record.validation["errors"]]
+    problems = record.validation.errors if record.validation else []
+    assert record.status == "applied", [(e.code, e.path, e.message[:80]) for e in problems]
     assert any("PHOENIX_PVE_TOKEN_VALUE" in r for r in raw)  # they did reach PVE, as text
 
     # 3. a credential under a name a commit may use: never resolved
