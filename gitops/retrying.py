@@ -13,11 +13,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, TypeVar
 
 from gitops import errors
+
+if TYPE_CHECKING:  # tenacity is imported on the first failure: most commands never retry anything
+    import tenacity
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def call_with_retries(
         if not retry_if(exc) or policy.attempts <= 1:
             raise
         log.warning("retrying %s (attempt 1): %s", what or "call", exc)
+    import tenacity
+
     wait = _wait(policy)
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(retry_if),
@@ -74,6 +77,8 @@ def call_with_retries(
 
 
 def _wait(policy: RetryPolicy) -> tenacity.wait.wait_base:
+    import tenacity
+
     if policy.jitter:
         return tenacity.wait_random_exponential(multiplier=policy.initial, max=policy.maximum)
     return tenacity.wait_exponential(multiplier=policy.initial, max=policy.maximum)

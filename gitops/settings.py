@@ -171,6 +171,10 @@ class Settings(BaseSettings):
 
     poll_interval: float = 60.0
     drift_interval: float = 300.0
+    liveness_timeout: float = Field(0.0, ge=0, description="seconds the reconcile loop may go without a turn or "
+                                    "an apply's progress before `/healthz` answers 503 (wedged); 0: the poll "
+                                    "interval plus the longest one step may take (an hour for a hypervisor task, "
+                                    "PHOENIX_SSH_TIMEOUT for a script) plus a minute")
     database_url: str = ""
     # How many replicas run together (the deploy files set it beside their replica count). More than one
     # needs PostgreSQL: on SQLite each would keep its own ledger and leader lock, and every one would apply.

@@ -9,11 +9,12 @@ a read route declares `READ` (open unless PHOENIX_API_READ_TOKEN is set: the tok
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, Header, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
 
@@ -24,7 +25,7 @@ from gitops.api.readmodel import ReadModel
 from gitops.controller.triggers import Trigger
 from gitops.settings import Settings
 from gitops.source import PullRequestEvent
-from gitops.store import RevisionRecord, Store
+from gitops.store import RequestRecord, RevisionRecord, Store
 
 API = "/api/v1"
 SCHEME = "bearerToken"
@@ -39,9 +40,11 @@ class ControllerPort(Protocol):
     ready: bool
     busy: bool
 
-    def request(self, trigger: Trigger) -> None: ...
+    def request(self, trigger: Trigger) -> RequestRecord | None: ...
 
     def review(self, event: PullRequestEvent) -> bool: ...
+
+    def wedged(self) -> str | None: ...
 
     @property
     def stats(self) -> dict[str, float]: ...
@@ -57,13 +60,18 @@ class Api:
     read_model: ReadModel
     registry: CollectorRegistry
 
-    def enqueue(self, trigger: Trigger) -> Queued:
-        """Any replica accepts a write: the leader queues it, a follower hands it over through the ledger."""
-        trigger = dataclasses.replace(trigger, request=secrets.token_hex(8))
+    def enqueue(self, trigger: Trigger, key: str | None = None) -> Queued:
+        """Any replica accepts a write: the leader queues it, a follower hands it over through the ledger.
+        With an `Idempotency-Key`, the request's id is the key's digest and the ledger keeps it once: a replay
+        (to any replica) queues nothing and gets the first answer again; 409 if the key named another request."""
+        request = idempotent_request_id(key) if key is not None else secrets.token_hex(8)
+        trigger = dataclasses.replace(trigger, request=request, once=key is not None)
         try:
-            self.controller.request(trigger)
+            earlier = self.controller.request(trigger)
         except errors.StoreError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"cannot hand the request over: {exc}") from None
+        if earlier is not None:
+            return _replayed(earlier, trigger)
         return Queued(queued=trigger.kind, revision=trigger.revision, request=trigger.request,
                       via="this replica" if self.controller.leader else "the ledger, to the leader")
 
@@ -73,6 +81,33 @@ class Api:
             return self.store.get_revision(ref)
         except errors.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+def idempotent_request_id(key: str) -> str:
+    """The request id an `Idempotency-Key` stands for: the same on every replica, 16 hex digits like the
+    random ones (`GET /api/v1/requests/{id}` finds it)."""
+    return hashlib.sha256(b"phoenix-idempotency-key\0" + key.encode()).hexdigest()[:16]
+
+
+def _replayed(earlier: RequestRecord, trigger: Trigger) -> Queued:
+    """The answer to a replay: the first request's, unless the key was used for a different request (409)."""
+    if (earlier.kind, earlier.revision, earlier.restore_data, earlier.targets) != (
+            trigger.kind, trigger.revision, trigger.restore_data, trigger.targets):
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"this Idempotency-Key was used for another request ({earlier.kind} at "
+                            f"{earlier.at.isoformat(timespec='seconds')}): use a new key for a new request")
+    out = Queued(queued=earlier.kind, revision=earlier.revision, request=earlier.request, replayed=True,
+                 via="nothing: a request with this Idempotency-Key was queued already")
+    if earlier.targets:
+        out.targets = list(earlier.targets)
+    return out
+
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$",
+    description="makes the write safe to retry: a repeat with the same key (to any replica) queues nothing and "
+                "answers the first request's id again (`replayed`); a key used for a different request gets 409. "
+                "1 to 255 visible ASCII characters, e.g. a UUID; the ledger keeps it for good.")]
 
 
 def _api(request: Request) -> Api:
@@ -118,6 +153,7 @@ def read(*codes: int, responses: dict[int | str, dict[str, Any]] | None = None) 
 
 
 def write(*codes: int) -> dict[str, Any]:
-    """A write route's guard and answers: 202 when queued; 401, 403, 503 and the other errors `codes`."""
+    """A write route's guard and answers: 202 when queued; 401, 403, 409 (an `Idempotency-Key` used for another
+    request), 503 and the other errors `codes`."""
     return {"dependencies": [Depends(writer)], "status_code": status.HTTP_202_ACCEPTED,
-            "responses": problems(401, 403, 503, *codes)}
+            "responses": problems(401, 403, 409, 503, *codes)}

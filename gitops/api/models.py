@@ -35,6 +35,7 @@ class Problem(Answer):
 
 class Health(Answer):
     ok: bool
+    detail: str | None = Field(None, description="only when not ok: why the reconcile loop counts as wedged")
 
 
 class Ready(Answer):
@@ -248,6 +249,8 @@ class Queued(Answer):
                                 "became of it")
     warning: str | None = Field(None, description="only on a rollback that restores data")
     targets: list[str] | None = Field(None, description="only on a sync of some resources: those resources")
+    replayed: bool | None = Field(None, description="only on a repeat of an `Idempotency-Key`: true, nothing was "
+                                  "queued again (`request` is the first one's)")
 
 
 class ReviewQueued(Answer):

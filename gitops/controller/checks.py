@@ -13,9 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from gitops.config import queries
 from gitops.config.checks.urls import target_problem
@@ -23,6 +21,9 @@ from gitops.config.common import HealthCheck
 from gitops.config.estate import Estate, static_ip
 from gitops.planner.live import LiveState
 from gitops.settings import HostPolicy
+
+if TYPE_CHECKING:  # httpx is imported by the first http check: `plan` runs none and starts without it
+    import httpx
 
 RETRY_PAUSE_S = 1.0
 
@@ -113,6 +114,8 @@ class Prober:
 
     def __call__(self, check: HealthCheck, host: str) -> str | None:
         """None when the check passes, else why not."""
+        import httpx
+
         url = httpx.URL(check.url or f"http://{_bracketed(host)}:{check.port}/") if check.type == "http" else None
         name = url.host if url is not None else host
         try:
@@ -135,6 +138,8 @@ class Prober:
 
 
 def _get(check: HealthCheck, url: httpx.URL, address: str) -> str | None:
+    import httpx
+
     pinned = url.copy_with(host=address)
     headers = {"Host": url.netloc.decode("ascii"), "User-Agent": "phoenix-gitops health check"}
     try:

@@ -20,6 +20,7 @@ from typing import Any
 
 from gitops import events
 from gitops.controller import provisioned
+from gitops.controller.liveness import Liveness
 from gitops.controller.policy import Policy
 from gitops.controller.steps import Attempt
 from gitops.drivers.executing import ApplyEvent
@@ -78,6 +79,7 @@ class Recorder:
         self.streak: tuple[str, int] | None = None  # while retrying: the revision and its failed attempts
         self.hushed = False  # while an auto-rollback re-applies the last applied revision
         self.progress: dict[str, Any] | None = None  # the running apply's progress
+        self.liveness = Liveness()  # beaten at every phase and apply event: a reconcile making progress is alive
 
     def retrying(self, sha: str, failures: int) -> None:
         """From now until `retrying_done`, events repeat a failure already told (`Payload.quiet`), except
@@ -111,6 +113,7 @@ class Recorder:
             self.store.update_state(**values)
 
     def phase(self, phase: str, *, last_error: str | Keep | None = KEEP) -> None:
+        self.liveness.beat()
         self.commit(Patch(phase=phase, last_error=last_error))
 
     def drift(self, report: DriftReport | None) -> None:
@@ -147,6 +150,7 @@ class Recorder:
 
     def action(self, event: ApplyEvent) -> None:
         """The apply's progress (`extra["progress"]`: actions done of total, the one running), for `--wait`."""
+        self.liveness.beat()
         if self.progress is None or event.kind not in ("started", "finished", "skipped"):
             return
         if event.kind == "started":

@@ -8,6 +8,8 @@ triggers and reads the ledger. The loop:
 - on becoming leader, puts back to `pending` the revisions a crash left `applying`, and reconciles;
 - polls every `poll_interval` seconds and runs a drift check every `drift_interval` seconds, both as
   triggers in the same queue as the API's;
+- beats its `liveness` at every turn (and the apply at every step): `wedged` tells the liveness probe
+  when it has not for longer than `liveness.wedged_after` (the loop is stuck: restart the process);
 - stops when asked (SIGTERM through uvicorn's shutdown): the actions already running finish, no new
   one starts, the revision is recorded, the thread ends;
 - on a follower, a trigger the API receives (sync, rollback, suspend, resume, webhook) is kept in the
@@ -33,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gitops import errors, events
+from gitops.controller import liveness
 from gitops.controller.forging import Forges
 from gitops.controller.outbox import Consumer, OutboxDispatcher, known_secret_values
 from gitops.controller.pullrequests import PullRequestReviews
@@ -45,7 +48,7 @@ from gitops.notify import targets_from
 from gitops.retrying import RetryPolicy
 from gitops.settings import Settings
 from gitops.source import ConfigRepo, PullRequestEvent
-from gitops.store import Store
+from gitops.store import RequestRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,8 @@ class Service:
         self.busy = False
         self.last_outcome: Outcome | None = None
         self._thread: threading.Thread | None = None
+        self.liveness = self.reconciler.recorder.liveness  # the loop beats it at every turn, the apply in between
+        self.wedged_after = liveness.wedged_after(settings)
         secrets = known_secret_values(settings)
         self.forges = Forges(settings)
         self.reviews = (PullRequestReviews(settings, store, repo, convergence, self.forges, secrets=secrets)
@@ -95,15 +100,26 @@ class Service:
 
     # -- the API's port ----------------------------------------------------------------------
 
-    def request(self, trigger: Trigger) -> None:
+    def request(self, trigger: Trigger) -> RequestRecord | None:
         """The leader queues the trigger; a follower hands it to the leader through the ledger
-        (StoreError when the ledger cannot be reached: the API answers 503)."""
+        (StoreError when the ledger cannot be reached: the API answers 503). A `once` trigger is first kept
+        in the ledger under its request id: when one with that id is there already (a replay, sent to any
+        replica), nothing is queued and that earlier request is returned."""
+        if trigger.once:
+            earlier, fresh = self.store.queue_request_once(
+                trigger.kind, request=trigger.request, revision=trigger.revision, restore_data=trigger.restore_data,
+                source=trigger.source, targets=trigger.targets, taken_by=self.identity if self.leader else None)
+            if not fresh:
+                return earlier
+            if not self.leader:
+                return None
         if self.leader:
             self.queue.put(trigger)
             self.outbox.wake.set()
-            return
+            return None
         self.store.queue_request(trigger.kind, revision=trigger.revision, restore_data=trigger.restore_data,
                                  source=trigger.source, request=trigger.request, targets=trigger.targets)
+        return None
 
     def review(self, event: PullRequestEvent) -> bool:
         """Queue a read-only review of a pull request (any replica reviews: nothing is applied);
@@ -116,6 +132,10 @@ class Service:
     @property
     def stats(self) -> dict[str, float]:
         return dict(self.reconciler.stats)
+
+    def wedged(self) -> str | None:
+        """Why the loop counts as wedged (the liveness probe fails), or None while it is alive."""
+        return liveness.wedged(self.liveness, self.wedged_after, self._thread, self.stopping)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -149,6 +169,7 @@ class Service:
         next_poll = self.monotonic()
         next_drift = self.monotonic() + self.settings.drift_interval
         while not self.stopping.is_set():
+            self.liveness.beat()
             if not self._lead():
                 self.queue.take(FOLLOWER_RETRY_S)  # triggers sent to a follower are dropped
                 continue

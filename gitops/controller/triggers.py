@@ -29,6 +29,7 @@ class Trigger:
     source: str = ""  # who asked: `api`, `github`, `timer`...
     request: str = ""  # the API's id for this request: its outcome is recorded (`request-done`) for `--wait`
     targets: tuple[str, ...] = ()  # `manual` only: sync these resources (and what they depend on), not all
+    once: bool = False  # `request` comes from an Idempotency-Key: queued at most once, whichever replica is asked
 
 
 @dataclass

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -298,6 +298,34 @@ class Store:
             session.add(row)
             session.flush()
             return _request(row)
+
+    def queue_request_once(self, kind: str, *, request: str, revision: str | None = None, restore_data: bool = False,
+                           source: str = "", targets: Iterable[str] = (),
+                           taken_by: str | None = None) -> tuple[records.RequestRecord, bool]:
+        """Keep a request under its id `request` unless the ledger already has one with that id (a replayed
+        `Idempotency-Key`, on any replica): `(the new record, True)`, or `(the earlier one, False)` and nothing
+        kept. `taken_by`: the leader keeps it as taken by itself (it queues the trigger in memory). Replicas
+        are serialised on the id: an advisory lock on PostgreSQL, SQLite's write lock (`BEGIN IMMEDIATE`)."""
+        if not kind or len(kind) > 16:
+            raise ValueError("a request kind is 1 to 16 characters")
+        if not 0 < len(request) <= 16:
+            raise ValueError("a request id is 1 to 16 characters")
+        wanted = [str(t) for t in targets]
+        with self._write() as session:
+            if self.backend == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                {"key": leadership.lock_key(f"request:{self.instance}:{request}")})
+            earlier = session.scalar(select(tables.Request).where(tables.Request.request_id == request)
+                                     .order_by(tables.Request.id).limit(1))
+            if earlier is not None:
+                return _request(earlier), False
+            now = self._clock()
+            row = tables.Request(at=now, kind=kind, revision=revision, restore_data=restore_data,
+                                 source=source[:64], request_id=request, targets=wanted or None,
+                                 taken_at=now if taken_by else None, taken_by=taken_by[:255] if taken_by else None)
+            session.add(row)
+            session.flush()
+            return _request(row), True
 
     def take_requests(self, taker: str, limit: int = 100) -> list[records.RequestRecord]:
         """The waiting requests, oldest first, marked taken by `taker` in the same transaction (so two

@@ -40,6 +40,9 @@ class FakeController:
         self.reviews.append(event)
         return True
 
+    def wedged(self) -> str | None:
+        return None
+
     @property
     def stats(self) -> dict[str, float]:
         return {"reconciles": 3, "applied": 2}

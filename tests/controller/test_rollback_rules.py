@@ -53,6 +53,9 @@ class Loop:
     def review(self, event: PullRequestEvent) -> bool:
         return False
 
+    def wedged(self) -> str | None:
+        return None
+
     @property
     def stats(self) -> dict[str, float]:
         return {}

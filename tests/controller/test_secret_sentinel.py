@@ -52,6 +52,9 @@ class Port:
     def request(self, trigger: object) -> None:
         pass
 
+    def wedged(self) -> None:
+        return None
+
     @property
     def stats(self) -> dict[str, float]:
         return {}

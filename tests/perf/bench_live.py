@@ -38,6 +38,9 @@ class Idle:
     def review(self, event: object) -> bool:
         return False
 
+    def wedged(self) -> None:
+        return None
+
 
 async def listen(base: str, clients: int, expected: int, written: dict[int, float], ready: threading.Event,
                  delays: list[float], got: list[int]) -> None:

@@ -1,4 +1,4 @@
-"""Liveness, readiness and the Prometheus metrics."""
+"""Liveness (the reconcile loop is not wedged), readiness (the ledger answers) and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -14,9 +14,15 @@ router = APIRouter(tags=["health"])
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
 
-@router.get("/healthz", response_model=Health)
-def healthz() -> Health:
-    """The process answers."""
+@router.get("/healthz", response_model=Health, response_model_exclude_unset=True,
+            responses={503: {"model": Health, "description": "the reconcile loop is wedged: restart the process"}})
+def healthz(api: Context, response: Response) -> Health:
+    """Liveness: the process answers and its reconcile loop turns, or its apply reports progress, within
+    PHOENIX_LIVENESS_TIMEOUT (`gitops.controller.liveness`). Reads no database: the ledger is `/readyz`'s."""
+    wedged = api.controller.wedged()
+    if wedged is not None:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        return Health(ok=False, detail=wedged)
     return Health(ok=True)
 
 

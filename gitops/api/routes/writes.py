@@ -1,12 +1,13 @@
 """The write routes: each checks the bearer token, puts a trigger in the controller's queue and answers
-202; the loop does the work."""
+202; the loop does the work. Each takes an `Idempotency-Key` header (`context.IdempotencyKey`): a retry
+with the same key queues nothing twice."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gitops.api.context import API, Api, Context, write
+from gitops.api.context import API, Api, Context, IdempotencyKey, write
 from gitops.api.models import Queued
 from gitops.controller import eligibility
 from gitops.controller.triggers import Trigger
@@ -38,7 +39,7 @@ class RollbackBody(BaseModel):
 
 
 @router.post("/sync", response_model=Queued, response_model_exclude_unset=True, **write(400, 404))
-def sync(api: Context, body: SyncBody | None = None) -> Queued:
+def sync(api: Context, body: SyncBody | None = None, idempotency_key: IdempotencyKey = None) -> Queued:
     """Reconcile now (the head of the branch, or the revision given); with `targets`, only those resources
     and what they depend on, to the applied revision."""
     revision = body.revision if body else None
@@ -47,7 +48,7 @@ def sync(api: Context, body: SyncBody | None = None) -> Queued:
         _managed(api, targets)
     if revision:
         api.known(revision)
-    out = api.enqueue(Trigger("manual", revision=revision, source="api", targets=targets))
+    out = api.enqueue(Trigger("manual", revision=revision, source="api", targets=targets), idempotency_key)
     if targets:
         out.targets = list(targets)
     return out
@@ -63,26 +64,27 @@ def _managed(api: Api, targets: tuple[str, ...]) -> None:
 
 
 @router.post("/rollback", response_model=Queued, response_model_exclude_unset=True, **write(400, 404, 409))
-def rollback(api: Context, body: RollbackBody) -> Queued:
+def rollback(api: Context, body: RollbackBody, idempotency_key: IdempotencyKey = None) -> Queued:
     """Converge to an earlier revision and pin it there: only one that was applied at some time (409
     otherwise, with the reason)."""
     record = api.known(body.revision)
     refusal = eligibility.rollback_refusal(api.store, record)
     if refusal:
         raise HTTPException(409, refusal)
-    out = api.enqueue(Trigger("rollback", revision=record.sha, restore_data=body.restore_data, source="api"))
+    out = api.enqueue(Trigger("rollback", revision=record.sha, restore_data=body.restore_data, source="api"),
+                      idempotency_key)
     if body.restore_data:
         out.warning = "DATA ROLLBACK: the guests' disks go back to their pre-apply snapshots"
     return out
 
 
 @router.post("/suspend", response_model=Queued, response_model_exclude_unset=True, **write())
-def suspend(api: Context) -> Queued:
+def suspend(api: Context, idempotency_key: IdempotencyKey = None) -> Queued:
     """Stop automatic applies: new commits are recorded, not applied."""
-    return api.enqueue(Trigger("suspend", source="api"))
+    return api.enqueue(Trigger("suspend", source="api"), idempotency_key)
 
 
 @router.post("/resume", response_model=Queued, response_model_exclude_unset=True, **write())
-def resume(api: Context) -> Queued:
+def resume(api: Context, idempotency_key: IdempotencyKey = None) -> Queued:
     """Restart automatic applies."""
-    return api.enqueue(Trigger("resume", source="api"))
+    return api.enqueue(Trigger("resume", source="api"), idempotency_key)

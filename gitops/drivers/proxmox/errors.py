@@ -21,6 +21,7 @@ never by fragments such as `is not` or `missing`.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -148,7 +149,10 @@ def _template(text: str) -> str:
     return "(?:.*?)".join(re.escape(part) for part in parts)
 
 
+@functools.cache
 def _compile(templates: tuple[str, ...]) -> re.Pattern[str]:
+    # Compiled on first use (an error), not at import: the patterns take tens of ms to build, and `plan` start-up
+    # needs none of them.
     # PVE prefixes a message with what failed (`update VM 101: `, `unable to create CT 101 - `) and ends
     # it with a newline: a template matches the whole message, or its end after such a prefix.
     return re.compile(r"(?:^|: | - )(?:" + "|".join(_template(t) for t in templates) + r")\s*$", re.DOTALL)
@@ -161,9 +165,6 @@ _STALE_MESSAGES = (
     "checksum mismatch (file change by other user?)",
     "checksum missmatch (file change by other user?)",
 )
-_STALE = _compile(_STALE_MESSAGES)
-_TRANSIENT = _compile(_TRANSIENT_MESSAGES)
-_PERMANENT = _compile(_PERMANENT_MESSAGES)
 PERMANENT_STATUSES = frozenset({400, 403, 404, 405, 406, 409, 410, 411, 412, 413, 414, 415, 422, 501})
 TRANSIENT_STATUSES = frozenset({502, 503, 504, 595, 596})
 
@@ -171,12 +172,12 @@ TRANSIENT_STATUSES = frozenset({502, 503, 504, 595, 596})
 def is_transient_message(message: str) -> bool:
     """True if a PVE message (an API error or a task exit status) is one of its lock, timeout or quorum
     messages: the same request may succeed later."""
-    return bool(_TRANSIENT.search(message.strip()))
+    return bool(_compile(_TRANSIENT_MESSAGES).search(message.strip()))
 
 
 def is_permanent_message(message: str) -> bool:
     """True if a PVE server-error message is one the same request hits again (`_PERMANENT_MESSAGES`)."""
-    return bool(_PERMANENT.search(message.strip()))
+    return bool(_compile(_PERMANENT_MESSAGES).search(message.strip()))
 
 
 def field_errors(raw: Any) -> str:
@@ -222,7 +223,7 @@ def _from_status(exc: ResourceException, *, what: str, target: str | None) -> er
         return errors.AuthenticationError(message, target=target)
     if status in PERMANENT_STATUSES or 400 <= status < 500:
         return errors.PermanentError(message, target=target)
-    if _STALE.search(text):
+    if _compile(_STALE_MESSAGES).search(text):
         return errors.StaleError(message, target=target)
     if status in TRANSIENT_STATUSES or is_transient_message(text):
         return errors.TransientError(message, target=target)
