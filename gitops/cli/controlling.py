@@ -315,7 +315,7 @@ def register(app: typer.Typer) -> None:
     app.command("status", help="Show the controller's status: applied and target revision, phase, pin, drift.\n\n"
                 "Example: phoenix-gitops status --api http://127.0.0.1:8080")(status)
     app.command("resources", help="List every managed resource (guests, stacks, storages...) with its sync state: "
-                "in_sync, drifted, missing, pending or failed (with why).\n\n"
+                "in_sync, drifted, missing, pending, failed or orphan (with why).\n\n"
                 "Example: phoenix-gitops resources --kind stack")(resources)
     app.command("history", help="One timeline of revisions and their runs (applies, retries, rollbacks, "
                 "auto-rollbacks, drift corrections), the most recent activity first.\n\n"
