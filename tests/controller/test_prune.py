@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitops.controller import targetstates
+from gitops.controller.triggers import Trigger
 from tests.controller.conftest import Ctl
 from tests.controller.support import estate_with_api, small_estate
 
@@ -88,3 +89,18 @@ def test_prune_on_without_a_backup_storage_stops_and_deletes(ctl: Ctl, pve: Any)
     plan = ctl.store.get_revision(removed).plan
     assert [a["action"] for a in plan["actions"]] == ["stop", "delete"]
     assert backups(pve) == []
+
+
+def test_turning_prune_on_deletes_the_orphans_at_the_next_drift_check(ctl: Ctl, pve: Any) -> None:
+    removed = converged_with_api(ctl, pve)
+    ctl.run()
+    assert ctl.status(removed) == "applied" and pve.ct(102) is not None
+
+    ctl.reconciler.settings = ctl.settings.model_copy(update={"prune": True})
+    outcome = ctl.run(Trigger("drift"))
+
+    assert outcome.action == "healed", outcome.detail
+    assert pve.ct(102) is None and pve.ct(555) is not None
+    [run] = ctl.store.list_runs(kind="self-heal")
+    assert run.result["drift"] == ["lxc/102"]
+    assert "lxc/102" not in states(ctl)
