@@ -159,10 +159,12 @@ def _start(data_dir: Path, nodes: int, lock: DemoLock, simulated_node: type[Simu
 
 def write_settings_file(path: Path, settings: Settings) -> Path:
     """The settings a command line needs to plan, apply, diff and check against the demo's simulated systems
-    (not the controller's own: its repo, database, API token), as a TOML file for `--settings`. It holds the
-    simulated node's root password and the Portainer key, so it is written private (0600)."""
-    keys = ("pve_host", "pve_user", "pve_password", "pve_verify_ssl", "pve_node", "secrets_dir", "portainer_url",
-            "portainer_api_key", "boot_delays", "provisioning", "ssh_key", "ssh_known_hosts")
+    and its config repo and data folder (not its API token: the controller commands read PHOENIX_API_TOKEN),
+    as a TOML file for `--settings`. It holds the simulated node's root password and the Portainer key, so it
+    is written private (0600)."""
+    keys = ("pve_host", "pve_user", "pve_password", "pve_verify_ssl", "pve_node", "git_url", "git_branch", "data_dir",
+            "secrets_dir", "portainer_url", "portainer_api_key", "boot_delays", "provisioning", "ssh_key",
+            "ssh_known_hosts")
     values = {k: _plain(getattr(settings, k)) for k in keys}
     lines = ["# Written by `phoenix-gitops demo` for its simulated systems; rewritten at every start.",
              "# Use: phoenix-gitops --settings THIS_FILE plan|apply|diff|check ..."]

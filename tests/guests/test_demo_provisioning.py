@@ -89,7 +89,7 @@ def test_the_demo_settings_file_serves_the_command_line(demo: Demo, store: Store
     settings = load_settings(demo.settings_file)
     assert settings.pve_host == demo.settings.pve_host and settings.ssh_hosts == demo.settings.ssh_hosts
     assert settings.pve_password is not None and settings.provisioning
-    assert "api_token" not in text and "git_url" not in text  # the controller's own stay out
+    assert "api_token" not in text and settings.git_url == demo.settings.git_url
     assert reconcile(demo, store, "poll").action == "applied"
 
     runner = CliRunner()
@@ -97,5 +97,7 @@ def test_the_demo_settings_file_serves_the_command_line(demo: Demo, store: Store
                                   "--format", "json", "--detailed-exitcode"])
     assert planned.exit_code == 0, planned.output  # converged, every script's record read over SSH
     assert json.loads(planned.stdout)["actions"] == []
-    checked = runner.invoke(app, ["--settings", str(demo.settings_file), "check"])
-    assert "pve" in checked.output.lower()
+    checked = runner.invoke(app, ["--settings", str(demo.settings_file), "check", "--format", "json"])
+    assert checked.exit_code == 0, checked.output
+    outcomes = {c["system"]: c["outcome"] for c in json.loads(checked.stdout)["checks"]}
+    assert outcomes["proxmox"] == outcomes["git"] == outcomes["config"] == "ok", outcomes

@@ -282,6 +282,7 @@ def destroy_actions(guest: LiveGuest, live: LiveState, options: PlanOptions, pla
             target=guest.target, action="backup", node=guest.node,
             summary=f"back up {label} to {options.backup_storage} (vzdump, mode {options.backup_mode}) before "
                     "it is destroyed",
+            changes=[FieldChange("backup", None, f"{options.backup_storage} (vzdump, mode {options.backup_mode})")],
             calls=[ApiCall("POST", pve_paths.node_path(guest.node, "vzdump"),
                            {"vmid": str(guest.vmid), "storage": options.backup_storage,
                             "mode": options.backup_mode, "compress": "zstd"}, wait=True)]))
