@@ -109,6 +109,10 @@ def test_a_pruned_orphan_is_backed_up_first_when_a_backup_storage_is_set(estate:
     assert call.params == {"vmid": "777", "storage": "backups", "mode": "stop", "compress": "zstd"}
     missing = _plan(estate, live, prune=True, backup_storage="nowhere")
     assert missing.actions == [] and [(e.target, e.code) for e in missing.errors] == [("lxc/777", "backup-storage")]
+    live.assumed = "the state the base converges to"  # a plan between two configs: not checked, said so
+    unchecked = _plan(estate, live, prune=True, backup_storage="nowhere")
+    assert [a.action for a in unchecked.actions] == ["backup", "delete"] and unchecked.errors == []
+    assert [(w.target, w.code) for w in unchecked.warnings] == [("lxc/777", "reference-unchecked")]
 
 
 def test_firewall_rule_change_replaces_rules_in_order(estate: Any) -> None:

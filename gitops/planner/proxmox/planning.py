@@ -275,7 +275,11 @@ def destroy_actions(guest: LiveGuest, live: LiveState, options: PlanOptions, pla
     label = guest.name or guest.target
     if options.backup_storage:
         problem = _backup_problem(guest, live, options.backup_storage)
-        if problem is not None:
+        if problem is not None and live.assumed:  # planned against a config: the node's storages are unknown
+            plan.warnings.append(Problem(guest.target, "reference-unchecked",
+                                         f"the backup storage {options.backup_storage} is not in the config; a plan "
+                                         "between two configs cannot check that the node has it"))
+        elif problem is not None:
             plan.errors.append(problem)
             return []
         actions.append(Action(
