@@ -2,10 +2,12 @@
 files the operator names, written as the operator would expect.
 
 `private_folder` makes (or tightens) a folder to 0700; `create_private` writes a new file 0600 and never
-replaces one (`O_EXCL`); `can_create` says, before anything irreversible, why a file could not be written
-there; `written` writes to an operator's target (a device or FIFO streamed, a symlink followed, a regular
-file replaced atomically, 0600). Used by the Proxmox driver (token secrets in PHOENIX_STATE_DIR), the
-ledger's export and the SQLite ledger's folder.
+replaces one (`O_EXCL`); `replace_private` writes one 0600 over whatever was there (the config repo's SSH
+key, the demo's secrets); `tighten` narrows an older file to 0600; `can_create` says, before anything
+irreversible, why a file could not be written there; `written` writes to an operator's target (a device
+or FIFO streamed, a symlink followed, a regular file replaced atomically, 0600). Used by the Proxmox driver
+(token secrets in PHOENIX_STATE_DIR), the ledger's export, saved plans, the SQLite ledger's folder, the Git
+source's key and the demo.
 """
 
 from __future__ import annotations
@@ -55,6 +57,29 @@ def create_private(path: Path, data: bytes) -> None:
         raise errors.PermanentError(f"{path} already exists; not overwritten") from None
     with os.fdopen(fd, "wb") as out:
         out.write(data)
+
+
+def replace_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` (0600, in a 0700 folder), replacing whatever is there (a file of any mode, or a
+    symlink, which is replaced itself and never written through) once the new content is complete."""
+    private_folder(path.parent)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+
+
+def tighten(path: Path) -> None:
+    """A file the controller wrote earlier, made 0600 if it was wider (a symlink is left alone)."""
+    with contextlib.suppress(FileNotFoundError):
+        if not path.is_symlink() and path.stat().st_mode & 0o077:
+            path.chmod(0o600)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, SecretStr
 
@@ -76,7 +77,8 @@ REGISTRY = Registry()
 
 
 def credential_values(settings: Settings) -> list[str]:
-    """The controller's own credentials: every `SecretStr` of the settings, the SSH key file."""
+    """The controller's own credentials: every `SecretStr` of the settings, the database URL's password, the
+    SSH key file."""
     found: list[str] = []
 
     def walk(value: object) -> None:
@@ -90,11 +92,22 @@ def credential_values(settings: Settings) -> list[str]:
                 walk(item)
 
     walk(settings)
+    found += database_password(settings.database_url)
     key = Path(settings.ssh_key) if settings.ssh_key else (
         settings.secrets_dir / "ssh_key" if settings.secrets_dir is not None else None)
     if key is not None:
         found += _read_small(key)
     return found
+
+
+def database_password(url: str) -> list[str]:
+    """The password inside a database URL (`postgresql+psycopg://user:PASSWORD@host/db`), as written and
+    percent-decoded; none for a URL without one (SQLite)."""
+    try:
+        raw = urlsplit(url).password if url else None
+    except ValueError:
+        return []
+    return [raw, unquote(raw)] if raw else []
 
 
 def config_secret_values(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:

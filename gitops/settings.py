@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, JsonValue, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+# marks a setting (beside the host policy) that widens what a commit may do: see `widening_settings`
+WIDENS: dict[str, JsonValue] = {"widens": True}
 MIN_SECRET_LENGTH = 4  # a shorter secret would mask ordinary words in logs, so it is refused, not left unmasked
 
 
@@ -163,7 +165,8 @@ class Settings(BaseSettings):
     git_token: SecretStr | None = None
     git_max_file_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="largest file of a commit the controller "
                                     "reads (config files, the scripts and compose files they name); a larger one "
-                                    "rejects the revision (`file-too-large`); other files are never read")
+                                    "rejects the revision (`file-too-large`); other files are never read",
+                                    json_schema_extra=WIDENS)
     git_ssh_key: str = ""
 
     poll_interval: float = 60.0
@@ -231,14 +234,16 @@ class Settings(BaseSettings):
     forge_repo: str = Field("", description="the config repo on that forge: owner/name or group/project")
     status_context: str = "phoenix-gitops"
     public_url: str = Field("", description="this controller's URL as people reach it, for links on the forge")
-    pr_reviews: bool = Field(True, description="validate and plan pull requests from webhooks (never applied)")
+    pr_reviews: bool = Field(True, description="validate and plan pull requests from webhooks (never applied)",
+                             json_schema_extra=WIDENS)
     review_concurrency: int = Field(2, ge=1, le=8, description="pull requests reviewed at once (one per PR)")
 
     notify: list[NotifyTarget] = Field(default_factory=list)
 
     # In-guest provisioning (feature and application scripts, host-side container settings): off unless set,
     # since whoever may commit to the config repo then runs code as root on the hosts.
-    provisioning: bool = False
+    provisioning: bool = Field(False, description="run the config's feature and application scripts in the "
+                               "guests, as root", json_schema_extra=WIDENS)
     scripts_dir: str = Field("", description="scripts folder, relative to the config folder (default: "
                                              "`bin/` there if present, else `../bin`, the upstream layout)")
     ssh_user: str = "root"
@@ -361,6 +366,15 @@ def load_settings(toml_file: Path | None = None, **overrides: Any) -> Settings:
 CLI_VARIABLES = ("PHOENIX_API_URL", "PHOENIX_DEMO_NODES", "PHOENIX_PVE_RECORD")
 VARIABLE_FAMILIES = ("PHOENIX_SECRET_",  # PHOENIX_SECRET_<NAME>: the value of ${secret:NAME}
                      "PHOENIX_TEST_")  # the test suite's own
+
+
+def widening_settings() -> list[str]:
+    """Every setting that widens what a commit to the config repo may do: each field of the host policy
+    (`policy.NAME`), and the other settings marked `WIDENS` (by name). docs/security.md names each."""
+    names = [f"policy.{name}" for name in HostPolicy.model_fields]
+    names += [name for name, field in Settings.model_fields.items()
+              if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("widens")]
+    return names
 
 
 def known_variables() -> list[str]:

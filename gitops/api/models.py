@@ -3,7 +3,7 @@
 Used by the route modules of `gitops.api.routes`. Field names are the contract of ARCHITECTURE.md (tools
 outside the code read them): add fields, never rename. Times are ISO 8601 strings as `datetime.isoformat()`
 writes them (`+00:00`, the ledger keeps aware UTC times). The documents the ledger keeps (validation
-report, plan, apply result) are passed through as the objects they were stored as.
+report, plan, run result) are the typed documents of `gitops.planner.documents`.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from gitops.planner.documents import PlanDocument, RunResult, ValidationReport
 from gitops.store import EventRecord, RevisionRecord, RunRecord, StepRecord
 
 Time = Annotated[dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str),
                  WithJsonSchema({"type": "string", "format": "date-time"})]
-Document = dict[str, Any]  # a validation report, plan or apply result as the ledger keeps it
+Document = dict[str, Any]  # a document an event carries (a pull request review's report and plan)
 
 
 class Answer(BaseModel):
@@ -158,8 +159,8 @@ class Run(Answer):
 class RunDetail(Run):
     """A run with its plan and result (one revision's page)."""
 
-    plan: Document | None
-    result: Document | None
+    plan: PlanDocument | None
+    result: RunResult | None
 
     @classmethod
     def of(cls, r: RunRecord) -> RunDetail:
@@ -167,12 +168,10 @@ class RunDetail(Run):
 
 
 def _run_fields(r: RunRecord) -> dict[str, Any]:
-    result = r.result if isinstance(r.result, dict) else {}
-    applied = result.get("apply")
     return {"id": r.id, "revision": r.revision, "kind": r.kind, "trigger": r.trigger, "status": r.status,
             "started_at": r.started_at, "finished_at": r.finished_at, "error": r.error,
-            "drift": result.get("drift") or [],
-            "counts": (applied.get("counts") if isinstance(applied, dict) else None) or {}}
+            "drift": list(r.result.drift) if r.result is not None else [],
+            "counts": r.result.counts if r.result is not None else {}}
 
 
 class RunList(Answer):
@@ -182,9 +181,9 @@ class RunList(Answer):
 class RevisionDetail(Revision):
     """One revision with its validation result, plan, apply result, events and runs."""
 
-    validation: Document | None
-    plan: Document | None
-    result: Document | None
+    validation: ValidationReport | None
+    plan: PlanDocument | None
+    result: RunResult | None
     events: list[Event]
     runs: list[RunDetail]
 

@@ -42,14 +42,9 @@ def _number(value: Any) -> float:
         return 0.0
 
 
-def _listed(value: Any) -> list[Any]:
-    """The dicts of a stored list (a document the ledger keeps may come from an older version)."""
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
 ENV = Environment(loader=PackageLoader("gitops.api", "templates"), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(when=_when, shown=_shown, number=_number, listed=_listed)
+ENV.filters.update(when=_when, shown=_shown, number=_number)
 
 
 def render(name: str, **values: Any) -> str:

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gitops import errors
+from gitops import errors, privatefiles
 from gitops.config.estate import CONFIG_FILES
 from gitops.controller.converging import PlanRun, content_revision
 
@@ -28,7 +28,8 @@ def save(path: Path, directory: Path, run: PlanRun, *, allow_destroy: bool) -> N
     document = {"format": FORMAT, "directory": str(directory.resolve()), "revision": content_revision(directory),
                 "allow_destroy": allow_destroy, "config": config_digests(directory), "live": live_digests(run),
                 "plan_digest": _digest(run.plan.to_dict()), "plan": run.plan.to_dict()}
-    path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+    with privatefiles.written(path) as out:  # owner-only, a link followed, a device written through
+        out.write(json.dumps(document, indent=2, default=str) + "\n")
 
 
 def load(path: Path) -> dict[str, Any]:

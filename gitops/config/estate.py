@@ -73,6 +73,11 @@ class Estate:
         """Every VM with its JSON path."""
         return [(self.vm_path(i), vm) for i, vm in enumerate(self.vms.vms)]
 
+    def guest_addresses(self) -> frozenset[str]:
+        """Every guest's static address (what its health checks dial by default)."""
+        guests: list[object] = [ct for _, ct in self.lxc_items()] + [vm for _, vm in self.vm_items()]
+        return frozenset(ip for guest in guests if (ip := static_ip(guest)) is not None)
+
     def lxc_guest(self, ctid: int | str) -> LxcGuest | None:
         return self.lxc.lxc_configs.get(str(ctid))
 
@@ -110,3 +115,12 @@ class Estate:
         for v in self.vms.vms:
             ids.setdefault(v.vmid, "vm")
         return ids
+
+
+def static_ip(guest: object) -> str | None:
+    """A guest's first static address without its prefix, or None (DHCP, manual, none)."""
+    net = getattr(guest, "network_config", None)
+    ip = getattr(net, "ip", None) if net is not None else None
+    if not ip or ip in ("dhcp", "manual", "auto"):
+        return None
+    return str(ip).split("/", 1)[0]

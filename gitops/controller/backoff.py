@@ -1,15 +1,16 @@
 """When to try a failed revision again: exponential backoff, as Flux requeues a failed reconcile.
 
-A pure decision, table-tested. The reconcile keeps one schedule in the controller state
-(`extra["retry"]`: the sha, the attempt number, when it is due) and asks `due` on each poll; after
-each failed attempt `after_failure` gives the next schedule. A newer head, a success, or an operator's
-rollback makes the schedule moot (it names another sha, or is cleared).
+A pure decision, table-tested. The reconcile keeps one schedule in the controller state (its `retry`
+columns, `gitops.planner.documents.RetrySchedule`: the sha, the attempt number, when it is due) and asks
+`due` on each poll; after each failed attempt `after_failure` gives the next schedule. A newer head, a
+success, or an operator's rollback makes the schedule moot (it names another sha, or is cleared).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+
+from gitops.planner.documents import RetrySchedule
 
 RETRIED_STATUSES = frozenset({"failed", "rolled_back"})  # failed applies, and those auto-rolled back
 
@@ -19,18 +20,13 @@ def delay(attempt: int, initial: float, maximum: float) -> float:
     return float(min(maximum, initial * 2 ** max(0, attempt - 1)))
 
 
-def after_failure(schedule: Any, sha: str, now: dt.datetime, initial: float, maximum: float) -> dict[str, Any]:
+def after_failure(schedule: RetrySchedule | None, sha: str, now: dt.datetime, initial: float,
+                  maximum: float) -> RetrySchedule:
     """The schedule after `sha` failed (again) at `now`."""
-    attempt = schedule.get("attempt", 0) + 1 if isinstance(schedule, dict) and schedule.get("sha") == sha else 1
-    due_at = now + dt.timedelta(seconds=delay(attempt, initial, maximum))
-    return {"sha": sha, "attempt": attempt, "due_at": due_at.isoformat()}
+    attempt = schedule.attempt + 1 if schedule is not None and schedule.sha == sha else 1
+    return RetrySchedule(sha=sha, attempt=attempt, due_at=now + dt.timedelta(seconds=delay(attempt, initial, maximum)))
 
 
-def due(schedule: Any, sha: str, now: dt.datetime) -> bool:
+def due(schedule: RetrySchedule | None, sha: str, now: dt.datetime) -> bool:
     """True when the failed `sha` is scheduled and its time has come."""
-    if not isinstance(schedule, dict) or schedule.get("sha") != sha:
-        return False
-    try:
-        return now >= dt.datetime.fromisoformat(str(schedule["due_at"]))
-    except (KeyError, ValueError):
-        return True  # a damaged schedule: try now rather than never
+    return schedule is not None and schedule.sha == sha and now >= schedule.due_at

@@ -2,7 +2,8 @@
 
 Called by `gitops.controller.steps.verify` after an apply. A health check
 (`health_checks` on a guest: TCP connect or HTTP GET) dials exactly the host the config names, or the
-guest's static IP when it names none; guests on DHCP without a host are reported, not guessed.
+guest's static IP when it names none; guests on DHCP without a host are reported, not guessed. A name is
+resolved when the check runs and every address it resolves to is judged by the host policy (`Prober`).
 Sleep is injected so tests do not wait between retries.
 """
 
@@ -10,16 +11,19 @@ from __future__ import annotations
 
 import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gitops.config import queries
+from gitops.config.checks.urls import target_problem
 from gitops.config.common import HealthCheck
-from gitops.config.estate import Estate
+from gitops.config.estate import Estate, static_ip
 from gitops.planner.live import LiveState
+from gitops.settings import HostPolicy
+
+if TYPE_CHECKING:
+    import httpx
 
 RETRY_PAUSE_S = 1.0
 
@@ -51,21 +55,20 @@ class CheckReport:
         return "; ".join(f"{r.target} {r.check}: {r.detail}" for r in self.failures)
 
 
-def static_ip(guest: Any) -> str | None:
-    """The guest's first static address without its prefix, or None (DHCP, manual, none)."""
-    net = getattr(guest, "network_config", None)
-    ip = getattr(net, "ip", None) if net is not None else None
-    if not ip or ip in ("dhcp", "manual", "auto"):
-        return None
-    return str(ip).split("/", 1)[0]
+def resolve_host(host: str) -> list[str]:
+    """Every address `host` (a name or an address) resolves to, in the system resolver's order."""
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def run_checks(estate: Estate, live: LiveState, *, sleep: Callable[[float], None] = time.sleep,
                dial: Callable[[HealthCheck, str], str | None] | None = None,
-               left_alone: frozenset[str] = frozenset()) -> CheckReport:
-    """Running state of every non-template guest, then each health check (retried `retries` times).
-    Guests the plan `left_alone` (their node is offline: a warning, not a failure) are not checked."""
-    probe = dial or probe_once
+               left_alone: frozenset[str] = frozenset(), policy: HostPolicy | None = None,
+               resolve: Callable[[str], list[str]] = resolve_host) -> CheckReport:
+    """Running state of every non-template guest, then each health check (retried `retries` times), dialled
+    by `dial` or under the host `policy` (`Prober`). Guests the plan `left_alone` (their node is offline: a
+    warning, not a failure) are not checked."""
+    probe = dial or Prober(policy or HostPolicy(), estate.guest_addresses(), resolve)
     report = CheckReport()
     for ref in queries.all_guests(estate):
         guest = queries.effective(estate, ref)
@@ -97,20 +100,55 @@ def _health(target: str, check: HealthCheck, default_host: str | None,
     return CheckResult(target, name, False, error or "failed")
 
 
-def probe_once(check: HealthCheck, host: str) -> str | None:
-    """None when the check passes, else why not."""
-    if check.type == "tcp":
+class Prober:
+    """The real dial of a health check, under the host policy: the check's host is resolved, every address
+    it resolves to is judged (`gitops.config.checks.urls.target_problem`: a guest's own address, or one the
+    policy allows), and the connection goes to the address judged, never to a second resolution; an http
+    check names the host in `Host` and TLS's server name, and a redirect is a status, never followed."""
+
+    def __init__(self, policy: HostPolicy, own: frozenset[str],
+                 resolve: Callable[[str], list[str]] = resolve_host) -> None:
+        self.policy = policy
+        self.own = own
+        self.resolve = resolve
+
+    def __call__(self, check: HealthCheck, host: str) -> str | None:
+        """None when the check passes, else why not."""
+        import httpx  # lazily: a plan (which never checks health) does not load the HTTP client
+
+        url = httpx.URL(check.url or f"http://{_bracketed(host)}:{check.port}/") if check.type == "http" else None
+        name = url.host if url is not None else host
         try:
-            with socket.create_connection((host, int(check.port or 0)), timeout=check.timeout_s):
-                return None
-        except OSError as exc:
-            return f"cannot connect: {exc.strerror or exc}"
-    url = check.url or f"http://{host}:{check.port}/"
+            addresses = self.resolve(name)
+        except (OSError, UnicodeError) as exc:
+            return f"cannot resolve {name}: {getattr(exc, 'strerror', None) or exc}"
+        for address in addresses:
+            problem = target_problem(address, self.policy, self.own)
+            if problem is not None:
+                return f"refused by the host policy: {name}: {problem}"
+        if not addresses:
+            return f"cannot resolve {name}"
+        if url is None:
+            try:
+                with socket.create_connection((addresses[0], int(check.port or 0)), timeout=check.timeout_s):
+                    return None
+            except OSError as exc:
+                return f"cannot connect: {exc.strerror or exc}"
+        return _get(check, url, addresses[0])
+
+
+def _get(check: HealthCheck, url: httpx.URL, address: str) -> str | None:
+    import httpx
+
+    pinned = url.copy_with(host=address)
+    headers = {"Host": url.netloc.decode("ascii"), "User-Agent": "phoenix-gitops health check"}
     try:
-        with urllib.request.urlopen(url, timeout=check.timeout_s) as response:
-            status = int(response.status)
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except (urllib.error.URLError, OSError) as exc:
-        return f"GET failed: {getattr(exc, 'reason', exc)}"
+        with httpx.Client(timeout=check.timeout_s, follow_redirects=False) as client:
+            status = client.get(pinned, headers=headers, extensions={"sni_hostname": url.host}).status_code
+    except httpx.HTTPError as exc:
+        return f"GET failed: {type(exc).__name__}: {exc}"
     return None if status == check.expect_status else f"status {status}, expected {check.expect_status}"
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from gitops import errors, events
 from gitops.controller import backoff, eligibility
 from gitops.controller.deciding import Facts
-from gitops.controller.recording import Recorder
+from gitops.controller.recording import Patch, Recorder
 from gitops.controller.triggers import Work
 from gitops.settings import Settings
 from gitops.source import CommitInfo, ConfigRepo
@@ -36,11 +36,11 @@ class Intake:
 
     def suspend(self, suspend: bool) -> None:
         if suspend:
-            self.store.update_state(suspended=True, phase="suspended")
+            self.recorder.commit(Patch(suspended=True, phase="suspended"))
             self.recorder.event(events.EventKind.SUSPEND, "automatic applies suspended", events.Suspended())
         else:
             pinned = self.store.get_state().pinned_revision
-            self.store.update_state(suspended=False, pinned_revision=None, phase="idle")
+            self.recorder.commit(Patch(suspended=False, pinned_revision=None, phase="idle"))
             self.recorder.event(events.EventKind.RESUME, "automatic applies resumed; any pin lifted",
                                 events.Resumed(unpinned=pinned))
 
@@ -60,10 +60,9 @@ class Intake:
             commits = self._new_commits(state.branch_head, head, trigger)
             ledger_trigger = trigger if trigger in ("poll", "webhook", "startup") else "manual"
             for commit in commits:
-                self.store.record_revision(commit.sha, commit.author, commit.message.strip(),
-                                           commit.committed_at, ledger_trigger)
+                self.recorder.seen(commit, ledger_trigger)
             older = [r.sha for r in self.store.revisions_in_status("pending") if r.sha != head.sha]
-            superseded = self.store.mark_superseded(older)
+            superseded = self.recorder.superseded(older)
             self.recorder.event(events.EventKind.REVISION, f"new head {head.short_sha}: {head.subject}",
                                 events.RevisionRecorded(head=head.sha, subject=head.subject, commits=len(commits),
                                                         superseded=superseded), revision=head.sha)
@@ -76,7 +75,7 @@ class Intake:
             self.recorder.event(events.EventKind.FORCE_PUSH, message,
                                 events.ForcePushed(previous=fetched.previous_sha, head=head.sha),
                                 level="warning", revision=head.sha)
-        self.store.update_state(last_poll_at=self.clock(), branch_head=head.sha, phase="idle")
+        self.recorder.commit(Patch(last_poll_at=self.clock(), branch_head=head.sha, phase="idle"))
         self._prune(head.sha)
         return head
 
@@ -108,8 +107,7 @@ class Intake:
             return self.store.get_revision(ref).sha
         except errors.NotFoundError:
             commit = self.repo.commit(ref)
-            self.store.record_revision(commit.sha, commit.author, commit.message.strip(), commit.committed_at,
-                                       "manual")
+            self.recorder.seen(commit, "manual")
             return commit.sha
 
     def facts(self, work: Work, head: CommitInfo | None) -> Facts:
@@ -144,5 +142,5 @@ class Intake:
             requested=requested, requested_error=requested_error, statuses=statuses,
             window_open=self.settings.sync_allowed(self.clock()), self_heal=self.settings.self_heal,
             auto_rollback=self.settings.auto_rollback,
-            retry_due=backoff.due(state.extra.get("retry"), state.pinned_revision or head_sha or "", self.clock()),
+            retry_due=backoff.due(state.retry, state.pinned_revision or head_sha or "", self.clock()),
         )

@@ -145,6 +145,10 @@ class OutboxDispatcher:
         self.wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        for consumer in self.consumers:  # a webhook target's connections
+            close = getattr(consumer, "close", None)
+            if callable(close):
+                close()
 
 
 def _quiet(event: EventRecord) -> bool:

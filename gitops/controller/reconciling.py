@@ -29,7 +29,7 @@ from gitops.controller import backoff, steps
 from gitops.controller import policy as policies
 from gitops.controller.deciding import Decision, decide
 from gitops.controller.intake import Intake
-from gitops.controller.recording import Recorder
+from gitops.controller.recording import Patch, Recorder
 from gitops.controller.steps import Attempt, Stop
 from gitops.controller.systems import Convergence, LiveCache
 from gitops.controller.triggers import Work
@@ -155,32 +155,32 @@ class Reconciler:
             self.recorder.retrying_done()
         if outcome.action in ("failed", "rolled_back"):
             self._schedule_retry(decision.target)
-        elif outcome.action == "applied" and "retry" in self.store.get_state().extra:
-            self.store.update_state(extra={"retry": None})
+        elif outcome.action == "applied" and self.store.get_state().retry is not None:
+            self.recorder.commit(Patch(retry=None))
         if outcome.action == "rejected" and decision.unpin_if_rejected:
-            self.store.update_state(pinned_revision=None)
+            self.recorder.commit(Patch(pinned_revision=None))
         if outcome.action == "applied" and decision.supersede_on_success:
-            self.store.mark_superseded([r.sha for r in self.store.revisions_in_status("pending")
-                                        if r.sha != decision.target])
+            self.recorder.superseded([r.sha for r in self.store.revisions_in_status("pending")
+                                      if r.sha != decision.target])
         return outcome
 
     # -- failed revisions, tried again ------------------------------------------------------
 
     def _scheduled(self, sha: str) -> bool:
-        schedule = self.store.get_state().extra.get("retry")
-        return isinstance(schedule, dict) and schedule.get("sha") == sha
+        schedule = self.store.get_state().retry
+        return schedule is not None and schedule.sha == sha
 
     def _schedule_retry(self, sha: str) -> None:
         """Back off before trying the failed `sha` again (a newer head makes the schedule moot)."""
-        schedule = backoff.after_failure(self.store.get_state().extra.get("retry"), sha, self.clock(),
+        schedule = backoff.after_failure(self.store.get_state().retry, sha, self.clock(),
                                          self.settings.retry_interval, self.settings.retry_max_interval)
-        self.store.update_state(extra={"retry": schedule})
-        log.info("%s failed: trying again after %s", sha[:12], schedule["due_at"], extra={"revision": sha})
+        self.recorder.commit(Patch(retry=schedule))
+        log.info("%s failed: trying again after %s", sha[:12], schedule.due_at.isoformat(), extra={"revision": sha})
 
     def _announce_retry(self, sha: str) -> int:
         """The retry event; returns how many attempts failed before this one."""
-        schedule = self.store.get_state().extra.get("retry") or {}
-        failures = int(schedule.get("attempt", 1))
+        schedule = self.store.get_state().retry
+        failures = schedule.attempt if schedule is not None else 1
         error = self.store.get_revision(sha).error or ""
         self.recorder.event(events.EventKind.RETRY,
                             f"trying {sha[:12]} again (attempt {failures + 1}) after: {error}",
@@ -194,7 +194,7 @@ class Reconciler:
         state = self.store.get_state()
         previous = state.applied_revision if state.applied_revision != sha else self._previous_of(sha)
         attempt = Attempt(sha, policy.trigger, previous, restore_data=policy.restore_data)
-        self.store.update_state(target_revision=sha)
+        self.recorder.commit(Patch(target_revision=sha))
         stop = self._run(attempt, policy)
         if stop is None:
             self.recorder.finish(attempt, policy, "applied")
@@ -275,8 +275,7 @@ class Reconciler:
             self.recorder.status(sha, "pending", error="interrupted: the controller stopped during its apply; "
                                  "applied again")
         for run in self.store.list_runs(1000, status="running"):  # their process is gone
-            self.store.finish_run(run.id, "interrupted", result=run.result,
-                                  error="interrupted: the controller stopped during this run")
+            self.recorder.interrupted(run, "interrupted: the controller stopped during this run")
         return shas
 
     # -- drift -------------------------------------------------------------------------------
@@ -365,14 +364,14 @@ class Reconciler:
 
     def _pin(self, decision: Decision) -> None:
         if decision.pin and decision.target:
-            self.store.update_state(pinned_revision=decision.target)
+            self.recorder.commit(Patch(pinned_revision=decision.target))
             self.recorder.event(events.EventKind.ROLLBACK,
                                 f"rollback to {decision.target[:12]} requested; pinned until resumed",
                                 events.RollbackRequested(to=decision.target, restore_data=bool(
                                     decision.policy and decision.policy.restore_data)),
                                 revision=decision.target)
         elif decision.unpin and decision.target:
-            self.store.update_state(pinned_revision=None)
+            self.recorder.commit(Patch(pinned_revision=None))
             self.recorder.event(events.EventKind.UNPIN, f"explicit sync of {decision.target[:12]} lifts the pin",
                                 events.Unpinned(revision=decision.target), revision=decision.target)
 

@@ -1,14 +1,21 @@
-"""Recording: the one place that writes what the reconcile did -- revision statuses, runs, events (the
-outbox), the drift report and the controller's phase -- and logs it.
+"""Recording: the one writer of the controller -- revisions seen, their statuses, runs, events (the
+outbox) and the controller state (`commit(Patch(...))`: phase, pins, the retry schedule, the drift
+report, progress) -- and the log lines that go with them.
 
 Called by `gitops.controller.reconciling` at the boundaries of a run (`begin` before anything is
-applied, `finish` once the steps ended) and by `gitops.controller.intake` for what it saw. Steps never
-write a status: they report a phase (`phase`) and return a `Stop`.
+applied, `finish` once the steps ended), by `gitops.controller.intake` for what it saw and by
+`gitops.controller.service` for leadership. Steps never write: they report a phase (`phase`) and return a
+`Stop`. No other module of the controller calls a writing method of the store
+(tests/controller/test_one_writer.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import enum
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from gitops import events
@@ -16,10 +23,48 @@ from gitops.controller import provisioned
 from gitops.controller.policy import Policy
 from gitops.controller.steps import Attempt
 from gitops.drivers.executing import ApplyEvent
+from gitops.planner.documents import RetrySchedule
 from gitops.planner.drift import DriftReport
-from gitops.store import RevisionRecord, Store
+from gitops.source import CommitInfo
+from gitops.store import RevisionRecord, RunRecord, Store
 
 log = logging.getLogger(__name__)
+
+class Keep(enum.Enum):
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Patch:
+    """A change to the controller state, field by field; a field left `KEEP` is not written. `drift` sets
+    the drift flag, the report and when it was checked together; `progress` is the running apply's."""
+
+    phase: str | Keep = KEEP
+    last_error: str | Keep | None = KEEP
+    target_revision: str | Keep | None = KEEP
+    pinned_revision: str | Keep | None = KEEP
+    suspended: bool | Keep = KEEP
+    last_poll_at: dt.datetime | Keep = KEEP
+    branch_head: str | Keep | None = KEEP
+    retry: RetrySchedule | Keep | None = KEEP
+    leader_id: str | Keep = KEEP
+    leader_heartbeat_at: dt.datetime | Keep = KEEP
+    drift: DriftReport | Keep = KEEP
+    progress: dict[str, Any] | Keep | None = KEEP
+
+    def fields(self) -> dict[str, Any]:
+        """The controller state's fields this patch writes, as the store names them."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                               if getattr(self, f.name) is not KEEP and f.name not in ("drift", "progress")}
+        if isinstance(self.drift, DriftReport):
+            out.update(drift=self.drift.drifted, last_drift=self.drift.to_dict(), last_drift_at=self.drift.checked_at)
+        if self.progress is not KEEP:
+            out["extra"] = {"progress": self.progress}
+        return out
+
 
 RUN_STATUS = {"applied": "applied", "failed": "failed", "pending": "interrupted", "rejected": "failed",
               "not-corrected": "not-corrected"}
@@ -59,12 +104,29 @@ class Recorder:
 
     # -- controller state --------------------------------------------------------------------
 
-    def phase(self, phase: str, **more: Any) -> None:
-        self.store.update_state(phase=phase, **more)
+    def commit(self, patch: Patch) -> None:
+        """Write `patch` to the controller state, in one transaction."""
+        values = patch.fields()
+        if values:
+            self.store.update_state(**values)
+
+    def phase(self, phase: str, *, last_error: str | Keep | None = KEEP) -> None:
+        self.commit(Patch(phase=phase, last_error=last_error))
 
     def drift(self, report: DriftReport | None) -> None:
         if report is not None:
-            self.store.update_state(drift=report.drifted, last_drift=report.to_dict(), last_drift_at=report.checked_at)
+            self.commit(Patch(drift=report))
+
+    # -- revisions seen ----------------------------------------------------------------------
+
+    def seen(self, commit: CommitInfo, trigger: str) -> RevisionRecord:
+        """A commit the controller saw (a revision already recorded is left as it is)."""
+        return self.store.record_revision(commit.sha, commit.author, commit.message.strip(), commit.committed_at,
+                                          trigger)
+
+    def superseded(self, shas: Iterable[str]) -> list[str]:
+        """Pending revisions a newer one replaces; returns those that were still pending."""
+        return self.store.mark_superseded(shas)
 
     # -- runs and revision statuses ----------------------------------------------------------
 
@@ -79,7 +141,7 @@ class Recorder:
         count = len(attempt.run.plan.actions) if attempt.run else 0
         self.progress = {"revision": attempt.sha, "run": run.id, "kind": policy.kind, "total": count, "done": 0,
                          "current": None}
-        self.store.update_state(extra={"progress": self.progress})
+        self.commit(Patch(progress=self.progress))
         log.info("applying %d actions (%s)", count, policy.kind,
                  extra={"revision": attempt.sha, "trigger": attempt.trigger})
 
@@ -93,7 +155,7 @@ class Recorder:
             self.progress["done"] = min(self.progress["total"], self.progress["done"] + 1)
             if self.progress["current"] == f"{event.target} {event.action}":
                 self.progress["current"] = None
-        self.store.update_state(extra={"progress": self.progress})
+        self.commit(Patch(progress=self.progress))
 
     def finish(self, attempt: Attempt, policy: Policy, status: str, error: str | None = None, *,
                quiet: bool = False) -> None:
@@ -101,14 +163,18 @@ class Recorder:
         with one event."""
         if self.progress is not None:
             self.progress = None
-            self.store.update_state(extra={"progress": None})
+            self.commit(Patch(progress=None))
         if attempt.run_id is not None:
             self.store.finish_run(attempt.run_id, RUN_STATUS.get(status, "failed"), plan=attempt.plan,
-                                  result=attempt.result_dict(), error=error)
+                                  result=attempt.result_document(), error=error)
             if attempt.run is not None and attempt.result is not None:
                 self.store.record_steps(attempt.run_id, provisioned.step_records(attempt.run.plan, attempt.result))
         if policy.writes_status:
             self.status(attempt, status, error=error, quiet=quiet)
+
+    def interrupted(self, run: RunRecord, error: str) -> None:
+        """A run whose process is gone (found running at start-up): closed as interrupted, its result kept."""
+        self.store.finish_run(run.id, "interrupted", result=run.result, error=error)
 
     def not_corrected(self, attempt: Attempt, policy: Policy, error: str) -> None:
         """A drift correction that could not start (plan errors, missing secrets): a run that says so."""
@@ -129,7 +195,7 @@ class Recorder:
                 fields["validation"] = attempt.validation
             if attempt.plan is not None:
                 fields["plan"] = attempt.plan
-            fields["result"] = attempt.result_dict()
+            fields["result"] = attempt.result_document()
             fields["previous_sha"] = attempt.previous
             fields["snapshot"] = attempt.snapshot
             payload = events.StatusChanged(status=status, error=error, trigger=attempt.trigger, run=attempt.run_id,

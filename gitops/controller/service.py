@@ -37,6 +37,7 @@ from gitops.controller.forging import Forges
 from gitops.controller.outbox import Consumer, OutboxDispatcher, known_secret_values
 from gitops.controller.pullrequests import PullRequestReviews
 from gitops.controller.reconciling import Outcome, Reconciler
+from gitops.controller.recording import Patch
 from gitops.controller.statuses import DeployStatuses
 from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger, TriggerQueue, coalesce, handed_over
@@ -201,7 +202,8 @@ class Service:
                     log.warning("%d revision(s) were interrupted while applying; applying again", len(interrupted))
                 self.queue.put(Trigger("startup", source="leader"))
             if self.leader:
-                self.store.update_state(leader_id=self.identity, leader_heartbeat_at=self.reconciler.clock())
+                self.reconciler.recorder.commit(Patch(leader_id=self.identity,
+                                                      leader_heartbeat_at=self.reconciler.clock()))
             self.ready = True
         except errors.StoreError as exc:
             log.error("ledger unreachable: %s", exc)
@@ -235,7 +237,7 @@ class Service:
         except Exception:  # a bug must not end the loop: the next trigger tries again
             log.exception("reconcile crashed")
             with contextlib.suppress(errors.StoreError):
-                self.store.update_state(phase="idle", last_error="internal error; see the logs")
+                self.reconciler.recorder.phase("idle", last_error="internal error; see the logs")
         finally:
             self.busy = False
 

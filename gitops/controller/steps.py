@@ -27,6 +27,7 @@ from gitops.controller.systems import Convergence, LiveCache, Session, data_roll
 from gitops.drivers.executing import ApplyEvent, ApplyResult
 from gitops.drivers.seam import CancelToken
 from gitops.planner import drift
+from gitops.planner.documents import PlanDocument, RunResult, ValidationReport
 from gitops.planner.plan import Plan
 from gitops.settings import Settings
 from gitops.source import ConfigRepo
@@ -56,10 +57,10 @@ class Attempt:
     restore_data: bool = False
     directory: Path | None = None
     estate: Estate | None = None
-    validation: dict[str, Any] | None = None
+    validation: ValidationReport | None = None
     session: Session | None = None  # the systems' drivers, connected for this attempt
     run: converging.PlanRun | None = None
-    plan: dict[str, Any] | None = None
+    plan: PlanDocument | None = None  # the plan as shown and kept
     restore: ApplyResult | None = None
     result: ApplyResult | None = None
     checks: checks.CheckReport | None = None
@@ -69,7 +70,8 @@ class Attempt:
     run_id: int | None = None
     targets: list[str] = field(default_factory=list)  # a targeted sync: the resources asked for
 
-    def result_dict(self) -> dict[str, Any]:
+    def result_document(self) -> RunResult:
+        """What the run did, as the ledger keeps it: only what the attempt got to."""
         out: dict[str, Any] = {"previous": self.previous, "snapshot": self.snapshot, "trigger": self.trigger}
         if self.targets:
             out["targets"] = self.targets
@@ -84,7 +86,7 @@ class Attempt:
         if self.drift is not None:
             out["remaining"] = [{"target": r.target, "state": r.state, "actions": r.actions}
                                 for r in self.drift.resources if r.state in ("drifted", "missing")]
-        return out
+        return RunResult.model_validate(out)
 
     def corrected(self) -> list[str]:
         """The drifted resources a self-heal run corrects: all of them, or those of a targeted sync's plan."""
@@ -95,8 +97,7 @@ class Attempt:
         return [t for t in found if t in touched]
 
     def validation_errors(self, limit: int = 5) -> list[str]:
-        found = (self.validation or {}).get("errors") or []
-        return [str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in found[:limit]]
+        return self.validation.messages(limit) if self.validation is not None else []
 
 
 @dataclass
@@ -126,7 +127,7 @@ def checkout(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     try:
         attempt.directory = ctx.repo.checkout(attempt.sha)
     except errors.SourceError as exc:
-        attempt.validation = {"valid": False, "warnings": [], "errors": [{"code": exc.code, "message": str(exc)}]}
+        attempt.validation = ValidationReport.refused(str(exc), exc.code)
         return Stop("rejected", str(exc))
     return None
 
@@ -136,15 +137,14 @@ def validate(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     try:
         estate, report = validate_directory(attempt.directory, ctx.settings.policy)
     except errors.ConfigError as exc:
-        attempt.validation = {"valid": False, "errors": [{"message": str(exc)}], "warnings": []}
+        attempt.validation = ValidationReport.refused(str(exc))
         return Stop("rejected", str(exc))
     except Exception as exc:  # validation is a pure function of the commit: retrying would crash again
         log.exception("validation crashed", extra={"revision": attempt.sha})
         message = f"the validator failed on this commit ({type(exc).__name__}); see the controller's logs"
-        attempt.validation = {"valid": False, "warnings": [],
-                              "errors": [{"code": "validation-crashed", "message": message}]}
+        attempt.validation = ValidationReport.refused(message, "validation-crashed")
         return Stop("rejected", message)
-    attempt.estate, attempt.validation = estate, report.to_dict()
+    attempt.estate, attempt.validation = estate, ValidationReport.of(report)
     if not report.valid:
         first = report.errors[0]
         more = f" (and {len(report.errors) - 1} more)" if len(report.errors) > 1 else ""
@@ -176,15 +176,14 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
             attempt.targets = sorted(policy.targets)
         drifted = attempt.corrected()
         if not drifted:
-            attempt.plan = attempt.run.plan.to_dict()
+            attempt.plan = PlanDocument.of(attempt.run.plan)
             return Stop("in-sync", "in sync")
         known = {(p.target, p.message) for p in attempt.run.plan.errors}
         attempt.run.plan.errors += [p for p in attempt.session.unresolvable_secrets(
             attempt.estate, options, drifted) if (p.target, p.message) not in known]
-    shown = attempt.run.plan.to_dict()
+    shown = PlanDocument.of(attempt.run.plan)
     if attempt.restore_data:
-        shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message":
-                                     data_rollback_warning("(see restore)")})
+        shown = shown.warn_first("*", "data-rollback", data_rollback_warning("(see restore)"))
     attempt.plan = shown
     if attempt.run.plan.errors:
         first = attempt.run.plan.errors[0]
@@ -214,10 +213,8 @@ def restore_data(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | N
             f"{o.target}: {o.error}" for o in attempt.restore.failed or attempt.restore.skipped),
             changed_live=any(o.status == "ok" for o in attempt.restore.outcomes))
     attempt.run = attempt.session.read_and_plan(attempt.estate, options, check_secrets=False)
-    shown = attempt.run.plan.to_dict()
-    shown["warnings"].insert(0, {"target": "*", "code": "data-rollback", "message": restore.warnings[0].message})
-    shown["restore"] = restore.to_dict()["actions"]
-    attempt.plan = shown
+    shown = PlanDocument.of(attempt.run.plan).warn_first("*", "data-rollback", restore.warnings[0].message)
+    attempt.plan = shown.model_copy(update={"restore": PlanDocument.of(restore).actions})
     return None
 
 

@@ -240,7 +240,8 @@ class Session:
         after = self.read_and_plan(estate, options, check_secrets=False)
         found = drift.compare(estate, after.live, after.plan, revision=revision, now=now)
         offline = frozenset(w.target for w in after.plan.warnings if w.code == OFFLINE)
-        return Verified(after, found, checks.run_checks(estate, after.live, sleep=sleep, dial=dial, left_alone=offline))
+        return Verified(after, found, checks.run_checks(estate, after.live, sleep=sleep, dial=dial, left_alone=offline,
+                                                            policy=self.settings.policy))
 
 
 def config_facts(estate: Estate) -> tuple[int, dict[str, list[str]]]:

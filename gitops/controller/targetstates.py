@@ -101,20 +101,18 @@ def target_states(state: ControllerState, wanted: RevisionRecord | None) -> Targ
 
 def _failed_actions(record: RevisionRecord) -> tuple[dict[str, str], set[str]]:
     """The targets whose action failed in `record`'s apply (with the error), and the others it would change."""
-    result = record.result if isinstance(record.result, dict) else {}
-    outcomes = (result.get("apply") or {}).get("outcomes") or []
+    outcomes = record.result.apply.outcomes if record.result is not None and record.result.apply is not None else []
     failed: dict[str, str] = {}
     touched: set[str] = set()
     for o in outcomes:
-        if not isinstance(o, dict) or not o.get("target"):
+        if not o.target:
             continue
-        target = str(o["target"])
-        if o.get("status") == "failed":
-            failed.setdefault(target, f"{o.get('action', '')} failed in {record.short_sha}: {o.get('error', '')}")
+        if o.status == "failed":
+            failed.setdefault(o.target, f"{o.action} failed in {record.short_sha}: {o.error}")
         else:
-            touched.add(target)
-    plan = record.plan if isinstance(record.plan, dict) else {}
-    touched.update(str(a.get("target")) for a in plan.get("actions") or [] if isinstance(a, dict) and a.get("target"))
+            touched.add(o.target)
+    if record.plan is not None:
+        touched.update(record.plan.targets)
     return failed, touched - set(failed)
 
 

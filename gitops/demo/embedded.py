@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from gitops import errors
+from gitops import errors, privatefiles
 from gitops.config import secretrefs
 from gitops.config.estate import CONFIG_FILES
 from gitops.config.schema import write_schemas
@@ -202,9 +202,10 @@ def _demo_secret(folder: Path, name: str) -> str:
 
 
 def _secrets(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    privatefiles.private_folder(folder)
     for name in EXAMPLE_SECRETS:
         path = folder / name
+        privatefiles.tighten(path)  # made by an earlier demo, perhaps under another umask
         if not path.exists() and secretrefs.env_name(name) not in os.environ:  # the resolver's own name rule
             _write_private(path, secrets.token_urlsafe(18))
     return folder
@@ -215,6 +216,7 @@ def _token(path: Path) -> tuple[str, bool]:
     if from_env:
         return from_env, False
     if path.is_file() and path.read_text().strip():
+        privatefiles.tighten(path)
         return path.read_text().strip(), False
     token = secrets.token_urlsafe(32)
     _write_private(path, token)
@@ -222,9 +224,7 @@ def _token(path: Path) -> tuple[str, bool]:
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text + "\n")
+    privatefiles.replace_private(path, (text + "\n").encode())
 
 
 def _config_repo(folder: Path) -> Path:

@@ -349,12 +349,13 @@ def normalize_name(name: str) -> str:
 
 
 def clone_file(url: str, reference: str, path: str) -> tuple[str, str]:
-    """The file at `path` in the repository at `reference`, and the commit: a real clone, as Portainer does."""
+    """The file at `path` in the repository at `reference`, and the commit: a real clone, as Portainer does
+    (a whole one: git's dumb http, which the tests serve, has no shallow clones)."""
     git = shutil.which("git") or "git"
     branch = reference.removeprefix("refs/heads/").removeprefix("refs/tags/")
     with tempfile.TemporaryDirectory(prefix="portainer-git-") as tmp:
         try:
-            subprocess.run([git, "clone", "--quiet", "--depth", "1", "--branch", branch, url, tmp],
+            subprocess.run([git, "clone", "--quiet", "--branch", branch, url, tmp],
                            check=True, capture_output=True, timeout=60)
             commit = subprocess.run([git, "-C", tmp, "rev-parse", "HEAD"], check=True, capture_output=True,
                                     text=True, timeout=30).stdout.strip()

@@ -35,6 +35,8 @@ from typing import Any
 
 import asyncssh
 
+from gitops import privatefiles
+
 log = logging.getLogger(__name__)
 TIMEOUT = 30
 Answer = tuple[int, bytes, bytes]
@@ -99,9 +101,7 @@ class SimulatedSshNodes:
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         client_key = asyncssh.generate_private_key("ssh-ed25519")
         self.key_file = folder / "id_ed25519"
-        self.key_file.unlink(missing_ok=True)
-        self.key_file.touch(mode=0o600)
-        self.key_file.write_bytes(client_key.export_private_key())
+        privatefiles.replace_private(self.key_file, client_key.export_private_key())
         self._authorized = client_key.export_public_key().decode()
         self.servers: dict[str, Any] = {}
         self.ports: dict[str, int] = {}

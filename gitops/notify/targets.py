@@ -99,6 +99,9 @@ class WebhookTarget(_Filtered):
         if response.status_code >= 400:
             raise errors.PermanentError(f"notification target {self.label!r} answered {response.status_code}")
 
+    def close(self) -> None:
+        self._http.close()
+
 
 def targets_from(settings: Settings) -> list[Target]:
     """The targets of PHOENIX_NOTIFY; SettingsError names the first one that cannot be used."""

@@ -15,6 +15,7 @@ import shlex
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
+from gitops import privatefiles
 from gitops.config import secretrefs
 
 
@@ -71,11 +72,8 @@ def materialise_ssh_key(ssh_key: str, folder: Path) -> Path | None:
         return None
     if "-----BEGIN" not in ssh_key:
         return Path(ssh_key).expanduser()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / "id_config_repo"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(ssh_key.strip() + "\n")
+    privatefiles.replace_private(path, (ssh_key.strip() + "\n").encode())
     return path
 
 

@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gitops import errors, secretvalues
 from gitops.config.secretrefs import SECRET_MASK
+from gitops.planner.documents import Document, PlanDocument, RetrySchedule, RunResult, ValidationReport
 from gitops.store import database, instances, leadership, records, tables
 
 Clock = Callable[[], dt.datetime]
@@ -27,6 +29,9 @@ REVISION_FIELDS = frozenset(
     {"validation", "plan", "result", "error", "started_at", "finished_at", "duration_s", "previous_sha", "snapshot"}
 )
 JSON_FIELDS = frozenset({"validation", "plan", "result", "last_drift", "data", "extra"})
+# The typed documents a revision or a run keeps (`gitops.planner.documents`): written as their model stores
+# them (a dict given instead is validated first), read back with `model_validate`.
+DOCUMENTS: dict[str, type[Document]] = {"validation": ValidationReport, "plan": PlanDocument, "result": RunResult}
 TIME_FIELDS = frozenset({"started_at", "finished_at", "committed_at", "last_drift_at", "last_poll_at",
                          "leader_heartbeat_at"})
 _FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -210,7 +215,8 @@ class Store:
 
     # -- runs --------------------------------------------------------------------------------
 
-    def start_run(self, sha: str, kind: str, trigger: str, *, plan: Any = None) -> records.RunRecord:
+    def start_run(self, sha: str, kind: str, trigger: str, *,
+                  plan: PlanDocument | None = None) -> records.RunRecord:
         """Open a run of `sha` (status `running`); `finish_run` closes it."""
         _check(kind, records.RUN_KINDS, "run kind")
         _check(trigger, records.TRIGGERS, "trigger")
@@ -221,7 +227,8 @@ class Store:
             session.flush()
             return _run(row)
 
-    def finish_run(self, run_id: int, status: str, *, plan: Any = None, result: Any = None,
+    def finish_run(self, run_id: int, status: str, *, plan: PlanDocument | None = None,
+                   result: RunResult | None = None,
                    error: str | None = None) -> records.RunRecord:
         _check(status, records.RUN_STATUSES, "run status")
         with self._write() as session:
@@ -496,6 +503,11 @@ class Store:
                 else:
                     merged[key] = value
             row.extra = merged
+        if "retry" in values:
+            retry = values.pop("retry")
+            row.retry_revision = retry.sha if retry is not None else None
+            row.retry_attempt = retry.attempt if retry is not None else None
+            row.retry_due_at = retry.due_at if retry is not None else None
         for name, value in values.items():
             setattr(row, name, value)
         row.updated_at = now
@@ -540,6 +552,8 @@ def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
     times must be aware."""
     cleaned = dict(fields)
     for name, value in cleaned.items():
+        if name in DOCUMENTS and value is not None:
+            value = _stored(DOCUMENTS[name], name, value)
         if name in JSON_FIELDS and value is not None:
             cleaned[name] = json.loads(_scrubbed(database.json_dumps(value)))
         elif isinstance(value, str):
@@ -551,6 +565,15 @@ def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+def _stored(model: type[Document], name: str, value: Any) -> Any:
+    if not isinstance(value, model):
+        try:
+            value = model.model_validate(value)
+        except ValidationError as exc:
+            raise ValueError(f"{name}: not a {model.__name__}: {str(exc).splitlines()[0]}") from None
+    return value.stored()
+
+
 def _store_error(exc: SQLAlchemyError, url: str) -> errors.StoreError:
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return errors.StoreError(f"ledger database {url}: {detail[0] if detail else type(exc).__name__}")
@@ -559,8 +582,9 @@ def _store_error(exc: SQLAlchemyError, url: str) -> errors.StoreError:
 def _revision(row: tables.Revision) -> records.RevisionRecord:
     return records.RevisionRecord(
         sha=row.sha, author=row.author, message=row.message, committed_at=row.committed_at,
-        received_at=row.received_at, status=row.status, trigger=row.trigger, validation=row.validation,
-        plan=row.plan, result=row.result, error=row.error, started_at=row.started_at,
+        received_at=row.received_at, status=row.status, trigger=row.trigger,
+        validation=ValidationReport.read(row.validation), plan=PlanDocument.read(row.plan),
+        result=RunResult.read(row.result), error=row.error, started_at=row.started_at,
         finished_at=row.finished_at, duration_s=row.duration_s, previous_sha=row.previous_sha,
         snapshot=row.snapshot,
     )
@@ -576,7 +600,8 @@ def _request(row: tables.Request) -> records.RequestRecord:
 def _run(row: tables.Run) -> records.RunRecord:
     return records.RunRecord(
         id=row.id, revision=row.revision_sha, kind=row.kind, trigger=row.trigger, status=row.status,
-        started_at=row.started_at, finished_at=row.finished_at, plan=row.plan, result=row.result, error=row.error,
+        started_at=row.started_at, finished_at=row.finished_at, plan=PlanDocument.read(row.plan),
+        result=RunResult.read(row.result), error=row.error,
     )
 
 
@@ -587,6 +612,12 @@ def _event(row: tables.Event) -> records.EventRecord:
     )
 
 
+def _retry(row: tables.State) -> RetrySchedule | None:
+    if row.retry_revision is None or row.retry_due_at is None:
+        return None
+    return RetrySchedule(sha=row.retry_revision, attempt=row.retry_attempt or 1, due_at=row.retry_due_at)
+
+
 def _state(row: tables.State) -> records.ControllerState:
     return records.ControllerState(
         applied_revision=row.applied_revision, target_revision=row.target_revision,
@@ -594,5 +625,5 @@ def _state(row: tables.State) -> records.ControllerState:
         last_drift=row.last_drift, last_drift_at=row.last_drift_at, phase=row.phase,
         last_error=row.last_error, last_poll_at=row.last_poll_at, leader_id=row.leader_id,
         leader_heartbeat_at=row.leader_heartbeat_at, updated_at=row.updated_at, branch_head=row.branch_head,
-        extra=dict(row.extra or {}),
+        retry=_retry(row), extra=dict(row.extra or {}),
     )

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from gitops.planner.documents import PlanDocument, RetrySchedule, RunResult, ValidationReport
 from gitops.planner.drift import DriftReport
 
 RevisionStatus = Literal["pending", "rejected", "applying", "applied", "failed", "superseded", "rolled_back"]
@@ -40,9 +41,9 @@ class RevisionRecord:
     received_at: dt.datetime
     status: str
     trigger: str
-    validation: Any = None
-    plan: Any = None
-    result: Any = None
+    validation: ValidationReport | None = None
+    plan: PlanDocument | None = None
+    result: RunResult | None = None
     error: str | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
@@ -66,8 +67,8 @@ class RunRecord:
     status: str
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
-    plan: Any = None
-    result: Any = None
+    plan: PlanDocument | None = None
+    result: RunResult | None = None
     error: str | None = None
 
 
@@ -126,6 +127,7 @@ class ControllerState:
     leader_heartbeat_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     branch_head: str | None = None  # the newest commit of the followed branch, as last fetched
+    retry: RetrySchedule | None = None  # a failed revision's next attempt (`gitops.controller.backoff`)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

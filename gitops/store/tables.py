@@ -182,6 +182,10 @@ class State(Base):
     leader_heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     branch_head: Mapped[str | None] = mapped_column(String(SHA_LENGTH))  # the newest commit fetched
+    # A failed revision's next attempt (`gitops.controller.backoff`): which, its number, when.
+    retry_revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
+    retry_attempt: Mapped[int | None] = mapped_column(Integer)
+    retry_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     extra: Mapped[Any | None] = mapped_column(JsonData)
 
 

@@ -47,7 +47,8 @@ def test_runs_are_listed_and_shown_with_their_revision(store: Store, serve_app) 
         detail = api.get(f"/api/v1/revisions/{SHA[:8]}").json()
         assert [r["kind"] for r in detail["runs"]] == ["self-heal", "self-heal", "apply"]
         assert detail["previous_revision"] == "e" * 40 and detail["snapshot"] == f"phx-{SHA[:12]}"
-        assert detail["runs"][2]["plan"] == {"actions": []}
+        assert detail["runs"][2]["plan"]["actions"] == []  # a typed plan: every field, defaults for the rest
+        assert detail["runs"][2]["plan"]["errors"] == [] and detail["runs"][2]["result"]["apply"]["counts"] == {"ok": 2}
 
 
 def test_history_shows_drift_corrections_under_their_revision(store: Store, serve_app) -> None:  # type: ignore[no-untyped-def]

@@ -71,3 +71,24 @@ def test_a_vm_image_url_is_judged_too(example_dir: Path) -> None:
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
     _, report = validate_directory(example_dir)
     assert [p.code for p in report.errors] == ["policy-url"]
+
+
+@pytest.mark.parametrize(("url", "setting"), [
+    ("https://169.254.169.254/latest/meta-data/", "url_allow_private"),
+    ("https://127.0.0.1:9443/api/", "url_allow_private"),
+    ("http://git.example.org/team/app.git", "url_allow_http"),
+    ("file:///data/portainer.db", "only https"),
+    ("ssh://git@10.0.0.5/team/app.git", "only https"),
+])
+def test_a_stack_repository_portainer_would_clone_is_judged_too(example_dir: Path, url: str, setting: str) -> None:
+    path = example_dir / "phoenix_stacks_config.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["docker_stacks"]["webapp"]["git_url"] = url
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    _, report = validate_directory(example_dir)
+    [problem] = report.errors
+    assert (problem.code, problem.path) == ("policy-url", ("docker_stacks", "webapp", "git_url"))
+    assert setting in problem.message and "Portainer would clone" in problem.message
+    data["docker_stacks"]["webapp"]["git_url"] = "https://git.example.org/team/app.git"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    assert validate_directory(example_dir)[1].errors == []

@@ -24,14 +24,14 @@ def test_delays_double_up_to_the_cap(attempt: int, seconds: float) -> None:
 
 def test_schedule_after_failures_and_when_due() -> None:
     first = backoff.after_failure(None, SHA, T0, 30, 1800)
-    assert first["attempt"] == 1
+    assert first.attempt == 1
     assert not backoff.due(first, SHA, T0 + dt.timedelta(seconds=29))
     assert backoff.due(first, SHA, T0 + dt.timedelta(seconds=30))
     assert not backoff.due(first, OTHER, T0 + dt.timedelta(days=1))  # a newer head is not this schedule
     second = backoff.after_failure(first, SHA, T0 + dt.timedelta(seconds=30), 30, 1800)
-    assert second["attempt"] == 2 and not backoff.due(second, SHA, T0 + dt.timedelta(seconds=89))
-    assert backoff.after_failure(second, OTHER, T0, 30, 1800)["attempt"] == 1
-    assert not backoff.due(None, SHA, T0) and backoff.due({"sha": SHA, "due_at": "garbage"}, SHA, T0)
+    assert second.attempt == 2 and not backoff.due(second, SHA, T0 + dt.timedelta(seconds=89))
+    assert backoff.after_failure(second, OTHER, T0, 30, 1800).attempt == 1
+    assert not backoff.due(None, SHA, T0)
 
 
 class Clock:
@@ -55,15 +55,15 @@ def test_a_failed_revision_is_retried_with_backoff_until_it_succeeds(ctl: Ctl, p
     assert ctl.run().action == "none"  # not before its time
     clock.now += dt.timedelta(seconds=ctl.settings.retry_interval + 1)
     assert ctl.run().action == "rolled_back"  # tried again, failed again: the next wait doubles
-    schedule = ctl.store.get_state().extra["retry"]
-    assert schedule["sha"] == second and schedule["attempt"] == 2
+    schedule = ctl.store.get_state().retry
+    assert schedule is not None and schedule.sha == second and schedule.attempt == 2
     clock.now += dt.timedelta(seconds=ctl.settings.retry_interval + 1)
     assert ctl.run().action == "none"
     pve.fake.failures.clear()
     clock.now += dt.timedelta(seconds=2 * ctl.settings.retry_interval)
     assert ctl.run().action == "applied"
     assert ctl.status(second) == "applied"
-    assert "retry" not in ctl.store.get_state().extra
+    assert ctl.store.get_state().retry is None
     assert [e.kind for e in ctl.store.list_events(50)].count("retry") == 2
 
 
@@ -79,7 +79,7 @@ def test_a_newer_commit_replaces_the_retries(ctl: Ctl, pve) -> None:  # type: ig
     third = ctl.remote.commit(small_estate(memory=640), "drop api again")
     assert ctl.run().action == "applied"
     assert ctl.status(third) == "applied"
-    assert "retry" not in ctl.store.get_state().extra
+    assert ctl.store.get_state().retry is None
 
 
 @pytest.mark.parametrize(("facts", "converge"), [

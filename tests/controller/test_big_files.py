@@ -70,8 +70,8 @@ def test_a_big_file_the_config_names_rejects_the_revision_and_the_next_good_comm
     assert [r for r in pve.requests if r[0] != "GET"] == []
     record = ctl.store.get_revision(bad)
     assert record.status == "rejected"
-    assert [e["code"] for e in record.validation["errors"]] == ["file-too-large"]
-    assert "bin/app.sh" in record.validation["errors"][0]["message"]
+    assert [e["code"] for e in record.validation.stored()["errors"]] == ["file-too-large"]
+    assert "bin/app.sh" in record.validation.stored()["errors"][0]["message"]
     assert ctl.run().action == "none"  # not tried again
     (ctl.remote.work / "bin" / "app.sh").write_text("#!/bin/sh\necho small\n")
     good = ctl.remote.commit(naming("app.sh"), "a small script")

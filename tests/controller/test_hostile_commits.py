@@ -71,8 +71,8 @@ def test_hostile_commit_is_rejected_and_the_next_valid_one_applied(ctl: Ctl, pve
     assert [r for r in pve.requests if r[0] != "GET"] == []  # nothing reached Proxmox
     record = ctl.store.get_revision(bad)
     assert record.status == "rejected"
-    assert code in [e["code"] for e in record.validation["errors"]]
-    assert len(json.dumps(record.validation)) < 5000
+    assert code in [e["code"] for e in record.validation.stored()["errors"]]
+    assert record.validation is not None and len(json.dumps(record.validation.stored())) < 5000
     assert all(len(e.message) < 3000 and len(json.dumps(e.data)) < 5000 for e in ctl.store.list_events(20))
     assert len(record.error or "") < 3000
     assert ctl.run().action == "none"  # not tried again on the next poll
@@ -92,7 +92,7 @@ def test_a_validator_crash_rejects_the_commit_instead_of_wedging_the_loop(
     bad = ctl.remote.commit(small_estate(memory=640), "crashes the validator")
     assert ctl.run().action == "rejected"
     assert ctl.status(bad) == "rejected"
-    assert ctl.store.get_revision(bad).validation["errors"][0]["code"] == "validation-crashed"
+    assert ctl.store.get_revision(bad).validation.stored()["errors"][0]["code"] == "validation-crashed"
     monkeypatch.undo()
     good = ctl.remote.commit(small_estate(memory=768), "valid again")
     assert ctl.run().action == "applied"

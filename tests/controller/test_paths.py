@@ -41,7 +41,7 @@ def test_a_plan_with_errors_is_never_applied(ctl: Ctl) -> None:
 
     assert outcome.action == "failed" and "the plan has errors" in outcome.detail
     record = ctl.store.get_revision(sha)
-    assert record.status == "failed" and any(e["code"] == "secret-missing" for e in record.plan["errors"])
+    assert record.status == "failed" and any(e["code"] == "secret-missing" for e in record.plan.stored()["errors"])
     assert not guest_exists(ctl, 101) and not guest_exists(ctl, 900)  # nothing was created
     assert ctl.store.list_runs() == []  # nothing began: no run
 
@@ -88,7 +88,7 @@ def test_a_commit_without_the_config_files_is_rejected(ctl: Ctl) -> None:
     outcome = ctl.run()
     assert outcome.action == "rejected"
     record = ctl.store.get_revision(sha)
-    assert record.status == "rejected" and record.validation["valid"] is False
+    assert record.status == "rejected" and record.validation.stored()["valid"] is False
     assert len(ctl.store.list_events(kind="rejected")) == 1
 
 
@@ -117,10 +117,10 @@ def test_a_failed_restore_stops_the_rollback(ctl: Ctl, pve: Any) -> None:
 
 
 def test_an_auto_rollback_that_fails_too_is_said(ctl: Ctl) -> None:
-    checks = [{"type": "tcp", "host": "127.0.0.1", "port": 9, "retries": 1}]
+    checks = [{"type": "tcp", "host": "svc.example.org", "port": 9, "retries": 1}]
     first = ctl.remote.commit(small_estate(memory=512, health_checks=checks), "first")
     assert ctl.run().action == "applied"
-    ctl.dial.answers["127.0.0.1:9"] = "refused"  # the service is down: both revisions' checks fail now
+    ctl.dial.answers["svc.example.org:9"] = "refused"  # the service is down: both revisions' checks fail now
     bad = ctl.remote.commit(small_estate(memory=900, health_checks=checks), "second")
 
     outcome = ctl.run()

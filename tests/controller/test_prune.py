@@ -40,7 +40,7 @@ def test_prune_off_lists_the_orphan_and_deletes_nothing(ctl: Ctl, pve: Any) -> N
     found = states(ctl)
     assert found["lxc/102"].state == "orphan" and "PHOENIX_PRUNE" in found["lxc/102"].reason
     assert found["lxc/101"].state == "in_sync" and "lxc/555" not in found
-    plan = ctl.store.get_revision(removed).plan
+    plan = ctl.store.get_revision(removed).plan.model_dump()
     assert [a["action"] for a in plan["actions"]] == []
     assert [(w["target"], w["code"]) for w in plan["warnings"]] == [("lxc/102", "orphan")]
 
@@ -54,7 +54,7 @@ def test_prune_on_backs_up_stops_and_deletes_only_what_the_controller_made(ctl: 
     assert ctl.status(removed) == "applied"
     assert pve.ct(102) is None
     assert pve.ct(555) is not None and pve.ct(555).status == "running"
-    plan = ctl.store.get_revision(removed).plan
+    plan = ctl.store.get_revision(removed).plan.model_dump()
     assert [(a["target"], a["action"]) for a in plan["actions"]] == [
         ("lxc/102", "backup"), ("lxc/102", "stop"), ("lxc/102", "delete")]
     vzdump = plan["actions"][0]["calls"][0]
@@ -73,7 +73,7 @@ def test_prune_without_a_usable_backup_storage_keeps_the_guest(ctl: Ctl, pve: An
     ctl.run()
 
     assert ctl.status(removed) == "failed" and pve.ct(102) is not None
-    errors = ctl.store.get_revision(removed).plan["errors"]
+    errors = ctl.store.get_revision(removed).plan.model_dump()["errors"]
     assert [(e["target"], e["code"]) for e in errors] == [("lxc/102", "backup-storage")]
     assert "does not hold backups" in errors[0]["message"]
     assert backups(pve) == [] and backups(pve, "local-lvm") == []
@@ -86,7 +86,7 @@ def test_prune_on_without_a_backup_storage_stops_and_deletes(ctl: Ctl, pve: Any)
     ctl.run()
 
     assert ctl.status(removed) == "applied" and pve.ct(102) is None and pve.ct(555) is not None
-    plan = ctl.store.get_revision(removed).plan
+    plan = ctl.store.get_revision(removed).plan.model_dump()
     assert [a["action"] for a in plan["actions"]] == ["stop", "delete"]
     assert backups(pve) == []
 
@@ -102,5 +102,5 @@ def test_turning_prune_on_deletes_the_orphans_at_the_next_drift_check(ctl: Ctl, 
     assert outcome.action == "healed", outcome.detail
     assert pve.ct(102) is None and pve.ct(555) is not None
     [run] = ctl.store.list_runs(kind="self-heal")
-    assert run.result["drift"] == ["lxc/102"]
+    assert run.result is not None and run.result.drift == ["lxc/102"]
     assert "lxc/102" not in states(ctl)

@@ -34,9 +34,10 @@ def test_head_is_applied_and_recorded(ctl: Ctl, caplog: pytest.LogCaptureFixture
     assert outcome.action == "applied", outcome
     record = ctl.store.get_revision(first)
     assert record.status == "applied"
-    assert record.plan["actions"] and record.result["apply"]["ok"]
-    assert record.result["checks"]["ok"]
-    assert record.validation["valid"] is True
+    assert record.plan is not None and record.plan.actions  # typed documents, read back from the ledger
+    assert record.result is not None and record.result.apply is not None and record.result.apply.ok
+    assert record.result.checks is not None and record.result.checks.ok
+    assert record.validation is not None and record.validation.valid is True
     state = ctl.store.get_state()
     assert state.applied_revision == first and state.phase == "idle" and not state.drift
     assert live_config(ctl)["memory"] == 512
@@ -55,8 +56,8 @@ def test_invalid_commit_is_rejected_and_the_applied_revision_stays(ctl: Ctl) -> 
     assert outcome.action == "rejected"
     record = ctl.store.get_revision(bad)
     assert record.status == "rejected"
-    assert record.validation["valid"] is False
-    assert any("950" in e["message"] for e in record.validation["errors"])
+    assert record.validation.stored()["valid"] is False
+    assert any("950" in e["message"] for e in record.validation.stored()["errors"])
     assert ctl.store.get_state().applied_revision == first
     # a rejected head is not tried again by polls
     assert ctl.run().action == "none"
@@ -150,12 +151,12 @@ def test_failed_apply_rolls_back_to_the_last_applied_revision(ctl: Ctl, pve) -> 
 def test_failed_health_check_rolls_back(ctl: Ctl) -> None:
     first = ctl.remote.commit(small_estate(memory=512), "first")
     ctl.run()
-    checks = [{"type": "tcp", "host": "127.0.0.1", "port": 9, "retries": 2}]
-    ctl.dial.answers["127.0.0.1:9"] = "cannot connect: refused"
+    checks = [{"type": "tcp", "host": "svc.example.org", "port": 9, "retries": 2}]
+    ctl.dial.answers["svc.example.org:9"] = "cannot connect: refused"
     bad = ctl.remote.commit(small_estate(memory=900, health_checks=checks), "with a failing check")
     assert ctl.run().action == "rolled_back"
     assert ctl.status(bad) == "rolled_back"
-    assert ctl.dial.calls == [("127.0.0.1", 9)] * 2
+    assert ctl.dial.calls == [("svc.example.org", 9)] * 2
     assert live_config(ctl)["memory"] == 512
     assert ctl.store.get_state().applied_revision == first
 
@@ -164,8 +165,8 @@ def test_auto_rollback_can_be_switched_off(ctl: Ctl) -> None:
     ctl.reconciler.settings = ctl.settings.model_copy(update={"auto_rollback": False})
     ctl.remote.commit(small_estate(memory=512), "first")
     ctl.run()
-    ctl.dial.answers["127.0.0.1:9"] = "refused"
-    bad = ctl.remote.commit(small_estate(memory=900, health_checks=[{"type": "tcp", "host": "127.0.0.1",
+    ctl.dial.answers["svc.example.org:9"] = "refused"
+    bad = ctl.remote.commit(small_estate(memory=900, health_checks=[{"type": "tcp", "host": "svc.example.org",
                                                                      "port": 9, "retries": 1}]))
     assert ctl.run().action == "failed"
     assert ctl.status(bad) == "failed"
@@ -245,14 +246,14 @@ def test_data_rollback_restores_snapshots(ctl: Ctl) -> None:
     ctl.run()
     second = ctl.remote.commit(small_estate(memory=1024), "second")
     ctl.run()
-    snap = ctl.store.get_revision(second).result["snapshot"]
+    snap = ctl.store.get_revision(second).result.stored()["snapshot"]
     assert snap == f"phx-{second[:12]}"
     outcome = ctl.run(Trigger("rollback", revision=first, restore_data=True))
     assert outcome.action == "applied", outcome
     record = ctl.store.get_revision(first)
-    assert record.plan["warnings"][0]["code"] == "data-rollback"
-    assert "DATA ROLLBACK" in record.plan["warnings"][0]["message"]
-    assert record.result["restore"]["ok"]
+    assert record.plan.stored()["warnings"][0]["code"] == "data-rollback"
+    assert "DATA ROLLBACK" in record.plan.stored()["warnings"][0]["message"]
+    assert record.result.stored()["restore"]["ok"]
     assert live_config(ctl)["memory"] == 512
     assert any(e.kind == "data-rollback" for e in ctl.store.list_events(50))
 
@@ -296,6 +297,6 @@ def test_stopping_during_an_apply_finishes_running_actions_and_starts_no_new_one
     assert outcome.action == "interrupted", outcome
     record = ctl.store.get_revision(sha)
     assert record.status == "pending" and "interrupted" in (record.error or "")
-    outcomes = record.result["apply"]["outcomes"]
+    outcomes = record.result.stored()["apply"]["outcomes"]
     assert outcomes[0]["status"] == "ok"
     assert any("controller is stopping" in o["error"] for o in outcomes)

@@ -201,7 +201,7 @@ def test_commands_that_wait_exit_0_applied_1_failed_124_timed_out(
     code, out = wait(api, "sync")
     assert code == 0 and f"{first[:12]} applied" in out
     assert seen[0]["done"] == 0 and seen[-1]["done"] == seen[-1]["total"] == len(
-        ctl.store.get_revision(first).plan["actions"])
+        ctl.store.get_revision(first).plan.stored()["actions"])
     assert any(str(p["current"]).startswith("lxc/101 ") for p in seen)
     assert ctl.store.get_state().extra.get("progress") is None
     second = ctl.remote.commit(small_estate(memory=640), "second")

@@ -39,7 +39,7 @@ def test_a_reference_to_a_controller_credential_is_rejected_and_nothing_reaches_
     assert ctl.run().action == "rejected"
     assert [r for r in pve.requests if r[0] != "GET"] == []
     record = ctl.store.get_revision(bad)
-    assert [(e["code"], e["path"]) for e in record.validation["errors"]] == [
+    assert [(e["code"], e["path"]) for e in record.validation.stored()["errors"]] == [
         ("secret-reserved", "lxc_configs.101.description")]
 
 

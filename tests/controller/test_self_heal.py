@@ -39,7 +39,9 @@ def test_a_drift_correction_is_a_run_of_the_applied_revision(ctl: Ctl) -> None:
     assert outcome.action == "healed" and live_config(ctl)["memory"] == 512
     [run] = ctl.store.list_runs(kind="self-heal")
     assert (run.revision, run.status, run.trigger) == (sha, "applied", "drift")
-    assert run.result["drift"] == ["lxc/101"] and run.result["apply"]["ok"] and run.result["checks"]["ok"]
+    assert run.result is not None and run.result.drift == ["lxc/101"]
+    assert run.result.apply is not None and run.result.apply.ok
+    assert run.result.checks is not None and run.result.checks.ok
     assert ctl.status(sha) == "applied" and ctl.store.get_revision(sha).status == "applied"
     [found] = drift_events(ctl)
     assert isinstance(found, events.DriftFound) and found.corrected and found.targets == ["lxc/101"]
@@ -85,7 +87,7 @@ def test_a_drift_on_a_guest_with_an_unresolvable_secret_is_recorded_and_not_corr
     assert live_config(ctl)["memory"] == 2000
     [run] = ctl.store.list_runs(kind="self-heal")
     assert run.status == "not-corrected"
-    assert any(e["code"] == "secret-missing" for e in run.plan["errors"])
+    assert any(e["code"] == "secret-missing" for e in run.plan.stored()["errors"])
 
 
 def test_self_heal_off_records_the_drift_without_a_run(ctl: Ctl) -> None:
@@ -125,8 +127,8 @@ def test_sigterm_during_a_self_heal_stops_it_between_actions(ctl: Ctl, monkeypat
     memories = [live_config(ctl, vmid)["memory"] for vmid in (101, 2000, 2001)]
     assert memories.count(512) == 1 and memories.count(2000) == 2
     [run] = ctl.store.list_runs(kind="self-heal")
-    assert run.status == "interrupted" and run.result["apply"]["cancelled"]
-    assert sum("controller is stopping" in o["error"] for o in run.result["apply"]["outcomes"]) == 2
+    assert run.status == "interrupted" and run.result.stored()["apply"]["cancelled"]
+    assert sum("controller is stopping" in o["error"] for o in run.result.stored()["apply"]["outcomes"]) == 2
 
 
 def test_a_rejection_is_one_event(ctl: Ctl) -> None:
@@ -166,9 +168,9 @@ def test_a_sync_of_one_resource_corrects_only_it(ctl: Ctl) -> None:
     assert live_config(ctl, 102)["memory"] == 3000  # not asked for: left as it is
     [run] = ctl.store.list_runs(kind="self-heal")
     assert (run.revision, run.status, run.trigger) == (sha, "applied", "manual")
-    assert run.result["targets"] == ["lxc/101"] and run.result["drift"] == ["lxc/101"]
-    assert {a["target"] for a in run.plan["actions"]} == {"lxc/101"}
-    assert {o["target"] for o in run.result["apply"]["outcomes"]} == {"lxc/101"}
+    assert run.result.stored()["targets"] == ["lxc/101"] and run.result.stored()["drift"] == ["lxc/101"]
+    assert {a["target"] for a in run.plan.stored()["actions"]} == {"lxc/101"}
+    assert {o["target"] for o in run.result.stored()["apply"]["outcomes"]} == {"lxc/101"}
     states = {r.target: r.state for r in ctl.store.get_state().drift_report.resources}  # type: ignore[union-attr]
     assert states["lxc/101"] == "in_sync" and states["lxc/102"] == "drifted"
 

@@ -77,12 +77,12 @@ def test_the_example_converges_with_its_stacks_in_one_plan(ctl: Ctl, portainer: 
                       "stack/webapp@docker-agent"}
     assert set(found.values()) == {"in_sync"}, found
     record = ctl.store.get_revision(sha)
-    plan = (record.plan or {})["actions"]
+    plan = record.plan.stored()["actions"]
     deploy = next(a for a in plan if a["target"] == "stack/webapp@docker-agent")
     assert deploy["system"] == "portainer" and "environment/docker-agent" in deploy["depends_on"]
     register = next(a for a in plan if a["target"] == "environment/docker-agent")
     assert "vm/1002" in register["depends_on"]
-    ledger = json.dumps({"plan": record.plan, "result": record.result})
+    ledger = json.dumps({"plan": record.plan.stored(), "result": record.result.stored()})
     assert "test-webapp_db_password_staging-value" not in ledger and "(secret)" in ledger
 
 
@@ -92,7 +92,7 @@ def test_one_changed_variable_redeploys_exactly_that_stack(ctl: Ctl, portainer: 
     before = len(portainer.model.writes())
     sha = commit_example(ctl, staging_port("8002"), "staging port")
     assert ctl.run().action == "applied"
-    actions = (ctl.store.get_revision(sha).plan or {})["actions"]
+    actions = ctl.store.get_revision(sha).plan.stored()["actions"]
     assert [(a["target"], a["action"]) for a in actions] == [("stack/webapp@docker-agent", "redeploy")]
     assert [(w.method, w.path.split("/")[2]) for w in portainer.model.writes()[before:]] == [("PUT", "stacks")]
     assert env_of(portainer, "webapp-staging")["API_PORT"] == "8002"
@@ -106,7 +106,7 @@ def test_portainer_failing_during_an_apply(ctl: Ctl, portainer: SimulatedPortain
     record = ctl.store.get_revision(sha)
     assert record.status == "failed"
     assert "500 Internal server error" in (record.error or "")
-    outcomes = [(o["target"], o["status"]) for o in (record.result or {})["apply"]["outcomes"]]
+    outcomes = [(o["target"], o["status"]) for o in record.result.stored()["apply"]["outcomes"]]
     guests = {status for target, status in outcomes if target.startswith(("lxc/", "vm/", "storage/"))}
     assert guests == {"ok"}  # the guests converged
     assert ("environment/docker-agent", "ok") in outcomes
@@ -166,7 +166,7 @@ def test_removing_a_stack_deletes_it_only_with_allow_destroy(ctl: Ctl, portainer
     sha = ctl.remote.commit({}, "no webapp")
     assert ctl.run().action == "applied"
     assert portainer.model.stack_named("webapp-staging") is not None
-    warnings = (ctl.store.get_revision(sha).plan or {})["warnings"]
+    warnings = ctl.store.get_revision(sha).plan.stored()["warnings"]
     assert [(w["target"], w["code"]) for w in warnings] == [("stack/webapp@docker-agent", "destroy-skipped")]
 
 
@@ -176,9 +176,9 @@ def test_portainer_down_from_the_start_still_converges_the_guests(ctl: Ctl, port
     assert ctl.run().action == "failed"
     record = ctl.store.get_revision(sha)
     assert record.status == "failed" and "cannot reach Portainer" in (record.error or "")
-    warnings = [(w["target"], w["code"]) for w in (record.plan or {})["warnings"]]
+    warnings = [(w["target"], w["code"]) for w in record.plan.stored()["warnings"]]
     assert ("stack/*", "portainer-unreadable") in warnings
-    outcomes = [(o["target"], o["status"]) for o in (record.result or {})["apply"]["outcomes"]]
+    outcomes = [(o["target"], o["status"]) for o in record.result.stored()["apply"]["outcomes"]]
     assert {s for t, s in outcomes if t.startswith(("lxc/", "vm/", "storage/"))} == {"ok"}
     assert {s for t, s in outcomes if t.startswith(("stack/", "environment/"))} <= {"failed", "skipped"}
     portainer.start()

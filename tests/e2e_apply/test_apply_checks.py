@@ -26,6 +26,12 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.fixture(autouse=True)
+def loopback_allowed(cli: Cli) -> None:
+    """These checks dial a service on loopback: the operator allows it (the default policy refuses it)."""
+    cli.env["PHOENIX_POLICY__URL_ALLOW_PRIVATE"] = "true"
+
+
 def _check_and_change(directory: Path, port: int, memory: int) -> None:
     def change(data: dict) -> None:  # type: ignore[type-arg]
         ct = data["lxc_configs"]["102"]
@@ -49,3 +55,11 @@ def test_passing_checks_converge(cli: Cli, converged: Path, listening: int) -> N
     assert result.exit_code == 0, result.output
     assert "Converged" in result.output
 
+
+
+def test_a_loopback_check_is_refused_by_the_default_policy(cli: Cli, converged: Path, listening: int) -> None:
+    del cli.env["PHOENIX_POLICY__URL_ALLOW_PRIVATE"]
+    _check_and_change(converged, listening, 1024)
+    result = cli("apply", str(converged), "--yes")
+    assert result.exit_code == 1
+    assert "policy-url" in result.output and "url_allow_private" in result.output

@@ -44,3 +44,18 @@ def test_a_saved_plan_applies_exactly_and_is_refused_when_stale(cli: Cli, conver
     refused = cli("apply", str(saved))
     assert refused.exit_code == 1 and "the config changed" in refused.output
     assert "phoenix_lxc_configs.json" in refused.output
+
+
+def test_a_saved_plan_is_owner_only_and_written_through_a_link(cli: Cli, converged: Path, tmp_path: Path) -> None:
+    import stat
+
+    edit(converged, "phoenix_lxc_configs.json", more_memory)
+    saved = tmp_path / "lab.plan"
+    saved.write_text("an older plan\n")
+    saved.chmod(0o644)  # the plan shows the estate's layout: never left world-readable
+    assert cli("plan", str(converged), "--out", str(saved)).exit_code == 0
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600 and json.loads(saved.read_text())["plan"]["actions"]
+    link = tmp_path / "current.plan"
+    link.symlink_to(saved)  # a link is followed to the file it names, not replaced
+    assert cli("plan", str(converged), "--out", str(link)).exit_code == 0
+    assert link.is_symlink() and json.loads(saved.read_text())["plan"]["actions"]

@@ -33,7 +33,7 @@ def test_a_changed_script_is_the_provision_action_the_controller_runs(pctl: Ctl)
     assert "provision" in review.markdown()
 
     assert pctl.reconciler.reconcile(coalesce((Trigger("poll"),))).action == "applied"
-    applied = pctl.store.get_revision(sha).plan["actions"]
+    applied = pctl.store.get_revision(sha).plan.stored()["actions"]
     assert [(a["target"], a["action"], a["calls"]) for a in applied] == \
         [(a["target"], a["action"], a["calls"]) for a in reviewed]
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitops.config import queries
 from gitops.config.secretrefs import SecretResolver
+from gitops.config.validation import validate_directory
 from gitops.drivers.executing import ApplyResult, execute
 from gitops.drivers.portainer.connection import PortainerClient
 from gitops.drivers.portainer.driver import PortainerDriver
@@ -19,6 +19,7 @@ from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
 from gitops.planner.portainer.rules import plan_stack_changes
+from gitops.settings import HostPolicy
 from tests.e2e_apply.support import EXAMPLE, SECRETS
 
 
@@ -38,8 +39,13 @@ def edit_json(path: Path, change: Callable[[Any], None]) -> None:
     path.write_text(json.dumps(data, indent=2))
 
 
+# The tests' Git repositories are served on loopback over http: the operator allows it (the default refuses it).
+REPOSITORIES_ON_LOOPBACK = HostPolicy(url_allow_http=True, url_allow_private=True)
+
+
 def plan(client: PortainerClient, directory: Path, resolver: SecretResolver, *, allow_destroy: bool = False) -> Plan:
-    estate = queries.load(directory)
+    estate, report = validate_directory(directory, REPOSITORIES_ON_LOOPBACK)
+    assert report.valid, [str(p) for p in report.errors]
     options = PlanOptions(node="pve1", allow_destroy=allow_destroy)
     live = LiveState(node="pve1")
     PortainerDriver(client, secrets=resolver).read_live(estate, options, live)

@@ -1,8 +1,14 @@
-"""Stacks that name a Git repository: Portainer's repository routes, with a real repository over file://."""
+"""Stacks that name a Git repository: Portainer's repository routes, with a real repository served on loopback
+over http (git's dumb protocol), as the host policy lets an operator allow."""
 
 from __future__ import annotations
 
+import functools
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +28,28 @@ def git(*args: str, cwd: Path) -> str:
 
 
 @pytest.fixture
-def app_repo(tmp_path: Path) -> Path:
+def app_repo(tmp_path: Path) -> Iterator[str]:
+    """The repository's URL on loopback."""
+    served = made_repo(tmp_path)
+    git("update-server-info", cwd=served)
+    handler = functools.partial(QuietFiles, directory=str(served / ".git"))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def made_repo(tmp_path: Path) -> Path:
     repo = tmp_path / "app"
     repo.mkdir()
     git("init", "--quiet", "--initial-branch", "main", cwd=repo)
@@ -53,9 +80,9 @@ def git_webapp(url: str, ref: str | None = None) -> Any:
 
 
 def test_a_git_stack_is_deployed_and_redeployed_from_its_repository(
-        portainer: SimulatedPortainer, client: RecordingClient, tmp_path: Path, app_repo: Path) -> None:
+        portainer: SimulatedPortainer, client: RecordingClient, tmp_path: Path, app_repo: str) -> None:
     config = example_copy(tmp_path)
-    edit_json(config / "phoenix_stacks_config.json", git_webapp(app_repo.as_uri()))
+    edit_json(config / "phoenix_stacks_config.json", git_webapp(app_repo))
     resolver = secrets()
     first = plan(client, config, resolver)
     deploy = next(a for a in first.actions if a.target == "stack/webapp@docker-agent")
@@ -63,12 +90,12 @@ def test_a_git_stack_is_deployed_and_redeployed_from_its_repository(
     assert failures(run(client, first, resolver)) == {}
     webapp = portainer.model.stack_named("webapp-staging")
     assert webapp is not None and webapp.git is not None
-    assert webapp.git["URL"] == app_repo.as_uri() and webapp.git["ReferenceName"] == "refs/heads/main"
-    assert "api:2.0" in webapp.file and webapp.git["ConfigHash"] == git("rev-parse", "HEAD", cwd=app_repo)
+    assert webapp.git["URL"] == app_repo and webapp.git["ReferenceName"] == "refs/heads/main"
+    assert "api:2.0" in webapp.file and webapp.git["ConfigHash"] == git("rev-parse", "HEAD", cwd=tmp_path / "app")
     assert not plan(client, config, resolver).actions
 
     # Another reference: a Git redeploy of that one stack.
-    edit_json(config / "phoenix_stacks_config.json", git_webapp(app_repo.as_uri(), "refs/heads/release-2"))
+    edit_json(config / "phoenix_stacks_config.json", git_webapp(app_repo, "refs/heads/release-2"))
     second = plan(client, config, resolver)
     assert [(a.target, [c.path for c in a.calls]) for a in second.actions] == [
         ("stack/webapp@docker-agent", [f"stacks/{webapp.id}/git/redeploy"])]
@@ -78,11 +105,11 @@ def test_a_git_stack_is_deployed_and_redeployed_from_its_repository(
 
 
 def test_a_stack_moving_to_git_is_replaced(portainer: SimulatedPortainer, client: RecordingClient, tmp_path: Path,
-                                           app_repo: Path) -> None:
+                                           app_repo: str) -> None:
     config = example_copy(tmp_path)
     resolver = secrets()
     assert failures(run(client, plan(client, config, resolver), resolver)) == {}
-    edit_json(config / "phoenix_stacks_config.json", git_webapp(app_repo.as_uri()))
+    edit_json(config / "phoenix_stacks_config.json", git_webapp(app_repo))
     moved = plan(client, config, resolver)
     assert [(a.target, [(c.method, c.path.split("/")[0]) for c in a.calls]) for a in moved.actions] == [
         ("stack/webapp@docker-agent", [("DELETE", "stacks"), ("POST", "stacks")])]
@@ -95,9 +122,15 @@ def test_a_stack_moving_to_git_is_replaced(portainer: SimulatedPortainer, client
 def test_a_repository_that_cannot_be_cloned_fails_with_portainers_message(
         portainer: SimulatedPortainer, client: RecordingClient, tmp_path: Path) -> None:
     config = example_copy(tmp_path)
-    edit_json(config / "phoenix_stacks_config.json", git_webapp((tmp_path / "nowhere").as_uri()))
+    edit_json(config / "phoenix_stacks_config.json", git_webapp(f"http://127.0.0.1:{closed_port()}/nowhere.git"))
     resolver = secrets()
     client.policy = type(client.policy)(attempts=1)
     failed = failures(run(client, plan(client, config, resolver), resolver))
     assert list(failed) == ["stack/webapp@docker-agent"]
     assert "500 Unable to clone git repository" in failed["stack/webapp@docker-agent"]
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -45,7 +45,7 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
                 "alembic_version"} <= names
         head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == head == "0008"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0009"
     finally:
         engine.dispose()
 
@@ -125,18 +125,31 @@ def test_set_status_validates_status_and_fields(store: Store) -> None:
     assert store.get_revision(SHA_A).status == "pending"
 
 
+def test_a_document_of_the_wrong_shape_is_refused_and_nothing_written(store: Store) -> None:
+    store.record_revision(SHA_A, "ann", "m", WHEN, "poll")
+    with pytest.raises(ValueError, match="plan: not a PlanDocument"):
+        store.set_status(SHA_A, "applying", plan={"actions": [1, 2]})
+    assert store.get_revision(SHA_A).status == "pending" and store.get_revision(SHA_A).plan is None
+
+
 def test_apply_lifecycle_stamps_times_and_keeps_results(store: Store, clock: FakeClock) -> None:
     store.record_revision(SHA_A, "ann", "m", WHEN, "poll")
-    store.set_status(SHA_A, "applying", validation={"valid": True, "errors": []}, plan={"actions": [1, 2]})
+    plan = {"actions": [{"target": "lxc/101", "action": "update", "changes": [{"field": "memory", "old": None,
+                                                                               "new": 1024}]}]}
+    store.set_status(SHA_A, "applying", validation={"valid": True, "errors": []}, plan=plan)
     clock.advance(42.5)
-    result = {"actions": [{"target": "lxc/101", "outcome": "ok", "upid": "UPID:pve:1"}]}
+    result = {"apply": {"ok": True, "outcomes": [{"target": "lxc/101", "status": "ok", "upids": ["UPID:pve:1"]}]}}
     done = store.set_status(SHA_A, "applied", result=result, state={"applied_revision": SHA_A})
     assert done.status == "applied"
     assert done.started_at == clock.now - dt.timedelta(seconds=42.5)
     assert done.finished_at == clock.now
     assert done.duration_s == pytest.approx(42.5)
-    assert done.plan == {"actions": [1, 2]}
-    assert done.validation == {"valid": True, "errors": []}
+    # typed when read back, and kept exactly as written
+    assert done.plan is not None and done.plan.actions[0].changes[0].new == 1024 and done.plan.stored() == plan
+    assert done.validation is not None and done.validation.valid and done.validation.stored() == {
+        "valid": True, "errors": []}
+    assert done.result is not None and done.result.apply is not None
+    assert done.result.apply.outcomes[0].upids == ["UPID:pve:1"] and done.result.stored() == result
     assert store.get_revision(SHA_A) == done
     assert store.get_state().applied_revision == SHA_A
 

@@ -3,6 +3,8 @@ intermediate schema; a ledger of a newer schema is refused, untouched, with a cl
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,8 @@ def assert_first_release_history(store: Store) -> None:
     for record in revisions:
         old = next(r for r in v1.REVISIONS if r["sha"] == record.sha)
         got: dict[str, Any] = {name: getattr(record, name) for name in old if name != "id"}
+        for name in ("validation", "plan", "result"):  # typed when read, and the same JSON as stored
+            got[name] = got[name].stored() if got.get(name) is not None else got.get(name)
         assert got == {k: v for k, v in old.items() if k != "id"}
     events = store.list_events(limit=100)
     assert [(e.id, e.kind, e.revision, e.level, e.message, e.data, e.at) for e in reversed(events)] == [
@@ -90,7 +94,8 @@ def assert_first_release_history(store: Store) -> None:
     # the branch head the first release kept in `extra` (a later schema may give it a column of its own)
     head = getattr(state, "branch_head", None) or state.extra.get("last_seen")
     assert head == v1.SHA_SUPERSEDED
-    assert store.get_revision(v1.SHA_REJECTED[:8]).validation == v1.REVISIONS[1]["validation"]
+    rejected = store.get_revision(v1.SHA_REJECTED[:8]).validation
+    assert rejected is not None and rejected.stored() == v1.REVISIONS[1]["validation"]
 
     # and the upgraded ledger takes new writes (ids continue after the old ones)
     new = "5" * 40
@@ -135,3 +140,45 @@ def test_serve_refuses_to_start_on_a_newer_ledger(sqlite_url: str, tmp_path: Pat
                                                      "PHOENIX_DATA_DIR": str(tmp_path / "data")})
     assert result.exit_code == 1
     assert "error: the ledger at" in result.stderr and "newer than this phoenix-gitops" in result.stderr
+
+
+def test_the_retry_schedule_moves_from_extra_to_its_columns_and_back(store_url: str) -> None:
+    """0009: the schedule 0008 kept in `extra["retry"]` becomes the `retry` columns, other keys untouched;
+    a schedule that does not parse is dropped (tried at the next poll, as before); a downgrade puts it back."""
+    from alembic import command
+
+    from gitops.planner.documents import RetrySchedule
+
+    sha, due = "7" * 40, "2026-12-06T06:30:00+00:00"
+    engine = database.make_engine(store_url)
+    try:
+        database.migrate(engine, "0008")
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE controller_state SET extra = :extra WHERE id = 1"),
+                               {"extra": database.json_dumps({"retry": {"sha": sha, "attempt": 3, "due_at": due},
+                                                              "progress": None, "other": 1})})
+    finally:
+        engine.dispose()
+    with open_store(store_url) as store:
+        state = store.get_state()
+        assert state.retry == RetrySchedule(sha=sha, attempt=3, due_at=dt.datetime.fromisoformat(due))
+        assert state.extra == {"progress": None, "other": 1}
+        store.update_state(retry=RetrySchedule(sha=sha, attempt=4, due_at=dt.datetime.fromisoformat(due)))
+
+    engine = database.make_engine(store_url)
+    try:
+        config = database.alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008")
+        with engine.connect() as connection:
+            extra = connection.execute(text("SELECT extra FROM controller_state WHERE id = 1")).scalar_one()
+        extra = extra if isinstance(extra, dict) else json.loads(extra)
+        assert extra["retry"] == {"sha": sha, "attempt": 4, "due_at": due}
+        with engine.begin() as connection:  # a damaged schedule, as the earlier code tolerated
+            connection.execute(text("UPDATE controller_state SET extra = :extra WHERE id = 1"),
+                               {"extra": database.json_dumps({"retry": {"sha": sha, "due_at": "garbage"}})})
+    finally:
+        engine.dispose()
+    with open_store(store_url) as store:
+        assert store.get_state().retry is None and store.get_state().extra == {}

@@ -20,6 +20,7 @@ from gitops.api import auth, views
 from gitops.api.context import Api, Context, problems
 from gitops.api.routes.history import review_event
 from gitops.controller import eligibility, targetstates
+from gitops.planner.documents import PlanDocument, ValidationReport
 
 router = APIRouter(tags=["dashboard"])
 HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
@@ -75,7 +76,9 @@ def review_page(api: Context, sha: str, request: Request) -> Response:
     if found is None:
         raise HTTPException(404, f"no pull-request review of {sha}")
     data = found.data if isinstance(found.data, dict) else {}
-    return _html(views.render("review.html", review=data, head=str(data.get("head_sha") or "")[:12], at=found.at))
+    return _html(views.render("review.html", review=data, validation=ValidationReport.read(data.get("validation")),
+                              planned=PlanDocument.read(data.get("plan")), head=str(data.get("head_sha") or "")[:12],
+                              at=found.at))
 
 
 FORM = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {

@@ -1,6 +1,12 @@
 """Checks of the URLs a commit makes Proxmox download from (`download-url`: a container's `template_url`,
 a VM's `template_image_url`, and the Ubuntu cloud-image URL derived from `vm_defaults.ubuntu_release`):
-PVE fetches them from the node, so a URL is a request from inside the operator's network.
+PVE fetches them from the node, so a URL is a request from inside the operator's network; likewise a
+stack's `git_url`, which Portainer clones from its own host. And of the
+targets of health checks (`health_checks`), which the controller dials itself after an apply: a guest's
+own static address may be checked over http or tcp (that is what the checks are for; never a loopback,
+link-local, multicast or unspecified one), any other host is judged as a download URL is, and only http
+and https are fetched. `target_problem` judges a resolved address again when the check runs (names are
+resolved then, by `gitops.controller.checks`).
 
 Called by `gitops.config.checks.policy` with the host policy. Code: policy-url (an error), whose message
 names the setting that would allow it: a scheme other than https (`policy.url_allow_http` for http;
@@ -8,7 +14,8 @@ nothing else, `file:` and `ftp:` included), a host off `policy.url_hosts` when t
 address that is loopback, link-local (cloud metadata at 169.254.169.254), private, shared, reserved,
 multicast or unspecified, written in any form an HTTP client accepts (`127.1`, `0x7f000001`, `[::1]`),
 or a name for one (`localhost`, `metadata.google.internal`) (`policy.url_allow_private`). Names are not
-resolved here: for a host name, `policy.url_hosts` is the defense against one that resolves inward.
+resolved here: for a download URL, `policy.url_hosts` is the defense against a name that resolves inward
+(PVE resolves it on the node); a health check's name is resolved when it runs and refused then.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
-from gitops.config.estate import LXC_FILE, VM_FILE, Estate
+from gitops.config.common import HealthCheck
+from gitops.config.estate import LXC_FILE, STACKS_FILE, VM_FILE, Estate, static_ip
 from gitops.config.hostoptions import control_characters
 from gitops.config.problems import PathPart, Report, shorten
 from gitops.config.templates import cloud_image_url
@@ -38,6 +46,65 @@ def check_urls(estate: Estate, report: Report, policy: HostPolicy) -> None:
             derived = cloud_image_url(release, vm.template_image)
             if derived:
                 _judge(report, VM_FILE, (*vpath, "template_image"), derived, policy)
+    for name, stack in estate.stacks.docker_stacks.items():
+        if stack.git_url:
+            problem = url_problem(stack.git_url, policy)
+            if problem is not None:
+                report.error(STACKS_FILE, ("docker_stacks", name, "git_url"), "policy-url",
+                             f"Portainer would clone '{shorten(stack.git_url)}' from its host; not allowed by the "
+                             f"host policy: {problem}")
+    own = estate.guest_addresses()
+    guests: list[tuple[str, tuple[PathPart, ...], object]] = [(LXC_FILE, p, ct) for p, ct in estate.lxc_items()]
+    guests += [(VM_FILE, vp, vm) for vp, vm in estate.vm_items()]
+    for file, gpath, guest in guests:
+        for i, check in enumerate(getattr(guest, "health_checks", None) or []):
+            problem = health_check_problem(check, static_ip(guest), policy, own)
+            if problem is not None:
+                report.error(file, (*gpath, "health_checks", i), "policy-url",
+                             f"the controller would dial this health check; not allowed by the host policy: "
+                             f"{problem}")
+
+
+def health_check_problem(check: HealthCheck, default_host: str | None, policy: HostPolicy,
+                         own: frozenset[str]) -> str | None:
+    """Why the host policy refuses the target of `check` (on a guest whose static address is `default_host`;
+    `own`: every guest's static address); None when it allows it, or when there is no target yet (the
+    check then fails when it runs)."""
+    if check.type == "http" and check.url:
+        try:
+            parts = urlsplit(check.url)
+            host = (parts.hostname or "").rstrip(".").lower()
+        except ValueError as exc:
+            return f"it is not a URL ({exc})"
+        if parts.scheme.lower() not in ("http", "https"):
+            return url_problem(check.url, policy) or "only https (and http) URLs are fetched"
+        if host in own and is_guest_address(host):
+            return "it holds spaces or control characters" if control_characters(check.url) else None
+        return url_problem(check.url, policy)
+    target = check.host or default_host
+    if not target:
+        return None
+    if target in own and is_guest_address(target):
+        return None
+    return host_problem(target, policy)
+
+
+def is_guest_address(host: str) -> bool:
+    """Whether `host` can be a guest's address: not loopback, link-local, multicast or unspecified."""
+    address = _address(host)
+    if address is None:
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not (address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified)
+
+
+def target_problem(address: str, policy: HostPolicy, own: frozenset[str]) -> str | None:
+    """Why the host policy refuses to dial `address`, an address a health check's name resolved to."""
+    if address in own and is_guest_address(address):
+        return None
+    inward = None if policy.url_allow_private else _inward(address)
+    return f"it resolves to {address}, {inward} (`policy.url_allow_private` allows it)" if inward else None
 
 
 def url_problem(url: str, policy: HostPolicy) -> str | None:
@@ -54,10 +121,17 @@ def url_problem(url: str, policy: HostPolicy) -> str | None:
     if scheme == "http" and not policy.url_allow_http:
         return "it is http, not https (`policy.url_allow_http` allows http)"
     if scheme not in ("http", "https"):
-        return f"PVE would fetch a `{shorten(scheme, 20) or 'relative'}:` URL; only https (and http when " \
+        return f"it is a `{shorten(scheme, 20) or 'relative'}:` URL; only https (and http when " \
                "`policy.url_allow_http` is set) are allowed"
     if not hostname:
         return "it names no host"
+    return host_problem(hostname, policy)
+
+
+def host_problem(hostname: str, policy: HostPolicy) -> str | None:
+    """Why the host policy refuses a request to `hostname` (a name or an address); None when it allows it."""
+    if control_characters(hostname) or any(c.isspace() for c in hostname):
+        return "it holds spaces or control characters"
     host = hostname.rstrip(".").lower()
     if policy.url_hosts and not any(host == h.lower().lstrip(".") or (h.startswith(".") and host.endswith(h.lower()))
                                     for h in policy.url_hosts):
