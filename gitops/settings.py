@@ -198,7 +198,8 @@ class Settings(BaseSettings):
     self_heal: bool = True
     prune: bool = Field(False, description="delete the guests and stacks the controller created (tag "
                                            "`phoenix-gitops`, stack variable `PHOENIX_GITOPS_STACK`) that the "
-                                           "config no longer has; off: they are listed as `orphan` and kept")
+                                           "config no longer has; off: they are listed as `orphan` and kept",
+                          json_schema_extra=WIDENS)
     backup_storage: str = Field("", description="PVE storage (content `backup`) a guest is saved to with vzdump "
                                                 "before the controller destroys it (prune or re-create); empty: "
                                                 "no backup (its snapshots die with it)")
