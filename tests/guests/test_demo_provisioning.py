@@ -26,12 +26,13 @@ from gitops.store import Store, open_store
 from tests.controller.conftest import NoDial
 
 
-@pytest.fixture
-def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
+@pytest.fixture(params=[1, 3], ids=["one-node", "three-nodes"])
+def demo(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Demo]:
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("PHOENIX_PROVISIONING", "true")
-    started = start_demo(tmp_path / "data")
+    started = start_demo(tmp_path / "data", nodes=request.param)
+    assert started.ssh is not None and len(started.ssh.hosts) == request.param  # one SSH server a node
     yield started
     started.close()
 
