@@ -86,6 +86,7 @@ def configure(level: str | int = "INFO", *, stream: IO[str] | None = None, json_
     root.setLevel(level)
     # quiet libraries; httpx and apprise also because they log the URLs they call, and a notification
     # target's URL is a secret (Apprise URLs and webhook paths carry tokens)
+    # asyncssh (provisioning) logs every channel it opens and the command it runs: five lines a command
     for noisy in ("uvicorn.access", "git.cmd", "urllib3", "aiohttp.access", "alembic.runtime.migration", "httpx",
-                  "httpcore", "apprise"):
+                  "httpcore", "apprise", "asyncssh"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

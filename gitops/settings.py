@@ -200,6 +200,15 @@ class Settings(BaseSettings):
     snapshots: bool = True
     snapshots_keep: int = Field(3, ge=1)
     self_heal: bool = True
+    prune: bool = Field(False, description="delete the guests and stacks the controller created (tag "
+                                           "`phoenix-gitops`, stack variable `PHOENIX_GITOPS_STACK`) that the "
+                                           "config no longer has; off: they are listed as `orphan` and kept",
+                          json_schema_extra=WIDENS)
+    backup_storage: str = Field("", description="PVE storage (content `backup`) a guest is saved to with vzdump "
+                                                "before the controller destroys it (prune or re-create); empty: "
+                                                "no backup (its snapshots die with it)")
+    backup_mode: Literal["snapshot", "suspend", "stop"] = Field("snapshot", description="vzdump's `mode` for "
+                                                                 "those backups")
     auto_rollback: bool = True
     retry_interval: float = Field(30.0, gt=0, description="first wait before a failed revision is tried again; "
                                   "it doubles after each failure")

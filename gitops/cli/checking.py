@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
+from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json, settings_path
 
 if TYPE_CHECKING:
     from gitops.controller.preflight import Check
@@ -86,7 +86,7 @@ def _check(settings_file: Path | None, output: CheckFormat) -> None:
     from gitops.settings import load_settings
 
     try:
-        settings = load_settings(settings_file)
+        settings = load_settings(settings_path(settings_file))
     except (PhoenixError, ValidationError, ValueError, OSError) as exc:
         first = str(exc).strip().splitlines()
         line = preflight.Check("settings", "failed", " ".join(first[:3]),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from gitops.cli.output import EXIT_OK, EXIT_USAGE, fail
+from gitops.cli.output import EXIT_OK, EXIT_USAGE, fail, settings_path
 
 HELP = """Post BODY_FILE as the one Phoenix GitOps comment of pull request PR (editing it if it exists).
 
@@ -59,7 +59,7 @@ def comment(
         body = body_file.read_text(encoding="utf-8")
     except OSError as exc:
         fail(f"cannot read {body_file}: {exc.strerror}", EXIT_USAGE)
-    settings = load_settings()
+    settings = load_settings(settings_path(None))
     forges = Forges(settings)
     client = forges.for_provider(forge.value)
     if client is None:

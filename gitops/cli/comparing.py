@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, print_json
+from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, print_json, settings_path
 
 if TYPE_CHECKING:
     from gitops.planner.reviews import Review
@@ -32,7 +32,7 @@ def plan_between(directory: Path, base: str, head: str, fmt: str, detailed_exitc
     from gitops.source.revisions import export_revision
 
     try:
-        settings = load_settings(settings_file)
+        settings = load_settings(settings_path(settings_file))
     except PhoenixError as exc:
         fail(str(exc), EXIT_USAGE)
     register_settings(settings)

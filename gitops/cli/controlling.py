@@ -15,11 +15,12 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import typer
 
 from gitops.cli import timeline, waiting
-from gitops.cli.output import EXIT_OK, fail, print_json
+from gitops.cli.output import EXIT_OK, fail, print_json, settings_path
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -40,6 +41,9 @@ Example: PHOENIX_GIT_URL=https://git.example.org/lab/config.git phoenix-gitops s
 
 DEMO_HELP = """Run the controller on the embedded default: a simulated Proxmox node on loopback, a local git
 repo of the example estate, SQLite, all under PHOENIX_DATA_DIR (./phoenix-data). Needs the `demo` extra.
+It writes `demo-settings.toml` there, for `phoenix-gitops --settings FILE plan|apply|diff|check` against
+the simulated node. With PHOENIX_PROVISIONING=true the nodes' SSH is simulated too: the example's
+scripts are pushed into the containers and VMs and recorded as run (nothing runs on this machine).
 
 Example: phoenix-gitops demo --port 8080
 """
@@ -57,7 +61,7 @@ def serve(
     from gitops.settings import load_settings, unknown_variables
 
     try:
-        settings = load_settings(settings_file)
+        settings = load_settings(settings_path(settings_file))
     except (PhoenixError, ValueError) as exc:
         fail(f"invalid settings: {exc}")
     if problem := settings.replicas_problem():
@@ -88,6 +92,12 @@ def demo(
     cli = _this_command()
     repo = shlex.quote(str(started.repo_dir))
     api = f" --api {url}" if url != DEFAULT_API else ""
+    settings = shlex.quote(str(started.settings_file))
+    provisioning = ""
+    if started.ssh is not None:
+        shells = ", ".join(f"{n} ssh://{a}" for n, a in sorted(started.ssh.hosts.items()))
+        provisioning = (f"\n  provisioning on: simulated SSH {shells} (pct push/exec recorded, nothing runs here);"
+                        f"\n    steps: {cli} provisioning{api}")
     typer.echo(
         f"""Phoenix GitOps demo
   simulated Proxmox {where}: https://{started.settings.pve_host} (fakepve)
@@ -95,6 +105,13 @@ def demo(
   API and dashboard:      {url}   (docs: {url}/docs)
   config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)
   {token_line}
+  settings for the command line: {started.settings_file}{provisioning}
+
+Plan, apply, diff and check against the simulated systems (the config repo, or any folder of the files):
+  {cli} --settings {settings} plan {repo}
+  {cli} --settings {settings} diff {repo}
+  {cli} --settings {settings} apply {repo}
+  {cli} --settings {settings} check
 
 Try, in another shell:
   export PHOENIX_API_TOKEN=$(cat {shlex.quote(str(started.token_file))})
@@ -248,6 +265,25 @@ def resources(api: str = API_OPTION, kind: str = typer.Option("", "--kind", help
     raise typer.Exit(EXIT_OK)
 
 
+def provisioning(api: str = API_OPTION,
+                 target: str = typer.Option("", "--target", help="one guest: lxc/101, vm/1001"),
+                 limit: int = typer.Option(50, "--limit", "-n", help="how many steps"),
+                 as_json: bool = JSON_OPTION) -> None:
+    query = {"limit": str(max(1, min(limit, 1000)))} | ({"target": target} if target else {})
+    data = _call("GET", api, "/api/v1/provisioning?" + urlencode(query))
+    if as_json:
+        print_json(data)
+        raise typer.Exit(EXIT_OK)
+    steps = data.get("steps", [])
+    width = max((len(str(s.get("target", ""))) for s in steps), default=6)
+    for s in steps:
+        typer.echo(f"{str(s.get('at') or '-')[:19]}  {s.get('target', ''):<{width}}  {s.get('status', ''):<6}  "
+                   f"{s.get('step', '')}  {s.get('script', '')}  {_short(s.get('revision'))}".rstrip())
+    if not steps:
+        typer.echo("no scripts ran in guests (provisioning is off, or nothing needed to run)", err=True)
+    raise typer.Exit(EXIT_OK)
+
+
 def history(api: str = API_OPTION, limit: int = typer.Option(20, "--limit", "-n", help="how many revisions"),
             as_json: bool = JSON_OPTION) -> None:
     data = _call("GET", api, f"/api/v1/revisions?limit={max(1, limit)}")
@@ -315,8 +351,11 @@ def register(app: typer.Typer) -> None:
     app.command("status", help="Show the controller's status: applied and target revision, phase, pin, drift.\n\n"
                 "Example: phoenix-gitops status --api http://127.0.0.1:8080")(status)
     app.command("resources", help="List every managed resource (guests, stacks, storages...) with its sync state: "
-                "in_sync, drifted, missing, pending or failed (with why).\n\n"
+                "in_sync, drifted, missing, pending, failed or orphan (with why).\n\n"
                 "Example: phoenix-gitops resources --kind stack")(resources)
+    app.command("provisioning", help="List the scripts runs ran in guests (PHOENIX_PROVISIONING), newest first: "
+                "when, guest, ok or failed, step, script, revision.\n\n"
+                "Example: phoenix-gitops provisioning --target lxc/101")(provisioning)
     app.command("history", help="One timeline of revisions and their runs (applies, retries, rollbacks, "
                 "auto-rollbacks, drift corrections), the most recent activity first.\n\n"
                 "Example: phoenix-gitops history -n 10")(history)

@@ -15,7 +15,7 @@ from typing import IO
 
 import typer
 
-from gitops.cli.output import EXIT_OK, fail
+from gitops.cli.output import EXIT_OK, fail, settings_path
 
 app = typer.Typer(help="Back up, restore and move the ledger (revisions, events, controller state).\n\n"
                   "Example: phoenix-gitops ledger export ledger.jsonl", no_args_is_help=True)
@@ -50,7 +50,7 @@ def _ledger(database: str | None, settings_file: Path | None, instance: str | No
     if instance is not None and not INSTANCE_NAME.match(instance):
         fail(f"invalid --instance {instance!r}: {INSTANCE_RULE}")
     try:
-        settings = load_settings(settings_file, **({"instance": instance} if instance else {}))
+        settings = load_settings(settings_path(settings_file), **({"instance": instance} if instance else {}))
     except (PhoenixError, ValueError) as exc:
         fail(f"invalid settings: {exc}")
     return database or settings.sqlite_url(), settings.instance

@@ -5,10 +5,11 @@ so `validate` on a large estate does not pay for the API server or the database 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import typer
 
-from gitops.cli import checking, commenting, configuring, controlling, diffing, ledgering, planning, validating
+from gitops.cli import checking, commenting, configuring, controlling, diffing, ledgering, output, planning, validating
 from gitops.version import version
 
 # asyncssh (provisioning) still names DSA, which cryptography 51 deprecates: its warning, not ours to show.
@@ -38,8 +39,12 @@ def _print_version(value: bool) -> None:
 def main(
     _version: bool = typer.Option(False, "--version", help="print the version and exit", is_eager=True,
                                   callback=_print_version),
+    settings: Path | None = typer.Option(None, "--settings", help="TOML file of settings (beneath PHOENIX_* "
+                                         "variables) for every command that reads settings; a command's own "
+                                         "--settings wins"),
 ) -> None:
     """GitOps for Proxmox VE."""
+    output.GIVEN.settings = settings
 
 
 app.command("validate", help=validating.HELP)(validating.validate)

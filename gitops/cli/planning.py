@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from gitops.cli.output import EXIT_FAILED, EXIT_OK, fail, print_json
+from gitops.cli.output import EXIT_FAILED, EXIT_OK, fail, print_json, settings_path
 
 if TYPE_CHECKING:
 
@@ -65,7 +65,7 @@ def _prepare(directory: Path, settings_file: Path | None, fmt: PlanFormat) -> tu
     from gitops.settings import load_settings
 
     try:
-        settings = load_settings(settings_file)
+        settings = load_settings(settings_path(settings_file))
     except (PhoenixError, ValueError) as exc:
         fail(f"invalid settings: {exc}", 2)
     register_settings(settings)  # its credentials are never handed to a config's `${secret:...}`

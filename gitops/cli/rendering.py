@@ -20,7 +20,7 @@ from gitops.planner.showing import short, summary_line
 _SYMBOL = {"create": "+", "clone": "+", "download-template": "+", "storage": "~", "update": "~", "resize": "~",
            "firewall": "~", "start": ">", "stop": "#", "restart": "@", "convert-to-template": "T",
            "snapshot": "S", "prune-snapshot": "-", "delete": "-", "register": "+", "deploy": "+", "redeploy": "~",
-           "provision": "$", "host-config": "~"}
+           "provision": "$", "host-config": "~", "backup": "B"}
 
 
 def print_text(plan: Plan, console: Console) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, print_json
+from gitops.cli.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, print_json, settings_path
 
 HELP = """Check the four config files of DIR: schema, then cross-file references.
 
@@ -41,7 +41,7 @@ def validate(
     from gitops.settings import load_settings
 
     try:
-        policy = load_settings(settings_file).policy
+        policy = load_settings(settings_path(settings_file)).policy
     except (ValidationError, OSError) as exc:
         fail(f"settings: {exc}", EXIT_USAGE)
     try:

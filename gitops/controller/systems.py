@@ -120,6 +120,9 @@ class Convergence:
             provisioning=provisioning,
             node=node,
             allow_destroy=allow_destroy,
+            prune=settings.prune,
+            backup_storage=settings.backup_storage or None,
+            backup_mode=settings.backup_mode,
             snapshot_name=f"phx-{revision[:12]}" if settings.snapshots and revision else None,
             snapshots_keep=settings.snapshots_keep,
         )

@@ -4,7 +4,8 @@ The last drift check (`ControllerState.drift_report`) says how each target stand
 checked (the applied one). The revision the controller wants (pinned, else the head) may be another: a newer
 one on its way (every target `pending`, with why), or one that failed (its failed actions' targets
 `failed` with the error, the others it would have changed `pending`, the rest as checked). A target the
-config has but the check could not plan (a stack with no Portainer) is `pending` with the reason. Pure:
+config has but the check could not plan (a stack with no Portainer) is `pending` with the reason; what the
+controller made and the config no longer has is `orphan`, with whether it is kept or pruned. Pure:
 it reads the controller state and the wanted revision's record.
 """
 
@@ -72,7 +73,8 @@ def target_states(state: ControllerState, wanted: RevisionRecord | None) -> Targ
     report = state.drift_report
     if report is None:
         return TargetStates(None, None, [])
-    checked = [TargetState(r.target, r.state, list(r.actions), _reason(r.state, r.actions)) for r in report.resources]
+    checked = [TargetState(r.target, r.state, list(r.actions), r.reason or _reason(r.state, r.actions))
+               for r in report.resources]
     if wanted is None or wanted.sha == report.revision:
         return TargetStates(report.revision, report.checked_at, checked)
     short = wanted.short_sha

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import secrets
 import shutil
@@ -42,6 +43,7 @@ LOOPBACK = "127.0.0.1"
 if TYPE_CHECKING:
     from gitops.demo.portainer import SimulatedPortainer
     from gitops.demo.simulator import SimulatedNode
+    from gitops.demo.ssh_node import SimulatedSshNodes
 
 
 @dataclass
@@ -54,8 +56,12 @@ class Demo:
     node: SimulatedNode
     portainer: SimulatedPortainer
     lock: DemoLock
+    settings_file: Path
+    ssh: SimulatedSshNodes | None = None  # with PHOENIX_PROVISIONING: the nodes' shells
 
     def close(self) -> None:
+        if self.ssh is not None:
+            self.ssh.stop()
         self.portainer.stop()
         self.node.stop()
         self.lock.release()
@@ -88,11 +94,12 @@ class DemoLock:
 
 
 def example_files() -> dict[str, bytes]:
-    """The four example files and the compose files their stacks name, shipped with the package
-    (`gitops/examples/`), by path relative to the config directory."""
+    """The four example files, the compose files their stacks name and the provisioning scripts their
+    guests name (`bin/`), shipped with the package (`gitops/examples/`), by path relative to the config
+    directory."""
     folder = resources.files("gitops") / "examples"
     files = {name: (folder / name).read_bytes() for name in CONFIG_FILES}
-    pending = [("stacks", folder / "stacks")]
+    pending = [("stacks", folder / "stacks"), ("bin", folder / "bin")]
     while pending:
         prefix, entry = pending.pop()
         for child in entry.iterdir():
@@ -138,7 +145,47 @@ def _start(data_dir: Path, nodes: int, lock: DemoLock, simulated_node: type[Simu
         api_token=SecretStr(token), boot_delays=False, pve_node="pve1" if nodes > 1 else "",
         portainer_url=portainer.url, portainer_api_key=SecretStr(portainer_key),
     )
-    return Demo(settings, repo_dir, token, created, token_file, node, portainer, lock)
+    ssh = None
+    if settings.provisioning:  # PHOENIX_PROVISIONING: the nodes' shells, simulated too
+        from gitops.demo.ssh_node import SimulatedSshNodes
+
+        ssh = SimulatedSshNodes(node.fake, node.loop, data_dir / "ssh", host=LOOPBACK)
+        node.fake.guest_exec = ssh.agent_exec
+        settings = settings.model_copy(update={"ssh_key": str(ssh.key_file), "ssh_known_hosts": str(ssh.known_hosts),
+                                               "ssh_hosts": ssh.hosts})
+    settings_file = write_settings_file(data_dir / "demo-settings.toml", settings)
+    return Demo(settings, repo_dir, token, created, token_file, node, portainer, lock, settings_file, ssh)
+
+
+def write_settings_file(path: Path, settings: Settings) -> Path:
+    """The settings a command line needs to plan, apply, diff and check against the demo's simulated systems
+    and its config repo and data folder (not its API token: the controller commands read PHOENIX_API_TOKEN),
+    as a TOML file for `--settings`. It holds the simulated node's root password and the Portainer key, so it
+    is written private (0600)."""
+    keys = ("pve_host", "pve_user", "pve_password", "pve_verify_ssl", "pve_node", "git_url", "git_branch", "data_dir",
+            "secrets_dir", "portainer_url", "portainer_api_key", "boot_delays", "provisioning", "ssh_key",
+            "ssh_known_hosts")
+    values = {k: _plain(getattr(settings, k)) for k in keys}
+    lines = ["# Written by `phoenix-gitops demo` for its simulated systems; rewritten at every start.",
+             "# Use: phoenix-gitops --settings THIS_FILE plan|apply|diff|check ..."]
+    lines += [f"{k} = {_toml(v)}" for k, v in values.items() if v not in ("", None)]
+    if settings.ssh_hosts:
+        lines += ["", "[ssh_hosts]"] + [f"{_toml(n)} = {_toml(a)}" for n, a in sorted(settings.ssh_hosts.items())]
+    _write_private(path, "\n".join(lines))
+    return path
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return str(value) if isinstance(value, Path) else value
+
+
+def _toml(value: object) -> str:
+    """A TOML value: a boolean, or a basic string (JSON's escapes are TOML's)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _start_portainer(api_key: str) -> SimulatedPortainer:

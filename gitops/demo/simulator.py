@@ -33,6 +33,7 @@
   PVE source file.
 - A record of the requests it receives, for the conformance test against PVE's schema (opt-in with
   `PHOENIX_PVE_RECORD`): `gitops.demo.request_log`.
+- vzdump backups over the API (fakepve has only a Python `backup()`): `gitops.demo.backups`.
 - The guest agent: fakepve's writes no file and runs nothing; `gitops.demo.guest_agent` keeps files and
   asks the caller what a command does.
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
@@ -62,6 +63,7 @@ from fakepve.model import PveError
 from fakepve.qemu import join_drive, split_drive, volume_ref
 from fakepve.routing import split_list
 
+from gitops.demo.backups import VzdumpBackups
 from gitops.demo.config_digests import PendingDigests
 from gitops.demo.guest_agent import GuestAgentFiles
 from gitops.demo.permissions import Pve9DownloadPermission
@@ -100,11 +102,12 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 }
 
 
-class PhoenixFakePve(RequestLog, PveRules, PendingDigests, GuestAgentFiles, Pve9DownloadPermission,
+class PhoenixFakePve(RequestLog, PveRules, VzdumpBackups, PendingDigests, GuestAgentFiles, Pve9DownloadPermission,
                      AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
     """fakepve with VM disk resize, `import-from` disks, the appliance index, PVE 9's download permission,
     VM migration, config digests in the pending view, access control (`simulated_access`), node networks
-    (`simulated_network`) and a guest agent that keeps files (`gitops.demo.guest_agent`), as PVE does them."""
+    (`simulated_network`), vzdump backups (`gitops.demo.backups`) and a guest agent that keeps files
+    (`gitops.demo.guest_agent`), as PVE does them."""
 
     migrate_secs = 20.0  # PVE seconds a VM migration task takes
 

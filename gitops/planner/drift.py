@@ -24,9 +24,10 @@ from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, Plan
 
-ResourceState = Literal["in_sync", "drifted", "missing", "pending"]
+ResourceState = Literal["in_sync", "drifted", "missing", "pending", "orphan"]
 MAX_DETAILS_BYTES = 256 * 1024 * 1024  # unpacked descriptions larger than this are not read
 CREATING = frozenset({"create", "clone", "download-template", "deploy", "register"})
+ORPHAN_WARNINGS = frozenset({"orphan", "destroy-skipped"})  # the planners' word for what they keep
 
 
 class Resource(BaseModel):
@@ -37,6 +38,7 @@ class Resource(BaseModel):
     target: str
     state: ResourceState
     actions: list[str] = Field(default_factory=list)  # e.g. `update: memory`
+    reason: str = ""  # an orphan: why it is kept, or that it is deleted
 
 
 class DriftReport(BaseModel):
@@ -53,11 +55,13 @@ class DriftReport(BaseModel):
 
     @property
     def drifted(self) -> bool:
-        return any(r.state in ("drifted", "missing") for r in self.resources)
+        return bool(self.drifted_targets)
 
     @property
     def drifted_targets(self) -> list[str]:
-        return [r.target for r in self.resources if r.state in ("drifted", "missing")]
+        """What a converge would change: drifted and missing resources, and orphans it would delete (prune)."""
+        return [r.target for r in self.resources
+                if r.state in ("drifted", "missing") or (r.state == "orphan" and r.actions)]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -161,5 +165,24 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
     resources += [Resource(target=f"stack/{name}", state="pending", actions=waiting)
                   for name in sorted(estate.stacks.docker_stacks)
                   if not any(t == f"stack/{name}" or t.startswith(f"stack/{name}@") for t in targets)]
+    resources += orphans(plan, set(targets))
     details = {r.target: described.merged(known.get(r.target), acting.get(r.target, [])) for r in resources}
     return DriftReport(revision=revision, checked_at=now, resources=resources, details=details)
+
+
+def orphans(plan: Plan, managed: set[str]) -> list[Resource]:
+    """What the controller made and the config no longer has: kept (a planner's warning says so) or deleted
+    by this plan (prune), each once."""
+    out: dict[str, Resource] = {}
+    for w in plan.warnings:
+        if w.code in ORPHAN_WARNINGS and w.target not in managed:
+            out.setdefault(w.target, Resource(target=w.target, state="orphan", reason=w.message))
+    deleting: dict[str, list[str]] = {}
+    for a in plan.actions:
+        if a.target not in managed and a.target not in out:
+            deleting.setdefault(a.target, []).append(a.action)
+    for target, actions in deleting.items():
+        if "delete" in actions:
+            out[target] = Resource(target=target, state="orphan", actions=actions,
+                                   reason="no longer in the config: deleted by the next apply (prune)")
+    return sorted(out.values(), key=lambda r: r.target)

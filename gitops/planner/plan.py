@@ -17,7 +17,7 @@ from gitops.config.secretrefs import SECRET_MASK
 ActionKind = Literal[
     "create", "clone", "update", "resize", "start", "stop", "restart", "convert-to-template",
     "snapshot", "prune-snapshot", "firewall", "delete", "storage", "download-template", "migrate", "access", "network",
-    "register", "deploy", "redeploy", "provision", "host-config",
+    "register", "deploy", "redeploy", "provision", "host-config", "backup",
 ]
 HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
 System = str  # the name a driver registers under: "proxmox", "portainer"

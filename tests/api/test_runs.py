@@ -68,3 +68,24 @@ def test_the_dashboard_lists_the_runs(store: Store, serve_app) -> None:  # type:
     assert runs.count("<tr>") == 4  # the header and three runs
     assert "self-heal" in runs and "not-corrected" in runs and "lxc/102" in runs
     assert "secret &#39;x&#39; is not set" in runs  # escaped (by the template)
+
+
+def test_the_scripts_run_in_guests_are_listed_by_the_cli_and_the_dashboard(store: Store, serve_app) -> None:  # type: ignore[no-untyped-def]
+    from gitops.store.records import StepRecord
+
+    [run] = store.list_runs(kind="apply")
+    store.record_steps(run.id, [
+        StepRecord("lxc/101", "feature:base_setup", "a" * 64, "ok", "lxc_setup/base.sh", 0, "done", revision=SHA),
+        StepRecord("vm/1001", "feature:docker", "b" * 64, "failed", "vm_features/docker.sh", 7, "no <disk>",
+                   revision=SHA)])
+    client: httpx.Client = serve_app(create_app(store, FakeController(), Settings()))
+    listed = CliRunner().invoke(cli_app, ["provisioning", "--api", str(client.base_url)])
+    assert listed.exit_code == 0, listed.output
+    assert [line.split()[1:5] for line in listed.output.splitlines()] == [
+        ["vm/1001", "failed", "feature:docker", "vm_features/docker.sh"],
+        ["lxc/101", "ok", "feature:base_setup", "lxc_setup/base.sh"]]
+    one = CliRunner().invoke(cli_app, ["provisioning", "--target", "lxc/101", "--api", str(client.base_url)])
+    assert [line.split()[1] for line in one.output.splitlines()] == ["lxc/101"]
+    page = client.get("/").text
+    table = page.split("<table id='provisioning' tabindex='0'>", 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 3 and "feature:docker" in table and "failed (exit 7)" in table

@@ -75,6 +75,11 @@ def test_packaged_examples_equal_configs_example() -> None:
     assert stacks == sorted(str(p.relative_to(packaged)) for p in packaged.rglob("stacks/*/*"))
     _match, mismatch, errors = filecmp.cmpfiles(ROOT / "configs-example", packaged, stacks, shallow=False)
     assert (mismatch, errors) == ([], []), "gitops/examples/stacks is out of date: copy configs-example/stacks"
+    scripts = sorted(str(p.relative_to(example)) for p in example.rglob("bin/**/*") if p.is_file())
+    shipped = sorted(str(p.relative_to(packaged)) for p in packaged.rglob("bin/**/*") if p.is_file())
+    assert scripts and scripts == shipped
+    _match, mismatch, errors = filecmp.cmpfiles(ROOT / "configs-example", packaged, scripts, shallow=False)
+    assert (mismatch, errors) == ([], []), "gitops/examples/bin is out of date: copy configs-example/bin"
 
 
 def test_demo_prepares_repo_secrets_and_token(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

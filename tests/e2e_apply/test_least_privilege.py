@@ -76,7 +76,9 @@ def run_everything(cli: Cli, example: Path, pve: Any, pve_cafile: str) -> None:
     edit(example, "phoenix_lxc_configs.json", lambda d: d["lxc_configs"]["102"].update(memory_mb=1024))
     step("change (snapshot first)", "apply", str(example), "--yes")
     edit(example, "phoenix_vm_configs.json", lambda d: d.update(vms=[v for v in d["vms"] if v["vmid"] != 1002]))
-    step("destroy", "apply", str(example), "--yes", "--allow-destroy")
+    backed_up = dataclasses.replace(cli, env={**cli.env, "PHOENIX_BACKUP_STORAGE": "local"})
+    result = backed_up("apply", str(example), "--yes", "--allow-destroy")
+    assert result.exit_code == 0, f"destroy (backed up first): {result.output}"
 
     settings = Settings(pve_host=pve.address, pve_token_name=TOKEN, pve_token_value=SecretStr(SECRET),
                         pve_verify_ssl=pve_cafile, pve_timeout=10.0)
@@ -95,6 +97,7 @@ def test_the_role_is_enough_for_everything_the_controller_does(cli: Cli, example
     run_everything(restricted, without_root_only_settings(example), pve, pve_cafile)
     assert pve.ct(102).config["memory"] == 512  # the data rollback restored the pre-change config
     assert [v.vmid for v in pve.vms] == [9000, 1001]
+    assert [v for v in pve.storages["local"]["volumes"] if v.startswith("backup/vzdump-qemu-1002-")]
 
 
 # How PVE says a privilege is missing, where its message does not name it.

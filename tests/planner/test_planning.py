@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gitops.config import queries
-from gitops.planner.live import LiveGuest, LiveState
+from gitops.planner.live import LiveGuest, LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
 from gitops.planner.systems import assumed_live, plan_changes
@@ -90,9 +90,29 @@ def test_orphans_kept_unless_destroy_allowed_and_foreign_guests_untouched(estate
     plan = _plan(estate, live)
     assert plan.actions == [] and [(w.target, w.code) for w in plan.warnings] == [("lxc/777", "orphan")]
     plan = _plan(estate, live, allow_destroy=True)
-    [delete] = plan.actions
+    stop, delete = plan.actions
+    assert (stop.target, stop.action, stop.destructive) == ("lxc/777", "stop", False)
+    assert [(c.method, c.path) for c in stop.calls] == [("POST", "nodes/pve1/lxc/777/status/stop")]
     assert (delete.target, delete.action, delete.destructive) == ("lxc/777", "delete", True)
-    assert [c.path.rsplit("/", 1)[-1] for c in delete.calls] == ["stop", "777"]
+    assert [(c.method, c.path) for c in delete.calls] == [("DELETE", "nodes/pve1/lxc/777")]
+    assert _plan(estate, live, prune=True).to_dict() == plan.to_dict()
+
+
+def test_a_pruned_orphan_is_backed_up_first_when_a_backup_storage_is_set(estate: Any) -> None:
+    live = converged_live(estate)
+    live.guests[777] = LiveGuest("lxc", 777, NODE, name="old", status="stopped", tags=["phoenix-gitops"])
+    live.storages["backups"] = LiveStorage("backups", "dir", content={"backup"})
+    plan = _plan(estate, live, prune=True, backup_storage="backups", backup_mode="stop")
+    assert [(a.target, a.action) for a in plan.actions] == [("lxc/777", "backup"), ("lxc/777", "delete")]
+    [call] = plan.actions[0].calls
+    assert (call.method, call.path, call.wait) == ("POST", "nodes/pve1/vzdump", True)
+    assert call.params == {"vmid": "777", "storage": "backups", "mode": "stop", "compress": "zstd"}
+    missing = _plan(estate, live, prune=True, backup_storage="nowhere")
+    assert missing.actions == [] and [(e.target, e.code) for e in missing.errors] == [("lxc/777", "backup-storage")]
+    live.assumed = "the state the base converges to"  # a plan between two configs: not checked, said so
+    unchecked = _plan(estate, live, prune=True, backup_storage="nowhere")
+    assert [a.action for a in unchecked.actions] == ["backup", "delete"] and unchecked.errors == []
+    assert [(w.target, w.code) for w in unchecked.warnings] == [("lxc/777", "reference-unchecked")]
 
 
 def test_firewall_rule_change_replaces_rules_in_order(estate: Any) -> None:
@@ -202,10 +222,10 @@ def test_a_field_pve_sets_only_at_creation_needs_a_re_create_allowed_by_allow_de
     plan = _plan(estate, live, allow_destroy=True)
     assert plan.errors == []
     steps = [(a.target, a.action, a.destructive) for a in plan.actions]
-    assert steps[0] == ("lxc/102", "delete", True)
-    assert [s[1] for s in steps if s[0] == "lxc/102"][1:] in (["create"], ["create", "start"], ["clone", "start"],
+    assert steps[:2] == [("lxc/102", "stop", False), ("lxc/102", "delete", True)]
+    assert [s[1] for s in steps if s[0] == "lxc/102"][2:] in (["create"], ["create", "start"], ["clone", "start"],
                                                                ["clone"])
-    delete = plan.actions[0]
+    delete = plan.actions[1]
     assert [(c.field, c.old, c.new) for c in delete.changes] == [("unprivileged", None, "1")]
     assert "ALL DATA" in delete.summary
 

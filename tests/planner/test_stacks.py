@@ -9,6 +9,7 @@ import pytest
 
 from gitops.config import queries
 from gitops.config.secretrefs import digest
+from gitops.planner.drift import orphans
 from gitops.planner.live import LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Plan
@@ -125,6 +126,28 @@ def test_a_stack_no_longer_placed_is_deleted_only_with_allow_destroy(estate: Any
     deleted = planned(estate, live, allow_destroy=True)
     assert [(a.target, a.action, a.destructive, a.calls[0].path) for a in deleted.actions] == [
         ("stack/old@docker-agent", "delete", True, "stacks/99")]
+
+
+def test_a_stack_no_longer_placed_is_an_orphan_kept_or_pruned(estate: Any) -> None:
+    live = converged(estate)
+    gone = copy.deepcopy(live.stacks[2])
+    gone.id, gone.name, gone.env[MARKER] = 99, "old-production", "old/production"
+    live.stacks.append(gone)
+    hand_made = copy.deepcopy(live.stacks[2])
+    hand_made.id, hand_made.name = 98, "by-hand"
+    del hand_made.env[MARKER]
+    live.stacks.append(hand_made)
+    managed = set(stack_targets(estate, LiveState(node="pve1", stacks=live), OPTIONS))
+
+    kept = orphans(planned(estate, live), managed)
+    assert [(r.target, r.state, r.actions) for r in kept] == [("stack/old@docker-agent", "orphan", [])]
+    assert "PHOENIX_PRUNE" in kept[0].reason
+
+    pruned = planned(estate, live, prune=True)
+    assert [(a.target, a.action, a.calls[0].path) for a in pruned.actions] == [
+        ("stack/old@docker-agent", "delete", "stacks/99")]
+    assert [(r.target, r.state, r.actions) for r in orphans(pruned, managed)] == [
+        ("stack/old@docker-agent", "orphan", ["delete"])]
 
 
 def test_without_portainer_nothing_is_planned_or_listed(estate: Any) -> None:

@@ -30,7 +30,7 @@ HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 LOGIN = {"description": "a token is needed to read: the login form", **HTML}
 PAGE: dict[str, Any] = {"response_class": HTMLResponse, "responses": {401: LOGIN}}
 # What follows the live event stream (`gitops.api.live`; `static/live.js` swaps these ids).
-DASHBOARD_LIVE = ("status", "revisions", "runs", "resources", "events")
+DASHBOARD_LIVE = ("status", "revisions", "runs", "resources", "provisioning", "events")
 REVISION_LIVE = ("facts", "checks", "events")
 
 
@@ -46,14 +46,14 @@ def login_needed(api: Api, request: Request) -> HTMLResponse | None:
 
 @router.get("/", **PAGE)
 def index(api: Context, request: Request) -> Response:
-    """The dashboard: status, controls, revisions, runs, resources, events."""
+    """The dashboard: status, controls, revisions, runs, resources, the scripts run in guests, events."""
     store = api.store
 
     def render() -> bytes:
         events = store.list_events(30)
         return views.render("dashboard.html", state=store.get_state(), revisions=store.list_revisions(25),
                             runs=store.list_runs(10), events=events,
-                            resources=targetstates.read(store).resources,
+                            resources=targetstates.read(store).resources, steps=store.list_steps(limit=20),
                             live=DASHBOARD_LIVE, after=max((e.id for e in events), default=0)).encode()
 
     return login_needed(api, request) or html(api.read_model.get("dashboard", store.write_version, render))

@@ -41,7 +41,8 @@ def _status(api: Api) -> Status:
 
 @router.get("/resources", response_model=Resources, **read())
 async def resources(api: Context) -> Response:
-    """Every managed resource with its state (`in_sync`, `drifted`, `missing`, `pending`, `failed`), and why."""
+    """Every managed resource with its state (`in_sync`, `drifted`, `missing`, `pending`, `failed`,
+    `orphan`: made by the controller, no longer in the config), and why."""
     body = api.read_model.get("resources", api.store.write_version, lambda: _resources(api).model_dump_json().encode())
     return Response(body, media_type=JSON)
 

@@ -3,7 +3,7 @@
 Read by the "Run it on Proxmox" guide of docs/operations.md (which lists exactly these) and by
 `phoenix-gitops check`, which compares them with what the configured token holds
 (`GET /access/permissions`). tests/e2e_apply/test_least_privilege.py runs a full apply, a change
-with its snapshot, a destroy and a data rollback with a token holding exactly these, and shows each
+with its snapshot, a destroy (backed up first) and a data rollback with a token holding exactly these, and shows each
 one is needed (without it, a step fails with PVE's 403).
 
 PVE allows some settings only to `root@pam` logged in with its password, never to an API token,
@@ -23,7 +23,8 @@ PRIVILEGES: dict[str, str] = {
     "Datastore.AllocateTemplate": "download OS templates and cloud images (download-url)",
     "Sys.AccessNetwork": "let the node download templates from a URL (download-url; PVE 8: Sys.Audit + Sys.Modify)",
     "SDN.Use": "attach guest NICs to their bridges",
-    "VM.Allocate": "create guests, convert them to templates, delete them (--allow-destroy)",
+    "VM.Allocate": "create guests, convert them to templates, delete them (PHOENIX_PRUNE, --allow-destroy)",
+    "VM.Backup": "back up a guest (vzdump) before it is destroyed, when PHOENIX_BACKUP_STORAGE is set",
     "VM.Audit": "read guests' config, pending changes, firewall and snapshots",
     "VM.Clone": "full clones of templates",
     "VM.Config.CPU": "cores",

@@ -7,8 +7,9 @@ Per stack placement (see `desired`), against what `gitops.drivers.portainer.read
   an error (`stack-conflict`), it is never touched; it exists and is ours: its stack file, its variables
   (a secret by the fingerprint of its resolved value, never the value) and its Git settings are compared,
   and any difference is one `redeploy` of exactly that stack; a stopped stack is started.
-- a stack the controller made that the config no longer places is deleted only with `allow_destroy`
-  (a warning says what would go otherwise). Stacks made by hand are never listed for deletion.
+- a stack the controller made that the config no longer places (an orphan) is deleted only with
+  `allow_destroy` (`prune` or `--allow-destroy`); otherwise a warning says it is kept. Stacks made by
+  hand are never listed for deletion.
 
 Each action names what it waits for (the VM, `vm/ID`, and for a new environment `environment/NAME`) and
 carries its calls in the Portainer driver's terms (`gitops.drivers.portainer.driver`): every call names
@@ -246,7 +247,8 @@ def _plan_removals(stacks: list[DesiredStack], live: LiveStacks, allow_destroy: 
         if not allow_destroy:
             plan.warnings.append(Problem(target, "destroy-skipped",
                                          f"stack '{current.name}' on '{endpoint}' is no longer in the config: "
-                                         "it is deleted only with --allow-destroy"))
+                                         "it is kept (set PHOENIX_PRUNE=true, or apply with --allow-destroy, "
+                                         "to delete it)"))
             continue
         plan.actions.append(Action(
             target=target, action="delete", system=PORTAINER, destructive=True,

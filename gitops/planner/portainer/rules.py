@@ -55,7 +55,7 @@ def plan_stack_changes(estate: Estate, live: LiveState, options: PlanOptions, pl
         return
     stacks, problems = desired_stacks(estate, live.stacks.sources, live.stacks.source_problems)
     plan.errors += problems
-    plan_stacks(stacks, desired_environments(estate), live.stacks, plan, allow_destroy=options.allow_destroy)
+    plan_stacks(stacks, desired_environments(estate), live.stacks, plan, allow_destroy=options.removes_orphans)
 
 
 RULES = SystemRules(system=PORTAINER, targets=stack_targets, plan=plan_stack_changes, describe=describe_stacks)

@@ -1,7 +1,9 @@
 """The Proxmox rules of storages and guests (`RULES`): storages, template downloads, then guests in the
 order of the guest graph (`clone_from_*` and `dependencies`, both kinds as one graph): create or clone
 (then configure and convert templates), or update / resize / firewall existing ones; then starts in
-`boot_order` groups; deletes of removed guests last (only with `allow_destroy`, only guests we created).
+`boot_order` groups; deletes of removed guests last (only with `prune` or `allow_destroy`, only guests we
+created, tag `phoenix-gitops`): a vzdump backup first when a backup storage is set, a stop when it runs, then
+the delete, each an action of its own on the guest's target (so they run in that order).
 Each action names the targets it waits for, so the executor can run independent guests in parallel.
 The first entry of the planner's registry, `gitops.planner.systems.RULES`.
 """
@@ -121,7 +123,7 @@ def _guest_actions(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGue
     if current is not None and current.kind == d.kind:
         fixed = creation_only_changes(d, current)
         if fixed:
-            recreate = _recreate(d, current, fixed, options, plan)
+            recreate = _recreate(d, current, fixed, live, options, plan)
             if not recreate:
                 return []
             current = None
@@ -183,9 +185,9 @@ def creation_only_changes(d: DesiredGuest, live: LiveGuest) -> list[FieldChange]
     return out
 
 
-def _recreate(d: DesiredGuest, live: LiveGuest, fixed: list[FieldChange], options: PlanOptions,
+def _recreate(d: DesiredGuest, live: LiveGuest, fixed: list[FieldChange], state: LiveState, options: PlanOptions,
               plan: Plan) -> list[Action]:
-    """The delete that makes way for a new guest, or a plan error when that is not allowed."""
+    """The backup, stop and delete that make way for a new guest, or a plan error when that is not allowed."""
     keys = ", ".join(f"`{c.field}`" for c in fixed)
     if not options.allow_destroy or MANAGED_TAG not in canonical_tags(live.tags):
         why = ("plan with --allow-destroy to do it" if MANAGED_TAG in canonical_tags(live.tags)
@@ -194,11 +196,14 @@ def _recreate(d: DesiredGuest, live: LiveGuest, fixed: list[FieldChange], option
                                    f"{keys} can only be set when the guest is created: changing it means destroying "
                                    f"{d.target} with all data on its disks and creating it again; {why}"))
         return []
-    delete = _delete_action(live)
+    actions = destroy_actions(live, state, options, plan)
+    if not actions:
+        return []
+    delete = actions[-1]
     delete.changes = fixed
     delete.summary = (f"re-create {live.name or d.target} ({keys} can only be set at creation): "
                       "the guest and ALL DATA ON ITS DISKS are destroyed")
-    return [delete]
+    return actions
 
 
 def _order_starts(starts: list[tuple[DesiredGuest, Action]], estate: Estate) -> list[Action]:
@@ -244,6 +249,8 @@ def _fold_starts(starts: list[Action], others: list[Action]) -> list[Action]:
 
 def _deletes(estate: Estate, live: LiveState, by_id: dict[int, DesiredGuest], options: PlanOptions,
              plan: Plan) -> list[Action]:
+    """The guests the controller made that the config no longer has (orphans): deleted when the plan
+    removes orphans, else a warning says each is kept. Guests without the mark are never listed."""
     out: list[Action] = []
     for vmid, guest in sorted(live.guests.items()):
         if vmid in by_id or MANAGED_TAG not in canonical_tags(guest.tags):
@@ -252,19 +259,60 @@ def _deletes(estate: Estate, live: LiveState, by_id: dict[int, DesiredGuest], op
         if offline is not None:
             plan.warnings.append(offline)
             continue
-        if not options.allow_destroy:
+        if not options.removes_orphans:
             plan.warnings.append(Problem(guest.target, "orphan",
                                          f"{guest.target} ({guest.name}) is no longer in the config; it is kept "
-                                         "(plan with --allow-destroy to delete it)"))
+                                         "(set PHOENIX_PRUNE=true, or plan with --allow-destroy, to delete it)"))
             continue
-        out.append(_delete_action(guest))
+        out += destroy_actions(guest, live, options, plan)
     return out
 
 
-def _delete_action(guest: LiveGuest) -> Action:
-    base = pve_paths.guest_path(guest.kind, guest.node, guest.vmid)
-    calls = [ApiCall("POST", f"{base}/status/stop", wait=True)] if guest.status == "running" else []
-    calls.append(ApiCall("DELETE", base, {"purge": 1, "destroy-unreferenced-disks": 1}, wait=True))
-    return Action(target=guest.target, action="delete", node=guest.node, destructive=True, calls=calls,
-                  changes=[FieldChange("guest", guest.name, None)],
-                  summary=f"delete {guest.name} and its disks (removed from the config)")
+def destroy_actions(guest: LiveGuest, live: LiveState, options: PlanOptions, plan: Plan) -> list[Action]:
+    """Back up (vzdump, when `options.backup_storage` is set), stop (when it runs) and delete `guest` with its
+    disks: one action each, in that order on its target. Empty, with a plan error, when the backup storage
+    cannot take the backup (the guest is kept rather than destroyed without it)."""
+    actions: list[Action] = []
+    label = guest.name or guest.target
+    if options.backup_storage:
+        problem = _backup_problem(guest, live, options.backup_storage)
+        if problem is not None and live.assumed:  # planned against a config: the node's storages are unknown
+            plan.warnings.append(Problem(guest.target, "reference-unchecked",
+                                         f"the backup storage {options.backup_storage} is not in the config; a plan "
+                                         "between two configs cannot check that the node has it"))
+        elif problem is not None:
+            plan.errors.append(problem)
+            return []
+        actions.append(Action(
+            target=guest.target, action="backup", node=guest.node,
+            summary=f"back up {label} to {options.backup_storage} (vzdump, mode {options.backup_mode}) before "
+                    "it is destroyed",
+            changes=[FieldChange("backup", None, f"{options.backup_storage} (vzdump, mode {options.backup_mode})")],
+            calls=[ApiCall("POST", pve_paths.node_path(guest.node, "vzdump"),
+                           {"vmid": str(guest.vmid), "storage": options.backup_storage,
+                            "mode": options.backup_mode, "compress": "zstd"}, wait=True)]))
+    if guest.status == "running":
+        actions.append(Action(target=guest.target, action="stop", node=guest.node,
+                              summary=f"stop {label} (it is destroyed next)",
+                              changes=[FieldChange("status", "running", "stopped")],
+                              calls=[ApiCall("POST", pve_paths.guest_path(guest.kind, guest.node, guest.vmid,
+                                                                          "status/stop"), wait=True)]))
+    actions.append(Action(
+        target=guest.target, action="delete", node=guest.node, destructive=True,
+        changes=[FieldChange("guest", guest.name, None)],
+        summary=f"delete {label} and its disks (removed from the config)",
+        calls=[ApiCall("DELETE", pve_paths.guest_path(guest.kind, guest.node, guest.vmid),
+                       {"purge": 1, "destroy-unreferenced-disks": 1}, wait=True)]))
+    return actions
+
+
+def _backup_problem(guest: LiveGuest, live: LiveState, storage: str) -> Problem | None:
+    """Why `storage` cannot take `guest`'s backup (PVE's own checks, made before anything is stopped)."""
+    found = live.storages.get(storage)
+    if found is None:
+        why = f"the backup storage {storage} (PHOENIX_BACKUP_STORAGE) does not exist"
+    elif "backup" not in found.content:
+        why = f"the backup storage {storage} (PHOENIX_BACKUP_STORAGE) does not hold backups (content `backup`)"
+    else:
+        return None
+    return Problem(guest.target, "backup-storage", f"{guest.target} is not destroyed: {why}")
