@@ -259,10 +259,19 @@ def resources(api: str = API_OPTION, kind: str = typer.Option("", "--kind", help
         raise typer.Exit(EXIT_OK)
     width = max((len(str(r.get("target", ""))) for r in items), default=6)
     for r in items:
-        what = r.get("reason") or "; ".join(map(str, r.get("actions") or []))
+        what = _what(r)
         typer.echo(f"{r.get('target', ''):<{width}}  {r.get('state', ''):<8}  {what}".rstrip())
     typer.echo(f"checked at {data.get('checked_at') or '-'} against {_short(data.get('revision'))}", err=True)
     raise typer.Exit(EXIT_OK)
+
+
+def _what(resource: dict[str, Any]) -> str:
+    """A resource's line after its state: why (pending, failed, orphan), or its actions, and why a drifted
+    one is not corrected (its plan has errors)."""
+    actions, reason = "; ".join(map(str, resource.get("actions") or [])), str(resource.get("reason") or "")
+    if resource.get("state") in ("drifted", "missing") and actions and reason:
+        return f"{actions} ({reason})"
+    return reason or actions
 
 
 def provisioning(api: str = API_OPTION,

@@ -181,6 +181,7 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
         known = {(p.target, p.message) for p in attempt.run.plan.errors}
         attempt.run.plan.errors += [p for p in attempt.session.unresolvable_secrets(
             attempt.estate, options, drifted) if (p.target, p.message) not in known]
+        attempt.found = attempt.found.refused(attempt.run.plan.errors)
     shown = PlanDocument.of(attempt.run.plan)
     if attempt.restore_data:
         shown = shown.warn_first("*", "data-rollback", data_rollback_warning("(see restore)"))

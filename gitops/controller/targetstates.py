@@ -2,9 +2,10 @@
 
 The last drift check (`ControllerState.drift_report`) says how each target stands against the revision it
 checked (the applied one). The revision the controller wants (pinned, else the head) may be another: a newer
-one on its way (every target `pending`, with why), or one that failed (its failed actions' targets
-`failed` with the error, the others it would have changed `pending`, the rest as checked). A target the
-config has but the check could not plan (a stack with no Portainer) is `pending` with the reason; what the
+one on its way (every target `pending`, with why), or one that failed (the targets its plan has errors for
+and its failed actions' targets `failed` with the error, the others it would have changed `pending`, the
+rest as checked). A target the config has but the check could not plan (a stack with no Portainer, a plan
+error such as a disk shrink) is `pending` with the reason (a drifted one stays drifted, with it); what the
 controller made and the config no longer has is `orphan`, with whether it is kept or pruned. Pure:
 it reads the controller state and the wanted revision's record.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops import errors
+from gitops.planner.drift import unplanned
 from gitops.store import ControllerState, RevisionRecord, Store
 
 STATES = ("in_sync", "drifted", "missing", "pending", "failed", "orphan")
@@ -100,9 +102,10 @@ def target_states(state: ControllerState, wanted: RevisionRecord | None) -> Targ
 
 
 def _failed_actions(record: RevisionRecord) -> tuple[dict[str, str], set[str]]:
-    """The targets whose action failed in `record`'s apply (with the error), and the others it would change."""
+    """The targets `record`'s plan could not plan or whose action failed in its apply (with why), and the
+    others it would change."""
     outcomes = record.result.apply.outcomes if record.result is not None and record.result.apply is not None else []
-    failed: dict[str, str] = {}
+    failed = unplanned(record.plan.errors if record.plan is not None else [], f"in {record.short_sha}")
     touched: set[str] = set()
     for o in outcomes:
         if not o.target:

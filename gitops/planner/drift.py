@@ -12,7 +12,8 @@ import base64
 import datetime as dt
 import json
 import zlib
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +31,16 @@ CREATING = frozenset({"create", "clone", "download-template", "deploy", "registe
 ORPHAN_WARNINGS = frozenset({"orphan", "destroy-skipped"})  # the planners' word for what they keep
 
 
+class Named(Protocol):
+    """A plan problem as the planners make it (`Problem`) or the ledger keeps it (`PlanProblem`)."""
+
+    @property
+    def target(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
 class Resource(BaseModel):
     """One managed resource (`lxc/101`, `storage/ID`, `stack/NAME`) and what a converge would do to it."""
 
@@ -38,7 +49,7 @@ class Resource(BaseModel):
     target: str
     state: ResourceState
     actions: list[str] = Field(default_factory=list)  # e.g. `update: memory`
-    reason: str = ""  # an orphan: why it is kept, or that it is deleted
+    reason: str = ""  # an orphan: why it is kept, or that it is deleted; a target the plan has errors for: why
 
 
 class DriftReport(BaseModel):
@@ -68,6 +79,17 @@ class DriftReport(BaseModel):
         for r in self.resources:
             out[r.state] = out.get(r.state, 0) + 1
         return out
+
+    def refused(self, problems: Iterable[Named]) -> DriftReport:
+        """This report with the plan's errors said: each target they name gets why it could not be planned
+        as its reason; one with nothing to do is `pending` (not in sync, and nothing a converge would do)."""
+        why = unplanned(problems)
+        if not why:
+            return self
+        resources = [r.model_copy(update={"reason": why[r.target],
+                                          "state": "pending" if r.state == "in_sync" else r.state})
+                     if r.target in why and r.state != "orphan" else r for r in self.resources]
+        return self.model_copy(update={"resources": resources})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,7 +189,18 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
                   if not any(t == f"stack/{name}" or t.startswith(f"stack/{name}@") for t in targets)]
     resources += orphans(plan, set(targets))
     details = {r.target: described.merged(known.get(r.target), acting.get(r.target, [])) for r in resources}
-    return DriftReport(revision=revision, checked_at=now, resources=resources, details=details)
+    return DriftReport(revision=revision, checked_at=now, resources=resources, details=details).refused(plan.errors)
+
+
+def unplanned(problems: Iterable[Named], where: str = "") -> dict[str, str]:
+    """Each target a plan's errors name (not a wildcard such as `stack/*`), with why it could not be planned;
+    `where` (e.g. `in 1a2b3c4d5e6f`) is said after "could not be planned"."""
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        if p.target and "*" not in p.target:
+            out.setdefault(p.target, []).append(p.message)
+    said = f"could not be planned {where}" if where else "could not be planned"
+    return {target: f"{said}: {'; '.join(messages)}" for target, messages in out.items()}
 
 
 def orphans(plan: Plan, managed: set[str]) -> list[Resource]:
