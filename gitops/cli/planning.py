@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,9 +96,32 @@ def _plan(directory: Path, estate: Estate, session: Session, allow_destroy: bool
     from gitops.errors import PhoenixError
 
     try:
-        return session.plan(estate, revision=content_revision(directory), allow_destroy=allow_destroy)
+        with _committed(directory, session.settings) as earlier:
+            return session.plan(estate, revision=content_revision(directory), allow_destroy=allow_destroy,
+                                earlier=earlier)
     except PhoenixError as exc:
         fail(str(exc))
+
+
+@contextlib.contextmanager
+def _committed(directory: Path, settings: Settings) -> Iterator[Path | None]:
+    """With provisioning on and DIR in a git work tree: DIR as committed (HEAD), exported to a temporary
+    folder. A script the guest ran from it (its identity says so) and that DIR has changed since is
+    shown as a diff; else (not in git, or what ran is not HEAD's) a changed script is shown by its hash."""
+    if not settings.provisioning:
+        yield None
+        return
+    from gitops.errors import PhoenixError
+    from gitops.source.revisions import export_revision
+
+    with tempfile.TemporaryDirectory(prefix="phoenix-head-") as tmp:
+        try:
+            export_revision(directory, "HEAD", Path(tmp) / "head", max_file_bytes=settings.git_max_file_bytes,
+                            script_folders=("bin", settings.scripts_dir))
+        except PhoenixError:
+            yield None
+            return
+        yield Path(tmp) / "head"
 
 
 def plan(

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,18 @@ class GuestSteps:
 
 @dataclass(frozen=True)
 class Provisioning:
-    """What provisioning runs for a config: the scripts folder and each guest's steps (by target)."""
+    """What provisioning runs for a config: the scripts folder and each guest's steps (by target), each
+    script's text (by its sha256; text files only), and what is known of the scripts that ran before: the
+    text each step identity ran (`knowing`), so that a plan shows a changed script as a unified diff."""
 
     folder: str
     guests: dict[str, GuestSteps] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+    ran: dict[str, str] = field(default_factory=dict)
+
+    def knowing(self, ran: Mapping[str, str]) -> Provisioning:
+        """This provisioning, knowing the text of the scripts that ran as the step identities of `ran`."""
+        return replace(self, ran={**self.ran, **ran}) if ran else self
 
 
 def scripts_folder(config_dir: Path, setting: str = "") -> Path:
@@ -83,6 +92,8 @@ def load_provisioning(estate: Estate, setting: str = "") -> Provisioning:
     """Every guest's steps, with the scripts read from the folder now (so later edits do not leak in)."""
     folder = scripts_folder(estate.directory, setting)
     guests: dict[str, GuestSteps] = {}
+    texts: dict[str, str] = {}
+    read: dict[str, tuple[str, str, str | None] | None] = {}  # each script once, however many guests run it
     for ref in queries.all_guests(estate):
         guest = queries.effective(estate, ref)
         names = [("feature:" + f, (LXC_FEATURE if ref.kind == "lxc" else VM_FEATURE).format(name=f))
@@ -97,14 +108,61 @@ def load_provisioning(estate: Estate, setting: str = "") -> Provisioning:
         steps: list[Step] = []
         missing: list[str] = []
         for name, relative in names:
-            path = (folder / relative).resolve()
-            if not path.is_relative_to(folder) or not path.is_file():
+            if relative not in read:
+                read[relative] = _read(folder, relative)
+            found = read[relative]
+            if found is None:
                 missing.append(relative)
                 continue
-            script_sha = _sha(path.read_bytes())
-            steps.append(Step(name, relative, str(path), script_sha, _sha(f"{script_sha}\n{input_sha}".encode())))
+            path, script_sha, script_text = found
+            if script_text is not None:
+                texts[script_sha] = script_text
+            steps.append(Step(name, relative, path, script_sha, identity(script_sha, input_sha)))
         guests[ref.target] = GuestSteps(ref.target, text, tuple(steps), tuple(missing))
-    return Provisioning(str(folder), guests)
+    return Provisioning(str(folder), guests, texts)
+
+
+def ran_as(earlier: Provisioning) -> dict[str, str]:
+    """The text each step of `earlier` (a config that was converged: a review's base) ran as its identity."""
+    return {s.identity: earlier.texts[s.script_sha256] for g in earlier.guests.values() for s in g.steps
+            if s.script_sha256 in earlier.texts}
+
+
+def ran_in(provisioning: Provisioning, folder: Path) -> dict[str, str]:
+    """The scripts of an earlier revision's scripts `folder`, by the identity each step of `provisioning`
+    would have had with them (the guest's input as it is now): a guest that says it ran that identity ran
+    that text. A step whose input changed too matches nothing (its earlier input is not known here)."""
+    root = folder.resolve()
+    read: dict[str, tuple[str, str, str | None] | None] = {}
+    out: dict[str, str] = {}
+    for steps in provisioning.guests.values():
+        input_sha = _sha(steps.input.encode())
+        for step in steps.steps:
+            if step.script not in read:
+                read[step.script] = _read(root, step.script)
+            found = read[step.script]
+            if found is not None and found[2] is not None and found[1] != step.script_sha256:
+                out[identity(found[1], input_sha)] = found[2]
+    return out
+
+
+def identity(script_sha: str, input_sha: str) -> str:
+    """A step's identity: its script's hash and its input's, hashed together."""
+    return _sha(f"{script_sha}\n{input_sha}".encode())
+
+
+def _read(folder: Path, relative: str) -> tuple[str, str, str | None] | None:
+    """A script of `folder`: its path, sha256 and text (None for a file that is not text); None if absent
+    or outside the folder."""
+    path = (folder / relative).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        return None
+    data = path.read_bytes()
+    try:
+        text: str | None = data.decode("utf-8") if b"\x00" not in data else None
+    except UnicodeDecodeError:
+        text = None
+    return str(path), _sha(data), text
 
 
 def _sha(data: bytes) -> str:

@@ -26,7 +26,7 @@ from gitops.config.secretrefs import scrub
 from gitops.controller.forging import Forges
 from gitops.controller.recording import Recorder
 from gitops.controller.reviewing import review_config
-from gitops.controller.systems import Convergence
+from gitops.controller.systems import Convergence, ran_folder
 from gitops.forges import CommitState, CommitStatus, ForgeClient
 from gitops.planner.reviews import MARKER, Review
 from gitops.settings import Settings
@@ -135,8 +135,10 @@ class PullRequestReviews:
         try:
             head = self.repo.fetch_ref(event.head_ref)
             self.repo.export(head.sha, folder)
+            applied = self._applied()
             return review_config(folder, head.sha, self.convergence, live=True, policy=self.settings.policy,
-                                 revision_url=self._page_url(head.sha), applied_revision=self._applied())
+                                 revision_url=self._page_url(head.sha), applied_revision=applied,
+                                 earlier_dir=ran_folder(self.settings, self.repo, applied))
         except errors.PhoenixError as exc:
             return Review(event.head_sha or "", "the live node", error=str(exc))
         except Exception:  # a bug: said on the PR, detailed in the log

@@ -23,9 +23,10 @@ log = logging.getLogger(__name__)
 def review_config(head_dir: Path, head_sha: str, convergence: Convergence, *, live: bool,
                   base_dir: Path | None = None, base_label: str = "the base", allow_destroy: bool = False,
                   revision_url: str | None = None, applied_revision: str | None = None,
-                  policy: HostPolicy | None = None) -> Review:
+                  policy: HostPolicy | None = None, earlier_dir: Path | None = None) -> Review:
     """Validate `head_dir`; if valid, plan it against the live systems (`live`) or else against the state
-    `base_dir` converges to (nothing live is read)."""
+    `base_dir` converges to (nothing live is read). A live plan shows a changed script as a diff from the
+    one in `earlier_dir` (the applied revision's config folder, else the base's) that the guest ran."""
     against = "the live node" if live else base_label
     try:
         estate, report = validate_directory(head_dir, policy)
@@ -38,7 +39,8 @@ def review_config(head_dir: Path, head_sha: str, convergence: Convergence, *, li
             with convergence.open() as session:
                 against = session.where + (
                     f", where revision {applied_revision[:12]} is applied" if applied_revision else "")
-                run = session.plan(estate, revision=head_sha, allow_destroy=allow_destroy)
+                run = session.plan(estate, revision=head_sha, allow_destroy=allow_destroy,
+                                   earlier=earlier_dir or base_dir)
             return Review(head_sha, against, report, run.plan, revision_url=revision_url)
         if base_dir is None:
             raise errors.SettingsError("neither live systems nor a base config to plan against")

@@ -23,7 +23,7 @@ from gitops.config.estate import Estate
 from gitops.config.validation import validate_directory
 from gitops.controller import checks, converging, rollback
 from gitops.controller.policy import Policy
-from gitops.controller.systems import Convergence, LiveCache, Session, data_rollback_warning
+from gitops.controller.systems import Convergence, LiveCache, Session, data_rollback_warning, ran_folder
 from gitops.drivers.executing import ApplyEvent, ApplyResult
 from gitops.drivers.seam import CancelToken
 from gitops.planner import drift
@@ -163,7 +163,8 @@ def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     """Read and plan, with every secret the plan would send checked; a plan with errors stops here."""
     assert attempt.session is not None and attempt.estate is not None
-    options = attempt.session.options(attempt.estate, revision=attempt.sha)
+    options = attempt.session.options(attempt.estate, revision=attempt.sha, earlier=ran_folder(
+        ctx.settings, ctx.repo, ctx.store.get_state().applied_revision, attempt.sha))
     attempt.snapshot = options.snapshot_name
     if policy.self_heal and ctx.live_cache is not None:
         ctx.live_cache.expire()  # the drift check is the full sweep: everything read fresh

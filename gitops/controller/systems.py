@@ -16,9 +16,11 @@ settings are given, or None when the system is not configured.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops import errors
@@ -41,8 +43,11 @@ from gitops.planner.proxmox.desired import desired_guests
 from gitops.planner.proxmox.rootonly import root_only_settings
 from gitops.settings import Settings
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from gitops.controller.preflight import Check
+    from gitops.source import ConfigRepo
 
 # settings -> the system's driver (connected), or None when its settings are absent. A new system appends
 # its factory here, e.g. `gitops.drivers.portainer.from_settings`; a factory imports its driver (and the
@@ -108,14 +113,18 @@ class Convergence:
         return Session(self, drivers_for(self.settings, client, cancel=cancel, cache=cache))
 
     def plan_options(self, node: str, *, revision: str | None, estate: Estate | None,
-                     allow_destroy: bool = False) -> PlanOptions:
+                     allow_destroy: bool = False, earlier: Path | None = None) -> PlanOptions:
         """The options of every plan: `node` is the default node; with provisioning on, the scripts of
-        `estate`'s guests are read now, from its folder (the checkout of the revision); with snapshots
-        on, a changed guest is snapshotted first as `phx-<revision>`."""
+        `estate`'s guests are read now, from its folder (the checkout of the revision), and those of the
+        config folder `earlier` (an earlier revision's: the applied one) to show a changed script as a diff
+        from the one that ran; with snapshots on, a changed guest is snapshotted first as `phx-<revision>`."""
         settings = self.settings
         provisioning = None
         if settings.provisioning and estate is not None:
             provisioning = scripts.load_provisioning(estate, settings.scripts_dir)
+            if earlier is not None:
+                provisioning = provisioning.knowing(
+                    scripts.ran_in(provisioning, scripts.scripts_folder(earlier, settings.scripts_dir)))
         return PlanOptions(
             provisioning=provisioning,
             node=node,
@@ -138,6 +147,9 @@ class Convergence:
         live = systems.assumed_live(base, base_options, nodes=sorted(nodes),
                                     assumed=f"the state {against} converges to")
         options = self.plan_options(node, revision=revision, estate=head, allow_destroy=allow_destroy)
+        if options.provisioning is not None and base_options.provisioning is not None:  # the base's scripts ran
+            options = replace(options, provisioning=options.provisioning.knowing(
+                scripts.ran_as(base_options.provisioning)))
         return converging.PlanRun(systems.plan_changes(head, live, options), live, options)
 
     def probe(self) -> list[Check]:
@@ -176,13 +188,16 @@ class Session:
             raise TypeError("no Proxmox driver registered")
         return driver.node
 
-    def options(self, estate: Estate, *, revision: str | None, allow_destroy: bool = False) -> PlanOptions:
+    def options(self, estate: Estate, *, revision: str | None, allow_destroy: bool = False,
+                earlier: Path | None = None) -> PlanOptions:
         return self.convergence.plan_options(self._node, revision=revision, estate=estate,
-                                             allow_destroy=allow_destroy)
+                                             allow_destroy=allow_destroy, earlier=earlier)
 
-    def plan(self, estate: Estate, *, revision: str | None, allow_destroy: bool = False) -> converging.PlanRun:
-        """Read and plan, every secret the plan would send checked."""
-        options = self.options(estate, revision=revision, allow_destroy=allow_destroy)
+    def plan(self, estate: Estate, *, revision: str | None, allow_destroy: bool = False,
+             earlier: Path | None = None) -> converging.PlanRun:
+        """Read and plan, every secret the plan would send checked; `earlier`: an earlier revision's config
+        folder (what ran: a changed script is shown as a diff from its script)."""
+        options = self.options(estate, revision=revision, allow_destroy=allow_destroy, earlier=earlier)
         return self.read_and_plan(estate, options)
 
     def read_and_plan(self, estate: Estate, options: PlanOptions, *,
@@ -248,6 +263,18 @@ def config_facts(estate: Estate) -> tuple[int, dict[str, list[str]]]:
     """How many guests `estate` has, and per guest what only root@pam may set (no API token can)."""
     guests = desired_guests(estate, "")
     return len(guests), root_only_settings(guests)
+
+
+def ran_folder(settings: Settings, repo: ConfigRepo, applied: str | None, planned: str | None = None) -> Path | None:
+    """The config folder of the applied revision, whose scripts ran, for plans of another revision (`planned`)
+    when provisioning is on: a changed script is shown as a diff from it. None when it cannot be had."""
+    if not settings.provisioning or not applied or applied == planned:
+        return None
+    try:
+        return repo.checkout(applied)
+    except errors.SourceError as exc:
+        log.info("the applied revision's scripts cannot be read (%s): changed scripts are shown by hash", exc)
+        return None
 
 
 def data_rollback_warning(snapshot: str) -> str:

@@ -9,6 +9,7 @@ table for terminals stays in `gitops.cli.rendering`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,7 +67,8 @@ def plan_markdown(plan: Plan | Mapping[str, Any], title: str = "Phoenix GitOps p
                 else:
                     shown.append(f"`{c['field']}`: {_md(c['old'])} → {_md(c['new'])}")
                 if c.get("diff"):
-                    folded += _folded(f"{a['target']} {c['field']} (diff)", ["```diff", c["diff"], "```"])
+                    fence = _fence(c["diff"])
+                    folded += _folded(f"{a['target']} {c['field']} (diff)", [f"{fence}diff", c["diff"], fence])
             flags = (" **restart**" if a.get("restart_required") else "") + (
                 " **destroys data**" if a.get("destructive") else "")
             lines.append(f"| {i} | `{a['target']}` | {a['action']}{flags} | {'<br>'.join(shown)} |")
@@ -94,6 +96,12 @@ def validation_markdown(report: Report, title: str = "Phoenix GitOps validation"
 def _folded(summary: str, body: list[str]) -> list[str]:
     """A long value or a diff, folded under `<details>` so the comment stays readable and nothing is cut."""
     return ["<details>", f"<summary><code>{summary}</code></summary>", "", *body, "", "</details>", ""]
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text` (a script's own ``` line cannot end it)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def _md(value: Any) -> str:

@@ -74,6 +74,12 @@ def test_a_changed_script_is_a_provision_action_of_each_guest_that_runs_it(check
         assert step["path"].endswith("/steps/feature:ollama")
         assert step["params"]["script"] == OLLAMA.removeprefix("bin/")
     assert out["against"].endswith("assumed converged") and "main~1" in out["plan"]["assumed"]
+    for action in actions:  # the base's script ran: the change is a diff from it, line by line
+        [change] = action["changes"]
+        assert change["diff"].splitlines()[2:] == ["@@ -1,2 +1,2 @@", " #!/bin/bash", "-echo ollama", "+echo ollama 2"]
+    markdown = plan(checkout, "--base", "main~1", "--head", "main", "--format", "markdown").stdout
+    assert f"<summary><code>{users[0]} feature:ollama (diff)</code></summary>" in markdown
+    assert "-echo ollama" in markdown.splitlines() and "+echo ollama 2" in markdown.splitlines()
 
 
 def test_a_missing_script_fails_the_plan(checkout: Path) -> None:
@@ -106,3 +112,5 @@ def test_an_estate_over_three_nodes_plans_config_to_config(checkout: Path) -> No
     # the scripts get the guest's config as input: they run again, as the controller would run them
     assert [(a["target"], a["action"]) for a in out["plan"]["actions"]] == [("lxc/102", "update"),
                                                                           ("lxc/102", "provision")]
+    for change in out["plan"]["actions"][1]["changes"]:  # the same scripts, with another input
+        assert change["old"].endswith("(the same script; its input changed)") and "diff" not in change

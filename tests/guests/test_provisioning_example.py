@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitops.config.scripts import LXC_FEATURE
+from tests.controller.support import git
 from tests.e2e_apply.support import SECRETS, Cli
 from tests.guests.conftest import write_script
 from tests.guests.sshnode import NodeShell
@@ -115,3 +118,44 @@ def test_secret_in_a_failing_scripts_output_is_scrubbed(pcli: Cli, scripted: Pat
     assert SECRETS["vm_default_password"] not in result.output
     plan = pcli("plan", str(scripted), "--format", "json")
     assert SECRETS["vm_default_password"] not in plan.output
+
+
+def test_a_changed_script_shows_as_a_diff_from_the_one_that_ran(pcli: Cli, scripted: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """DIR in a git work tree: the guest ran HEAD's script (its identity says so), so `plan` and `diff` show
+    the edited script as a unified diff from it, whole lines, never wrapped; the markdown folds it."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(scripted.parent / "gitconfig"))
+    git("init", "-q", "-b", "main", cwd=scripted)
+    git("add", "-A", cwd=scripted)
+    git("commit", "-qm", "the estate", cwd=scripted)
+    assert pcli("apply", str(scripted), "--yes").exit_code == 0
+    docker = scripted / "bin" / LXC_FEATURE.format(name="docker")
+    first = docker.read_text().splitlines()[-1]
+    long_line = "apt-get install -y " + " ".join(f"package-{i}" for i in range(40))  # some 400 characters
+    docker.write_text(docker.read_text().replace(first, long_line) + "# v2\n")
+
+    [action] = pcli.plan_json(scripted)["actions"]
+    [change] = action["changes"]
+    assert (action["target"], change["field"]) == ("lxc/120", "feature:docker")
+    diff = change["diff"].splitlines()
+    script = LXC_FEATURE.format(name="docker")
+    assert diff[:2] == [f"--- ran/{script}", f"+++ desired/{script}"]
+    assert f"-{first}" in diff and f"+{long_line}" in diff and "+# v2" in diff
+    for args in (("plan",), ("diff",), ("plan", "--format", "markdown")):
+        result = pcli(*args, str(scripted))
+        lines = result.stdout.splitlines()
+        assert f"-{first}" in lines and f"+{long_line}" in lines, (args, result.stdout)
+        assert all(line == line.rstrip() for line in lines if not line.startswith("|")), args
+    assert "<summary><code>lxc/120 feature:docker (diff)</code></summary>" in pcli(
+        "plan", "--format", "markdown", str(scripted)).stdout
+
+
+def test_a_changed_script_is_shown_by_hash_when_what_ran_is_not_known(pcli: Cli, scripted: Path) -> None:
+    """DIR not in git, nothing else says what text ran: the plan says the identity that ran and the new hash,
+    and shows no diff it cannot vouch for."""
+    assert pcli("apply", str(scripted), "--yes").exit_code == 0
+    docker = scripted / "bin" / LXC_FEATURE.format(name="docker")
+    docker.write_text(docker.read_text() + "# v2\n")
+    [action] = pcli.plan_json(scripted)["actions"]
+    [change] = action["changes"]
+    assert change["old"].startswith("ran ") and change["new"].startswith("sha256:") and "diff" not in change

@@ -36,3 +36,21 @@ def test_validation_as_markdown_names_file_line_and_path() -> None:
     assert "The config is **invalid**: 1 errors, 0 warnings." in text
     assert ("- :x: `phoenix_lxc_configs.json:42:13` `lxc_configs.101.clone_from_ctid`: CT 950 does not exist "
             "(`clone-source-missing`)") in text
+
+
+def test_long_values_are_folded_whole_and_a_diff_stays_in_its_fence() -> None:
+    from markdown_it import MarkdownIt
+
+    net = "name=eth0,bridge=vmbr0,ip=10.20.0.13/24,gw=10.20.0.1,firewall=1,tag=20,mtu=9000,rate=100"
+    script = "#!/bin/bash\ncat <<'EOF'\n```\nnot the end of the fence\n```\nEOF\n"
+    diff = "--- ran/x.sh\n+++ desired/x.sh\n@@ -1,6 +1,7 @@\n #!/bin/bash\n cat <<'EOF'\n ```\n+added\n ```\n EOF"
+    plan = Plan(actions=[Action(target="lxc/102", action="update", changes=[
+        FieldChange("net0", net.replace("10.20.0.13", "10.20.0.12"), net)]),
+        Action(target="lxc/101", action="provision",
+               changes=[FieldChange("feature:x", "ran 1a2b", script, diff=diff)])])
+    text = plan_markdown(plan)
+    assert "| 1 | `lxc/102` | update | `net0`: see below |" in text
+    assert f"+ `{net}`" in text.splitlines()  # whole, firewall flag and all, under <details>
+    assert text.index("<details>") < text.index(f"+ `{net}`") < text.index("</details>")
+    blocks = [t for t in MarkdownIt().parse(text) if t.type == "fence"]
+    assert [(b.info, b.content) for b in blocks] == [("diff", diff + "\n")]

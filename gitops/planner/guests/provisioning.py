@@ -10,6 +10,8 @@ Proxmox rules, whose actions it reads and threads its own between.
   next start); the steps whose identity differs from what the guest says ran (`LiveState.provisioned`).
   A template's scripts cannot run again (it cannot start): a changed step is a warning, and its clones
   get the new script only when they are re-created. A stopped guest cannot say what ran: a warning.
+  A step that runs again shows a unified diff from the script that ran when its text is known
+  (`Provisioning.ran`, by the identity the guest recorded), else the identity that ran and the new hash.
 
 Action calls (their meaning is `gitops.drivers.guests.driver`'s): `PUT {kind}/{id}/input` with the JSON
 the scripts get (secret references stay references), then one `POST {kind}/{id}/steps/{name}` per script
@@ -21,13 +23,14 @@ from __future__ import annotations
 
 from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest
-from gitops.config.scripts import GuestSteps, Step
+from gitops.config.scripts import GuestSteps, Provisioning, Step
 from gitops.planner.guests.host_settings import HostSettings, host_settings
 from gitops.planner.live import LiveGuest, LiveHostConfig, LiveState
 from gitops.planner.options import PlanOptions
 from gitops.planner.plan import Action, ApiCall, FieldChange, Plan, Problem
 from gitops.planner.proxmox.desired import DesiredGuest, desired_guests
 from gitops.planner.rules import SystemRules
+from gitops.planner.unified import unified
 
 GUESTS = "guests"
 MADE = ("create", "clone")
@@ -51,12 +54,13 @@ def plan_provisioning(estate: Estate, live: LiveState, options: PlanOptions, pla
         if host.problems:
             continue
         if any(a.target == d.target and a.action in MADE for a in plan.actions):
-            _new_guest(d, steps, host, plan)
+            _new_guest(d, steps, host, provisioning, plan)
         else:
-            _existing_guest(d, steps, host, live, plan)
+            _existing_guest(d, steps, host, live, provisioning, plan)
 
 
-def _new_guest(d: DesiredGuest, steps: GuestSteps | None, host: HostSettings, plan: Plan) -> None:
+def _new_guest(d: DesiredGuest, steps: GuestSteps | None, host: HostSettings, provisioning: Provisioning,
+               plan: Plan) -> None:
     made = next(i for i, a in enumerate(plan.actions) if a.target == d.target and a.action in MADE)
     if not host.empty:
         at = made + 1
@@ -69,7 +73,7 @@ def _new_guest(d: DesiredGuest, steps: GuestSteps | None, host: HostSettings, pl
         plan.actions.insert(at, _host_action(d, host, LiveHostConfig()))
     if steps is None or not steps.steps:
         return
-    provision = _provision_action(d, steps, steps.steps, {})
+    provision = _provision_action(d, steps, steps.steps, {}, provisioning)
     convert = next((i for i, a in enumerate(plan.actions)
                     if a.target == d.target and a.action == "convert-to-template"), None)
     if convert is not None:
@@ -80,7 +84,7 @@ def _new_guest(d: DesiredGuest, steps: GuestSteps | None, host: HostSettings, pl
 
 
 def _existing_guest(d: DesiredGuest, steps: GuestSteps | None, host: HostSettings, live: LiveState,
-                    plan: Plan) -> None:
+                    provisioning: Provisioning, plan: Plan) -> None:
     guest = live.guest(d.vmid)
     if guest is None:
         return  # not made by this plan either: its creation failed to plan, already an error
@@ -104,7 +108,7 @@ def _existing_guest(d: DesiredGuest, steps: GuestSteps | None, host: HostSetting
         return
     todo = _stale(steps.steps, ran)
     if todo:
-        plan.actions.append(_provision_action(d, steps, todo, ran, node=guest.node or d.node))
+        plan.actions.append(_provision_action(d, steps, todo, ran, provisioning, node=guest.node or d.node))
 
 
 def _stale(steps: tuple[Step, ...], ran: dict[str, str]) -> tuple[Step, ...]:
@@ -141,18 +145,31 @@ def _host_action(d: DesiredGuest, host: HostSettings, current: LiveHostConfig,
 
 
 def _provision_action(d: DesiredGuest, steps: GuestSteps, todo: tuple[Step, ...], ran: dict[str, str],
-                      node: str = "") -> Action:
+                      provisioning: Provisioning, node: str = "") -> Action:
     calls = [ApiCall("PUT", f"{d.kind}/{d.vmid}/input", {"input": steps.input})]
     calls += [ApiCall("POST", f"{d.kind}/{d.vmid}/steps/{s.name}",
                       {"script": s.script, "file": s.path, "sha256": s.script_sha256, "identity": s.identity},
                       wait=True) for s in todo]
-    # The hash first: a narrow table cuts the end of a long path, never the hash.
-    # (old: the identity the guest says it ran, script and input hashed together; new: the script's hash)
-    changes = [FieldChange(s.name, f"ran {ran[s.name][:12]}" if s.name in ran else None,
-                           f"sha256:{s.script_sha256[:12]} {s.script}") for s in todo]
+    changes = [_step_change(s, ran.get(s.name), provisioning) for s in todo]
     names = ", ".join(s.name for s in todo)
     return Action(target=d.target, action="provision", system=GUESTS, node=node or d.node, calls=calls,
                   changes=changes, summary=f"run in the guest: {names}")
+
+
+def _step_change(step: Step, ran: str | None, provisioning: Provisioning) -> FieldChange:
+    """A step that runs: old, the identity the guest says it ran (script and input hashed together); new, the
+    script's hash first (a narrow table cuts the end of a long path, never the hash). When the script that
+    ran is known (`Provisioning.ran`), a changed one is shown as a unified diff from it to the new one."""
+    if not ran:
+        return FieldChange(step.name, None, f"sha256:{step.script_sha256[:12]} {step.script}")
+    change = FieldChange(step.name, f"ran {ran[:12]}", f"sha256:{step.script_sha256[:12]} {step.script}")
+    before, after = provisioning.ran.get(ran), provisioning.texts.get(step.script_sha256)
+    if before is not None and after is not None:
+        if before == after:
+            change.old = f"ran {ran[:12]} (the same script; its input changed)"
+        else:
+            change.diff = unified(before, after, step.script, old_side="ran")
+    return change
 
 
 def _power(d: DesiredGuest, what: str, wait_after_s: float = 0.0) -> Action:

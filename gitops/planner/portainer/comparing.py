@@ -27,6 +27,7 @@ from gitops.config.secretrefs import digest, is_reference
 from gitops.planner.plan import PORTAINER, Action, ApiCall, FieldChange, Plan, Problem
 from gitops.planner.portainer.desired import MARKER, DesiredEnvironment, DesiredStack, stack_target
 from gitops.planner.portainer.live import STACK_INACTIVE, LiveStack, LiveStacks
+from gitops.planner.unified import unified
 
 ENV_PREFIX = "env."
 ENVIRONMENT_DOWN = 2
@@ -187,7 +188,8 @@ def _changes(desired: DesiredStack, current: LiveStack | None, digests: Mapping[
             new = _describe(desired.compose)
             if have is not None:
                 new = f"{new} ({_line_changes(have, desired.compose)})"
-            changes.append(FieldChange("compose", _describe(have), new, diff=unified(have, desired.compose)))
+            changes.append(FieldChange("compose", _describe(have), new,
+                                       diff=unified(have, desired.compose, "docker-compose.yml")))
     if desired.git is not None:
         want = (desired.git.url, desired.git.reference, desired.git.compose_path)
         live_git = current.git if current else None
@@ -215,12 +217,6 @@ def _describe(text: str | None) -> str | None:
         return None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     return f"{lines} lines, sha256:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
-
-
-def unified(old: str | None, new: str | None, name: str = "docker-compose.yml") -> str:
-    """The unified diff from the live text to the desired one, every changed line in full."""
-    return "\n".join(difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(),
-                                           f"live/{name}", f"desired/{name}", lineterm="", n=2))
 
 
 def _line_changes(old: str, new: str) -> str:
