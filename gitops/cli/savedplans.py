@@ -27,7 +27,7 @@ FORMAT = "phoenix-gitops-plan/1"
 def save(path: Path, directory: Path, run: PlanRun, *, allow_destroy: bool) -> None:
     document = {"format": FORMAT, "directory": str(directory.resolve()), "revision": content_revision(directory),
                 "allow_destroy": allow_destroy, "config": config_digests(directory), "live": live_digests(run),
-                "plan_digest": _digest(run.plan.to_dict()), "plan": run.plan.to_dict()}
+                "plan_digest": _plan_digest(run), "plan": run.plan.to_dict()}
     with privatefiles.written(path) as out:  # owner-only, a link followed, a device written through
         out.write(json.dumps(document, indent=2, default=str) + "\n")
 
@@ -55,7 +55,7 @@ def changes_since(saved: dict[str, Any], directory: Path, run: PlanRun) -> list[
     if targets:
         found.append(f"the live state changed on {', '.join(targets[:20])}"
                      + (f" and {len(targets) - 20} more" if len(targets) > 20 else ""))
-    if not found and _digest(run.plan.to_dict()) != saved.get("plan_digest"):
+    if not found and _plan_digest(run) != saved.get("plan_digest"):
         found.append("the plan made now differs from the saved one")
     return found
 
@@ -77,6 +77,15 @@ def live_digests(run: PlanRun) -> dict[str, str]:
 
 def _fields(value: Any) -> Any:
     return dataclasses.asdict(value) if dataclasses.is_dataclass(value) and not isinstance(value, type) else repr(value)
+
+
+def _plan_digest(run: PlanRun) -> str:
+    """The plan's digest, without the diffs it shows: a script's diff depends on what else is known of the
+    one that ran (DIR's git HEAD), not on what the plan does (its calls carry the script's hash)."""
+    data = run.plan.to_dict()
+    for action in data["actions"]:
+        action["changes"] = [{k: v for k, v in c.items() if k != "diff"} for c in action["changes"]]
+    return _digest(data)
 
 
 def _digest(value: Any) -> str:

@@ -163,8 +163,9 @@ def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     """Read and plan, with every secret the plan would send checked; a plan with errors stops here."""
     assert attempt.session is not None and attempt.estate is not None
-    options = attempt.session.options(attempt.estate, revision=attempt.sha, earlier=ran_folder(
-        ctx.settings, ctx.repo, ctx.store.get_state().applied_revision, attempt.sha))
+    earlier = ran_folder(ctx.settings, ctx.repo, ctx.store.get_state().applied_revision,
+                         attempt.sha) if ctx.settings.provisioning else None
+    options = attempt.session.options(attempt.estate, revision=attempt.sha, earlier=earlier)
     attempt.snapshot = options.snapshot_name
     if policy.self_heal and ctx.live_cache is not None:
         ctx.live_cache.expire()  # the drift check is the full sweep: everything read fresh

@@ -159,3 +159,23 @@ def test_a_changed_script_is_shown_by_hash_when_what_ran_is_not_known(pcli: Cli,
     [action] = pcli.plan_json(scripted)["actions"]
     [change] = action["changes"]
     assert change["old"].startswith("ran ") and change["new"].startswith("sha256:") and "diff" not in change
+
+
+def test_a_saved_plan_applies_after_a_commit_of_what_it_shows(pcli: Cli, scripted: Path, shell: NodeShell,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diff a plan shows depends on DIR's HEAD, what it does does not: committing the planned change
+    between `plan --out` and `apply FILE` applies the saved plan."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(scripted.parent / "gitconfig"))
+    git("init", "-q", "-b", "main", cwd=scripted)
+    git("add", "-A", cwd=scripted)
+    git("commit", "-qm", "the estate", cwd=scripted)
+    assert pcli("apply", str(scripted), "--yes").exit_code == 0
+    docker = scripted / "bin" / LXC_FEATURE.format(name="docker")
+    docker.write_text(docker.read_text() + "# v2\n")
+    saved = scripted.parent / "docker.plan"
+    assert pcli("plan", str(scripted), "--out", str(saved)).exit_code == 0
+    assert "+# v2" in json.loads(saved.read_text())["plan"]["actions"][0]["changes"][0]["diff"]
+    git("commit", "-qam", "docker v2", cwd=scripted)
+    result = pcli("apply", str(saved))
+    assert result.exit_code == 0, result.output
+    assert ran(shell, 120)[-1] == "feature:docker 120"
