@@ -120,15 +120,20 @@ def test_secret_in_a_failing_scripts_output_is_scrubbed(pcli: Cli, scripted: Pat
     assert SECRETS["vm_default_password"] not in plan.output
 
 
-def test_a_changed_script_shows_as_a_diff_from_the_one_that_ran(pcli: Cli, scripted: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """DIR in a git work tree: the guest ran HEAD's script (its identity says so), so `plan` and `diff` show
-    the edited script as a unified diff from it, whole lines, never wrapped; the markdown folds it."""
+def committed_and_applied(pcli: Cli, scripted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DIR made a git work tree with everything committed, then applied."""
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(scripted.parent / "gitconfig"))
     git("init", "-q", "-b", "main", cwd=scripted)
     git("add", "-A", cwd=scripted)
     git("commit", "-qm", "the estate", cwd=scripted)
     assert pcli("apply", str(scripted), "--yes").exit_code == 0
+
+
+def test_a_changed_script_shows_as_a_diff_from_the_one_that_ran(pcli: Cli, scripted: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """DIR in a git work tree: the guest ran HEAD's script (its identity says so), so `plan` and `diff` show
+    the edited script as a unified diff from it, whole lines, never wrapped; the markdown folds it."""
+    committed_and_applied(pcli, scripted, monkeypatch)
     docker = scripted / "bin" / LXC_FEATURE.format(name="docker")
     first = docker.read_text().splitlines()[-1]
     long_line = "apt-get install -y " + " ".join(f"package-{i}" for i in range(40))  # some 400 characters
@@ -165,11 +170,7 @@ def test_a_saved_plan_applies_after_a_commit_of_what_it_shows(pcli: Cli, scripte
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """The diff a plan shows depends on DIR's HEAD, what it does does not: committing the planned change
     between `plan --out` and `apply FILE` applies the saved plan."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(scripted.parent / "gitconfig"))
-    git("init", "-q", "-b", "main", cwd=scripted)
-    git("add", "-A", cwd=scripted)
-    git("commit", "-qm", "the estate", cwd=scripted)
-    assert pcli("apply", str(scripted), "--yes").exit_code == 0
+    committed_and_applied(pcli, scripted, monkeypatch)
     docker = scripted / "bin" / LXC_FEATURE.format(name="docker")
     docker.write_text(docker.read_text() + "# v2\n")
     saved = scripted.parent / "docker.plan"
