@@ -80,11 +80,13 @@ def _fields(value: Any) -> Any:
 
 
 def _plan_digest(run: PlanRun) -> str:
-    """The plan's digest, without the diffs it shows: a script's diff depends on what else is known of the
-    one that ran (DIR's git HEAD), not on what the plan does (its calls carry the script's hash)."""
+    """The plan's digest, without what it shows of the scripts that ran: a script's diff, and whether the
+    one that ran is the same, depend on what else is known of it (DIR's git HEAD), not on what the plan
+    does (its calls carry each script's hash and identity)."""
     data = run.plan.to_dict()
     for action in data["actions"]:
-        action["changes"] = [{k: v for k, v in c.items() if k != "diff"} for c in action["changes"]]
+        shown = ("diff", "old") if action["action"] == "provision" else ("diff",)
+        action["changes"] = [{k: v for k, v in c.items() if k not in shown} for c in action["changes"]]
     return _digest(data)
 
 

@@ -27,6 +27,7 @@ from gitops import errors
 from gitops.config import scripts
 from gitops.config.estate import Estate
 from gitops.config.secretrefs import REF, SecretResolver
+from gitops.config.validation import validate_directory
 from gitops.controller import checks, converging, replanning
 from gitops.drivers import guests, portainer
 from gitops.drivers.executing import ApplyEvent, ApplyResult
@@ -123,8 +124,7 @@ class Convergence:
         if settings.provisioning and estate is not None:
             provisioning = scripts.load_provisioning(estate, settings.scripts_dir)
             if earlier is not None:
-                provisioning = provisioning.knowing(
-                    scripts.ran_in(provisioning, scripts.scripts_folder(earlier, settings.scripts_dir)))
+                provisioning = provisioning.knowing(self._ran(provisioning, earlier))
         return PlanOptions(
             provisioning=provisioning,
             node=node,
@@ -135,6 +135,17 @@ class Convergence:
             snapshot_name=f"phx-{revision[:12]}" if settings.snapshots and revision else None,
             snapshots_keep=settings.snapshots_keep,
         )
+
+    def _ran(self, provisioning: scripts.Provisioning, earlier: Path) -> dict[str, str]:
+        """The scripts of config folder `earlier` by the identity each step ran as there: with its own
+        inputs when it validates (a commit that changes a guest and its script both), else with today's."""
+        try:
+            estate, report = validate_directory(earlier, self.settings.policy)
+        except errors.ConfigError:
+            report = None
+        if report is not None and report.valid:
+            return scripts.ran_as(scripts.load_provisioning(estate, self.settings.scripts_dir))
+        return scripts.ran_in(provisioning, scripts.scripts_folder(earlier, self.settings.scripts_dir))
 
     def plan_config(self, base: Estate, head: Estate, *, revision: str | None, against: str,
                     allow_destroy: bool = False) -> converging.PlanRun:

@@ -3,6 +3,7 @@ script shows the very `provision` action the controller then runs; a missing scr
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import SecretStr
@@ -80,4 +81,20 @@ def test_a_changed_script_is_a_diff_from_the_one_that_ran_in_the_pr_comment_and_
     assert pctl.reconciler.reconcile(coalesce((Trigger("poll"),))).action == "applied"
     [action] = pctl.store.get_revision(sha).plan.actions  # what the API, the dashboard and history show
     [change] = action.changes
+    assert {"-echo one", "+echo two"} <= set(change.diff.splitlines())
+
+
+def test_a_commit_changing_a_guest_and_its_script_shows_the_script_diff(pctl: Ctl) -> None:
+    """The applied revision's own inputs say what ran: the diff shows though the guest's input changed too."""
+    (pctl.remote.work / SCRIPT).parent.mkdir(parents=True)
+    pctl.remote.commit(estate_with_script("#!/bin/bash\necho one\n"), "scripts")
+    assert pctl.reconciler.reconcile(coalesce((Trigger("poll"),))).action == "applied"
+    files = estate_with_script("#!/bin/bash\necho two\n")
+    lxc = json.loads(files["phoenix_lxc_configs.json"])
+    lxc["lxc_configs"]["101"]["memory_mb"] = 768
+    sha = pctl.remote.commit({**files, "phoenix_lxc_configs.json": json.dumps(lxc, indent=2)}, "more memory, two")
+    assert pctl.reconciler.reconcile(coalesce((Trigger("poll"),))).action == "applied"
+    plan = pctl.store.get_revision(sha).plan
+    assert [(a.target, a.action) for a in plan.actions] == [("lxc/101", "update"), ("lxc/101", "provision")]
+    [change] = plan.actions[1].changes
     assert {"-echo one", "+echo two"} <= set(change.diff.splitlines())
