@@ -12,6 +12,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 AXE = Path(__file__).resolve().parent / "data" / "axe-core" / "axe.min.js"
 AXE_VERSION = "4.10.2"
 BLOCKING = ("serious", "critical")
+# true once the dashboard's revisions table shows the revision (its short sha is the argument) as applied
+APPLIED_ROW = """(sha) => [...document.querySelectorAll('#revisions tr')].some(
+    (row) => row.innerText.includes(sha) && row.querySelector('td.applied'))"""
 
 
 def axe_violations(page: Any) -> list[str]:
