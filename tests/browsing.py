@@ -31,3 +31,9 @@ def axe_violations(page: Any) -> list[str]:
     }""")
     return [f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['nodes'])}" for v in found
             if v["impact"] in BLOCKING]
+
+
+def field_row(page: Any, name: str) -> list[str]:
+    """The cells of a resource page's row for field `name` (desired, live, differs), stripped."""
+    row = page.locator("#fields tr", has=page.locator(f"th code:text-is('{name}')"))
+    return [c.strip() for c in row.locator("td").all_inner_texts()]

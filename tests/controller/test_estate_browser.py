@@ -18,7 +18,7 @@ from gitops.api.app import create_app
 from gitops.controller.service import Service
 from gitops.drivers.proxmox.connection import connect
 from tests.api.conftest import serve_app  # noqa: F401
-from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations
+from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations, field_row
 from tests.controller.conftest import Ctl
 from tests.controller.support import estate_with_api, wait_for
 
@@ -26,11 +26,6 @@ DRIFT_INTERVAL = 3.0
 TOKEN = "estate-token-0123456789"
 NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 pytestmark = pytest.mark.slow
-
-
-def field_row(page: Any, name: str) -> list[str]:
-    row = page.locator("#fields tr", has=page.locator(f"th code:text-is('{name}')"))
-    return [c.strip() for c in row.locator("td").all_inner_texts()]
 
 
 def set_memory(ctl: Ctl, vmid: int, memory: int) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsing import APPLIED_ROW, CHROMIUM, LAUNCH_ARGS, axe_violations
+from tests.browsing import APPLIED_ROW, CHROMIUM, LAUNCH_ARGS, axe_violations, field_row
 from tests.controller.support import wait_for
 from tests.e2e.test_demo import Demo, demos  # noqa: F401
 
@@ -36,11 +36,6 @@ def applied(base: str) -> bool:
     except (httpx.HTTPError, ValueError):
         return False
     return bool(status.get("applied_revision")) and status.get("phase") == "idle"
-
-
-def field_row(page: Any, name: str) -> list[str]:
-    row = page.locator("#fields tr", has=page.locator(f"th code:text-is('{name}')"))
-    return [c.strip() for c in row.locator("td").all_inner_texts()]
 
 
 def commit_memory(repo: Path, ctid: str, memory_mb: int) -> str:
