@@ -37,3 +37,13 @@ def field_row(page: Any, name: str) -> list[str]:
     """The cells of a resource page's row for field `name` (desired, live, differs), stripped."""
     row = page.locator("#fields tr", has=page.locator(f"th code:text-is('{name}')"))
     return [c.strip() for c in row.locator("td").all_inner_texts()]
+
+
+# the estate page's dependencies, as `needer>needed`: those its shown boxes list (between shown boxes), and
+# the lines drawn (`static/estate.js`); the highlighted lines
+NEEDS_SHOWN = """() => { const shown = new Set([...document.querySelectorAll('#graph li.box')].filter(
+    (b) => b.getClientRects().length).map((b) => b.dataset.target));
+  return [...shown].flatMap((t) => (document.querySelector(`#graph li.box[data-target="${t}"]`).dataset.needs || '')
+    .split(' ').filter((n) => shown.has(n)).map((n) => t + '>' + n)).sort(); }"""
+LINES_DRAWN = """(selector) => [...document.querySelectorAll('#edges ' + selector)].map(
+    (p) => p.dataset.from + '>' + p.dataset.to).sort()"""

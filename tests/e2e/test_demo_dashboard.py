@@ -1,9 +1,10 @@
 """The demo's dashboard in Debian's Chromium, on `phoenix-gitops demo` run as a process: the estate graph
-shows every resource of configs-example with its state; clicking a guest opens its page with desired and
-live values; a commit pushed to the demo's repository shows on the open dashboard under 2 s after it is
-applied; a hand edit of the guest's memory on the demo's simulated node (with the credentials the demo
-writes to `demo-settings.toml`) turns it `drifted` on the open page within the drift interval. Neither
-page is reloaded. Every page the walk opens has no serious axe-core violation and logs no console error."""
+shows every resource of configs-example with its state; the needs of each box are links and lines,
+followed by keyboard; clicking a guest opens its page with desired and live values; a commit pushed to
+the demo's repository shows on the open dashboard under 2 s after it is applied; a hand edit of the
+guest's memory on the demo's simulated node (with the credentials the demo writes to
+`demo-settings.toml`) turns it `drifted` on the open page within the drift interval. Neither page is
+reloaded. Every page the walk opens has no serious axe-core violation and logs no console error."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browsing import APPLIED_ROW, CHROMIUM, LAUNCH_ARGS, axe_violations, field_row
+from tests.browsing import APPLIED_ROW, CHROMIUM, LAUNCH_ARGS, LINES_DRAWN, NEEDS_SHOWN, axe_violations, field_row
 from tests.controller.support import wait_for
 from tests.e2e.test_demo import Demo, demos  # noqa: F401
 
@@ -103,6 +104,23 @@ def test_the_demo_estate_graph_a_guest_page_a_push_and_a_hand_edit(tmp_path: Pat
             assert axe_violations(page) == []
             guest = sorted(t for t in listed if t.startswith("lxc/"))[0]
             ctid = guest.split("/")[1]
+
+            # what depends on what: a line for each need, and the needs as links, followed by keyboard
+            needs = page.evaluate(NEEDS_SHOWN)
+            page.wait_for_function("(n) => document.querySelectorAll('#edges path.edge').length === n", arg=len(needs))
+            assert page.evaluate(LINES_DRAWN, "path.edge") == needs
+            assert any(n.startswith("stack/") for n in needs) and any(n.startswith("lxc/") for n in needs)
+            page.screenshot(path=str(tmp_path / "estate.png"), full_page=True)
+            clone = next(n.split(">") for n in needs if n.startswith("lxc/") and n.split(">")[1].startswith("lxc/"))
+            page.focus(f"#graph li.box[data-target='{clone[0]}'] a.target")
+            assert clone[0] + ">" + clone[1] in page.evaluate(LINES_DRAWN, "path.edge.on")
+            while page.evaluate("document.activeElement.getAttribute('href')") != f"/resources/{clone[1]}":
+                page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"**/resources/{clone[1]}")
+            assert axe_violations(page) == []
+            page.go_back()
+            page.wait_for_url("**/estate")
             page.click(f"#graph a[href='/resources/{guest}']")
             page.wait_for_url(f"**/resources/{guest}")
             desired, live, _ = field_row(page, "memory")
