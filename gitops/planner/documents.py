@@ -5,6 +5,9 @@ Written by the controller (`gitops.controller.steps` fills an `Attempt` with the
 to the store) and read back by `gitops.store` with `model_validate`, so the API, the pages, the CLI and
 the target states read fields, not `.get()` chains. The drift report is `gitops.planner.drift.DriftReport`.
 
+The store's records (`gitops.store.records`) read a document on first use, not when the row is read: a
+record often serves only for its status, and a thousand-action plan costs ~25 ms to validate.
+
 Stored as `model_dump(mode="json", exclude_unset=True)` (`Document.stored`): a document read from the
 ledger and written again is the same JSON, and a document made here has exactly the keys its maker set,
 as the dicts of earlier versions had. Every field has a default and unknown keys are kept (`extra`), so a

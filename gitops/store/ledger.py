@@ -611,8 +611,8 @@ def _revision(row: tables.Revision) -> records.RevisionRecord:
     return records.RevisionRecord(
         sha=row.sha, author=row.author, message=row.message, committed_at=row.committed_at,
         received_at=row.received_at, status=row.status, trigger=row.trigger,
-        validation=ValidationReport.read(row.validation), plan=PlanDocument.read(row.plan),
-        result=RunResult.read(row.result), error=row.error, started_at=row.started_at,
+        stored_validation=row.validation, stored_plan=row.plan, stored_result=row.result, error=row.error,
+        started_at=row.started_at,
         finished_at=row.finished_at, duration_s=row.duration_s, previous_sha=row.previous_sha,
         snapshot=row.snapshot,
     )
@@ -628,8 +628,8 @@ def _request(row: tables.Request) -> records.RequestRecord:
 def _run(row: tables.Run) -> records.RunRecord:
     return records.RunRecord(
         id=row.id, revision=row.revision_sha, kind=row.kind, trigger=row.trigger, status=row.status,
-        started_at=row.started_at, finished_at=row.finished_at, plan=PlanDocument.read(row.plan),
-        result=RunResult.read(row.result), error=row.error,
+        started_at=row.started_at, finished_at=row.finished_at, stored_plan=row.plan,
+        stored_result=row.result, error=row.error,
     )
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
-from gitops.planner.documents import PlanDocument, RetrySchedule, RunResult, ValidationReport
+from gitops.planner.documents import Document, PlanDocument, RetrySchedule, RunResult, ValidationReport
 from gitops.planner.drift import DriftReport
 
 RevisionStatus = Literal["pending", "rejected", "applying", "applied", "failed", "superseded", "rolled_back"]
@@ -41,19 +41,33 @@ class RevisionRecord:
     received_at: dt.datetime
     status: str
     trigger: str
-    validation: ValidationReport | None = None
-    plan: PlanDocument | None = None
-    result: RunResult | None = None
+    stored_validation: Any = field(default=None, repr=False)  # as the ledger keeps it: see `validation`
+    stored_plan: Any = field(default=None, repr=False)
+    stored_result: Any = field(default=None, repr=False)
     error: str | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     duration_s: float | None = None
     previous_sha: str | None = None  # the revision applied when this one's apply began
     snapshot: str | None = None  # the pre-apply snapshot its apply took (`phx-<sha12>`)
+    _read: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def short_sha(self) -> str:
         return self.sha[:12]
+
+    @property
+    def validation(self) -> ValidationReport | None:
+        """The commit's validation report, typed (read on first use: a record often serves for its status)."""
+        return _document(self._read, "validation", ValidationReport, self.stored_validation)
+
+    @property
+    def plan(self) -> PlanDocument | None:
+        return _document(self._read, "plan", PlanDocument, self.stored_plan)
+
+    @property
+    def result(self) -> RunResult | None:
+        return _document(self._read, "result", RunResult, self.stored_result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +81,29 @@ class RunRecord:
     status: str
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
-    plan: PlanDocument | None = None
-    result: RunResult | None = None
+    stored_plan: Any = field(default=None, repr=False)  # as the ledger keeps it: see `plan`
+    stored_result: Any = field(default=None, repr=False)
     error: str | None = None
+    _read: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def plan(self) -> PlanDocument | None:
+        """The run's plan, typed (read on first use)."""
+        return _document(self._read, "plan", PlanDocument, self.stored_plan)
+
+    @property
+    def result(self) -> RunResult | None:
+        return _document(self._read, "result", RunResult, self.stored_result)
+
+
+D = TypeVar("D", bound=Document)
+
+
+def _document(cache: dict[str, Any], name: str, model: type[D], stored: Any) -> D | None:
+    if name not in cache:
+        cache[name] = model.read(stored)
+    found: D | None = cache[name]
+    return found
 
 
 @dataclass(frozen=True, slots=True)

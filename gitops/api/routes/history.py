@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from gitops.api.context import API, MAX_OFFSET, Context, read
 from gitops.api.models import Review, Revision, RevisionDetail, RevisionList
@@ -10,6 +10,7 @@ from gitops.store import EventRecord, Store
 from gitops.store.records import RevisionStatus
 
 router = APIRouter(prefix=API, tags=["history"])
+JSON = "application/json"
 
 
 @router.get("/revisions", response_model=RevisionList, **read())
@@ -22,11 +23,17 @@ def revisions(api: Context, limit: int = Query(50, ge=1, le=1000), offset: int =
 
 
 @router.get("/revisions/{sha}", response_model=RevisionDetail, **read(404))
-def revision(api: Context, sha: str) -> RevisionDetail:
+def revision(api: Context, sha: str) -> Response:
     """One revision (sha or unique prefix) with its validation result, plan, apply result, events and runs."""
-    record = api.known(sha)
-    return RevisionDetail.detailed(record, api.store.list_events(50, revision=record.sha),
-                                   api.store.list_runs(50, revision=record.sha))
+
+    def render() -> bytes:
+        record = api.known(sha)
+        return RevisionDetail.detailed(record, api.store.list_events(50, revision=record.sha),
+                                       api.store.list_runs(50, revision=record.sha)).model_dump_json().encode()
+
+    # Serialized once from the typed answer (a plan can hold thousands of actions: FastAPI would dump and
+    # validate it again), and kept until the ledger changes: `--wait` and dashboards poll this.
+    return Response(api.read_model.get("revision", (sha, api.store.write_version), render), media_type=JSON)
 
 
 @router.get("/reviews/{sha}", response_model=Review, response_model_exclude_unset=True, **read(404))
