@@ -12,6 +12,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 AXE = Path(__file__).resolve().parent / "data" / "axe-core" / "axe.min.js"
 AXE_VERSION = "4.10.2"
 BLOCKING = ("serious", "critical")
+# true once the dashboard's revisions table shows the revision (its short sha is the argument) as applied
+APPLIED_ROW = """(sha) => [...document.querySelectorAll('#revisions tr')].some(
+    (row) => row.innerText.includes(sha) && row.querySelector('td.applied'))"""
 
 
 def axe_violations(page: Any) -> list[str]:
@@ -28,3 +31,19 @@ def axe_violations(page: Any) -> list[str]:
     }""")
     return [f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['nodes'])}" for v in found
             if v["impact"] in BLOCKING]
+
+
+def field_row(page: Any, name: str) -> list[str]:
+    """The cells of a resource page's row for field `name` (desired, live, differs), stripped."""
+    row = page.locator("#fields tr", has=page.locator(f"th code:text-is('{name}')"))
+    return [c.strip() for c in row.locator("td").all_inner_texts()]
+
+
+# the estate page's dependencies, as `needer>needed`: those its shown boxes list (between shown boxes), and
+# the lines drawn (`static/estate.js`); the highlighted lines
+NEEDS_SHOWN = """() => { const shown = new Set([...document.querySelectorAll('#graph li.box')].filter(
+    (b) => b.getClientRects().length).map((b) => b.dataset.target));
+  return [...shown].flatMap((t) => (document.querySelector(`#graph li.box[data-target="${t}"]`).dataset.needs || '')
+    .split(' ').filter((n) => shown.has(n)).map((n) => t + '>' + n)).sort(); }"""
+LINES_DRAWN = """(selector) => [...document.querySelectorAll('#edges ' + selector)].map(
+    (p) => p.dataset.from + '>' + p.dataset.to).sort()"""

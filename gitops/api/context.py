@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry
 
 from gitops import errors
-from gitops.api import auth
+from gitops.api import auth, resourceview
 from gitops.api.models import Problem, Queued
 from gitops.api.readmodel import ReadModel
 from gitops.controller.triggers import Trigger
@@ -81,6 +81,13 @@ class Api:
             return self.store.get_revision(ref)
         except errors.NotFoundError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+    def resource(self, target: str) -> resourceview.ResourcePage:
+        """One managed resource as its page and `GET /api/v1/resources/{target}` show it, or a 404."""
+        page = resourceview.resource_page(self.store, target)
+        if page is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"not a managed resource: {target[:80]}")
+        return page
 
 
 def idempotent_request_id(key: str) -> str:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from gitops.api.resourceview import ResourcePage
 from gitops.planner.documents import PlanDocument, RunResult, ValidationReport
 from gitops.store import EventRecord, RevisionRecord, RunRecord, StepRecord
 
@@ -217,6 +218,63 @@ class Step(Answer):
 
 class StepList(Answer):
     steps: list[Step]
+
+
+class FieldState(Answer):
+    """One managed field of a resource as the last drift check read it, as text; a secret (or a
+    `${secret:NAME}` reference) is `(secret)`."""
+
+    field: str
+    desired: str | None = Field(description="the value the config wants; null: the config does not set it")
+    live: str | None = Field(description="the value the system has; null: it has none (or the resource is absent)")
+    differs: bool
+
+
+class ActionDone(Answer):
+    """One action a run took on the resource, with its task log."""
+
+    run: int
+    revision: str
+    kind: str = Field(description="the run's kind: apply, rollback, auto-rollback or self-heal")
+    started_at: Time = Field(description="when the run started")
+    action: str
+    status: str
+    duration_s: float
+    error: str
+    log: list[str] = Field(description="the task log (Proxmox) or the system's answer")
+    upids: list[str] = Field(description="the Proxmox tasks it ran")
+
+
+class ResourceDetail(Resource):
+    """One managed resource as its page (`/resources/{target}`) shows it: its state, where it runs, its
+    health, what it depends on, every managed field desired against live, what was done to it, the
+    scripts run in it, its drift history and its events."""
+
+    revision: str | None = Field(description="the revision it was compared with")
+    checked_at: Time | None
+    role: str = Field(description="template, clone, guest, storage, stack, ...")
+    node: str | None = Field(description="the node it runs on; null: cluster-wide or not known")
+    health: str | None = Field(description="running, stopped, absent, ...; null: not known")
+    depends_on: list[str] = Field(description="the resources it depends on (a clone's template, a stack's VM)")
+    fields: list[FieldState] = Field(description="from the last drift check; secrets as `(secret)`")
+    recent_actions: list[ActionDone] = Field(description="the actions runs took on it, newest runs first (of the "
+                                             "newest runs)")
+    steps: list[Step] = Field(description="the scripts run in it (provisioning), newest first")
+    drift: list[Event] = Field(description="its drift history: the `drift` and `self-heal` events naming it")
+    events: list[Event] = Field(description="the other events naming it (of the newest events)")
+
+    @classmethod
+    def of(cls, page: ResourcePage) -> ResourceDetail:
+        detail = page.detail
+        return cls(
+            **page.state.to_dict(), revision=page.revision, checked_at=page.checked_at,
+            role=page.role, node=detail.node or None, health=detail.health or None, depends_on=list(detail.depends_on),
+            fields=[FieldState(**f.model_dump()) for f in detail.fields],
+            recent_actions=[ActionDone(run=a.run, revision=a.revision, kind=a.kind, started_at=a.started_at,
+                                       action=a.action, status=a.status, duration_s=a.duration, error=a.error,
+                                       log=a.log, upids=a.upids) for a in page.actions],
+            steps=[Step.of(s) for s in page.steps], drift=[Event.of(e) for e in page.drift],
+            events=[Event.of(e) for e in page.events])
 
 
 class Review(BaseModel):

@@ -3,7 +3,8 @@ read from the ledger: the state record (`gitops.controller.targetstates`), the l
 description of each resource (node, health, fields desired against live), the runs that acted on it,
 the scripts run in it, and the events about it.
 
-Used by `gitops.api.routes.estate`. Typed records only: the page templates read attributes, never the
+Used by `gitops.api.routes.estate` (the pages) and, through `Api.resource`, by `GET /api/v1/resources/{target}`
+(`gitops.api.models.ResourceDetail`). Typed records only: the page templates read attributes, never the
 ledger's documents.
 """
 
@@ -50,6 +51,11 @@ class ResourcePage:
     steps: list[StepRecord]
     drift: list[EventRecord]
     events: list[EventRecord]
+
+    @property
+    def role(self) -> str:
+        """What it is (template, clone, guest, storage, stack...), else its kind (the target's prefix)."""
+        return self.detail.role or self.target.split("/", 1)[0]
 
 
 @dataclass(frozen=True)

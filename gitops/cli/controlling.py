@@ -44,6 +44,8 @@ repo of the example estate, SQLite, all under PHOENIX_DATA_DIR (./phoenix-data).
 It writes `demo-settings.toml` there, for `phoenix-gitops --settings FILE plan|apply|diff|check` against
 the simulated node. With PHOENIX_PROVISIONING=true the nodes' SSH is simulated too: the example's
 scripts are pushed into the containers and VMs and recorded as run (nothing runs on this machine).
+It polls the repo every 2 s and checks for drift every 30 s, unless PHOENIX_POLL_INTERVAL or
+PHOENIX_DRIFT_INTERVAL says otherwise.
 
 Example: phoenix-gitops demo --port 8080
 """
@@ -98,12 +100,14 @@ def demo(
         shells = ", ".join(f"{n} ssh://{a}" for n, a in sorted(started.ssh.hosts.items()))
         provisioning = (f"\n  provisioning on: simulated SSH {shells} (pct push/exec recorded, nothing runs here);"
                         f"\n    steps: {cli} provisioning{api}")
+    poll, drift = started.settings.poll_interval, started.settings.drift_interval
     typer.echo(
         f"""Phoenix GitOps demo
   simulated Proxmox {where}: https://{started.settings.pve_host} (fakepve)
   simulated Portainer:    {started.settings.portainer_url}
   API and dashboard:      {url}   (docs: {url}/docs)
-  config repo:            {started.repo_dir}   (commit to branch main; polled every 2 s)
+  config repo:            {started.repo_dir}   (commit to branch main; polled every {poll:g} s)
+  drift check:            every {drift:g} s
   {token_line}
   settings for the command line: {started.settings_file}{provisioning}
 

@@ -39,6 +39,9 @@ EXAMPLE_SECRETS = (
     "webapp_db_password_prod", "webapp_db_password_staging",
 )
 LOOPBACK = "127.0.0.1"
+# the demo's pace: a commit is seen within 2 s, drift within 30 s; PHOENIX_POLL_INTERVAL and
+# PHOENIX_DRIFT_INTERVAL set another (a test's short drift interval)
+DEMO_PACE = {"poll_interval": 2.0, "drift_interval": 30.0}
 
 if TYPE_CHECKING:
     from gitops.demo.portainer import SimulatedPortainer
@@ -140,11 +143,12 @@ def _start(data_dir: Path, nodes: int, lock: DemoLock, simulated_node: type[Simu
 
     settings = Settings(
         pve_host=node.address, pve_user="root@pam", pve_password=SecretStr(password),
-        pve_verify_ssl=node.cafile, git_url=repo_dir.as_uri(), git_branch="main", poll_interval=2.0,
-        drift_interval=30.0, data_dir=data_dir, database_url="", secrets_dir=secrets_dir,
+        pve_verify_ssl=node.cafile, git_url=repo_dir.as_uri(), git_branch="main",
+        data_dir=data_dir, database_url="", secrets_dir=secrets_dir,
         api_token=SecretStr(token), boot_delays=False, pve_node="pve1" if nodes > 1 else "",
         portainer_url=portainer.url, portainer_api_key=SecretStr(portainer_key),
     )
+    settings = settings.model_copy(update={k: v for k, v in DEMO_PACE.items() if k not in settings.model_fields_set})
     ssh = None
     if settings.provisioning:  # PHOENIX_PROVISIONING: the nodes' shells, simulated too
         from gitops.demo.ssh_node import SimulatedSshNodes

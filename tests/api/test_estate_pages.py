@@ -1,6 +1,7 @@
 """The estate and resource pages over a real ledger and a fake controller: what they show, a hostile
-value escaped, a secret only as `(secret)`, an unknown resource 404, the graph's node groups; and the
-sync a resource page's button sends is the targeted sync of `POST /api/v1/sync`."""
+value escaped, a secret only as `(secret)`, an unknown resource 404, the graph's node groups; the JSON
+of one resource (`GET /api/v1/resources/{target}`) says what its page shows; and the sync a resource
+page's button sends is the targeted sync of `POST /api/v1/sync`."""
 
 from __future__ import annotations
 
@@ -89,6 +90,48 @@ def test_unknown_resources_are_404_and_slashes_in_targets_work(client: httpx.Cli
     assert client.get("/resources/" + HOSTILE).headers["content-type"] == "application/json"  # never as HTML
     assert client.get("/resources/firewall/cluster").status_code == 200
     assert client.get("/resources/stack/web@prod").status_code == 200
+
+
+def test_one_resource_as_json_is_what_its_page_shows(client: httpx.Client) -> None:
+    answer = client.get("/api/v1/resources/lxc/101")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    found = answer.json()
+    assert {k: found[k] for k in ("target", "state", "actions", "reason", "revision", "role", "node", "health",
+                                  "depends_on")} == {
+        "target": "lxc/101", "state": "drifted", "actions": ["update: memory"], "reason": None, "revision": SHA,
+        "role": "clone", "node": "pve1", "health": "running", "depends_on": ["lxc/900"]}
+    assert found["fields"] == [
+        {"field": "memory", "desired": "512", "live": "3000", "differs": True},
+        {"field": "description", "desired": HOSTILE, "live": HOSTILE, "differs": False},
+        {"field": "password", "desired": "(secret)", "live": "(secret)", "differs": False}]
+    [done] = found["recent_actions"]
+    assert {k: done[k] for k in ("revision", "kind", "action", "status", "duration_s", "log", "upids")} == {
+        "revision": SHA, "kind": "apply", "action": "clone", "status": "ok", "duration_s": 1.5, "log": ["task OK"],
+        "upids": ["UPID:pve1:1"]}
+    assert [e["message"] for e in found["drift"]] == ["drift on lxc/101"] and found["events"] == []
+    assert found["steps"] == []
+    page = client.get("/resources/lxc/101").text  # the page shows the same: one read for both
+    for text in ("drifted", "update: memory", "clone", "pve1", "running", "href='/resources/lxc/900'", "task OK",
+                 "UPID:pve1:1", "drift on lxc/101", "<code class='value'>512</code>",
+                 "<code class='value'>3000</code>", "href='/api/v1/resources/lxc/101'"):
+        assert text in page, text
+    bare = client.get("/api/v1/resources/stack/web@prod").json()  # nothing run on it, no node of its own
+    assert (bare["node"], bare["health"], bare["role"], bare["fields"]) == (None, None, "stack", [])
+    assert bare["depends_on"] == ["vm/8001"] and bare["recent_actions"] == []
+
+
+def test_one_resource_as_json_unknown_is_404_and_published(client: httpx.Client) -> None:
+    for target in ("lxc/999", HOSTILE, "lxc"):
+        answer = client.get(f"/api/v1/resources/{target}")
+        assert answer.status_code == 404 and answer.json()["detail"].startswith("not a managed resource"), target
+    assert client.get("/api/v1/resources/firewall/cluster").json()["target"] == "firewall/cluster"
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/api/v1/resources/{target}"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ResourceDetail"}
+    assert {"401", "404"} <= set(operation["responses"]) and {"bearerToken": []} in operation["security"]
+    schema = document["components"]["schemas"]["ResourceDetail"]
+    assert {"fields", "recent_actions", "depends_on", "health", "node"} <= set(schema["required"])
 
 
 def test_the_estate_groups_by_node_and_a_stack_goes_with_its_vm(client: httpx.Client) -> None:

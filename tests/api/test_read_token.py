@@ -10,8 +10,8 @@ from gitops.store import Store
 from tests.api.test_app import SHA1, TOKEN, FakeController, client_for, controller, store  # noqa: F401
 
 READ = "read-token-0123456789"
-READS = ["/api/v1/status", "/api/v1/resources", "/api/v1/revisions", f"/api/v1/revisions/{SHA1}",
-         "/api/v1/events", "/metrics"]
+READS = ["/api/v1/status", "/api/v1/resources", "/api/v1/resources/lxc/101", "/api/v1/revisions",
+         f"/api/v1/revisions/{SHA1}", "/api/v1/events", "/metrics"]
 
 
 def test_reads_need_a_token_when_one_is_set(store: Store, controller: FakeController, client_for) -> None:

@@ -18,7 +18,7 @@ from gitops.api.app import create_app
 from gitops.controller.service import Service
 from gitops.drivers.proxmox.connection import connect
 from tests.api.conftest import serve_app  # noqa: F401
-from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations
+from tests.browsing import APPLIED_ROW, CHROMIUM, LAUNCH_ARGS, axe_violations
 from tests.controller.conftest import Ctl
 from tests.controller.support import small_estate, wait_for
 
@@ -26,9 +26,6 @@ DRIFT_INTERVAL = 3.0
 # true once the resources table shows the resource (first argument) in the state (second)
 RESOURCE_IN = """([target, state]) => [...document.querySelectorAll('#resources tr')].some(
     (row) => row.cells[0] && row.cells[0].innerText === target && row.cells[1].innerText === state)"""
-# true once the revisions table shows the revision (its short sha is the argument) as applied
-APPLIED_ROW = """(sha) => [...document.querySelectorAll('#revisions tr')].some(
-    (row) => row.innerText.includes(sha) && row.querySelector('td.applied'))"""
 TOKEN = "dashboard-token-0123456789"
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from gitops.api.app import create_app
 from gitops.controller.service import Service
 from gitops.drivers.proxmox.connection import connect
 from tests.api.conftest import serve_app  # noqa: F401
-from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations
+from tests.browsing import CHROMIUM, LAUNCH_ARGS, LINES_DRAWN, NEEDS_SHOWN, axe_violations, field_row
 from tests.controller.conftest import Ctl
 from tests.controller.support import estate_with_api, wait_for
 
@@ -26,11 +26,6 @@ DRIFT_INTERVAL = 3.0
 TOKEN = "estate-token-0123456789"
 NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 pytestmark = pytest.mark.slow
-
-
-def field_row(page: Any, name: str) -> list[str]:
-    row = page.locator("#fields tr", has=page.locator(f"th code:text-is('{name}')"))
-    return [c.strip() for c in row.locator("td").all_inner_texts()]
 
 
 def set_memory(ctl: Ctl, vmid: int, memory: int) -> None:
@@ -93,12 +88,36 @@ def test_estate_graph_resource_page_live_drift_and_targeted_sync(
         assert axe_violations(page) == []
         page.fill("#search", "lxc/10")
         assert page.locator("#graph li.box:not([hidden])").count() == 2
+        assert page.locator("#graph li.box[data-target='lxc/900']").is_hidden()  # out of sight, not only marked
         assert page.locator("#shown").inner_text() == "2 shown"
         page.fill("#search", "")
         page.select_option("#filter-kind", "storage")
         shown = page.locator("#graph li.box:not([hidden])").all_inner_texts()
         assert shown and all("storage/" in s for s in shown)
+        assert page.evaluate(LINES_DRAWN, "path.edge") == []  # storages need nothing shown
         page.select_option("#filter-kind", "")
+
+        # the dependency lines: one for each need between shown boxes; a focused box's own highlighted; the
+        # needs are links, reached by keyboard
+        page.wait_for_function("(n) => document.querySelectorAll('#edges path.edge').length === n",
+                               arg=len(page.evaluate(NEEDS_SHOWN)))
+        drawn = page.evaluate(LINES_DRAWN, "path.edge")
+        assert drawn == page.evaluate(NEEDS_SHOWN) and {"lxc/101>lxc/900", "lxc/102>lxc/900"} <= set(drawn)
+        page.focus("#graph li.box[data-target='lxc/101'] a.target")
+        assert page.evaluate(LINES_DRAWN, "path.edge.on") == [e for e in drawn if "lxc/101" in e.split(">")]
+        page.keyboard.press("Tab")  # to its first need's link
+        first_need = page.locator("#graph li.box[data-target='lxc/101']").get_attribute("data-needs").split()[0]
+        assert page.evaluate("document.activeElement.getAttribute('href')") == f"/resources/{first_need}"
+        page.fill("#search", "lxc/101")  # the template and storage it needs hidden: no line to them
+        page.wait_for_function("(n) => document.querySelectorAll('#edges path.edge').length === n",
+                               arg=len(page.evaluate(NEEDS_SHOWN)), timeout=5000)
+        assert not [e for e in page.evaluate(LINES_DRAWN, "path.edge") if e.startswith("lxc/101>")]
+        page.fill("#search", "")
+        page.uncheck("#show-edges")
+        page.wait_for_selector("#edges", state="hidden", timeout=5000)
+        page.check("#show-edges")
+        page.wait_for_selector("#edges path.edge", timeout=5000)
+        assert page.evaluate(LINES_DRAWN, "path.edge") == drawn
 
         # clicking a guest opens its page with desired and live values
         page.click("#graph a[href='/resources/lxc/101']")

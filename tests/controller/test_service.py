@@ -92,12 +92,14 @@ def test_demo_prepares_repo_secrets_and_token(tmp_path: Path, monkeypatch) -> No
         assert (demo.repo_dir / ".git").is_dir()
         assert sorted(p.name for p in (tmp_path / "data" / "secrets").iterdir()) == sorted(embedded.EXAMPLE_SECRETS)
         assert demo.settings.pve_host.startswith("127.0.0.1:") and not demo.settings.boot_delays
-        assert demo.settings.poll_interval == 2.0
+        assert (demo.settings.poll_interval, demo.settings.drift_interval) == (2.0, 30.0)  # the demo's pace
     finally:
         demo.close()
+    monkeypatch.setenv("PHOENIX_DRIFT_INTERVAL", "3")  # a shorter drift check, asked for
     again = embedded.start_demo(tmp_path / "data")
     try:
         assert not again.token_created and again.token == demo.token
+        assert (again.settings.poll_interval, again.settings.drift_interval) == (2.0, 3.0)
     finally:
         again.close()
 

@@ -29,10 +29,10 @@ def fresh_env(home: Path) -> dict[str, str]:
 
 
 class Demo:
-    def __init__(self, root: Path, data: Path, name: str) -> None:
+    def __init__(self, root: Path, data: Path, name: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.out, self.err = root / f"{name}.out", root / f"{name}.err"
-        env = {**fresh_env(root), "PHOENIX_DATA_DIR": str(data)}
+        env = {**fresh_env(root), "PHOENIX_DATA_DIR": str(data), **(env or {})}
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = subprocess.Popen([CLI, "demo", "--port", str(self.port)], env=env, stdout=out, stderr=err,
                                             cwd=root)

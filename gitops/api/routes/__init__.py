@@ -1,7 +1,7 @@
 """The app's routes, one `APIRouter` per concern; `ROUTERS` is what `create_app` includes, in order.
 
     health      /healthz, /readyz, /metrics
-    state       /api/v1/status, /api/v1/resources
+    state       /api/v1/status, /api/v1/resources, /api/v1/resources/{target}
     live        /api/v1/live: server-sent events from the outbox (the pages follow it)
     history     /api/v1/revisions, /api/v1/revisions/{sha}, /api/v1/reviews/{sha}
     runs        /api/v1/runs, /api/v1/provisioning, /api/v1/events

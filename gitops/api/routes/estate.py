@@ -9,7 +9,7 @@ estate page is rendered once per ledger change (`gitops.api.readmodel`), its fil
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from gitops.api import resourceview, views
 from gitops.api.context import Context, problems
@@ -41,7 +41,5 @@ def resource_page(api: Context, target: str, request: Request) -> Response:
     logs, the scripts run in it, its drift history and events, and a sync of it alone."""
     if (login := login_needed(api, request)) is not None:
         return login
-    page = resourceview.resource_page(api.store, target)
-    if page is None:
-        raise HTTPException(404, f"not a managed resource: {target[:80]}")
+    page = api.resource(target)
     return html(views.render("resource.html", page=page, live=RESOURCE_LIVE, after=api.store.latest_event_id()))

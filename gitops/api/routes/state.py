@@ -1,7 +1,7 @@
-"""The controller's status and the managed resources' sync state.
+"""The controller's status, the managed resources' sync state, and one resource in full.
 
-Both answer from memory on the event loop (no thread hop): a render, when due, is one short ledger read
-(`gitops.api.readmodel`).
+Status and the resources answer from memory on the event loop (no thread hop): a render, when due, is one
+short ledger read (`gitops.api.readmodel`). One resource is read as its page reads it (`Api.resource`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 
 from gitops import version
 from gitops.api.context import API, Api, Context, read
-from gitops.api.models import Leader, Resource, Resources, Status
+from gitops.api.models import Leader, Resource, ResourceDetail, Resources, Status
 from gitops.controller import targetstates
 
 router = APIRouter(prefix=API, tags=["state"])
@@ -52,3 +52,12 @@ def _resources(api: Api) -> Resources:
     targets = targetstates.read(api.store)
     return Resources(revision=targets.revision, checked_at=targets.checked_at, counts=targets.counts(),
                      resources=[Resource(**r.to_dict()) for r in targets.resources])
+
+
+@router.get("/resources/{target:path}", response_model=ResourceDetail, **read(404))
+def resource(api: Context, target: str) -> ResourceDetail:
+    """One managed resource (`lxc/101`, `stack/NAME@ENV`, `firewall/node/pve1`...) as its page shows it:
+    state, node, health, what it depends on, every managed field desired against live (secrets as
+    `(secret)`), the actions runs took on it with their task logs, the scripts run in it, its drift
+    history and events. 404 when the controller does not manage it."""
+    return ResourceDetail.of(api.resource(target))

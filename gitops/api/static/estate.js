@@ -1,9 +1,86 @@
-// Phoenix GitOps: the estate page's filters. Hides the boxes that do not match the kind, node and state
-// chosen and the words typed in the search box; runs again when live.js swapped the graph.
+// Phoenix GitOps: the estate page's filters and dependency lines. Hides the boxes that do not match the
+// kind, node and state chosen and the words typed in the search box, then draws a line from each shown
+// box to each shown box it needs (an SVG over #map, hidden from assistive technology: every box lists
+// what it needs as links). Focusing or pointing at a box highlights its lines. Runs again when live.js
+// swapped the graph, and when the window is resized.
 (() => {
   const form = document.getElementById('filters');
   if (!form) return;
   const shown = document.getElementById('shown');
+  const map = document.getElementById('map');
+  const SVG = 'http://www.w3.org/2000/svg';
+  let edges = null, frame = 0;
+
+  function svg(name, attributes) {
+    const element = document.createElementNS(SVG, name);
+    for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
+    return element;
+  }
+
+  function canvas() {
+    if (!edges || !edges.isConnected) {
+      edges = svg('svg', {id: 'edges', 'aria-hidden': 'true', focusable: 'false'});
+      const marker = svg('marker', {id: 'needs', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7',
+        markerHeight: '7', orient: 'auto-start-reverse'});
+      marker.appendChild(svg('path', {d: 'M0,0 L10,5 L0,10 z'}));
+      const defs = svg('defs', {});
+      defs.appendChild(marker);
+      edges.appendChild(defs);
+      map.appendChild(edges);
+    }
+    return edges;
+  }
+
+  // A curve from the left edge of the box that needs to the left edge of the box needed, bowed into the
+  // gutter left of the boxes (so two boxes of one column are joined beside them, not through them).
+  function draw() {
+    frame = 0;
+    if (!map) return;
+    const started = performance.now();
+    const layer = canvas();
+    for (const old of layer.querySelectorAll('path.edge')) old.remove();
+    const on = document.getElementById('show-edges');
+    layer.toggleAttribute('hidden', Boolean(on && !on.checked));  // an SVG element has no `hidden` property
+    if (layer.hasAttribute('hidden')) return;
+    const origin = map.getBoundingClientRect();
+    layer.setAttribute('width', String(map.scrollWidth));
+    layer.setAttribute('height', String(map.scrollHeight));
+    const where = new Map();
+    for (const box of map.querySelectorAll('li.box')) {
+      if (box.getClientRects().length) where.set(box.dataset.target, box.getBoundingClientRect());
+    }
+    const gutter = Math.max(4, parseFloat(getComputedStyle(map).paddingLeft) - 2);
+    const lines = document.createDocumentFragment();
+    let count = 0;
+    for (const box of map.querySelectorAll('li.box')) {
+      const from = where.get(box.dataset.target);
+      if (!from) continue;
+      for (const need of (box.dataset.needs || '').split(' ').filter(Boolean)) {
+        const to = where.get(need);
+        if (!to) continue;
+        const x1 = from.left - origin.left, y1 = from.top + from.height / 2 - origin.top;
+        const x2 = to.left - origin.left, y2 = to.top + to.height / 2 - origin.top;
+        const bow = Math.min(x1, x2) - Math.min(gutter, 6 + Math.abs(y2 - y1) / 6);
+        lines.appendChild(svg('path', {class: 'edge', 'data-from': box.dataset.target, 'data-to': need,
+          d: `M${x1},${y1} C${bow},${y1} ${bow},${y2} ${x2},${y2}`, 'marker-end': 'url(#needs)'}));
+        count += 1;
+      }
+    }
+    layer.appendChild(lines);
+    layer.dataset.count = String(count);
+    layer.dataset.ms = (performance.now() - started).toFixed(1);
+  }
+
+  function redraw() { if (!frame) frame = requestAnimationFrame(draw); }
+
+  function highlight(event) {
+    const box = event.target.closest && event.target.closest('li.box');
+    const target = box ? box.dataset.target : null;
+    for (const path of canvas().querySelectorAll('path.edge')) {
+      path.classList.toggle('on', target !== null && (path.dataset.from === target || path.dataset.to === target));
+    }
+  }
+
   function apply() {
     const words = document.getElementById('search').value.toLowerCase().split(/\s+/).filter(Boolean);
     const want = {};
@@ -21,10 +98,19 @@
       section.hidden = !section.querySelector('li.box:not([hidden])');
     }
     shown.textContent = count + ' shown';
+    redraw();
   }
   form.addEventListener('input', apply);
   form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
   document.addEventListener('phoenix:refreshed', apply);
+  window.addEventListener('resize', redraw);
+  if (map) {
+    map.addEventListener('focusin', highlight);
+    map.addEventListener('mouseover', highlight);
+    const plain = () => { for (const p of canvas().querySelectorAll('path.on')) p.classList.remove('on'); };
+    map.addEventListener('focusout', plain);
+    map.addEventListener('mouseleave', plain);
+  }
   const query = new URLSearchParams(window.location.search);
   for (const name of ['kind', 'node', 'state']) {
     const value = query.get(name);
