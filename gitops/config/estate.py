@@ -47,6 +47,9 @@ class Estate:
     dropped: dict[str, set[str]] = field(default_factory=dict)
     # Per file, the top-level keys left out of the model because they hold an error (not unknown fields).
     partial: dict[str, set[str]] = field(default_factory=dict)
+    # What later layers derive from the loaded files, kept for the estate's life (the planner's desired
+    # guests per default node): an estate is not changed once loaded, and one commit plans it several times.
+    derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     def unknown(self, file: str, key: object) -> bool:
         """True when `key` may be in `file` but did not load (its entry is invalid, or the whole file

@@ -34,6 +34,7 @@ push to applied under 1 s p50 and 2 s p99; 100 changed guests under 5 s; calls g
 from __future__ import annotations
 
 import argparse
+import cProfile
 import multiprocessing as mp
 import resource
 import sys
@@ -161,7 +162,9 @@ def commits(parent: Any, directory: Path, settings: Any, args: argparse.Namespac
                                            "snapshots": args.snapshots, "drift_interval": 3600.0})
     store = open_store(f"sqlite:///{work / 'data' / 'phoenix.db'}")
     repo = ConfigRepo.from_settings(settings)
-    reconciler = Reconciler(settings, store, repo, lambda: connect(settings))
+    reconciler = Reconciler(settings, store, repo, Convergence(settings, proxmox=lambda: connect(settings)))
+
+    profiles: list[tuple[str, cProfile.Profile]] = []
 
     def calls() -> dict[str, int]:
         parent.send(("count", None))
@@ -177,9 +180,15 @@ def commits(parent: Any, directory: Path, settings: Any, args: argparse.Namespac
         git("push", "--quiet", "origin", "HEAD:refs/heads/main", cwd=clone)
         sha = git("rev-parse", "HEAD", cwd=clone)
         calls()
+        profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         outcome = reconciler.reconcile(coalesce([Trigger("webhook", source="bench")]))
         took = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+            profiles.append((message, profiler))
         status = store.get_revision(sha).status
         if status != "applied":
             raise SystemExit(f"{message}: {status} ({outcome.detail})")
@@ -200,6 +209,8 @@ def commits(parent: Any, directory: Path, settings: Any, args: argparse.Namespac
                                               f"more memory for {ctid}")
         times.append(took)
         counts.append(sum(counted.values()))
+        if args.each:
+            row(f"  commit {i + 1}: {ctid}'s memory", secs(took), f"{sum(counted.values())} API calls")
     times_sorted = sorted(times)
     p50 = statistics.median(times)
     p99 = times_sorted[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
@@ -215,6 +226,34 @@ def commits(parent: Any, directory: Path, settings: Any, args: argparse.Namespac
         f"goal < 5 s: {'met' if took < 5 else 'MISSED'}")
     repo.close()
     store.close()
+    if args.profile:
+        report_profiles(profiles, args.profile)
+
+
+# The functions whose cumulative time `--profile` shows for each profiled commit: the reconcile's steps and
+# the ledger writes around them.
+STEP_FUNCTIONS = ("fetch", "checkout", "validate", "connect", "plan", "apply", "verify", "begin", "finish",
+                  "drift", "read_and_plan", "compare", "plan_changes", "read_live", "validate_directory")
+
+
+def report_profiles(profiles: list[tuple[str, Any]], where: str) -> None:
+    """Per step, the cumulative time of the median one-guest commit and of the last (many-guest) commit;
+    the whole profiles are written to `where`.one.prof and `where`.many.prof (`python -m pstats`)."""
+    import pstats
+
+    singles, (many_message, many) = profiles[:-1], profiles[-1]
+    chosen = [(singles[len(singles) // 2][0], singles[len(singles) // 2][1], "one"), (many_message, many, "many")]
+    for message, profiler, suffix in chosen:
+        profiler.dump_stats(f"{where}.{suffix}.prof")
+        stats = pstats.Stats(profiler)
+        total = sum(t for (_c, _n, t, _ct, _callers) in stats.stats.values())  # type: ignore[attr-defined]
+        parts = []
+        for (file, _line, name), (_cc, _nc, _tt, cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+            if name in STEP_FUNCTIONS and "/gitops/" in file:
+                parts.append((cumulative, f"{Path(file).stem}.{name}"))
+        row(f"profile of '{message}'", f"{total:.2f} s CPU-profiled",
+            "; ".join(f"{name} {cumulative:.2f}" for cumulative, name in sorted(parts, reverse=True)))
+        print(f"    (whole profile: {where}.{suffix}.prof)")
 
 
 def main() -> None:
@@ -227,6 +266,10 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=100, help="guests the last commit of part 5 changes")
     parser.add_argument("--snapshots", action="store_true", help="part 5 with pre-apply snapshots")
     parser.add_argument("--skip-noop", action="store_true", help="skip part 3 (the no-op plans)")
+    parser.add_argument("--each", action="store_true", help="part 5: a line per commit")
+    parser.add_argument("--profile", metavar="PREFIX", default="",
+                        help="part 5 under cProfile: the per-step times of the median one-guest commit and the "
+                             "many-guest commit, their profiles written to PREFIX.one.prof and PREFIX.many.prof")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))

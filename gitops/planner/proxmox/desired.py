@@ -91,7 +91,19 @@ class DesiredGuest:
 
 def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
     """One per guest; a guest without a `node` goes to the hypervisor file's `node`, else `node` (the
-    default node: PHOENIX_PVE_NODE or the only one; "" on a cluster without one, a plan error)."""
+    default node: PHOENIX_PVE_NODE or the only one; "" on a cluster without one, a plan error).
+
+    Made once per estate and node (`Estate.derived`): a commit's plan, verify, drift check and reads ask
+    for them several times. The list is a new one each call; the guests in it are shared and never changed."""
+    key = ("desired_guests", node, id(estate.hypervisor), id(estate.lxc), id(estate.vms))
+    made = estate.derived.get(key)
+    if made is None:
+        made = estate.derived[key] = _desired_guests(estate, node)
+    assert isinstance(made, list)
+    return list(made)
+
+
+def _desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
     node = estate.hypervisor.node or node
     out: list[DesiredGuest] = []
     for ref in queries.all_guests(estate):

@@ -38,7 +38,7 @@ def plan_guests(estate: Estate, live: LiveState, options: PlanOptions, plan: Pla
     """Append the storage, template and guest actions (and their problems) that take `live` to `estate`."""
     desired = desired_guests(estate, options.node)
     by_id = {d.vmid: d for d in desired}
-    order = graph.topological_order(graph.guest_graph(estate))
+    order = _guest_order(estate)
     creating = [by_id[i] for i in order if i in by_id and live.guest(i) is None]
     hv = plan_hypervisor(estate, live, desired, creating, options.node)
     plan.actions += hv.actions
@@ -67,6 +67,16 @@ def plan_guests(estate: Estate, live: LiveState, options: PlanOptions, plan: Pla
     plan.actions += guest_actions
     plan.actions += _fold_starts(_order_starts(starts, estate), guest_actions)
     plan.actions += _deletes(estate, live, by_id, options, plan)
+
+
+def _guest_order(estate: Estate) -> list[int]:
+    """The guests in the order of the guest graph, made once per estate (`Estate.derived`)."""
+    key = ("guest_order", id(estate.lxc), id(estate.vms))
+    order = estate.derived.get(key)
+    if order is None:
+        order = estate.derived[key] = graph.topological_order(graph.guest_graph(estate))
+    assert isinstance(order, list)
+    return order
 
 
 def guest_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
