@@ -106,6 +106,10 @@ def serve(directory: str, nodes: int, conn: Any) -> None:
                 counts[method] = counts.get(method, 0) + 1
             node.fake.requests.clear()
             conn.send(counts)
+        elif command == "paths":  # the GET paths received since the last count or paths, in order
+            paths = [path.removeprefix("/api2/json/") for method, path, _body in node.fake.requests if method == "GET"]
+            node.fake.requests.clear()
+            conn.send(paths)
         elif command == "record":
             node.fake.max_requests = 10**7 if value else 0
             node.fake.requests.clear()
