@@ -25,11 +25,9 @@ containers, spread over `--nodes` nodes, served by a simulated cluster in a chil
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import resource
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,10 +43,8 @@ from gitops.drivers.proxmox import live_cache  # noqa: E402
 from gitops.drivers.proxmox.connection import ProxmoxClient, connect  # noqa: E402
 from gitops.drivers.proxmox.driver import ProxmoxDriver  # noqa: E402
 from gitops.planner.proxmox.desired import desired_guests  # noqa: E402
-from tests.e2e_apply.support import SECRETS  # noqa: E402
-from tests.perf import bench_plan  # noqa: E402
-from tests.perf.bench_cluster import Cluster, serve, spread  # noqa: E402
-from tests.perf.bench_plan import grow_estate, load, raw_api, row, secs  # noqa: E402
+from tests.perf.bench_cluster import Cluster, start  # noqa: E402
+from tests.perf.bench_plan import load, raw_api, row, secs  # noqa: E402
 from tests.perf.bench_plan import settings_for as _settings_for  # noqa: E402
 
 RATIO_GOAL = 1.1
@@ -118,23 +114,8 @@ def main() -> None:
     parser.add_argument("--applies", type=int, default=10)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
-    secrets = work / "secrets"
-    secrets.mkdir()
-    for name, value in SECRETS.items():
-        (secrets / name).write_text(value + "\n")
-    lxc_total = int(args.guests * 0.8)
-    bench_plan.LXC_BASE, bench_plan.VM_BASE = 10_000, 10_000 + lxc_total + 1000
-    directory, counts = grow_estate(work / "estate", lxc_total, args.guests - lxc_total, firewall=False)
-    spread(directory, args.nodes)
-    row("estate", f"{counts['lxc']} containers + {counts['vm']} VMs on {args.nodes} nodes")
-
-    parent, child = mp.Pipe()
-    server = mp.get_context("fork").Process(target=serve, args=(str(directory), args.nodes, child), daemon=True)
-    started = time.perf_counter()
-    server.start()
-    address, cafile = parent.recv()
-    row("simulated cluster filled (child process)", secs(time.perf_counter() - started))
+    secrets, directory, parent, server, cluster = start("bench-sweep-", args.guests, args.nodes)
+    address, cafile = cluster.address, cluster.cafile
     try:
         estate = load(directory)
         settings = _settings_for(Cluster(address, cafile), secrets, pve_node="pve1")  # type: ignore[arg-type]
