@@ -171,6 +171,9 @@ class Settings(BaseSettings):
 
     poll_interval: float = 60.0
     drift_interval: float = 300.0
+    drift_rps: float = Field(0.0, ge=0, description="requests per second the drift check's full read (the "
+                             "sweep) may send to the Proxmox API, spread evenly, so that it leaves the rest of "
+                             "the API to applies; 0: unpaced (as fast as PHOENIX_PVE_READ_CONCURRENCY allows)")
     liveness_timeout: float = Field(0.0, ge=0, description="seconds the reconcile loop may go without a turn or "
                                     "an apply's progress before `/healthz` answers 503 (wedged); 0: the poll "
                                     "interval plus the longest one step may take (an hour for a hypervisor task, "

@@ -90,7 +90,7 @@ class Reconciler:
         self.stats: dict[str, float] = {}
         # What the last reads found, per guest: a revision reads only what can have changed; a drift check
         # (every drift interval) reads everything.
-        self.live_cache = LiveCache(max_age=settings.drift_interval)
+        self.live_cache = LiveCache(max_age=settings.drift_interval, sweep_rps=settings.drift_rps)
         self._refused = ""  # this reconcile's explicit revision could not be taken: why
 
     # -- the entry point ---------------------------------------------------------------------

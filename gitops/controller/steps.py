@@ -168,7 +168,7 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     options = attempt.session.options(attempt.estate, revision=attempt.sha, earlier=earlier)
     attempt.snapshot = options.snapshot_name
     if policy.self_heal and ctx.live_cache is not None:
-        ctx.live_cache.expire()  # the drift check is the full sweep: everything read fresh
+        ctx.live_cache.sweep()  # the drift check is the full sweep: everything read fresh, paced
     attempt.run = attempt.session.read_and_plan(attempt.estate, options)
     if policy.self_heal:
         attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,

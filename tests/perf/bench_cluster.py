@@ -107,6 +107,10 @@ def serve(directory: str, nodes: int, conn: Any) -> None:
                 counts[method] = counts.get(method, 0) + 1
             node.fake.requests.clear()
             conn.send(counts)
+        elif command == "paths":  # the GET paths received since the last count or paths, in order
+            paths = [path.removeprefix("/api2/json/") for method, path, _body in node.fake.requests if method == "GET"]
+            node.fake.requests.clear()
+            conn.send(paths)
         elif command == "record":
             node.fake.max_requests = 10**7 if value else 0
             node.fake.requests.clear()
@@ -127,6 +131,28 @@ class Cluster:
     def __init__(self, address: str, cafile: str) -> None:
         self.address = address
         self.cafile = cafile
+
+
+def start(prefix: str, guests: int, nodes: int) -> tuple[Path, Path, Any, Any, Cluster]:
+    """Parts 1 and 2 of the module docstring: the secrets folder, the estate's folder, the pipe to the child,
+    the child process and the handle of its cluster."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    secrets = work / "secrets"
+    secrets.mkdir()
+    for name, value in SECRETS.items():
+        (secrets / name).write_text(value + "\n")
+    lxc_total = int(guests * 0.8)
+    bench_plan.LXC_BASE, bench_plan.VM_BASE = 10_000, 10_000 + lxc_total + 1000  # ids for 10,000 guests
+    directory, counts = grow_estate(work / "estate", lxc_total, guests - lxc_total, firewall=False)
+    spread(directory, nodes)
+    row("estate", f"{counts['lxc']} containers + {counts['vm']} VMs on {nodes} nodes")
+    parent, child = mp.Pipe()
+    server = mp.get_context("fork").Process(target=serve, args=(str(directory), nodes, child), daemon=True)
+    started = time.perf_counter()
+    server.start()
+    address, cafile = parent.recv()
+    row("simulated cluster filled (child process)", secs(time.perf_counter() - started))
+    return secrets, directory, parent, server, Cluster(address, cafile)
 
 
 def floor(api: Any, paths: list[str], threads: int) -> float:
@@ -272,23 +298,8 @@ def main() -> None:
                              "many-guest commit, their profiles written to PREFIX.one.prof and PREFIX.many.prof")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
-    secrets = work / "secrets"
-    secrets.mkdir()
-    for name, value in SECRETS.items():
-        (secrets / name).write_text(value + "\n")
-    lxc_total = int(args.guests * 0.8)
-    bench_plan.LXC_BASE, bench_plan.VM_BASE = 10_000, 10_000 + lxc_total + 1000  # ids for 10,000 guests
-    directory, counts = grow_estate(work / "estate", lxc_total, args.guests - lxc_total, firewall=False)
-    spread(directory, args.nodes)
-    row("estate", f"{counts['lxc']} containers + {counts['vm']} VMs on {args.nodes} nodes")
-
-    parent, child = mp.Pipe()
-    server = mp.get_context("fork").Process(target=serve, args=(str(directory), args.nodes, child), daemon=True)
-    started = time.perf_counter()
-    server.start()
-    address, cafile = parent.recv()
-    row("simulated cluster filled (child process)", secs(time.perf_counter() - started))
+    secrets, directory, parent, server, cluster = start("bench-cluster-", args.guests, args.nodes)
+    address, cafile = cluster.address, cluster.cafile
     try:
         estate = load(directory)
         settings = _settings_for(Cluster(address, cafile), secrets, pve_node="pve1")  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ every request goes through `ProxmoxClient.request`, which translates library exc
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import time
@@ -56,6 +57,13 @@ class ProxmoxClient:
         self.read_concurrency = read_concurrency
         self.sleep = sleep
         self.clock = clock
+        self.pace: Callable[[], None] | None = None  # called before each GET (`paced`)
+
+    def paced(self, pace: Callable[[], None]) -> ProxmoxClient:
+        """This session, with `pace()` called before each GET (the drift check's sweep: `gitops.pacing`)."""
+        view = copy.copy(self)
+        view.pace = pace
+        return view
 
     def __repr__(self) -> str:
         return f"ProxmoxClient({self.user} at {self.host}, node {self.node})"
@@ -69,6 +77,8 @@ class ProxmoxClient:
         path = path.strip("/")
         resource = self.api(path) if path else self.api
         values = dict(params or {})
+        if method == "GET" and self.pace is not None:
+            self.pace()
         try:
             if method == "GET":
                 return resource.get(**values)

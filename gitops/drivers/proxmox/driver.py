@@ -59,7 +59,7 @@ class ProxmoxDriver:
         if self.cache is not None and not full:
             read = live_cache.read_cached(
                 self.client, self.cache, guests, firewall=with_firewall, cluster_key=repr(estate.hypervisor),
-                read_cluster_extra=lambda state: self._read_cluster_level(estate, state))
+                read_cluster_extra=lambda client, state: self._read_cluster_level(estate, state, client))
         else:
             if self.cache is not None:
                 self.cache.expire()  # a full read (a data rollback) goes on to change guests: start afresh
@@ -71,16 +71,18 @@ class ProxmoxDriver:
         for name in live_cache.CLUSTER_FIELDS:
             setattr(live, name, getattr(read, name))
 
-    def _read_cluster_level(self, estate: Estate, live: LiveState) -> None:
-        """What the hypervisor file's blocks need: networks, access, firewalls (each only when configured)."""
+    def _read_cluster_level(self, estate: Estate, live: LiveState, client: ProxmoxClient | None = None) -> None:
+        """What the hypervisor file's blocks need: networks, access, firewalls (each only when configured);
+        through `client` when given (the sweep's paced one), else the driver's."""
+        client = client or self.client
         if network.desired_interfaces(estate.hypervisor):
-            cluster_reading.read_networks(self.client, live)
+            cluster_reading.read_networks(client, live)
         access = estate.hypervisor.access
         if access is not None:
-            cluster_reading.read_access(self.client, live, [t.partition("!")[0] for t in access.tokens])
+            cluster_reading.read_access(client, live, [t.partition("!")[0] for t in access.tokens])
         if cluster_firewall.firewall_block(estate.hypervisor) is not None:
-            cluster_reading.read_firewalls(self.client, live)
-            live.controller_address = cluster_reading.controller_address(self.client, self.source_address)
+            cluster_reading.read_firewalls(client, live)
+            live.controller_address = cluster_reading.controller_address(client, self.source_address)
 
     def read_details(self, plan: Plan, options: PlanOptions, live: LiveState) -> bool:
         """Snapshot lists of the guests the plan changes (a snapshot first, old ones pruned)."""

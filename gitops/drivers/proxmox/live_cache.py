@@ -17,8 +17,12 @@ Guests that are gone from `cluster/resources` are gone from the answer (the plan
 The cluster-level part (storages and their templates, the appliance index, networks, access, firewalls) is
 kept whole: read again when the hypervisor file changed, when an action touched a non-guest target, or
 when older than `max_age`. A hand edit that shows nowhere in `cluster/resources` (a guest's description,
-say) is found by the drift check, which reads everything (`expire`), and a config write never overwrites
+say) is found by the drift check, which reads everything (`sweep`), and a config write never overwrites
 one blindly: it carries the digest it was planned from (`digests`).
+
+The sweep is paced: with `sweep_rps` (PHOENIX_DRIFT_RPS) above 0, every GET of the drift check's full read
+waits for its slot (`gitops.pacing.Pace`), so it sends at most that many requests a second and leaves the
+rest of the API to everything else. Other reads are never paced.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from gitops import pacing
 from gitops.drivers.proxmox import reading
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner.live import LiveGuest, LiveState
@@ -69,6 +74,9 @@ class LiveCache:
     cluster_key: str = ""
     cluster_read_at: float = 0.0
     last: ReadCounts = field(default_factory=ReadCounts)
+    sweep_rps: float = 0.0  # requests per second of the sweep's reads (0: unpaced)
+    sweeping: bool = False  # the next read is the drift check's sweep (`sweep`)
+    last_pace: pacing.Pace | None = None  # the last sweep's, when paced (what it waited)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def invalidate(self, target: str) -> None:
@@ -86,6 +94,19 @@ class LiveCache:
             self.guests.clear()
             self.cluster = None
 
+    def sweep(self) -> None:
+        """Forget everything and pace the next read (the drift check's full read) at `sweep_rps`."""
+        self.expire()
+        self.sweeping = True
+
+    def pace_for(self, client: ProxmoxClient) -> ProxmoxClient:
+        """The client the next read uses: paced when it is the sweep and `sweep_rps` is set."""
+        sweeping, self.sweeping = self.sweeping, False
+        if not sweeping or self.sweep_rps <= 0:
+            return client
+        self.last_pace = pacing.Pace(self.sweep_rps)  # real time: the client's sleep may be a test's no-op
+        return client.paced(self.last_pace.wait)
+
 
 def desired_key(guest: DesiredGuest) -> str:
     """What identifies a guest's desired state (equal for equal desired guests)."""
@@ -98,8 +119,9 @@ def line_of(item: dict[str, Any]) -> tuple[Any, ...]:
 
 def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGuest], *,
                 firewall: Collection[int], cluster_key: str,
-                read_cluster_extra: Callable[[LiveState], None]) -> LiveState:
+                read_cluster_extra: Callable[[ProxmoxClient, LiveState], None]) -> LiveState:
     """The live state for `desired`, read fresh where the module docstring says, the rest from `cache`."""
+    client = cache.pace_for(client)
     round_trips: list[float] = []
     resources = reading.fetch_resources(client, round_trips)
     state = reading.read_resources(client, resources=resources)
@@ -128,7 +150,7 @@ def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGu
     reading.read_guests(client, fresh, round_trips or [1.0], firewall=firewall, snapshots=None)
     if cluster is None:
         reading.read_cluster(client, state, round_trips)
-        read_cluster_extra(state)
+        read_cluster_extra(client, state)
         cluster = {name: getattr(state, name) for name in CLUSTER_FIELDS}
     else:
         for name, value in cluster.items():
