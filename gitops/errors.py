@@ -13,6 +13,7 @@
     +-- SourceError            the config repository cannot be cloned, fetched or read
     +-- StoreError             the ledger database cannot be reached or migrated
     +-- NotFoundError          a guest, stack or revision that does not exist was asked for
+    +-- Yielded                a drift check's sweep stopped to let waiting work go first (not retried)
 
 Callers decide what to do by type, as kopf does with PermanentError and TemporaryError.
 """
@@ -98,3 +99,8 @@ class StoreError(PhoenixError):
 
 class NotFoundError(PhoenixError):
     """Something asked for by id does not exist."""
+
+
+class Yielded(PhoenixError):
+    """The drift check's full read (the sweep) stopped between two requests because other work waits (a push,
+    a sync, a rollback): that work goes first, the drift check runs again after it. Never retried."""

@@ -17,6 +17,23 @@ import time
 from collections.abc import Callable
 
 
+def sleep_unless(stop: Callable[[], bool], *, step: float = 0.05,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> Callable[[float], None]:
+    """A `sleep` for `Pace` that wakes early, within `step` seconds, once `stop()` is true (a sweep giving way
+    to waiting work does not first sleep out the slots its threads were handed)."""
+
+    def wait(seconds: float) -> None:
+        end = clock() + seconds
+        while not stop():
+            left = end - clock()
+            if left <= 0:
+                return
+            sleep(min(step, left))
+
+    return wait
+
+
 class Pace:
     """At most `rate` calls a second (`rate` > 0): `wait()` before each call."""
 

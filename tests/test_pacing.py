@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from gitops.pacing import Pace
+from gitops.pacing import Pace, sleep_unless
 
 
 def test_slots_are_spread_evenly() -> None:
@@ -53,3 +53,21 @@ def test_threads_share_one_budget() -> None:
 def test_a_rate_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Pace(0)
+
+
+def test_a_sleep_unless_wakes_early_once_told() -> None:
+    now = [0.0]
+    naps: list[float] = []
+    stop = [False]
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        now[0] += seconds
+        stop[0] = now[0] >= 0.3  # told to stop 0.3 s into a 2 s wait
+
+    sleep_unless(lambda: stop[0], step=0.1, clock=lambda: now[0], sleep=sleep)(2.0)
+    assert naps == pytest.approx([0.1, 0.1, 0.1])  # woke within one step of being told, not after 2 s
+    naps.clear()
+    stop[0] = False
+    sleep_unless(lambda: False, step=0.5, clock=lambda: now[0], sleep=sleep)(1.2)
+    assert naps == pytest.approx([0.5, 0.5, 0.2])  # untold: the whole wait, in steps

@@ -98,7 +98,10 @@ def _otherwise(work: Work, facts: Facts, reason: str, *, pin: bool = False, unpi
     allowed = work.force or (not facts.suspended and facts.window_open)
     why = ("" if wanted and allowed else "self-heal is off" if not wanted
            else "suspended" if facts.suspended else "outside the sync windows")
-    return Decision("drift-check", facts.applied, reason, policy=policies.self_heal(heal=not why, not_healed=why),
+    # nobody waits for the timer's check: its sweep gives way to a push, sync or rollback arriving meanwhile
+    give_way = not (work.force or work.requests)
+    return Decision("drift-check", facts.applied, reason,
+                    policy=policies.self_heal(heal=not why, not_healed=why, give_way=give_way),
                     pin=pin, unpin=unpin, phase="suspended" if facts.suspended else "idle")
 
 

@@ -24,6 +24,7 @@ class Policy:
     heal: bool = True  # self-heal: correct the drift found (False: record it only)
     not_healed: str = ""  # self-heal: why the drift is not corrected when `heal` is False
     targets: frozenset[str] = frozenset()  # a targeted sync: only these and what they depend on (empty: all)
+    give_way: bool = False  # self-heal: the sweep stops when other work waits (the timer's check, nobody asked)
 
     @property
     def self_heal(self) -> bool:
@@ -43,9 +44,10 @@ def rollback(*, restore_data: bool, auto_rollback: bool) -> Policy:
 AUTO_ROLLBACK = Policy("auto-rollback", "rollback")  # never rolls back itself: no loop
 
 
-def self_heal(*, heal: bool, not_healed: str = "") -> Policy:
-    """The applied revision again, because the live state drifted from it."""
-    return Policy("self-heal", "drift", writes_status=False, heal=heal, not_healed=not_healed)
+def self_heal(*, heal: bool, not_healed: str = "", give_way: bool = False) -> Policy:
+    """The applied revision again, because the live state drifted from it. With `give_way` (the drift timer's
+    check, which nobody is waiting for) its full read stops for a push, a sync or a rollback that arrives."""
+    return Policy("self-heal", "drift", writes_status=False, heal=heal, not_healed=not_healed, give_way=give_way)
 
 
 def sync_targets(targets: tuple[str, ...] | frozenset[str]) -> Policy:

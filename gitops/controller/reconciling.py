@@ -56,7 +56,8 @@ def utc_now() -> dt.datetime:
 class Outcome:
     """What a reconcile did, for the loop, the logs and the tests."""
 
-    action: str = "none"  # none, applied, rejected, failed, rolled_back, waiting, skipped, healed, interrupted
+    action: str = "none"  # none, applied, rejected, failed, rolled_back, waiting, skipped, healed, interrupted,
+    #                       yielded (a drift check that gave way to waiting work)
     revision: str | None = None
     detail: str = ""
     records: list[str] = field(default_factory=list)  # shas whose status was written
@@ -286,6 +287,9 @@ class Reconciler:
         plan forbids it (plan errors, missing secrets: recorded, never applied)."""
         attempt = Attempt(sha, policy.trigger, self._previous_of(sha))
         stop = self._run(attempt, policy)
+        if stop is not None and stop.status == "yielded":  # other work waits: it goes first, this comes after
+            self.recorder.phase(idle_phase)
+            return Outcome("yielded", sha, stop.error)
         found = attempt.found
         if stop is not None and found is None:  # the check itself could not run
             if stop.status == "rejected":

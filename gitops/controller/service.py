@@ -7,7 +7,9 @@ triggers and reads the ledger. The loop:
   heartbeats it; a replica that is not the leader waits and tries again;
 - on becoming leader, puts back to `pending` the revisions a crash left `applying`, and reconciles;
 - polls every `poll_interval` seconds and runs a drift check every `drift_interval` seconds, both as
-  triggers in the same queue as the API's;
+  triggers in the same queue as the API's; the timer's drift check gives way: when a push, a sync or a
+  rollback (`GIVE_WAY_TO`) arrives during its full read, the read stops, that work runs, and the drift
+  check runs right after it;
 - beats its `liveness` at every turn (and the apply at every step): `wedged` tells the liveness probe
   when it has not for longer than `liveness.wedged_after` (the loop is stuck: restart the process);
 - stops when asked (SIGTERM through uvicorn's shutdown): the actions already running finish, no new
@@ -55,6 +57,7 @@ log = logging.getLogger(__name__)
 FOLLOWER_RETRY_S = 2.0
 REQUEST_POLL_S = 1.0  # how often the leader looks for requests handed over by followers
 SETTLE_S = 0.05  # a burst of triggers arriving within this is one reconcile
+GIVE_WAY_TO = ("webhook", "manual", "rollback", "resume", "suspend")  # what a timer's drift check stops for
 
 
 class Service:
@@ -81,6 +84,8 @@ class Service:
         self.stopping = threading.Event()
         self.queue = TriggerQueue(monotonic)
         self.reconciler = reconciler or Reconciler(settings, store, repo, convergence, stopping=self.stopping)
+        # the timer's drift check stops its full read for waiting work, and for a stop
+        self.reconciler.live_cache.yield_to = lambda: self.stopping.is_set() or self.queue.holds(GIVE_WAY_TO)
         self.leader = False
         self._said_follower = False
         self.ready = False
@@ -168,6 +173,7 @@ class Service:
         """The loop; returns once `stop` was called."""
         next_poll = self.monotonic()
         next_drift = self.monotonic() + self.settings.drift_interval
+        gave_way = False  # the last drift check stopped for waiting work: it runs once that work is done
         while not self.stopping.is_set():
             self.liveness.beat()
             if not self._lead():
@@ -182,17 +188,22 @@ class Service:
             now = self.monotonic()
             if now >= next_poll:
                 batch.append(Trigger("poll", source="timer"))
-            if now >= next_drift:
+            if now >= next_drift and not gave_way:
                 batch.append(Trigger("drift", source="timer"))
                 next_drift = now + self.settings.drift_interval
             work = coalesce(batch)
             if work.empty:
                 continue
+            self.last_outcome = None
             self._reconcile(work)
             if work.fetch:
                 next_poll = self.monotonic() + self.settings.poll_interval
             if work.drift_check:
                 next_drift = self.monotonic() + self.settings.drift_interval
+            if gave_way:  # what the drift check gave way to is done: the check is due now
+                gave_way, next_drift = False, self.monotonic()
+            if self.last_outcome is not None and self.last_outcome.action == "yielded":
+                gave_way = True
         log.info("controller loop stopped")
 
     # -- parts -------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ INTERRUPTED = "interrupted: the controller stopped; it is applied again at the n
 class Stop:
     """How an attempt ends early: the status to record and why."""
 
-    status: str  # rejected, failed, pending, in-sync, not-corrected
+    status: str  # rejected, failed, pending, in-sync, not-corrected, yielded
     error: str
     changed_live: bool = False  # something was applied: a rollback is worth it
 
@@ -168,7 +168,7 @@ def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     options = attempt.session.options(attempt.estate, revision=attempt.sha, earlier=earlier)
     attempt.snapshot = options.snapshot_name
     if policy.self_heal and ctx.live_cache is not None:
-        ctx.live_cache.sweep()  # the drift check is the full sweep: everything read fresh, paced
+        ctx.live_cache.sweep(give_way=policy.give_way)  # the drift check is the full sweep: all read fresh, paced
     attempt.run = attempt.session.read_and_plan(attempt.estate, options)
     if policy.self_heal:
         attempt.found = drift.compare(attempt.estate, attempt.run.live, attempt.run.plan, revision=attempt.sha,
@@ -274,6 +274,8 @@ def run_steps(ctx: StepContext, attempt: Attempt, policy: Policy, begin: Callabl
 def _run(step: Step, ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     try:
         return step(ctx, attempt, policy)
+    except errors.Yielded as exc:  # a sweep that gave way: nothing was applied, nothing failed
+        return Stop("yielded", str(exc))
     except errors.TransientError as exc:
         return Stop("pending", f"waiting: {exc}")
     except errors.PhoenixError as exc:

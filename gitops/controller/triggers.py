@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, cast, get_args
 
@@ -137,6 +137,11 @@ class TriggerQueue:
     def pending(self) -> int:
         with self._cond:
             return len(self._items)
+
+    def holds(self, kinds: Collection[str]) -> bool:
+        """Whether a trigger of one of `kinds` waits (it stays queued)."""
+        with self._cond:
+            return any(t.kind in kinds for t in self._items)
 
     def close(self) -> None:
         """Wake the taker for good: the service is stopping."""

@@ -100,3 +100,16 @@ def test_a_sync_of_some_resources_is_a_targeted_correction_of_the_applied_revisi
     full = decide(work(Trigger("manual", targets=("lxc/101",)), Trigger("manual")), facts)
     assert full.policy is not None and not full.policy.targets and full.do == "converge"
     assert decide(work(Trigger("manual", targets=("lxc/101",))), Facts()).do == "nothing"
+
+
+@pytest.mark.parametrize(("triggers", "gives_way"), [
+    ((Trigger("drift"),), True),  # the timer's check: nobody waits for it
+    ((Trigger("startup"),), True),  # after a restart, nothing new: a check nobody asked for either
+    ((Trigger("manual"),), False),  # an operator's sync that found nothing new: it is their request
+    ((Trigger("manual", request="r1"),), False),
+    ((Trigger("drift"), Trigger("manual", request="r2")), False),  # a request in the burst: seen through
+])
+def test_only_a_check_nobody_asked_for_gives_way(triggers: tuple[Trigger, ...], gives_way: bool) -> None:
+    decision = decide(work(*triggers), Facts(applied=A, head=A, statuses={A: "applied"}))
+    assert decision.do == "drift-check" and decision.policy is not None
+    assert decision.policy.give_way is gives_way

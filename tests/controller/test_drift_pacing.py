@@ -8,10 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gitops.controller.reconciling import Reconciler
+from gitops.controller.reconciling import Outcome, Reconciler
+from gitops.controller.service import Service
 from gitops.controller.systems import Convergence
 from gitops.controller.triggers import Trigger
 from tests.controller.conftest import Ctl
+from tests.controller.support import wait_for
 from tests.controller.test_live_cache import estate, guest_reads
 
 RPS = 25.0
@@ -81,3 +83,49 @@ def test_unpaced_by_default(ctl: Ctl, pve: Any) -> None:
     assert ctl.run().action == "applied"
     assert ctl.run(Trigger("drift")).action in ("none", "healed")
     assert ctl.reconciler.live_cache.last_pace is None
+
+
+def test_a_push_during_the_timers_sweep_goes_first_and_the_sweep_runs_after(ctl: Ctl, pve: Any) -> None:
+    """The timer's drift check gives way: a webhook arriving during its paced full read stops the read at its
+    next request; the new revision is applied from the cache (reading only what it changed), and the drift
+    check runs again right after it. A stop during a sweep does not wait for the sweep either."""
+    ctl.remote.commit(estate(), "first")
+    reconciler = paced(ctl, 1.0)  # a sweep of this estate (16+ GETs) takes 15 s or more
+    outcomes: list[str] = []
+    reconcile = reconciler.reconcile
+
+    def recorded(work: Any) -> Outcome:
+        outcome = reconcile(work)
+        outcomes.append(outcome.action)
+        return outcome
+
+    reconciler.reconcile = recorded  # type: ignore[method-assign]
+    reconciler.settings = reconciler.settings.model_copy(update={"poll_interval": 3600, "drift_interval": 0.5})
+    service = Service(reconciler.settings, ctl.store, ctl.repo, reconciler.convergence, reconciler=reconciler,
+                      identity="test-replica", settle_s=0.0)
+    service.start()
+    stopped = False
+    try:
+        first = wait_for(lambda: ctl.store.get_state().applied_revision, 30, what="first applied")
+        wait_for(lambda: ctl.store.get_state().phase == "drift_check", 30, what="the timer's drift check")
+        time.sleep(1.5)  # a few paced requests into the sweep
+        second = ctl.remote.commit(estate({"2002": 768}), "one guest more memory")
+        pve.fake.requests.clear()
+        pushed = time.monotonic()
+        service.request(Trigger("webhook"))
+        wait_for(lambda: ctl.status(second) == "applied", 30, what="the push applied")
+        took = time.monotonic() - pushed
+        reads = guest_reads(pve)
+        wait_for(lambda: ctl.store.get_state().phase == "drift_check", 30, what="the drift check again")
+        assert first != second
+        assert "yielded" in outcomes
+        assert outcomes.index("yielded") < len(outcomes) - 1  # the apply came after the yield
+        assert took < 6.0, f"the push waited {took:.1f} s"  # not the rest of a 15 s sweep
+        assert 2002 in reads and len(set(reads)) <= 2, reads  # the cache outlived the stopped sweep
+        asked_to_stop = time.monotonic()
+        assert service.stop(30)
+        stopped = True
+        assert time.monotonic() - asked_to_stop < 5.0  # the second sweep gave way to the stop too
+    finally:
+        if not stopped:
+            service.stop(30)

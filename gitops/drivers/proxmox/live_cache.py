@@ -23,6 +23,11 @@ one blindly: it carries the digest it was planned from (`digests`).
 The sweep is paced: with `sweep_rps` (PHOENIX_DRIFT_RPS) above 0, every GET of the drift check's full read
 waits for its slot (`gitops.pacing.Pace`), so it sends at most that many requests a second and leaves the
 rest of the API to everything else. Other reads are never paced.
+
+The sweep gives way: when the drift check was nobody's request (`sweep(give_way=True)`) and `yield_to()`
+(set by the service: a push, a sync or a rollback waits) turns true, its next GET raises `errors.Yielded`
+instead, and threads waiting for a slot wake at once. What the cache held is kept until a sweep has read
+its replacement, so the work that goes first still reads only what changed.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from gitops import pacing
+from gitops import errors, pacing
 from gitops.drivers.proxmox import reading
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner.live import LiveGuest, LiveState
@@ -76,6 +81,8 @@ class LiveCache:
     last: ReadCounts = field(default_factory=ReadCounts)
     sweep_rps: float = 0.0  # requests per second of the sweep's reads (0: unpaced)
     sweeping: bool = False  # the next read is the drift check's sweep (`sweep`)
+    giving_way: bool = False  # ... and it stops when `yield_to()` says other work waits
+    yield_to: Callable[[], bool] | None = None  # set by the service: whether a push, sync or rollback waits
     last_pace: pacing.Pace | None = None  # the last sweep's, when paced (what it waited)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -94,18 +101,33 @@ class LiveCache:
             self.guests.clear()
             self.cluster = None
 
-    def sweep(self) -> None:
-        """Forget everything and pace the next read (the drift check's full read) at `sweep_rps`."""
-        self.expire()
+    def sweep(self, *, give_way: bool = False) -> None:
+        """Read everything fresh at the next read (the drift check's full read), paced at `sweep_rps`; with
+        `give_way`, stopped (`errors.Yielded`) as soon as `yield_to()` is true."""
         self.sweeping = True
+        self.giving_way = give_way
 
-    def pace_for(self, client: ProxmoxClient) -> ProxmoxClient:
-        """The client the next read uses: paced when it is the sweep and `sweep_rps` is set."""
+    def take_sweep(self, client: ProxmoxClient) -> tuple[ProxmoxClient, bool]:
+        """The client the next read uses (paced and giving way when it is the sweep), and whether it is."""
         sweeping, self.sweeping = self.sweeping, False
-        if not sweeping or self.sweep_rps <= 0:
-            return client
-        self.last_pace = pacing.Pace(self.sweep_rps)  # real time: the client's sleep may be a test's no-op
-        return client.paced(self.last_pace.wait)
+        stop = self.yield_to if sweeping and self.giving_way else None
+        self.giving_way = False
+        if not sweeping or (self.sweep_rps <= 0 and stop is None):
+            return client, sweeping
+        pace = None
+        if self.sweep_rps > 0:  # real time: the client's sleep may be a test's no-op
+            pace = self.last_pace = pacing.Pace(self.sweep_rps,
+                                                sleep=pacing.sleep_unless(stop) if stop else time.sleep)
+
+        def gate() -> None:
+            if stop is not None and stop():
+                raise errors.Yielded("the drift check gave way to waiting work; it runs again after it")
+            if pace is not None:
+                pace.wait()
+                if stop is not None and stop():
+                    raise errors.Yielded("the drift check gave way to waiting work; it runs again after it")
+
+        return client.paced(gate), sweeping
 
 
 def desired_key(guest: DesiredGuest) -> str:
@@ -121,7 +143,7 @@ def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGu
                 firewall: Collection[int], cluster_key: str,
                 read_cluster_extra: Callable[[ProxmoxClient, LiveState], None]) -> LiveState:
     """The live state for `desired`, read fresh where the module docstring says, the rest from `cache`."""
-    client = cache.pace_for(client)
+    client, sweeping = cache.take_sweep(client)
     round_trips: list[float] = []
     resources = reading.fetch_resources(client, round_trips)
     state = reading.read_resources(client, resources=resources)
@@ -140,12 +162,12 @@ def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGu
             if guest is None or guest.node in state.offline_nodes:
                 continue
             entry = cache.guests.get(vmid)
-            if (vmid in fresh_ids or entry is None or entry.line != lines.get(vmid)
+            if (sweeping or vmid in fresh_ids or entry is None or entry.line != lines.get(vmid)
                     or now - entry.read_at > cache.max_age):
                 fresh.append(guest)
             else:
                 state.guests[vmid] = entry.guest
-        cluster = cache.cluster if (cache.cluster_key == cluster_key
+        cluster = cache.cluster if (not sweeping and cache.cluster_key == cluster_key
                                     and now - cache.cluster_read_at <= cache.max_age) else None
     reading.read_guests(client, fresh, round_trips or [1.0], firewall=firewall, snapshots=None)
     if cluster is None:
