@@ -18,7 +18,11 @@ from gitops.config import hostoptions
 from gitops.config.common import strip_extensions
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, MODELS, STACKS_FILE, VM_FILE, Estate
 from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG
+from gitops.config.lxc import LxcGuest
+from gitops.config.memo import BoundedMemo
 from gitops.config.problems import PathPart, Report
+from gitops.config.stacks import Stack
+from gitops.config.vm import Vm
 from gitops.errors import ConfigError
 
 # Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
@@ -28,10 +32,15 @@ MAX_DEPTH = 64  # the real files nest 6 deep; the checks and the models recurse 
 _ENTRY_MAPS: dict[str, set[str]] = {HYPERVISOR_FILE: {"shared_volumes", "storages"}}
 UNION_TAGS = {VOLUME_TAG, FIREWALL_TAG}  # tagged-union members pydantic names in error paths
 _ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_FILE: "stacks"}
+# The model of one entry of each file's collection (`_COLLECTIONS`): what `_EntryMemo` validates alone.
+_ENTRY_MODELS: dict[str, type[BaseModel]] = {LXC_FILE: LxcGuest, VM_FILE: Vm, STACKS_FILE: Stack}
+MEMO_ENTRIES = 30_000  # validated entries kept across loads (10,000 guests, and a commit's changes, fit)
 
 
-def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Estate, Report]:
-    """Load the four files of `directory`. Raises ConfigError only if the directory is unusable."""
+def load_estate(directory: Path | str, report: Report | None = None, *, memo: bool = True) -> tuple[Estate, Report]:
+    """Load the four files of `directory`. Raises ConfigError only if the directory is unusable.
+
+    `memo`: take the entries validated before from `ENTRY_MEMO` (the same result; False validates all)."""
     root = Path(directory)
     if not root.is_dir():
         raise ConfigError(f"{root}: not a directory")
@@ -72,8 +81,9 @@ def load_estate(directory: Path | str, report: Report | None = None) -> tuple[Es
         estate.raw[name] = data
         dropped: set[PathPart] = set()
         partial: set[str] = set()
-        model = _validate(name, strip_extensions(data, MODELS[name]) if '"x-' in text else data, report, dropped,
-                          partial)
+        validate = _validate_memo if memo else _validate
+        model = validate(name, strip_extensions(data, MODELS[name]) if '"x-' in text else data, report, dropped,
+                         partial)
         estate.dropped[name] = _dropped_keys(data, name, dropped)
         estate.partial[name] = partial
         if name == VM_FILE:
@@ -133,6 +143,41 @@ def _syntax_problem(name: str, exc: json.JSONDecodeError, report: Report) -> Any
     problem = report.problems.pop()
     problem.line, problem.column = exc.lineno, exc.colno
     return problem
+
+
+# Validated entries (a guest, a stack) by their file and JSON text: a commit that changes one guest validates
+# that guest, not the thousands it left alone. An entry's model depends on its own data only (no validator
+# of a file model reads across entries), so a model validated from the same text is the same model; loaded
+# estates are not changed (see `Estate.derived`), so two estates may share an entry's model.
+ENTRY_MEMO: BoundedMemo[tuple[str, str], BaseModel] = BoundedMemo(MEMO_ENTRIES)
+
+
+def _validate_memo(name: str, data: Any, report: Report, bad_entries: set[PathPart],
+                   partial: set[str]) -> BaseModel | None:
+    """`_validate`, with each entry of the file's collection taken from `ENTRY_MEMO` when the same text
+    was validated before. Any error anywhere in the file: the whole file is validated afresh by
+    `_validate`, so problems (codes, messages, paths) and the rebuilt model are exactly its own."""
+    collection, entry_model = _COLLECTIONS.get(name), _ENTRY_MODELS.get(name)
+    entries = data.get(collection) if isinstance(data, dict) and collection else None
+    if entry_model is None or not isinstance(entries, dict | list):
+        return _validate(name, data, report, bad_entries, partial)
+    pairs = entries.items() if isinstance(entries, dict) else enumerate(entries)
+    built: dict[Any, BaseModel] = {}
+    for key, entry in pairs:
+        memo_key = (name, json.dumps(entry))
+        model = ENTRY_MEMO.get(memo_key)
+        if model is None:
+            try:
+                model = entry_model.model_validate(entry)
+            except ValidationError:
+                return _validate(name, data, report, bad_entries, partial)
+            ENTRY_MEMO.put(memo_key, model)
+        built[key] = model
+    whole = {**data, collection: built if isinstance(entries, dict) else list(built.values())}
+    try:
+        return MODELS[name].model_validate(whole)  # the models are instances: pydantic keeps them as they are
+    except ValidationError:
+        return _validate(name, data, report, bad_entries, partial)
 
 
 def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],

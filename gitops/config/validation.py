@@ -27,12 +27,15 @@ CHECKS = (check_references, check_network, check_firewalls, check_secrets, check
           check_identifiers, check_stacks)
 
 
-def validate_directory(directory: Path | str, policy: HostPolicy | None = None) -> tuple[Estate, Report]:
+def validate_directory(directory: Path | str, policy: HostPolicy | None = None, *,
+                       memo: bool = True) -> tuple[Estate, Report]:
     """The estate and every problem in it, errors and warnings, each with file, line and column.
 
-    `policy` is the operator's host policy (settings); None means the default one.
+    `policy` is the operator's host policy (settings); None means the default one. `memo`: guests and
+    stacks validated before (the same JSON) are not validated again (`loading.ENTRY_MEMO`); the result
+    is the same either way.
     """
-    estate, report = load_estate(directory)
+    estate, report = load_estate(directory, memo=memo)
     for check in CHECKS:
         check(estate, report)
     check_policy(estate, report, policy if policy is not None else HostPolicy())

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gitops.config.memo import BoundedMemo
 from gitops.config.secretrefs import SECRET_MASK
 from gitops.planner.plan import Action, mask_secrets
 
@@ -37,6 +38,21 @@ class Detail(BaseModel):
     health: str = ""  # e.g. running, stopped, absent
     depends_on: list[str] = Field(default_factory=list)
     fields: list[FieldValue] = Field(default_factory=list)
+
+
+# Each description's stored form by the description (its id, the description kept with it so that the id stays
+# its own): descriptions are kept from one drift report to the next (`proxmox.describing`), and so are these.
+_DUMPED: BoundedMemo[int, tuple[Detail, dict[str, Any]]] = BoundedMemo(30_000)
+
+
+def dumped(detail: Detail) -> dict[str, Any]:
+    """`detail` as the drift report stores it (`model_dump(exclude_defaults=True)`); not to be changed."""
+    found = _DUMPED.get(id(detail))
+    if found is not None and found[0] is detail:
+        return found[1]
+    out = detail.model_dump(exclude_defaults=True)
+    _DUMPED.put(id(detail), (detail, out))
+    return out
 
 
 def text(value: Any, *, secret: bool = False) -> str | None:

@@ -98,7 +98,7 @@ class DriftReport(BaseModel):
             "drift": self.drifted,
             "counts": self.counts(),
             "resources": [r.model_dump() for r in self.resources],
-            "details": _pack({t: d.model_dump(exclude_defaults=True) for t, d in self.details.items()}),
+            "details": _pack({t: described.dumped(d) for t, d in self.details.items()}),
         }
 
     @classmethod

@@ -13,7 +13,7 @@ code `file-too-large`). Used by `gitops.source.repository` (checkouts, pull-requ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -39,14 +39,16 @@ def export_tree(tree: git.Tree, into: Path, *, max_file_bytes: int = DEFAULT_MAX
     for name in CONFIG_FILES:
         if name in blobs:
             _write(blobs[name], root, name, max_file_bytes, commit)
-    for relative in sorted(named_files(root, script_folders) & blobs.keys()):
+    for relative in sorted(named_files(root, script_folders, among=blobs.keys()) & blobs.keys()):
         if relative not in CONFIG_FILES:
             _write(blobs[relative], root, relative, max_file_bytes, commit)
 
 
-def named_files(directory: Path, script_folders: Iterable[str]) -> set[str]:
+def named_files(directory: Path, script_folders: Iterable[str], among: Collection[str] | None = None) -> set[str]:
     """Paths (relative, POSIX) the config files in `directory` name: their strings, the same under each
-    scripts folder, and the feature scripts."""
+    scripts folder, and the feature scripts. With `among` (the paths there are), only the named paths that
+    can be among them: a string none of whose `/`-separated parts is the last part of one of those paths
+    names none of them (a path's last part is one of its string's parts), and is passed over unparsed."""
     strings: set[str] = set()
     features: set[str] = set()
     for name in CONFIG_FILES:
@@ -57,17 +59,18 @@ def named_files(directory: Path, script_folders: Iterable[str]) -> set[str]:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError):
             continue  # validation says what is wrong with it
-        for key, value in _strings(data, None):
-            strings.add(value)
-            if key in _FEATURE_KEYS:
-                features.add(value)
+        _strings(data, strings, features)
     folders = [f.strip("/") for f in script_folders if f and f.strip("/") not in ("", ".")]
+    last_parts = None if among is None else {p.rsplit("/", 1)[-1] for p in among}
     wanted: set[str] = set()
     for text in strings:
-        wanted |= _clean(text, folders)
+        if last_parts is None or not last_parts.isdisjoint(text.split("/")):
+            wanted |= _clean(text, folders)
     for feature in features:
         for pattern in (LXC_FEATURE, VM_FEATURE):
-            wanted |= _clean(pattern.format(name=feature), folders)
+            script = pattern.format(name=feature)
+            if last_parts is None or not last_parts.isdisjoint(script.split("/")):
+                wanted |= _clean(script, folders)
     return wanted
 
 
@@ -81,15 +84,20 @@ def _clean(text: str, folders: list[str]) -> set[str]:
     return {plain, *(f"{folder}/{plain}" for folder in folders)}
 
 
-def _strings(data: Any, key: str | None) -> Iterator[tuple[str | None, str]]:
-    if isinstance(data, str):
-        yield key, data
-    elif isinstance(data, dict):
-        for k, v in data.items():
-            yield from _strings(v, k if isinstance(k, str) else None)
-    elif isinstance(data, list):
-        for v in data:
-            yield from _strings(v, key)
+def _strings(data: Any, strings: set[str], features: set[str]) -> None:
+    """Every string in `data` into `strings`, and those under a `features` key (at any depth below it)
+    into `features` too. Iterative: no recursion to exhaust."""
+    stack: list[tuple[Any, str | None]] = [(data, None)]
+    while stack:
+        node, key = stack.pop()
+        if isinstance(node, str):
+            strings.add(node)
+            if key in _FEATURE_KEYS:
+                features.add(node)
+        elif isinstance(node, dict):
+            stack.extend((v, k if isinstance(k, str) else None) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, key) for v in node)
 
 
 def _write(blob: git.Blob, root: Path, relative: str, limit: int, commit: str) -> None:

@@ -4,11 +4,16 @@ against live, with a hand edit shown as the one differing field and secrets mask
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitops.config import queries
-from gitops.planner import drift
+from gitops.planner import details, drift
 from gitops.planner.details import Detail, FieldValue, text
 from gitops.planner.options import PlanOptions
+from gitops.planner.proxmox import describing
 from gitops.planner.systems import assumed_live, plan_changes
 from tests.e2e_apply.support import EXAMPLE
 
@@ -66,3 +71,66 @@ def test_the_descriptions_are_kept_packed_and_read_back() -> None:
     assert drift.DriftReport.details_of(stored) == report.details
     assert drift.DriftReport.details_of({"details": "not base64!"}) == {}
     assert drift.DriftReport.details_of({"details": "eJzLSM3JyQcABiwCFQ=="}) == {}  # text, not a mapping
+
+
+# --- the descriptions kept from one report to the next (`describing.DESCRIBED`, `details.dumped`) ---------
+
+LIVE_VALUES = st.sampled_from([1, True, 1.0, -0.0, 0.0, "1", "3000", 3000, None, "", "${secret:db_password}",
+                               "name=eth0,bridge=vmbr0,ip=dhcp", [1], {"a": 1}])
+
+
+def _fresh(estate: Any, live: Any) -> dict[str, Any]:
+    describing.DESCRIBED.clear()
+    details._DUMPED.clear()
+    return drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW).to_dict()
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(data=st.data())
+def test_a_report_from_kept_descriptions_is_the_one_made_afresh(data: st.DataObject) -> None:
+    estate = queries.load(EXAMPLE)
+    live = assumed_live(estate, OPTIONS, nodes=[], assumed="")
+    drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW).to_dict()  # kept
+    vmids = sorted(live.guests)
+    for _ in range(data.draw(st.integers(1, 4), label="edits")):
+        guest = live.guests[data.draw(st.sampled_from(vmids), label="guest")]
+        what = data.draw(st.sampled_from(["value", "node", "status", "gone"]), label="what")
+        if what == "value":
+            key = data.draw(st.sampled_from(sorted(guest.config) or ["memory"]), label="key")
+            guest.config[key] = data.draw(LIVE_VALUES, label="value")
+        elif what == "node":
+            guest.node = data.draw(st.sampled_from(["pve1", "pve2"]), label="node")
+        elif what == "status":
+            guest.status = data.draw(st.sampled_from(["running", "stopped"]), label="status")
+        else:
+            live.guests.pop(guest.vmid)
+            vmids.remove(guest.vmid)
+            if not vmids:
+                break
+        drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW).to_dict()  # kept
+    kept = drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW).to_dict()
+    assert drift.DriftReport.details_of(kept) == drift.DriftReport.details_of(_fresh(estate, live))
+    assert kept == _fresh(estate, live)
+
+
+def test_an_unchanged_guest_keeps_its_description_and_a_changed_one_is_described_again() -> None:
+    estate = queries.load(EXAMPLE)
+    live = assumed_live(estate, OPTIONS, nodes=[], assumed="")
+    first = drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW)
+    live.guests[102].config["memory"] = 3000
+    second = drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW)
+    others = [t for t in first.details if t.startswith(("lxc/", "vm/")) and t != "lxc/102"]
+    assert others and all(second.details[t] is first.details[t] for t in others)
+    assert second.details["lxc/102"] != first.details["lxc/102"]
+    assert [f.field for f in second.details["lxc/102"].fields if f.differs] == ["memory"]
+
+
+def test_live_values_equal_in_python_but_shown_apart_are_described_apart() -> None:
+    estate = queries.load(EXAMPLE)
+    live = assumed_live(estate, OPTIONS, nodes=[], assumed="")
+    shown = []
+    for value in (1, True, 1.0, 0.0, -0.0, "1"):
+        live.guests[102].config["memory"] = value
+        report = drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW)
+        shown.append(next(f.live for f in report.details["lxc/102"].fields if f.field == "memory"))
+    assert shown == ["1", "true", "1.0", "0.0", "-0.0", "1"]

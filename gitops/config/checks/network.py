@@ -6,6 +6,7 @@ ip-duplicate, mac-invalid, mac-duplicate, mac-conflict, hostname-invalid, gpu-as
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -17,6 +18,9 @@ _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _GPUS = re.compile(r"^[0-9]+(\s*,\s*[0-9]+)*$")
 Path = tuple[PathPart, ...]
+# Parsed addresses kept across validations (pure, immutable results): a commit's validation parses only the
+# addresses it has not seen, not every guest's again.
+_PARSED = 32_768
 
 
 def is_hostname(name: str) -> bool:
@@ -24,6 +28,7 @@ def is_hostname(name: str) -> bool:
     return 0 < len(name) <= 253 and all(_LABEL.match(label) for label in name.split("."))
 
 
+@functools.lru_cache(maxsize=_PARSED)
 def parse_interface(value: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface | None:
     """`10.0.0.5/24` -> interface; None when it is not an address with a prefix."""
     if "/" not in value:
@@ -34,6 +39,7 @@ def parse_interface(value: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Inter
         return None
 
 
+@functools.lru_cache(maxsize=_PARSED)
 def is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
@@ -122,9 +128,14 @@ def _address(report: Report, seen: _Seen, file: str, path: Path, ip: str | None,
     if gw:
         if not is_ip(gw):
             report.error(file, (*path, "gw"), "ip-invalid", f"gateway '{gw}' is not an IP address")
-        elif iface is not None and ipaddress.ip_address(gw) not in iface.network:
+        elif iface is not None and not _in_network(gw, iface):
             report.error(file, (*path, "gw"), "gateway-outside-subnet",
                          f"gateway {gw} is outside the subnet {iface.network} of {ip}")
+
+
+@functools.lru_cache(maxsize=_PARSED)
+def _in_network(gw: str, iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface) -> bool:
+    return ipaddress.ip_address(gw) in iface.network
 
 
 def _ips(report: Report, file: str, path: Path, value: str) -> None:

@@ -1,17 +1,25 @@
 """The Proxmox rules' description of their targets (`SystemRules.describe`): each storage and guest with
 its node, role (template, clone, guest, storage), health (running, stopped, absent), what it depends on,
 and every managed field desired against live, compared as the planner compares them. Pure.
+
+A guest's description is kept (`DESCRIBED`, bounded) by everything it is made of: a drift report after a
+commit that changed one guest describes that guest again and reuses the others'.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from gitops.config.estate import Estate
+from gitops.config.memo import BoundedMemo
 from gitops.planner.details import Detail, FieldValue, text
-from gitops.planner.live import LiveState, LiveStorage
+from gitops.planner.live import LiveGuest, LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
 from gitops.planner.proxmox.comparing import same
 from gitops.planner.proxmox.desired import DesiredGuest, desired_guests
 from gitops.planner.proxmox.hypervisor import storage_definitions
+
+DESCRIBED: BoundedMemo[Hashable, Detail] = BoundedMemo(30_000)  # 10,000 guests, and what changes, fit
 
 
 def describe(estate: Estate, live: LiveState, options: PlanOptions) -> dict[str, Detail]:
@@ -47,17 +55,32 @@ def _guest(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGuest],
            storages: dict[str, dict[str, object]]) -> Detail:
     guest = live.guest(d.vmid)
     have = guest.config if guest is not None else {}
+    wanted = sorted(d.config.items())
+    role = "template" if d.template else "clone" if d.clone_from is not None else "guest"
+    needs = [by_id[n].target for n in d.needs if n in by_id]
+    if d.storage and d.storage in storages:
+        needs.append(f"storage/{d.storage}")
+    # Everything the description is made of: the live values of the desired keys only (the others are not
+    # shown), each a string or its type and repr (1, 1.0 and True are equal keys but shown differently).
+    key = (d.kind, d.node, role, tuple(needs), d.secret_keys, tuple(wanted), guest is not None,
+           guest.node if guest else None, guest.status if guest else None,
+           tuple(v if type(v) is str else (type(v), repr(v)) for v in (have.get(k) for k, _ in wanted)))
+    found = DESCRIBED.get(key)
+    if found is None:
+        found = _described(d, guest, have, wanted, role, needs)
+        DESCRIBED.put(key, found)
+    return found
+
+
+def _described(d: DesiredGuest, guest: LiveGuest | None, have: dict[str, object], wanted: list[tuple[str, str]],
+               role: str, needs: list[str]) -> Detail:
     fields = [FieldValue(field="node", desired=d.node or None, live=guest.node if guest else None,
                          differs=guest is None or (bool(d.node) and d.node != guest.node))]
-    for key, want in sorted(d.config.items()):
+    for key, want in wanted:
         secret = key in d.secret_keys
         value = have.get(key)
         fields.append(FieldValue(field=key, desired=text(want, secret=secret),
                                  live=text(value, secret=secret and value not in (None, "")),
                                  differs=guest is None or not same(d.kind, key, want, value)))
-    role = "template" if d.template else "clone" if d.clone_from is not None else "guest"
-    needs = [by_id[n].target for n in d.needs if n in by_id]
-    if d.storage and d.storage in storages:
-        needs.append(f"storage/{d.storage}")
     return Detail(node=(guest.node if guest else d.node) or "", role=role,
                   health=guest.status if guest is not None else "absent", depends_on=needs, fields=fields)

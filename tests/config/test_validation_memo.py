@@ -1,0 +1,86 @@
+"""The entry memo of validation (`gitops.config.loading.ENTRY_MEMO`): a guest or stack whose JSON was
+validated before is not validated again, and the result is exactly a full validation's: the same
+problems (codes, messages, paths, lines), the same models, the same dropped entries. Random edits of
+configs-example (the property tests' `_mutate`), each validated with the memo (warm from the example and
+from the examples before) and without it."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gitops.config.estate import LXC_FILE, Estate
+from gitops.config.lxc import LxcGuest
+from gitops.config.memo import BoundedMemo
+from gitops.config.problems import Report
+from gitops.config.validation import validate_directory
+from tests.config.test_properties import ORIGINAL, SETTINGS, _mutate, write_estate
+
+
+def _same(memoized: tuple[Estate, Report], fresh: tuple[Estate, Report]) -> None:
+    (estate, report), (want_estate, want_report) = memoized, fresh
+    assert [p.to_dict() for p in report.problems] == [p.to_dict() for p in want_report.problems]
+    for part in ("hypervisor", "lxc", "vms", "stacks"):
+        got, want = getattr(estate, part), getattr(want_estate, part)
+        assert got == want, part
+        assert got.model_dump(by_alias=True) == want.model_dump(by_alias=True), part
+        assert json.dumps(got.model_dump(mode="json")) == json.dumps(want.model_dump(mode="json")), part
+    assert (estate.loaded, estate.dropped, estate.partial, estate.vm_index, estate.raw) == (
+        want_estate.loaded, want_estate.dropped, want_estate.partial, want_estate.vm_index, want_estate.raw)
+
+
+def _both(files: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        write_estate(directory, files)
+        _same(validate_directory(directory), validate_directory(directory, memo=False))
+
+
+@SETTINGS
+@given(data=st.data())
+def test_memoized_validation_of_random_edits_is_a_full_validation(data: st.DataObject) -> None:
+    _both(ORIGINAL)  # the memo holds every entry of the example
+    files = json.loads(json.dumps(ORIGINAL))
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        _mutate(data, files)
+    _both(files)
+
+
+def test_a_changed_guest_is_validated_again_and_the_others_are_not(tmp_path: Path) -> None:
+    files = json.loads(json.dumps(ORIGINAL))
+    write_estate(tmp_path, files)
+    first, _ = validate_directory(tmp_path)
+    guests = files[LXC_FILE]["lxc_configs"]
+    changed = sorted(guests)[0]
+    guests[changed]["memory_mb"] = 4096
+    write_estate(tmp_path, files)
+    second, report = validate_directory(tmp_path)
+    assert report.valid
+    assert second.lxc.lxc_configs[changed].memory_mb == 4096
+    assert second.lxc.lxc_configs[changed] is not first.lxc.lxc_configs[changed]
+    for ctid in sorted(guests)[1:]:
+        assert second.lxc.lxc_configs[ctid] is first.lxc.lxc_configs[ctid], ctid
+    # The same edit invalid: reported exactly as without the memo, and the entry is dropped.
+    guests[changed]["memory_mb"] = "lots"
+    write_estate(tmp_path, files)
+    _same(validate_directory(tmp_path), validate_directory(tmp_path, memo=False))
+    _, report = validate_directory(tmp_path)
+    assert [(p.code, p.path) for p in report.errors] == [("invalid-value", ("lxc_configs", changed, "memory_mb"))]
+
+
+def test_the_memo_keeps_at_most_its_limit() -> None:
+    memo: BoundedMemo[tuple[str, str], LxcGuest] = BoundedMemo(3)
+    models = [LxcGuest(name=f"ct{i}") for i in range(5)]
+    for i, model in enumerate(models):
+        memo.put((LXC_FILE, str(i)), model)
+    assert len(memo) == 3
+    assert memo.get((LXC_FILE, "0")) is None
+    assert memo.get((LXC_FILE, "4")) is models[4]
+    memo.get((LXC_FILE, "2"))  # used: kept over "3"
+    memo.put((LXC_FILE, "5"), models[0])
+    assert memo.get((LXC_FILE, "3")) is None and memo.get((LXC_FILE, "2")) is models[2]
