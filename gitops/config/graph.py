@@ -97,7 +97,8 @@ def topological_order(edges: Mapping[int, list[int]]) -> list[int]:
             indegree[u] -= 1
             if indegree[u] == 0:
                 heapq.heappush(ready, u)
-    rest = sorted(n for n in edges if n not in set(order))
+    placed = set(order)
+    rest = sorted(n for n in edges if n not in placed)
     return order + rest
 
 

@@ -8,6 +8,7 @@ read by `gitops.planner`.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -105,6 +106,53 @@ class LiveHostConfig:
 
 
 @dataclass
+class PlanMemo:
+    """What earlier reads and plans of this process found of the guests the live-state cache still serves,
+    so a new revision redoes that work only for the guests that can have changed.
+
+    Kept by the controller's live-state cache (`gitops.drivers.proxmox.live_cache`), which hands the very same
+    `LiveGuest` object to every read until it reads that guest again (a changed desired state, a changed line
+    of `cluster/resources`, an action on it, age) and never changes one in place: each entry holds the object
+    it is about and counts only while the state holds that same object. The one change in place, redaction
+    with other secret values, drops the guest's plan entry (`redacted`). The command line has no memo
+    (`LiveState.memo` is None): everything is redacted and planned every time.
+    """
+
+    # vmid -> (the guest, what the secret values it was redacted with hash to)
+    redacted_with: dict[int, tuple[LiveGuest, str]] = field(default_factory=dict)
+    # vmid -> (the guest, its desired key, the cluster it was planned on): planned with nothing to do
+    quiet: dict[int, tuple[LiveGuest, str, Hashable]] = field(default_factory=dict)
+
+    def is_redacted(self, guest: LiveGuest, mark: str) -> bool:
+        entry = self.redacted_with.get(guest.vmid)
+        return entry is not None and entry[0] is guest and entry[1] == mark
+
+    def redacted(self, guest: LiveGuest, mark: str) -> None:
+        """`guest` was redacted (in place) with the secret values `mark` stands for: planned anew."""
+        self.redacted_with[guest.vmid] = (guest, mark)
+        self.quiet.pop(guest.vmid, None)
+
+    def is_quiet(self, guest: LiveGuest, desired: str, cluster: Hashable) -> bool:
+        """This very `guest`, desired as `desired`, on `cluster`, was planned with nothing to do."""
+        entry = self.quiet.get(guest.vmid)
+        return entry is not None and entry[0] is guest and entry[1] == desired and entry[2] == cluster
+
+    def planned(self, guest: LiveGuest, desired: str, cluster: Hashable, *, nothing_to_do: bool) -> None:
+        if nothing_to_do:
+            self.quiet[guest.vmid] = (guest, desired, cluster)
+        else:
+            self.quiet.pop(guest.vmid, None)
+
+    def forget(self, vmid: int) -> None:
+        self.redacted_with.pop(vmid, None)
+        self.quiet.pop(vmid, None)
+
+    def clear(self) -> None:
+        self.redacted_with.clear()
+        self.quiet.clear()
+
+
+@dataclass
 class LiveState:
     """Everything the planner needs to know about the cluster, read in one go."""
 
@@ -136,6 +184,8 @@ class LiveState:
     # Not read but assumed (`gitops.planner.systems.assumed_live`): what it is assumed from, e.g.
     # "the state base 1a2b3c4d (main) converges to"; "" when read from the live systems.
     assumed: str = ""
+    # The controller's memo of earlier reads and plans of the same guests (None: the command line's reads).
+    memo: PlanMemo | None = field(default=None, compare=False, repr=False)
 
     def guest(self, vmid: int) -> LiveGuest | None:
         return self.guests.get(vmid)

@@ -5,10 +5,15 @@ cloud-init user) reads back from PVE with the value in it. Replaced by the refer
 live state is read (`gitops.controller.converging.read_and_plan`), the value never reaches a plan, the
 ledger, a log line or the API, and the field compares equal to the config, so it converges. Pure: the
 caller resolves the secrets (`SecretResolver.known_values`).
+
+A guest the controller's live-state cache serves again (`LiveState.memo`) was redacted when it was read; it is
+redacted again only when the secret values are not the same ones: each guest is redacted once per read of it,
+not once per revision.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,17 +27,31 @@ def redact_live(live: LiveState, values: Mapping[str, str]) -> None:
     if not values:
         return
     ordered = sorted(values.items(), key=lambda kv: len(kv[0]), reverse=True)
+    memo = live.memo
+    mark = _mark(ordered) if memo is not None else ""
     for guest in live.guests.values():
+        if memo is not None and memo.is_redacted(guest, mark):
+            continue
         guest.name = redact(guest.name, ordered)
         guest.tags = [redact(t, ordered) for t in guest.tags]
         guest.config = redact(guest.config, ordered)
         guest.pending = redact(guest.pending, ordered)
         guest.firewall.options = redact(guest.firewall.options, ordered)
         guest.firewall.rules = redact(guest.firewall.rules, ordered)
+        if memo is not None:
+            memo.redacted(guest, mark)
     for storage in live.storages.values():
         storage.config = redact(storage.config, ordered)
     for stack in live.stacks.stacks if live.stacks else []:
         stack.env = redact(stack.env, ordered)  # the stack file is left as read: it is compared byte for byte
+
+
+def _mark(ordered: list[tuple[str, str]]) -> str:
+    """What the secret values hash to (kept in memory with the cache; the values themselves are not)."""
+    digest = hashlib.sha256()
+    for value, reference in ordered:
+        digest.update(f"{len(value)}:{value}{len(reference)}:{reference}".encode())
+    return digest.hexdigest()
 
 
 def redact(data: Any, ordered: list[tuple[str, str]]) -> Any:

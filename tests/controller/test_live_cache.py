@@ -65,3 +65,33 @@ def test_a_revision_reads_only_what_it_changes(ctl: Ctl, pve: Any) -> None:
     pve.fake.requests.clear()
     assert ctl.run(Trigger("drift")).action in ("none", "healed")
     assert set(guest_reads(pve)) == {900, 101, 2000, 2001, 2002, 2003, 2004}
+
+
+def test_the_remembered_plan_still_sees_every_kind_of_change(ctl: Ctl, pve: Any) -> None:
+    """Guests planned with nothing to do are not compared again (`LiveState.memo`) while the cache serves
+    them as they were read; what is read again is planned again: a stale entry, the clones of a changed
+    template. At the end, the drift check (a full read, no memo) finds the estate converged."""
+    ctl.remote.commit(estate(), "first")
+    assert ctl.run().action == "applied"
+    cache = ctl.reconciler.live_cache
+
+    # a hand edit cluster/resources does not show (onboot): a revision that does not read 2003 keeps it ...
+    hand_edit(ctl, 2003, {"onboot": 0})
+    ctl.remote.commit(estate({"2002": 768}), "one guest more memory")
+    assert ctl.run().action == "applied"
+    assert int(config_of(ctl, 2003)["onboot"]) == 0
+    # ... until its entry is older than the drift interval: read again at the next revision, and set back
+    cache.guests[2003].read_at -= cache.max_age + 1
+    ctl.remote.commit(estate({"2002": 768, "2004": 640}), "another guest")
+    assert ctl.run().action == "applied"
+    assert int(config_of(ctl, 2003)["onboot"]) == 1 and int(config_of(ctl, 2004)["memory"]) == 640
+
+    # the template changes: its clones are read again with it, and a hand edit on one of them is seen
+    hand_edit(ctl, 2001, {"onboot": 0})
+    pve.fake.requests.clear()
+    ctl.remote.commit(estate({"900": 768, "2002": 768, "2004": 640}), "the template more memory")
+    assert ctl.run().action == "applied"
+    assert {900, 101, 2000, 2001, 2002, 2003, 2004} <= set(guest_reads(pve))
+    assert int(config_of(ctl, 900)["memory"]) == 768 and int(config_of(ctl, 2001)["onboot"]) == 1
+
+    assert ctl.run(Trigger("drift")).detail == "in sync"

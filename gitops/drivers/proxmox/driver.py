@@ -59,7 +59,8 @@ class ProxmoxDriver:
         if self.cache is not None and not full:
             read = live_cache.read_cached(
                 self.client, self.cache, guests, firewall=with_firewall, cluster_key=repr(estate.hypervisor),
-                read_cluster_extra=lambda client, state: self._read_cluster_level(estate, state, client))
+                read_cluster_extra=lambda client, state: self._read_cluster_level(estate, state, client),
+                keys=desired_mod.desired_keys(estate, options.node))
         else:
             if self.cache is not None:
                 self.cache.expire()  # a full read (a data rollback) goes on to change guests: start afresh
@@ -68,6 +69,7 @@ class ProxmoxDriver:
         # The Proxmox part of the snapshot; other systems' fields are theirs to fill.
         live.node, live.nodes, live.guests = read.node, read.nodes, read.guests
         live.offline_nodes = read.offline_nodes
+        live.memo = read.memo
         for name in live_cache.CLUSTER_FIELDS:
             setattr(live, name, getattr(read, name))
 

@@ -34,15 +34,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitops import errors, pacing
 from gitops.drivers.proxmox import reading
 from gitops.drivers.proxmox.connection import ProxmoxClient
-from gitops.planner.live import LiveGuest, LiveState
-from gitops.planner.proxmox.desired import DesiredGuest
+from gitops.planner.live import LiveGuest, LiveState, PlanMemo
+from gitops.planner.proxmox.desired import DesiredGuest, desired_key
 
 # The fields of a guest's `cluster/resources` line that say its config or placement changed (not its load).
 RESOURCE_FIELDS = ("type", "node", "name", "status", "template", "tags", "lock", "maxmem", "maxcpu", "maxdisk")
@@ -84,6 +84,8 @@ class LiveCache:
     giving_way: bool = False  # ... and it stops when `yield_to()` says other work waits
     yield_to: Callable[[], bool] | None = None  # set by the service: whether a push, sync or rollback waits
     last_pace: pacing.Pace | None = None  # the last sweep's, when paced (what it waited)
+    # What was redacted and planned of the guests it serves (`PlanMemo`): handed to every state it reads.
+    memo: PlanMemo = field(default_factory=PlanMemo)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def invalidate(self, target: str) -> None:
@@ -92,6 +94,7 @@ class LiveCache:
         with self._lock:
             if kind in ("lxc", "vm") and ident.isdigit():
                 self.guests.pop(int(ident), None)
+                self.memo.forget(int(ident))
             else:
                 self.cluster = None
 
@@ -99,6 +102,7 @@ class LiveCache:
         """Forget everything: the next read is a full one (the drift check's sweep, a new leader)."""
         with self._lock:
             self.guests.clear()
+            self.memo.clear()
             self.cluster = None
 
     def sweep(self, *, give_way: bool = False) -> None:
@@ -130,43 +134,39 @@ class LiveCache:
         return client.paced(gate), sweeping
 
 
-def desired_key(guest: DesiredGuest) -> str:
-    """What identifies a guest's desired state (equal for equal desired guests)."""
-    return repr(guest)
-
-
 def line_of(item: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(item.get(name) for name in RESOURCE_FIELDS)
 
 
 def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGuest], *,
                 firewall: Collection[int], cluster_key: str,
-                read_cluster_extra: Callable[[ProxmoxClient, LiveState], None]) -> LiveState:
-    """The live state for `desired`, read fresh where the module docstring says, the rest from `cache`."""
+                read_cluster_extra: Callable[[ProxmoxClient, LiveState], None],
+                keys: Mapping[int, str] | None = None) -> LiveState:
+    """The live state for `desired`, read fresh where the module docstring says, the rest from `cache` (the
+    same `LiveGuest` objects, with the cache's memo: `LiveState.memo`). `keys`: each desired guest's
+    `desired_key`, when the caller has them (`desired.desired_keys`). The sweep reads everything fresh."""
     client, sweeping = cache.take_sweep(client)
     round_trips: list[float] = []
     resources = reading.fetch_resources(client, round_trips)
-    state = reading.read_resources(client, resources=resources)
     lines = {int(item["vmid"]): line_of(item) for item in resources if item.get("vmid") is not None}
-    keys = {d.vmid: desired_key(d) for d in desired}
+    if keys is None:
+        keys = {d.vmid: desired_key(d) for d in desired}
     now = cache.clock()
     with cache._lock:
-        for vmid in [v for v in cache.guests if v not in state.guests]:  # deleted (by hand): gone
+        for vmid in [v for v in cache.guests if v not in lines]:  # deleted (by hand): gone
             del cache.guests[vmid]
+            cache.memo.forget(vmid)
         changed = {vmid for vmid, key in keys.items()
                    if (entry := cache.guests.get(vmid)) is None or entry.desired != key}
         fresh_ids = changed | _clones_of(desired, changed)
-        fresh: list[LiveGuest] = []
-        for vmid in sorted(keys):
-            guest = state.guests.get(vmid)
-            if guest is None or guest.node in state.offline_nodes:
-                continue
-            entry = cache.guests.get(vmid)
-            if (sweeping or vmid in fresh_ids or entry is None or entry.line != lines.get(vmid)
-                    or now - entry.read_at > cache.max_age):
-                fresh.append(guest)
-            else:
-                state.guests[vmid] = entry.guest
+        # what the cache still holds as it is: the same objects, not new ones merged with the old
+        kept = {} if sweeping else {vmid: entry.guest for vmid, entry in cache.guests.items()
+                                    if vmid in keys and vmid not in fresh_ids and entry.line == lines.get(vmid)
+                                    and now - entry.read_at <= cache.max_age}
+        state = reading.read_resources(client, resources=resources, known=kept)
+        fresh = sorted((guest for vmid in keys if (guest := state.guests.get(vmid)) is not None
+                        and guest is not kept.get(vmid) and guest.node not in state.offline_nodes),
+                       key=lambda guest: guest.vmid)
         cluster = cache.cluster if (not sweeping and cache.cluster_key == cluster_key
                                     and now - cache.cluster_read_at <= cache.max_age) else None
     reading.read_guests(client, fresh, round_trips or [1.0], firewall=firewall, snapshots=None)
@@ -184,6 +184,7 @@ def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGu
             cache.cluster, cache.cluster_key, cache.cluster_read_at = cluster, cluster_key, now
         cache.last = ReadCounts(fresh=len(fresh), cached=len(keys) - len(fresh),
                                 cluster_fresh=cache.cluster_read_at == now)
+    state.memo = cache.memo
     return state
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -71,9 +71,11 @@ def read_live_state(
 
 
 def read_resources(client: ProxmoxClient, round_trips: list[float] | None = None,
-                   resources: list[dict[str, Any]] | None = None) -> LiveState:
+                   resources: list[dict[str, Any]] | None = None, *,
+                   known: Mapping[int, LiveGuest] | None = None) -> LiveState:
     """The nodes and every guest's kind, node, name, status, template flag, tags and lock: one
-    `GET cluster/resources` (or its answer, when given)."""
+    `GET cluster/resources` (or its answer, when given). `known`: guests already read in detail, by id,
+    whose line the caller found unchanged: on an online node, that guest itself stands for its line."""
     if resources is None:
         resources = fetch_resources(client, round_trips)
     state = LiveState(node=client.node)
@@ -83,6 +85,10 @@ def read_resources(client: ProxmoxClient, round_trips: list[float] | None = None
     for item in resources:
         kind = pve_paths.guest_kind(str(item.get("type")))
         if kind is None:
+            continue
+        found = known.get(int(item["vmid"])) if known else None
+        if found is not None and found.kind == kind and found.node not in state.offline_nodes:
+            state.guests[found.vmid] = found
             continue
         guest = LiveGuest(
             kind=kind,

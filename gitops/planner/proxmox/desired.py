@@ -103,6 +103,22 @@ def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
     return list(made)
 
 
+def desired_key(guest: DesiredGuest) -> str:
+    """What identifies a guest's desired state (equal for equal desired guests)."""
+    return repr(guest)
+
+
+def desired_keys(estate: Estate, node: str) -> dict[int, str]:
+    """`desired_key` of each of `desired_guests(estate, node)`, by id; made once per estate and node (the
+    live-state cache and the planner's memo both ask for them, at the plan and at the verify)."""
+    key = ("desired_keys", node, id(estate.hypervisor), id(estate.lxc), id(estate.vms))
+    made = estate.derived.get(key)
+    if made is None:
+        made = estate.derived[key] = {d.vmid: desired_key(d) for d in desired_guests(estate, node)}
+    assert isinstance(made, dict)
+    return made
+
+
 def _desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
     node = estate.hypervisor.node or node
     out: list[DesiredGuest] = []

@@ -6,6 +6,12 @@ created, tag `phoenix-gitops`): a vzdump backup first when a backup storage is s
 the delete, each an action of its own on the guest's target (so they run in that order).
 Each action names the targets it waits for, so the executor can run independent guests in parallel.
 The first entry of the planner's registry, `gitops.planner.systems.RULES`.
+
+An existing guest's actions and problems depend only on its desired state, its live state and the cluster's
+nodes (the plan options only shape the actions of a guest that changes: its snapshot). So when the live state
+carries the controller's memo (`LiveState.memo`), a guest planned with nothing to do is not compared again
+while the state serves the same live guest object, desired the same, on the same nodes: a revision compares
+the guests it changed, the guests read again, and the guests that had something to do; not the whole estate.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from gitops.planner.proxmox.creating import (
     source_from_live,
     template_action,
 )
-from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests
+from gitops.planner.proxmox.desired import MANAGED_TAG, DesiredGuest, desired_guests, desired_keys
 from gitops.planner.proxmox.hypervisor import plan_hypervisor, storage_definitions
 from gitops.planner.proxmox.normalize import canonical_tags
 from gitops.planner.proxmox.updating import plan_existing, start_action
@@ -50,11 +56,23 @@ def plan_guests(estate: Estate, live: LiveState, options: PlanOptions, plan: Pla
 
     guest_actions: list[Action] = []
     starts: list[tuple[DesiredGuest, Action]] = []
+    memo = live.memo
+    keys = desired_keys(estate, options.node) if memo is not None else {}
+    cluster = (tuple(live.nodes), frozenset(live.offline_nodes), live.assumed)
     for vmid in order:
         d = by_id.get(vmid)
         if d is None:
             continue
+        current = live.guest(vmid)
+        if memo is not None and current is not None and memo.is_quiet(current, keys[vmid], cluster):
+            continue  # this very live guest, desired the same, had nothing to do: it still has not
+        before = (len(plan.errors), len(plan.warnings), len(plan.pending))
         actions = _guest_actions(d, live, by_id, hv.image_volids, options, plan)
+        if memo is not None and current is not None:
+            memo.planned(current, keys[vmid], cluster, nothing_to_do=not actions and before == (
+                len(plan.errors), len(plan.warnings), len(plan.pending)))
+        if not actions:
+            continue
         needs = [by_id[n].target for n in d.needs if n in by_id]
         needs += hv.needs.get(vmid, [])
         needs += [t for t in (f"storage/{s}" for s in _storages(d)) if t in storage_targets]
