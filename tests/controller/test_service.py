@@ -115,6 +115,8 @@ def test_a_follower_hands_writes_to_the_leader_through_the_ledger(ctl: Ctl) -> N
         follower.request(Trigger("suspend", source="api"))
         assert leader.queue.pending() == 0  # not through the leader's memory: through the ledger
         wait_for(lambda: ctl.store.get_state().suspended, 10, what="the leader took the suspend")
+        # the state is written before its event: wait for the event too (once, not twice)
+        wait_for(lambda: ctl.store.list_events(kind="suspend"), 10, what="the suspend's event")
         assert len(ctl.store.list_events(kind="suspend")) == 1
         assert ctl.store.take_requests("anyone") == []  # taken once
         follower.request(Trigger("resume", source="api"))
