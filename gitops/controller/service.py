@@ -194,15 +194,14 @@ class Service:
             work = coalesce(batch)
             if work.empty:
                 continue
-            self.last_outcome = None
-            self._reconcile(work)
+            outcome = self._reconcile(work)
             if work.fetch:
                 next_poll = self.monotonic() + self.settings.poll_interval
             if work.drift_check:
                 next_drift = self.monotonic() + self.settings.drift_interval
             if gave_way:  # what the drift check gave way to is done: the check is due now
                 gave_way, next_drift = False, self.monotonic()
-            if self.last_outcome is not None and self.last_outcome.action == "yielded":
+            if outcome is not None and outcome.action == "yielded":
                 gave_way = True
         log.info("controller loop stopped")
 
@@ -256,14 +255,15 @@ class Service:
             log.info("%d request(s) handed over by followers", len(out))
         return out
 
-    def _reconcile(self, work: Any) -> None:
+    def _reconcile(self, work: Any) -> Outcome | None:
+        """One reconcile of `work`; its outcome (None when it raised: logged, the loop goes on)."""
         self.busy = True
         try:
-            self.last_outcome = self.reconciler.reconcile(work)
-            outcome = self.last_outcome
+            outcome = self.last_outcome = self.reconciler.reconcile(work)
             if outcome.action != "none":
                 log.info("reconcile: %s %s", outcome.action, outcome.detail,
                          extra={"revision": outcome.revision, "trigger": work.trigger})
+            return outcome
         except errors.PhoenixError as exc:
             log.error("reconcile failed: %s", exc)
         except Exception:  # a bug must not end the loop: the next trigger tries again
@@ -272,6 +272,7 @@ class Service:
                 self.reconciler.recorder.phase("idle", last_error="internal error; see the logs")
         finally:
             self.busy = False
+        return None
 
 
 def outbox_consumers(settings: Settings, forges: Forges) -> list[Consumer]:

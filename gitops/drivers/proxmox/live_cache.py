@@ -123,13 +123,15 @@ class LiveCache:
             pace = self.last_pace = pacing.Pace(self.sweep_rps,
                                                 sleep=pacing.sleep_unless(stop) if stop else time.sleep)
 
-        def gate() -> None:
+        def give_way() -> None:
             if stop is not None and stop():
                 raise errors.Yielded("the drift check gave way to waiting work; it runs again after it")
+
+        def gate() -> None:
+            give_way()
             if pace is not None:
                 pace.wait()
-                if stop is not None and stop():
-                    raise errors.Yielded("the drift check gave way to waiting work; it runs again after it")
+                give_way()  # a slot may have been long in coming
 
         return client.paced(gate), sweeping
 
