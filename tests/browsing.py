@@ -47,3 +47,16 @@ NEEDS_SHOWN = """() => { const shown = new Set([...document.querySelectorAll('#g
     .split(' ').filter((n) => shown.has(n)).map((n) => t + '>' + n)).sort(); }"""
 LINES_DRAWN = """(selector) => [...document.querySelectorAll('#edges ' + selector)].map(
     (p) => p.dataset.from + '>' + p.dataset.to).sort()"""
+
+
+def lines_settled(page: Any, selector: str = "path.edge", timeout: float = 5000) -> list[str]:
+    """The estate page's lines matching `selector`, read once every need between shown boxes has its line.
+
+    The page redraws its lines on the animation frame after a filter changes or a live update swaps the
+    graph, so a read right after either can see the old lines or none: this waits for the drawing to agree
+    with the boxes, and reads in the same evaluation."""
+    settled = page.wait_for_function(
+        f"""(selector) => {{ const drawn = ({LINES_DRAWN})('path.edge');
+            return JSON.stringify(drawn) === JSON.stringify(({NEEDS_SHOWN})()) && ({LINES_DRAWN})(selector); }}""",
+        arg=selector, timeout=timeout)
+    return list(settled.json_value())

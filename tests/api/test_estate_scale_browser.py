@@ -23,7 +23,7 @@ from gitops.planner.systems import assumed_live, plan_changes
 from gitops.settings import Settings
 from gitops.store import Store, open_store
 from tests.api.test_app import TOKEN, FakeController
-from tests.browsing import CHROMIUM, LAUNCH_ARGS, NEEDS_SHOWN, axe_violations
+from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations, lines_settled
 from tests.controller.support import small_estate
 
 GUESTS = 1000
@@ -84,9 +84,7 @@ def test_the_estate_page_at_a_thousand_guests(store: Store, serve_app) -> None: 
             assert len([r for r in managed if r["target"].startswith("lxc/")]) == GUESTS
             assert numbers[-1]["boxes"] == len(managed)  # the guests, storages, firewall...
             assert all(n["load"] < 10000 for n in numbers)  # loose: usable, not a timing test
-            needs = page.evaluate(NEEDS_SHOWN)
-            page.wait_for_function("(n) => document.querySelectorAll('#edges path.edge').length === n",
-                                   arg=len(needs))
+            needs = lines_settled(page, timeout=30000)
             drawn = page.evaluate("() => document.getElementById('edges').dataset")
             print(f"dependency lines: {drawn['count']} drawn in {drawn['ms']} ms")
             assert int(drawn["count"]) == len(needs) >= GUESTS

@@ -18,7 +18,7 @@ from gitops.api.app import create_app
 from gitops.controller.service import Service
 from gitops.drivers.proxmox.connection import connect
 from tests.api.conftest import serve_app  # noqa: F401
-from tests.browsing import CHROMIUM, LAUNCH_ARGS, LINES_DRAWN, NEEDS_SHOWN, axe_violations, field_row
+from tests.browsing import CHROMIUM, LAUNCH_ARGS, axe_violations, field_row, lines_settled
 from tests.controller.conftest import Ctl
 from tests.controller.support import estate_with_api, wait_for
 
@@ -94,30 +94,27 @@ def test_estate_graph_resource_page_live_drift_and_targeted_sync(
         page.select_option("#filter-kind", "storage")
         shown = page.locator("#graph li.box:not([hidden])").all_inner_texts()
         assert shown and all("storage/" in s for s in shown)
-        assert page.evaluate(LINES_DRAWN, "path.edge") == []  # storages need nothing shown
+        # the lines are redrawn on the next animation frame: storages need nothing shown
+        assert lines_settled(page) == []
         page.select_option("#filter-kind", "")
 
         # the dependency lines: one for each need between shown boxes; a focused box's own highlighted; the
         # needs are links, reached by keyboard
-        page.wait_for_function("(n) => document.querySelectorAll('#edges path.edge').length === n",
-                               arg=len(page.evaluate(NEEDS_SHOWN)))
-        drawn = page.evaluate(LINES_DRAWN, "path.edge")
-        assert drawn == page.evaluate(NEEDS_SHOWN) and {"lxc/101>lxc/900", "lxc/102>lxc/900"} <= set(drawn)
+        drawn = lines_settled(page)
+        assert {"lxc/101>lxc/900", "lxc/102>lxc/900"} <= set(drawn)
         page.focus("#graph li.box[data-target='lxc/101'] a.target")
-        assert page.evaluate(LINES_DRAWN, "path.edge.on") == [e for e in drawn if "lxc/101" in e.split(">")]
+        assert lines_settled(page, "path.edge.on") == [e for e in drawn if "lxc/101" in e.split(">")]
         page.keyboard.press("Tab")  # to its first need's link
         first_need = page.locator("#graph li.box[data-target='lxc/101']").get_attribute("data-needs").split()[0]
         assert page.evaluate("document.activeElement.getAttribute('href')") == f"/resources/{first_need}"
         page.fill("#search", "lxc/101")  # the template and storage it needs hidden: no line to them
-        page.wait_for_function("(n) => document.querySelectorAll('#edges path.edge').length === n",
-                               arg=len(page.evaluate(NEEDS_SHOWN)), timeout=5000)
-        assert not [e for e in page.evaluate(LINES_DRAWN, "path.edge") if e.startswith("lxc/101>")]
+        assert not [e for e in lines_settled(page) if e.startswith("lxc/101>")]
         page.fill("#search", "")
         page.uncheck("#show-edges")
         page.wait_for_selector("#edges", state="hidden", timeout=5000)
         page.check("#show-edges")
         page.wait_for_selector("#edges path.edge", timeout=5000)
-        assert page.evaluate(LINES_DRAWN, "path.edge") == drawn
+        assert lines_settled(page) == drawn
 
         # clicking a guest opens its page with desired and live values
         page.click("#graph a[href='/resources/lxc/101']")

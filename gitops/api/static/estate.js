@@ -9,7 +9,7 @@
   const shown = document.getElementById('shown');
   const map = document.getElementById('map');
   const SVG = 'http://www.w3.org/2000/svg';
-  let edges = null, frame = 0;
+  let edges = null, frame = 0, pointed = null;
 
   function svg(name, attributes) {
     const element = document.createElementNS(SVG, name);
@@ -67,18 +67,30 @@
       }
     }
     layer.appendChild(lines);
+    mark(current());  // a redraw (a live event, a filter) keeps the lines of the box in focus or pointed at
     layer.dataset.count = String(count);
     layer.dataset.ms = (performance.now() - started).toFixed(1);
   }
 
   function redraw() { if (!frame) frame = requestAnimationFrame(draw); }
 
-  function highlight(event) {
-    const box = event.target.closest && event.target.closest('li.box');
-    const target = box ? box.dataset.target : null;
+  function boxOf(element) {
+    const box = element && map.contains(element) && element.closest && element.closest('li.box');
+    return box ? box.dataset.target : null;
+  }
+
+  // The box whose lines stand out: the one holding the focus, else the one under the pointer.
+  function current() { return boxOf(document.activeElement) || pointed; }
+
+  function mark(target) {
     for (const path of canvas().querySelectorAll('path.edge')) {
       path.classList.toggle('on', target !== null && (path.dataset.from === target || path.dataset.to === target));
     }
+  }
+
+  function highlight(event) {
+    if (event.type === 'mouseover') pointed = boxOf(event.target);
+    mark(boxOf(event.target) || current());
   }
 
   function apply() {
@@ -107,9 +119,8 @@
   if (map) {
     map.addEventListener('focusin', highlight);
     map.addEventListener('mouseover', highlight);
-    const plain = () => { for (const p of canvas().querySelectorAll('path.on')) p.classList.remove('on'); };
-    map.addEventListener('focusout', plain);
-    map.addEventListener('mouseleave', plain);
+    map.addEventListener('focusout', (event) => mark(boxOf(event.relatedTarget) || pointed));
+    map.addEventListener('mouseleave', () => { pointed = null; mark(boxOf(document.activeElement)); });
   }
   const query = new URLSearchParams(window.location.search);
   for (const name of ['kind', 'node', 'state']) {
