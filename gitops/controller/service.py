@@ -10,6 +10,8 @@ triggers and reads the ledger. The loop:
   triggers in the same queue as the API's; the timer's drift check gives way: when a push, a sync or a
   rollback (`GIVE_WAY_TO`) arrives during its full read, the read stops, that work runs, and the drift
   check runs right after it;
+- after each reconcile, collects what it left and freezes the rest out of the collector (`heap`), so a
+  large estate's cache is not walked by every collection of the next commit;
 - beats its `liveness` at every turn (and the apply at every step): `wedged` tells the liveness probe
   when it has not for longer than `liveness.wedged_after` (the loop is stuck: restart the process);
 - stops when asked (SIGTERM through uvicorn's shutdown): the actions already running finish, no new
@@ -39,6 +41,7 @@ from typing import Any
 from gitops import errors, events
 from gitops.controller import liveness
 from gitops.controller.forging import Forges
+from gitops.controller.heap import Heap
 from gitops.controller.outbox import Consumer, OutboxDispatcher, known_secret_values
 from gitops.controller.pullrequests import PullRequestReviews
 from gitops.controller.reconciling import Outcome, Reconciler
@@ -91,6 +94,7 @@ class Service:
         self.ready = False
         self.busy = False
         self.last_outcome: Outcome | None = None
+        self.heap = Heap()  # what survives a reconcile is frozen out of the collector's walks (controller/heap.py)
         self._thread: threading.Thread | None = None
         self.liveness = self.reconciler.recorder.liveness  # the loop beats it at every turn, the apply in between
         self.wedged_after = liveness.wedged_after(settings)
@@ -202,7 +206,10 @@ class Service:
             if gave_way:  # what the drift check gave way to is done: the check is due now
                 gave_way, next_drift = False, self.monotonic()
             if outcome is not None and outcome.action == "yielded":
-                gave_way = True
+                gave_way = True  # the waiting work first: the heap settles after it
+            else:
+                self.heap.settle()
+        self.heap.release()
         log.info("controller loop stopped")
 
     # -- parts -------------------------------------------------------------------------------

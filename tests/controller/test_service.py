@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import filecmp
+import gc
 from pathlib import Path
 
+from gitops.controller.heap import OLDEST_EVERY
 from gitops.controller.service import Service
 from gitops.controller.triggers import Trigger
 from tests.controller.conftest import Ctl
@@ -21,6 +23,7 @@ def make_service(ctl: Ctl, **settings: object) -> Service:
 def test_the_loop_applies_new_heads_and_stops(ctl: Ctl) -> None:
     first = ctl.remote.commit(small_estate(memory=512), "first")
     service = make_service(ctl)
+    thresholds = gc.get_threshold()
     service.start()
     try:
         wait_for(lambda: ctl.status(first) == "applied", 30, what="first applied")
@@ -28,9 +31,13 @@ def test_the_loop_applies_new_heads_and_stops(ctl: Ctl) -> None:
         assert ctl.store.get_state().leader_id == "test-replica"
         second = ctl.remote.commit(small_estate(memory=600), "second")
         wait_for(lambda: ctl.status(second) == "applied", 30, what="second applied by polling")
+        # after each reconcile the heap settles: what survived is frozen out of the collector's walks
+        wait_for(lambda: service.heap.settled >= 2, 10, what="the heap settled after the reconciles")
+        assert gc.get_freeze_count() > 0 and gc.get_threshold()[2] >= OLDEST_EVERY
     finally:
         assert service.stop(30)
     assert not service.leader
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds  # the process as it was
 
 
 def test_a_burst_of_triggers_is_one_reconcile(ctl: Ctl) -> None:
