@@ -7,6 +7,7 @@ still run) and a report of the file-level problems. Called by `gitops.config.val
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -35,6 +36,9 @@ _ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_
 # The model of one entry of each file's collection (`_COLLECTIONS`): what `_EntryMemo` validates alone.
 _ENTRY_MODELS: dict[str, type[BaseModel]] = {LXC_FILE: LxcGuest, VM_FILE: Vm, STACKS_FILE: Stack}
 MEMO_ENTRIES = 30_000  # validated entries kept across loads (10,000 guests, and a commit's changes, fit)
+# Texts (by file name and digest) already found within MAX_DEPTH: the walk over every value of an unchanged
+# file is not redone by each commit (0.13 s of a commit at 10,000 guests).
+SHALLOW: BoundedMemo[tuple[str, bytes], bool] = BoundedMemo(16)
 
 
 def load_estate(directory: Path | str, report: Report | None = None, *, memo: bool = True) -> tuple[Estate, Report]:
@@ -63,7 +67,10 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
         data: Any = None
         try:
             data = json.loads(text)
-            deep = too_deep(data, MAX_DEPTH)
+            digest = (name, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+            deep = SHALLOW.get(digest) is None and too_deep(data, MAX_DEPTH)
+            if not deep:
+                SHALLOW.put(digest, True)
         except json.JSONDecodeError as exc:
             report.problems.append(_syntax_problem(name, exc, report))
             continue
