@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from gitops import errors, secretvalues
 from gitops.config.secretrefs import SECRET_MASK
@@ -453,13 +453,11 @@ class Store:
             row = session.get(tables.State, 1)
             return _state(row) if row is not None else records.ControllerState()
 
-    def update_state(self, **fields: Any) -> records.ControllerState:
+    def update_state(self, **fields: Any) -> None:
         """Write some fields of the controller state; `extra` is merged key by key (None deletes)."""
         values = _state_values(fields)
         with self._write() as session:
-            row = self._write_state(session, values, self._clock())
-            session.flush()
-            return _state(row)
+            self._write_state(session, values, self._clock())
 
     # -- leadership --------------------------------------------------------------------------
 
@@ -519,7 +517,9 @@ class Store:
 
     @staticmethod
     def _write_state(session: Session, values: dict[str, Any], now: dt.datetime) -> tables.State:
-        row = session.get(tables.State, 1, with_for_update=True)
+        # the stored drift report (the whole estate's descriptions, compressed) is not read to write a phase:
+        # a commit writes the state a dozen times
+        row = session.get(tables.State, 1, with_for_update=True, options=[defer(tables.State.last_drift)])
         if row is None:  # the migration inserts it; this only guards against a hand-emptied table
             row = tables.State(id=1, suspended=False, drift=False, phase="idle", extra={})
             session.add(row)
