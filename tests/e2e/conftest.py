@@ -55,14 +55,17 @@ class Controller:
     def _up(self) -> bool:
         assert self.process is not None
         if self.process.poll() is not None:
-            raise AssertionError(f"the controller exited with {self.process.returncode}:\n{self.logs()}")
+            raise AssertionError(f"the controller exited with {self.process.returncode}:\n{self.logs(tail=4000)}")
         try:
             return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
 
-    def logs(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-4000:] for p in sorted(self.root.glob("serve-*.log")))
+    def logs(self, tail: int | None = None) -> str:
+        """What the controller logged (each start's log, whole: a line looked for may be the first of many;
+        `tail`: only the last characters of each, for a failure's message)."""
+        texts = (p.read_text(errors="replace") for p in sorted(self.root.glob("serve-*.log")))
+        return "\n".join(t[-tail:] if tail else t for t in texts)
 
     def status(self) -> dict[str, Any]:
         return dict(self.api.get("/api/v1/status").json())
@@ -76,7 +79,7 @@ class Controller:
             return dict(wait_for(lambda: (r := self.revision(sha))["status"] == status and r, timeout, 0.2,
                                  what=f"{sha[:12]} {status}"))
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\n--- controller log ---\n{self.logs()}") from None
+            raise AssertionError(f"{exc}\n--- controller log ---\n{self.logs(tail=4000)}") from None
 
     def terminate(self, timeout: float = 30) -> int:
         assert self.process is not None
