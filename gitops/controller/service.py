@@ -8,8 +8,8 @@ triggers and reads the ledger. The loop:
 - on becoming leader, puts back to `pending` the revisions a crash left `applying`, and reconciles;
 - polls every `poll_interval` seconds and runs a drift check every `drift_interval` seconds, both as
   triggers in the same queue as the API's; the timer's drift check gives way: when a push, a sync or a
-  rollback (`GIVE_WAY_TO`) arrives during its full read, the read stops, that work runs, and the drift
-  check runs right after it;
+  rollback (`GIVE_WAY_TO`) arrives during its full read (to this replica, or to a follower, which keeps it
+  in the ledger), the read stops, that work runs, and the drift check runs right after it;
 - after each reconcile, collects what it left and freezes the rest out of the collector (`heap`), so a
   large estate's cache is not walked by every collection of the next commit;
 - beats its `liveness` at every turn (and the apply at every step): `wedged` tells the liveness probe
@@ -88,7 +88,10 @@ class Service:
         self.queue = TriggerQueue(monotonic)
         self.reconciler = reconciler or Reconciler(settings, store, repo, convergence, stopping=self.stopping)
         # the timer's drift check stops its full read for waiting work, and for a stop
-        self.reconciler.live_cache.yield_to = lambda: self.stopping.is_set() or self.queue.holds(GIVE_WAY_TO)
+        self.reconciler.live_cache.yield_to = self._work_waits
+        self._asked_lock = threading.Lock()
+        self._asked_at: float | None = None  # when the ledger was last asked for a follower's request
+        self._ledger_waits = False  # ... and what it answered
         self.leader = False
         self._said_follower = False
         self.ready = False
@@ -249,6 +252,22 @@ class Service:
             self.leader = False
         return self.leader
 
+    def _work_waits(self) -> bool:
+        """Whether the timer's drift check gives way (asked at each GET of its sweep): the service stops, or a
+        push, sync, rollback, suspend or resume waits, queued here or kept in the ledger by a follower (the
+        ledger is asked at most once every REQUEST_POLL_S seconds, whatever the sweep's threads)."""
+        if self.stopping.is_set() or self.queue.holds(GIVE_WAY_TO):
+            return True
+        with self._asked_lock:
+            now = self.monotonic()
+            if self._asked_at is None or now - self._asked_at >= REQUEST_POLL_S:
+                self._asked_at = now
+                try:
+                    self._ledger_waits = self.store.requests_waiting(GIVE_WAY_TO)
+                except errors.StoreError:
+                    self._ledger_waits = False  # the loop says the ledger is unreachable; the sweep goes on
+            return self._ledger_waits
+
     def _handed_over(self) -> list[Trigger]:
         """The triggers followers kept in the ledger for the leader."""
         try:
@@ -256,6 +275,9 @@ class Service:
         except errors.StoreError as exc:
             log.error("ledger unreachable: %s", exc)
             return []
+        if taken:
+            with self._asked_lock:  # taken: the drift check that runs after them must not give way to them
+                self._ledger_waits = False
         out = [t for r in taken
                if (t := handed_over(r.kind, r.revision, r.restore_data, r.source, r.request, r.targets)) is not None]
         if out:

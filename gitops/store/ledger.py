@@ -327,6 +327,13 @@ class Store:
             session.flush()
             return _request(row), True
 
+    def requests_waiting(self, kinds: Iterable[str]) -> bool:
+        """Whether a request of one of `kinds` waits for the leader (kept by a follower, not taken yet)."""
+        query = (select(tables.Request.id)
+                 .where(tables.Request.taken_at.is_(None), tables.Request.kind.in_(list(kinds))).limit(1))
+        with self._read() as session:
+            return session.scalar(query) is not None
+
     def take_requests(self, taker: str, limit: int = 100) -> list[records.RequestRecord]:
         """The waiting requests, oldest first, marked taken by `taker` in the same transaction (so two
         leaders, for a moment, never take the same one)."""

@@ -129,3 +129,31 @@ def test_a_push_during_the_timers_sweep_goes_first_and_the_sweep_runs_after(ctl:
     finally:
         if not stopped:
             service.stop(30)
+
+
+def test_a_push_handed_over_by_a_follower_stops_the_sweep_too(ctl: Ctl, pve: Any) -> None:
+    """A webhook that reached a follower waits in the ledger's requests: the leader's sweep asks the ledger (at
+    most once a second) and gives way to it as to one of its own."""
+    ctl.remote.commit(estate(), "first")
+    reconciler = paced(ctl, 1.0)  # a sweep of this estate (16+ GETs) takes 15 s or more
+    reconciler.settings = reconciler.settings.model_copy(update={"poll_interval": 3600, "drift_interval": 0.5})
+    service = Service(reconciler.settings, ctl.store, ctl.repo, reconciler.convergence, reconciler=reconciler,
+                      identity="leader", settle_s=0.0)
+    follower = Service(reconciler.settings, ctl.store, ctl.repo, reconciler.convergence, identity="follower")
+    service.start()
+    try:
+        wait_for(lambda: ctl.store.get_state().applied_revision, 30, what="first applied")
+        wait_for(lambda: ctl.store.get_state().phase == "drift_check", 30, what="the timer's drift check")
+        time.sleep(1.5)  # a few paced requests into the sweep
+        second = ctl.remote.commit(estate({"2002": 768}), "one guest more memory")
+        pushed = time.monotonic()
+        assert follower.request(Trigger("webhook", source="a forge")) is None  # not leading: kept in the ledger
+        assert ctl.store.requests_waiting(["webhook"])
+        wait_for(lambda: ctl.status(second) == "applied", 30, what="the push applied")
+        took = time.monotonic() - pushed
+        print(f"a push handed over by a follower: applied {took:.2f} s after it was kept")
+        assert took < 6.0, f"the push waited {took:.1f} s"  # not the rest of a 15 s sweep
+        assert not ctl.store.requests_waiting(["webhook"])
+        wait_for(lambda: ctl.store.get_state().phase == "drift_check", 30, what="the drift check again")
+    finally:
+        assert service.stop(30)
