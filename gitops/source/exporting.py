@@ -31,8 +31,9 @@ _FEATURE_KEYS = ("features",)
 # The strings and feature names of a config file, by its name and the digest of its bytes: a commit that
 # changes one file (or one guest of it) parses that file, not the other three (0.4 s of a commit at 10,000
 # guests went to parsing all four and walking their strings). Digests, not texts, as keys: a file can be
-# megabytes.
-STRINGS_MEMO: BoundedMemo[tuple[str, bytes], tuple[frozenset[str], frozenset[str]]] = BoundedMemo(16)
+# megabytes. Five entries: the four files of the revision in hand and one more (a big estate's container
+# file holds some 200,000 strings, ~20 MB as a set: older versions are not worth keeping).
+STRINGS_MEMO: BoundedMemo[tuple[str, bytes], tuple[frozenset[str], frozenset[str]]] = BoundedMemo(5)
 
 
 def export_tree(tree: git.Tree, into: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,

@@ -51,6 +51,12 @@ RATIO_GOAL = 1.1
 MEMORY_GOAL = 300  # MB
 
 
+def rss_now() -> float:
+    """This process's resident memory now, in MB (Linux: /proc/self/statm)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 def ask(parent: Any, command: str, value: Any = None) -> Any:
     parent.send((command, value))
     return parent.recv()
@@ -125,6 +131,8 @@ def main() -> None:
             first = session.read_and_plan(estate, options, check_secrets=False)
             result = session.apply(first)
             row("first converge (what the fill left)", f"{len(first.plan.actions)} actions, ok={result.ok}")
+            del first, result
+            phases = [f"estate loaded and converged {rss_now():.0f}"]
             threads = settings.pve_read_concurrency
             driver = ProxmoxDriver(client)
             cache = live_cache.LiveCache(max_age=3600.0)
@@ -144,6 +152,8 @@ def main() -> None:
                 floors.append(floor(api, paths, threads))
                 ask(parent, "paths")
             took, base = min(sweeps), min(floors)
+            phases.append(f"holding the swept cache {rss_now():.0f} (peak so far "
+                          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f})")
             row(f"sweep, unpaced, {at}", secs(took),
                 f"runs {', '.join(secs(t) for t in sweeps)}; {len(paths)} GETs, {cache.last.fresh} guests")
             row(f"floor: the same {len(paths)} GETs, raw proxmoxer", secs(base),
@@ -165,12 +175,16 @@ def main() -> None:
             # 3. an apply during a sweep
             guest = next(g for g in state.guests.values() if g.kind == "lxc" and not g.template)
             path = f"nodes/{guest.node}/lxc/{guest.vmid}"
+            del state, guest  # the service keeps the cache, not the states read through it
             alone = applies_during(client, path, args.applies, None)
 
             def sweeping(rps: float) -> Any:
-                def run() -> None:
-                    own = live_cache.LiveCache(max_age=3600.0, sweep_rps=rps)
-                    sweep(client, own, estate, driver)
+                def run() -> None:  # the one cache, as the service has one: a sweep replaces what it holds
+                    cache.sweep_rps = rps
+                    try:
+                        sweep(client, cache, estate, driver)
+                    finally:
+                        cache.sweep_rps = 0.0
                 return run
             unpaced = applies_during(client, path, args.applies, sweeping(0.0))
             during = applies_during(client, path, args.applies, sweeping(args.rps))
@@ -182,6 +196,8 @@ def main() -> None:
             row(f"the same during a sweep paced at {args.rps:.0f}/s", secs(med(during)) if during else "-",
                 f"{len(during)} applies; {med(during) / med(alone):.1f}x alone" if during else "")
 
+            phases.append(f"after part 3 {rss_now():.0f}")
+            row("resident memory by phase, MB", "", "; ".join(phases))
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             row("controller peak RSS", f"{rss:.0f} MB",
                 f"goal < {MEMORY_GOAL} MB: {'met' if rss < MEMORY_GOAL else 'MISSED'}")
