@@ -11,10 +11,12 @@ it): collects what that work left (only the objects created since the last settl
 rest (`gc.freeze`), so the next work's collections walk only what it creates. Objects still freed by their
 reference count are unaffected; the cost is a cycle that dies while frozen waits to be collected until the
 next full settle, which unfreezes everything first, every `full_every_s` seconds (so such garbage is bounded
-by what one period makes). `release` unfreezes when the service stops, leaving the process as it was.
+by what one period makes). While it holds the heap frozen, the oldest generation is collected less often
+(`OLDEST_EVERY`); `release`, when the service stops, unfreezes and restores CPython's thresholds, leaving
+the process as it was. Measured at 10,000 guests: the collector's pauses in a one-guest commit 1.27 s ->
+0.14 s, the commit 3.7 s -> 2.5 s (docs/performance.md).
 
-The same approach as CPython's documentation of `gc.freeze` (and Instagram's) for long-lived, mostly
-read-only heaps; the collector's thresholds are left as they are.
+The approach CPython's documentation of `gc.freeze` describes for long-lived, mostly read-only heaps.
 """
 
 from __future__ import annotations
