@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     drift_rps: float = Field(0.0, ge=0, description="requests per second the drift check's full read (the "
                              "sweep) may send to the Proxmox API, spread evenly, so that it leaves the rest of "
                              "the API to applies; 0: unpaced (as fast as PHOENIX_PVE_READ_CONCURRENCY allows)")
+    gc_freeze: bool = Field(True, description="after each reconcile, collect what it left and freeze the rest out "
+                            "of Python's garbage collector (a full collection every 10 minutes), so a large "
+                            "estate's cache is not walked by every collection of the next commit; false: "
+                            "Python's defaults")
     liveness_timeout: float = Field(0.0, ge=0, description="seconds the reconcile loop may go without a turn or "
                                     "an apply's progress before `/healthz` answers 503 (wedged); 0: the poll "
                                     "interval plus the longest one step may take (an hour for a hypervisor task, "

@@ -97,7 +97,8 @@ class Service:
         self.ready = False
         self.busy = False
         self.last_outcome: Outcome | None = None
-        self.heap = Heap()  # what survives a reconcile is frozen out of the collector's walks (controller/heap.py)
+        # what survives a reconcile is frozen out of the collector's walks (controller/heap.py; PHOENIX_GC_FREEZE)
+        self.heap = Heap() if settings.gc_freeze else None
         self._thread: threading.Thread | None = None
         self.liveness = self.reconciler.recorder.liveness  # the loop beats it at every turn, the apply in between
         self.wedged_after = liveness.wedged_after(settings)
@@ -210,9 +211,10 @@ class Service:
                 gave_way, next_drift = False, self.monotonic()
             if outcome is not None and outcome.action == "yielded":
                 gave_way = True  # the waiting work first: the heap settles after it
-            else:
+            elif self.heap is not None:
                 self.heap.settle()
-        self.heap.release()
+        if self.heap is not None:
+            self.heap.release()
         log.info("controller loop stopped")
 
     # -- parts -------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ def test_the_loop_applies_new_heads_and_stops(ctl: Ctl) -> None:
         second = ctl.remote.commit(small_estate(memory=600), "second")
         wait_for(lambda: ctl.status(second) == "applied", 30, what="second applied by polling")
         # after each reconcile the heap settles: what survived is frozen out of the collector's walks
+        assert service.heap is not None
         wait_for(lambda: service.heap.settled >= 2, 10, what="the heap settled after the reconciles")
         assert gc.get_freeze_count() > 0 and gc.get_threshold()[2] >= OLDEST_EVERY
     finally:
@@ -130,3 +131,15 @@ def test_a_follower_hands_writes_to_the_leader_through_the_ledger(ctl: Ctl) -> N
         wait_for(lambda: not ctl.store.get_state().suspended, 10, what="the leader took the resume")
     finally:
         assert leader.stop(30)
+
+
+def test_the_heap_is_left_alone_when_asked(ctl: Ctl) -> None:
+    first = ctl.remote.commit(small_estate(memory=512), "first")
+    service = make_service(ctl, gc_freeze=False)
+    thresholds = gc.get_threshold()
+    service.start()
+    try:
+        wait_for(lambda: ctl.status(first) == "applied", 30, what="first applied")
+        assert service.heap is None and gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
+    finally:
+        assert service.stop(30)
