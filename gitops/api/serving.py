@@ -1,7 +1,9 @@
 """How `serve` and `demo` run the app under uvicorn: a connection cap, a read timeout for request heads,
 and accept errors logged once a while instead of once per failed accept.
 
-`server_config(app, settings, host, port)` is the one uvicorn configuration; `ReadTimeoutH11` closes a
+`listening(host, port)` binds the API's socket before anything else starts, so a port in use is a clear
+error at once (uvicorn binds only after the app's start-up, when the controller would already be
+running); `server_config(app, settings, host, port)` is the one uvicorn configuration; `ReadTimeoutH11` closes a
 connection that has not finished sending its request head within `api_read_timeout` seconds (a slow
 client holding connections open), which uvicorn does not do by itself. Bodies are timed by
 `gitops.api.limits`. `RateLimitedLog` lets one record of a kind through per interval.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from typing import Any
 
@@ -20,6 +23,23 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from gitops.settings import Settings
 
 ACCEPT_ERROR_INTERVAL = 60.0  # seconds between two log records about failed accepts
+BACKLOG = 2048  # uvicorn's default
+
+
+def listening(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host`:`port` and listening (OSError when it cannot be: a port in use, an
+    address this machine does not have), for `uvicorn.Server.run(sockets=...)`."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _name, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart reuses the port at once
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class ReadTimeoutH11(H11Protocol):

@@ -8,9 +8,12 @@ a running controller (`--api`, token from PHOENIX_API_TOKEN). Heavy modules are 
 from __future__ import annotations
 
 import contextlib
+import errno
+import logging
 import os
 import shlex
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +24,8 @@ import typer
 
 from gitops.cli import timeline, waiting
 from gitops.cli.output import EXIT_OK, fail, print_json, settings_path
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -70,7 +75,8 @@ def serve(
         fail(problem, 2)
     for warning in unknown_variables(os.environ):
         typer.echo(f"warning: {warning}", err=True)
-    _run(settings, host or settings.api_host, port or settings.api_port)
+    host, port = host or settings.api_host, port or settings.api_port
+    _run(settings, host, port, _listen(host, port))
 
 
 def demo(
@@ -83,9 +89,11 @@ def demo(
     from gitops.errors import PhoenixError
 
     data_dir = Path(os.environ.get("PHOENIX_DATA_DIR", "./phoenix-data"))
+    sock = _listen(host, port)  # before the simulators start: a port in use says so and nothing runs
     try:
         started = start_demo(data_dir, nodes)
     except PhoenixError as exc:
+        sock.close()
         fail(str(exc))
     url = f"http://{host}:{port}"
     where = f"cluster (pve1..pve{nodes}; guests without a `node` on pve1)" if nodes > 1 else "node"
@@ -129,9 +137,21 @@ Try, in another shell:
   {cli} rollback $(git -C {repo} rev-list --max-parents=0 HEAD){api}   # then: {cli} resume{api}
 """)
     try:
-        _run(started.settings, host, port)
+        _run(started.settings, host, port, sock)
     finally:
         started.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The API's socket, bound now; a clear error (exit 2) when it cannot be."""
+    from gitops.api.serving import listening
+
+    try:
+        return listening(host, port)
+    except OSError as exc:
+        why = "in use (by another controller, demo or program)" if exc.errno == errno.EADDRINUSE else \
+            exc.strerror or str(exc)
+        fail(f"cannot listen on {host}:{port}: {why}; choose another with --port", 2)
 
 
 def _this_command() -> str:
@@ -141,7 +161,7 @@ def _this_command() -> str:
     return shlex.quote(str(script)) if script.is_file() else "phoenix-gitops"
 
 
-def _run(settings: Settings, host: str, port: int) -> None:
+def _run(settings: Settings, host: str, port: int, sock: socket.socket) -> None:
     import uvicorn
 
     from gitops import logs
@@ -179,9 +199,11 @@ def _run(settings: Settings, host: str, port: int) -> None:
     # uvicorn re-raises SIGTERM once it has shut down (and the controller stopped, in the lifespan); a
     # no-op handler here makes that the end of a clean shutdown: exit 0, as a service manager expects.
     signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
+    log.info("listening on http://%s:%d", host if ":" not in host else f"[{host}]", port)
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         repo.close()
         store.close()
 

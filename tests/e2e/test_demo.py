@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -29,8 +30,9 @@ def fresh_env(home: Path) -> dict[str, str]:
 
 
 class Demo:
-    def __init__(self, root: Path, data: Path, name: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(self, root: Path, data: Path, name: str, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.out, self.err = root / f"{name}.out", root / f"{name}.err"
         env = {**fresh_env(root), "PHOENIX_DATA_DIR": str(data), **(env or {})}
         with self.out.open("wb") as out, self.err.open("wb") as err:
@@ -144,3 +146,18 @@ def test_a_second_demo_on_the_same_folder_is_refused_untouched(tmp_path: Path, d
     demos.append(third)
     wait_for(lambda: "Try, in another shell:" in third.stdout(), 90, 0.2, what="a new demo on the freed folder")
     assert os.path.exists(data / "demo.lock")
+
+
+def test_a_demo_on_a_port_in_use_says_so_and_starts_nothing(tmp_path: Path, demos: list[Demo]) -> None:
+    with socket.socket() as taken:  # another program on the port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        demo = Demo(tmp_path, tmp_path / "data", "busy", port=port)
+        demos.append(demo)
+        assert demo.process.wait(60) == 2
+    message = demo.err.read_text()
+    assert f"error: cannot listen on 127.0.0.1:{port}: in use (by another controller, demo or program)" in message
+    assert "--port" in message
+    assert "Try, in another shell" not in demo.stdout()  # no banner for a demo that never served
+    assert not (tmp_path / "data").exists()  # no simulator, repository or ledger made

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ def test_serve_logs_the_checks_at_start(controller: Callable[..., Controller], r
     for system in ("settings", "database", "proxmox", "git"):
         assert f"check: {system:<10} ok" in logs, logs
     assert "check: portainer  skipped" in logs
+    assert f"listening on http://127.0.0.1:{ctl.port}" in logs
 
 
 def test_serve_warns_about_a_variable_no_setting_reads(controller: Callable[..., Controller],
@@ -36,3 +38,17 @@ def test_serve_refuses_to_be_one_of_several_replicas_on_sqlite(controller: Calla
     assert done.returncode == 2
     assert "error: PHOENIX_REPLICAS=2 needs PostgreSQL (PHOENIX_DATABASE_URL)" in done.stderr
     assert not (ctl.root / "data" / "phoenix.db").exists()  # refused before opening a ledger
+
+
+def test_serve_on_a_port_in_use_says_so_before_anything_starts(controller: Callable[..., Controller],
+                                                               remote: GitRemote) -> None:
+    ctl = controller(remote, PHOENIX_WEBHOOK_SECRET="hook-secret")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "gitops", "serve", "--port", str(port)], env=ctl.env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert f"error: cannot listen on 127.0.0.1:{port}: in use" in done.stderr
+    assert not (ctl.root / "data" / "phoenix.db").exists()  # refused before the ledger or the loop
