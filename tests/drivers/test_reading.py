@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from gitops.drivers.proxmox.connection import ProxmoxClient
@@ -83,6 +84,21 @@ def test_parse_pending() -> None:
     ])
     assert config == {"memory": 512, "cores": 1, "swap": 512}
     assert pending == {"memory": 1024, "swap": None, "net1": "name=eth1,bridge=vmbr1"}
+
+
+def test_two_guests_share_their_keys_and_short_values() -> None:
+    """Keys and short values are kept once for all guests (a big estate's cache holds thousands of configs);
+    what is kept is equal to what was read."""
+    def read(answer: str) -> list[dict[str, Any]]:
+        return json.loads(answer)  # a new answer, new strings, as each GET gives
+    long = "x" * 200
+    answer = json.dumps([{"key": "ostype", "value": "debian"}, {"key": "description", "value": long},
+                         {"key": "memory", "value": 512}])
+    (first, _), (second, _) = parse_pending(read(answer)), parse_pending(read(answer))
+    assert first == second == {"ostype": "debian", "description": long, "memory": 512}
+    key_a, key_b = next(k for k in first if k == "ostype"), next(k for k in second if k == "ostype")
+    assert key_a is key_b and first["ostype"] is second["ostype"]
+    assert first["description"] is not second["description"]  # a long text is not kept once
 
 
 def test_reads_in_parallel_when_round_trips_are_slow(pve: Any, pve_client: ProxmoxClient) -> None:

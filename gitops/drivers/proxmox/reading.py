@@ -27,6 +27,7 @@ is retried on transient errors.
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,9 @@ from gitops.planner.proxmox import pve_paths
 
 T = TypeVar("T")
 PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays
+# A guest's config keys, and its values this short (a bridge, an OS type, `1`), are kept once for all guests
+# (`sys.intern`): a sweep of 10,000 guests holds them in the cache and, while it reads, in its new answers.
+INTERN_UP_TO = 64
 TEMPLATE_CONTENT = frozenset({"vztmpl", "iso", "import"})
 _NET_KEY = re.compile(r"^net\d+$")
 _FIREWALL_ON = re.compile(r"(^|,)firewall=(1|true|on|yes)(,|$)")
@@ -93,11 +97,11 @@ def read_resources(client: ProxmoxClient, round_trips: list[float] | None = None
         guest = LiveGuest(
             kind=kind,
             vmid=int(item["vmid"]),
-            node=str(item.get("node", "")),
+            node=sys.intern(str(item.get("node", ""))),
             name=str(item.get("name") or ""),
-            status=str(item.get("status") or "stopped"),
+            status=sys.intern(str(item.get("status") or "stopped")),
             template=bool(int(item.get("template") or 0)),
-            tags=split_tags(str(item.get("tags") or "")),
+            tags=[sys.intern(t) for t in split_tags(str(item.get("tags") or ""))],
             lock=str(item.get("lock") or ""),
         )
         state.guests[guest.vmid] = guest
@@ -148,11 +152,12 @@ def parse_pending(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], dict
     config: dict[str, Any] = {}
     pending: dict[str, Any] = {}
     for item in items:
-        key = str(item.get("key", ""))
+        key = sys.intern(str(item.get("key", "")))  # the same few dozen keys in every guest of a big estate
         if not key:
             continue
         if "value" in item:
-            config[key] = item["value"]
+            value = item["value"]
+            config[key] = sys.intern(value) if type(value) is str and len(value) <= INTERN_UP_TO else value
         if item.get("delete"):
             pending[key] = None
         elif "pending" in item and item["pending"] != item.get("value"):
