@@ -162,6 +162,13 @@ def _this_command() -> str:
 
 
 def _run(settings: Settings, host: str, port: int, sock: socket.socket) -> None:
+    """Serve the API and run the controller on `sock` until asked to stop; `sock` is closed on every way out
+    (a ledger or repository that cannot be opened ends it before serving)."""
+    with sock:
+        _serve_on(settings, host, port, sock)
+
+
+def _serve_on(settings: Settings, host: str, port: int, sock: socket.socket) -> None:
     import uvicorn
 
     from gitops import logs
@@ -203,7 +210,6 @@ def _run(settings: Settings, host: str, port: int, sock: socket.socket) -> None:
     try:
         server.run(sockets=[sock])
     finally:
-        sock.close()
         repo.close()
         store.close()
 

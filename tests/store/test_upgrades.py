@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from gitops import errors
 from gitops.cli.main import app
 from gitops.store import Store, database, open_store
+from tests.e2e.conftest import free_port
 from tests.store import first_release as v1
 
 # The ledger release 0.1.0 wrote, with its own code (tests/data/ledgers/make_0.1.0.py): never remade.
@@ -136,8 +137,9 @@ def test_a_ledger_from_a_newer_version_is_refused_and_left_untouched(store_url: 
 def test_serve_refuses_to_start_on_a_newer_ledger(sqlite_url: str, tmp_path: Path) -> None:
     open_store(sqlite_url).close()
     stamp(sqlite_url, "9999_from_the_future")
-    result = CliRunner().invoke(app, ["serve"], env={"PHOENIX_DATABASE_URL": sqlite_url,
-                                                     "PHOENIX_DATA_DIR": str(tmp_path / "data")})
+    # a free port: `serve` binds its socket first (and closes it when the ledger refuses)
+    result = CliRunner().invoke(app, ["serve", "--port", str(free_port())],
+                                env={"PHOENIX_DATABASE_URL": sqlite_url, "PHOENIX_DATA_DIR": str(tmp_path / "data")})
     assert result.exit_code == 1
     assert "error: the ledger at" in result.stderr and "newer than this phoenix-gitops" in result.stderr
 
