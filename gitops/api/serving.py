@@ -3,9 +3,9 @@ and accept errors logged once a while instead of once per failed accept.
 
 `listening(host, port)` binds the API's socket before anything else starts, so a port in use is a clear
 error at once (uvicorn binds only after the app's start-up, when the controller would already be
-running); `server_config(app, settings, host, port)` is the one uvicorn configuration; `ReadTimeoutH11` closes a
-connection that has not finished sending its request head within `api_read_timeout` seconds (a slow
-client holding connections open), which uvicorn does not do by itself. Bodies are timed by
+running). `server_config(app, settings, host, port)` is the one uvicorn configuration; `ReadTimeoutH11`
+closes a connection that has not finished sending its request head within `api_read_timeout` seconds (a
+slow client holding connections open), which uvicorn does not do by itself. Bodies are timed by
 `gitops.api.limits`. `RateLimitedLog` lets one record of a kind through per interval.
 """
 

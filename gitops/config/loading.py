@@ -7,7 +7,6 @@ still run) and a report of the file-level problems. Called by `gitops.config.val
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -20,7 +19,7 @@ from gitops.config.common import strip_extensions
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, MODELS, STACKS_FILE, VM_FILE, Estate
 from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG
 from gitops.config.lxc import LxcGuest
-from gitops.config.memo import BoundedMemo
+from gitops.config.memo import BoundedMemo, digest
 from gitops.config.problems import PathPart, Report
 from gitops.config.stacks import Stack
 from gitops.config.vm import Vm
@@ -67,10 +66,10 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
         data: Any = None
         try:
             data = json.loads(text)
-            digest = (name, hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
-            deep = SHALLOW.get(digest) is None and too_deep(data, MAX_DEPTH)
+            text_key = (name, digest(text))
+            deep = SHALLOW.get(text_key) is None and too_deep(data, MAX_DEPTH)
             if not deep:
-                SHALLOW.put(digest, True)
+                SHALLOW.put(text_key, True)
         except json.JSONDecodeError as exc:
             report.problems.append(_syntax_problem(name, exc, report))
             continue
@@ -172,7 +171,7 @@ def _validate_memo(name: str, data: Any, report: Report, bad_entries: set[PathPa
     pairs = entries.items() if isinstance(entries, dict) else enumerate(entries)
     built: dict[Any, BaseModel] = {}
     for key, entry in pairs:
-        memo_key = (name, hashlib.sha256(json.dumps(entry).encode("utf-8", "surrogatepass")).digest())
+        memo_key = (name, digest(json.dumps(entry)))
         model = ENTRY_MEMO.get(memo_key)
         if model is None:
             try:

@@ -1,11 +1,14 @@
 """A bounded, thread-safe memo (least recently used dropped first), for the work a commit would otherwise
 redo for every guest it left alone: validating a guest's entry (`gitops.config.loading`), describing a
-guest for the drift report (`gitops.planner.proxmox.describing`). Keys are the whole input (content, not
-identity), values must not be changed by those who get them. Pure Python, no I/O.
+guest for the drift report (`gitops.planner.proxmox.describing`), a config file's strings
+(`gitops.source.exporting`). Keys are the whole input (content, not identity) or its `digest` when the
+input is text that would be large to hold; values must not be changed by those who get them. Pure Python,
+no I/O.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -43,3 +46,10 @@ class BoundedMemo(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def digest(content: str | bytes) -> bytes:
+    """A key standing for `content` (SHA-256): memos keyed by a file's or an entry's text hold 32 bytes, not
+    the text."""
+    data = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
+    return hashlib.sha256(data).digest()

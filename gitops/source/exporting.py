@@ -12,7 +12,6 @@ code `file-too-large`). Used by `gitops.source.repository` (checkouts, pull-requ
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Collection, Iterable
 from pathlib import Path, PurePosixPath
@@ -22,7 +21,7 @@ import git
 
 from gitops import errors
 from gitops.config.estate import CONFIG_FILES
-from gitops.config.memo import BoundedMemo
+from gitops.config.memo import BoundedMemo, digest
 from gitops.config.scripts import LXC_FEATURE, VM_FEATURE
 
 SYMLINK_MODE = 0o120000
@@ -87,7 +86,7 @@ def _file_strings(path: Path, name: str) -> tuple[frozenset[str], frozenset[str]
         content = path.read_bytes()
     except OSError:
         return None
-    key = (name, hashlib.sha256(content).digest())
+    key = (name, digest(content))
     found = STRINGS_MEMO.get(key)
     if found is None:
         try:

@@ -32,7 +32,6 @@ its replacement, so the work that goes first still reads only what changed.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
@@ -139,9 +138,8 @@ class LiveCache:
 
 def line_of(item: dict[str, Any]) -> tuple[Any, ...]:
     """The guest's `cluster/resources` line as the cache keeps it (its short strings, a node, a status, kept
-    once for all guests: `reading.INTERN_UP_TO`)."""
-    return tuple(sys.intern(v) if type(v) is str and len(v) <= reading.INTERN_UP_TO else v
-                 for v in (item.get(name) for name in RESOURCE_FIELDS))
+    once for all guests: `reading.shared`)."""
+    return tuple(reading.shared(item.get(name)) for name in RESOURCE_FIELDS)
 
 
 def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGuest], *,

@@ -44,6 +44,11 @@ PARALLEL_ABOVE = 0.002  # seconds per call above which reading in parallel pays
 # A guest's config keys, and its values this short (a bridge, an OS type, `1`), are kept once for all guests
 # (`sys.intern`): a sweep of 10,000 guests holds them in the cache and, while it reads, in its new answers.
 INTERN_UP_TO = 64
+
+
+def shared(value: Any) -> Any:
+    """`value`, kept once for all guests when it is a string of at most INTERN_UP_TO characters."""
+    return sys.intern(value) if type(value) is str and len(value) <= INTERN_UP_TO else value
 TEMPLATE_CONTENT = frozenset({"vztmpl", "iso", "import"})
 _NET_KEY = re.compile(r"^net\d+$")
 _FIREWALL_ON = re.compile(r"(^|,)firewall=(1|true|on|yes)(,|$)")
@@ -97,11 +102,11 @@ def read_resources(client: ProxmoxClient, round_trips: list[float] | None = None
         guest = LiveGuest(
             kind=kind,
             vmid=int(item["vmid"]),
-            node=sys.intern(str(item.get("node", ""))),
+            node=shared(str(item.get("node", ""))),
             name=str(item.get("name") or ""),
-            status=sys.intern(str(item.get("status") or "stopped")),
+            status=shared(str(item.get("status") or "stopped")),
             template=bool(int(item.get("template") or 0)),
-            tags=[sys.intern(t) for t in split_tags(str(item.get("tags") or ""))],
+            tags=[shared(t) for t in split_tags(str(item.get("tags") or ""))],
             lock=str(item.get("lock") or ""),
         )
         state.guests[guest.vmid] = guest
@@ -152,12 +157,11 @@ def parse_pending(items: Iterable[dict[str, Any]]) -> tuple[dict[str, Any], dict
     config: dict[str, Any] = {}
     pending: dict[str, Any] = {}
     for item in items:
-        key = sys.intern(str(item.get("key", "")))  # the same few dozen keys in every guest of a big estate
+        key = shared(str(item.get("key", "")))  # the same few dozen keys in every guest of a big estate
         if not key:
             continue
         if "value" in item:
-            value = item["value"]
-            config[key] = sys.intern(value) if type(value) is str and len(value) <= INTERN_UP_TO else value
+            config[key] = shared(item["value"])
         if item.get("delete"):
             pending[key] = None
         elif "pending" in item and item["pending"] != item.get("value"):
