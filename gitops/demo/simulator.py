@@ -36,6 +36,8 @@
 - vzdump backups over the API (fakepve has only a Python `backup()`): `gitops.demo.backups`.
 - The guest agent: fakepve's writes no file and runs nothing; `gitops.demo.guest_agent` keeps files and
   asks the caller what a command does.
+- A container config write that allocates no volume lists no volume (fakepve lists every container's on
+  every write, a walk of the whole cluster): `gitops.demo.volume_index`.
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
 including its leniencies (a node-local storage shows the same content on every node; the controller
 reads content per node and does not rely on it).
@@ -71,6 +73,7 @@ from gitops.demo.pve_rules import PveRules
 from gitops.demo.request_log import RequestLog
 from gitops.demo.simulated_access import AccessControl
 from gitops.demo.simulated_network import NodeNetwork
+from gitops.demo.volume_index import LazyTakenVolumes
 
 TIMEOUT = 30
 MIB = 1024**2
@@ -103,7 +106,7 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 
 
 class PhoenixFakePve(RequestLog, PveRules, VzdumpBackups, PendingDigests, GuestAgentFiles, Pve9DownloadPermission,
-                     AccessControl, NodeNetwork, FakePve):  # type: ignore[misc]
+                     AccessControl, NodeNetwork, LazyTakenVolumes, FakePve):  # type: ignore[misc]
     """fakepve with VM disk resize, `import-from` disks, the appliance index, PVE 9's download permission,
     VM migration, config digests in the pending view, access control (`simulated_access`), node networks
     (`simulated_network`), vzdump backups (`gitops.demo.backups`) and a guest agent that keeps files
