@@ -24,7 +24,7 @@ from gitops.controller.liveness import Liveness
 from gitops.controller.policy import Policy
 from gitops.controller.steps import Attempt
 from gitops.drivers.executing import ApplyEvent
-from gitops.planner.documents import RetrySchedule
+from gitops.planner.documents import RetrySchedule, RunResult
 from gitops.planner.drift import DriftReport
 from gitops.source import CommitInfo
 from gitops.store import RevisionRecord, RunRecord, Store
@@ -168,13 +168,14 @@ class Recorder:
         if self.progress is not None:
             self.progress = None
             self.commit(Patch(progress=None))
+        result = attempt.result_document()  # one document for the run and the revision (10,000 checks: 0.1 s)
         if attempt.run_id is not None:
             self.store.finish_run(attempt.run_id, RUN_STATUS.get(status, "failed"), plan=attempt.plan,
-                                  result=attempt.result_document(), error=error)
+                                  result=result, error=error)
             if attempt.run is not None and attempt.result is not None:
                 self.store.record_steps(attempt.run_id, provisioned.step_records(attempt.run.plan, attempt.result))
         if policy.writes_status:
-            self.status(attempt, status, error=error, quiet=quiet)
+            self.status(attempt, status, error=error, quiet=quiet, result=result)
 
     def interrupted(self, run: RunRecord, error: str) -> None:
         """A run whose process is gone (found running at start-up): closed as interrupted, its result kept."""
@@ -187,9 +188,10 @@ class Recorder:
         self.finish(attempt, policy, "not-corrected", error)
 
     def status(self, attempt: Attempt | str, status: str, *, error: str | None = None, quiet: bool = False,
-               **extra: Any) -> RevisionRecord:
+               result: RunResult | None = None, **extra: Any) -> RevisionRecord:
         """The one place that writes a revision's status (and the controller state that goes with it).
-        `attempt` is the attempt that ends, or just a sha when only the status and error change."""
+        `attempt` is the attempt that ends, or just a sha when only the status and error change; `result`:
+        the attempt's result document when the caller made it already."""
         sha = attempt if isinstance(attempt, str) else attempt.sha
         fields: dict[str, Any] = dict(extra)
         state: dict[str, Any] = {}
@@ -199,7 +201,7 @@ class Recorder:
                 fields["validation"] = attempt.validation
             if attempt.plan is not None:
                 fields["plan"] = attempt.plan
-            fields["result"] = attempt.result_document()
+            fields["result"] = result if result is not None else attempt.result_document()
             fields["previous_sha"] = attempt.previous
             fields["snapshot"] = attempt.snapshot
             payload = events.StatusChanged(status=status, error=error, trigger=attempt.trigger, run=attempt.run_id,

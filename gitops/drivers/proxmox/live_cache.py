@@ -137,9 +137,14 @@ class LiveCache:
 
 
 def line_of(item: dict[str, Any]) -> tuple[Any, ...]:
-    """The guest's `cluster/resources` line as the cache keeps it (its short strings, a node, a status, kept
-    once for all guests: `reading.shared`)."""
-    return tuple(reading.shared(item.get(name)) for name in RESOURCE_FIELDS)
+    """The guest's `cluster/resources` line, to compare with the cache's (equal to `kept_line` of it)."""
+    return tuple(map(item.get, RESOURCE_FIELDS))
+
+
+def kept_line(line: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A line as the cache keeps it: its short strings (a node, a status) kept once for all guests
+    (`reading.shared`). Only the lines of guests read fresh are kept so; the others are compared, not kept."""
+    return tuple(map(reading.shared, line))
 
 
 def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGuest], *,
@@ -183,7 +188,7 @@ def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGu
             setattr(state, name, value)
     with cache._lock:
         for guest in fresh:
-            cache.guests[guest.vmid] = CachedGuest(guest, lines.get(guest.vmid, ()), keys[guest.vmid], now)
+            cache.guests[guest.vmid] = CachedGuest(guest, kept_line(lines.get(guest.vmid, ())), keys[guest.vmid], now)
         if cache.cluster is not cluster:
             cache.cluster, cache.cluster_key, cache.cluster_read_at = cluster, cluster_key, now
         cache.last = ReadCounts(fresh=len(fresh), cached=len(keys) - len(fresh),

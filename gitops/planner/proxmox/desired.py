@@ -7,8 +7,9 @@ and drift.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from gitops.config import queries
 from gitops.config.common import FirewallRule
@@ -95,12 +96,7 @@ def desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
 
     Made once per estate and node (`Estate.derived`): a commit's plan, verify, drift check and reads ask
     for them several times. The list is a new one each call; the guests in it are shared and never changed."""
-    key = ("desired_guests", node, id(estate.hypervisor), id(estate.lxc), id(estate.vms))
-    made = estate.derived.get(key)
-    if made is None:
-        made = estate.derived[key] = _desired_guests(estate, node)
-    assert isinstance(made, list)
-    return list(made)
+    return list(_made(estate, node)[0])
 
 
 def desired_key(guest: DesiredGuest) -> str:
@@ -111,24 +107,68 @@ def desired_key(guest: DesiredGuest) -> str:
 def desired_keys(estate: Estate, node: str) -> dict[int, str]:
     """`desired_key` of each of `desired_guests(estate, node)`, by id; made once per estate and node (the
     live-state cache and the planner's memo both ask for them, at the plan and at the verify)."""
-    key = ("desired_keys", node, id(estate.hypervisor), id(estate.lxc), id(estate.vms))
+    return _made(estate, node)[1]
+
+
+class _Made(NamedTuple):
+    """A desired guest, its key, and what it was made from."""
+
+    source: object  # the guest's model in the config (`GuestRef.guest`)
+    context: str    # the defaults it was made with (`_contexts`)
+    guest: DesiredGuest
+    key: str
+
+
+# The desired guests made last for each default node, by kind and id. An entry of a config file that did not
+# change is the very same model in the next revision (`gitops.config.loading.ENTRY_MEMO`), so a commit that
+# changes one guest makes that one anew and takes the others as they were: an entry counts only while its
+# guest's model is that same object, under the same defaults. Replaced whole by each estate made: one
+# estate's worth per node, for the last few nodes asked for.
+_LAST: dict[str, dict[tuple[str, int], _Made]] = {}
+_LAST_NODES = 4
+_LAST_LOCK = threading.Lock()
+
+
+def _contexts(estate: Estate) -> dict[str, str]:
+    """Per kind, everything besides the guest's own entry that its desired guest is made from: the defaults
+    `queries.effective_lxc` and `effective_vm` fill in, and the release `_vm` takes a cloud image URL from."""
+    hypervisor = estate.hypervisor
+    vm_globals = hypervisor.vm_defaults.model_dump_json() if hypervisor.vm_defaults is not None else ""
+    return {"lxc": hypervisor.proxmox_defaults.model_dump_json(),
+            "vm": f"{estate.vms.vm_defaults.model_dump_json()}|{vm_globals}"}
+
+
+def _made(estate: Estate, node: str) -> tuple[list[DesiredGuest], dict[int, str]]:
+    key = ("desired_guests", node, id(estate.hypervisor), id(estate.lxc), id(estate.vms))
     made = estate.derived.get(key)
     if made is None:
-        made = estate.derived[key] = {d.vmid: desired_key(d) for d in desired_guests(estate, node)}
-    assert isinstance(made, dict)
+        made = estate.derived[key] = _desired_guests(estate, node)
+    assert isinstance(made, tuple)
     return made
 
 
-def _desired_guests(estate: Estate, node: str) -> list[DesiredGuest]:
+def _desired_guests(estate: Estate, node: str) -> tuple[list[DesiredGuest], dict[int, str]]:
     node = estate.hypervisor.node or node
-    out: list[DesiredGuest] = []
+    contexts = _contexts(estate)
+    last = _LAST.get(node, {})
+    made: dict[tuple[str, int], _Made] = {}
+    entries: list[_Made] = []
     for ref in queries.all_guests(estate):
-        guest = queries.effective(estate, ref)
-        if isinstance(guest, LxcGuest):
-            out.append(_lxc(estate, ref.vmid, guest, node))
-        else:
-            out.append(_vm(estate, ref.vmid, guest, node))
-    return out
+        context = contexts[ref.kind]
+        entry = last.get((ref.kind, ref.vmid))
+        if entry is None or entry.source is not ref.guest or entry.context != context:
+            guest = queries.effective(estate, ref)
+            desired = (_lxc(estate, ref.vmid, guest, node) if isinstance(guest, LxcGuest)
+                       else _vm(estate, ref.vmid, guest, node))
+            entry = _Made(ref.guest, context, desired, desired_key(desired))
+        made[(ref.kind, ref.vmid)] = entry
+        entries.append(entry)
+    with _LAST_LOCK:  # PR reviews make estates in other threads
+        _LAST.pop(node, None)
+        _LAST[node] = made
+        while len(_LAST) > _LAST_NODES:
+            _LAST.pop(next(iter(_LAST)))
+    return [e.guest for e in entries], {e.guest.vmid: e.key for e in entries}
 
 
 def _common(guest: LxcGuest | Vm) -> dict[str, str]:
