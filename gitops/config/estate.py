@@ -77,9 +77,14 @@ class Estate:
         return [(self.vm_path(i), vm) for i, vm in enumerate(self.vms.vms)]
 
     def guest_addresses(self) -> frozenset[str]:
-        """Every guest's static address (what its health checks dial by default)."""
-        guests: list[object] = [ct for _, ct in self.lxc_items()] + [vm for _, vm in self.vm_items()]
-        return frozenset(ip for guest in guests if (ip := static_ip(guest)) is not None)
+        """Every guest's static address (what its health checks dial by default); made once (`derived`)."""
+        key = ("guest_addresses", id(self.lxc), id(self.vms))
+        made = self.derived.get(key)
+        if made is None:
+            guests: list[object] = [*self.lxc.lxc_configs.values(), *self.vms.vms]
+            made = self.derived[key] = frozenset(ip for guest in guests if (ip := static_ip(guest)) is not None)
+        assert isinstance(made, frozenset)
+        return made
 
     def lxc_guest(self, ctid: int | str) -> LxcGuest | None:
         return self.lxc.lxc_configs.get(str(ctid))

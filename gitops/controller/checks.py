@@ -72,7 +72,7 @@ def run_checks(estate: Estate, live: LiveState, *, sleep: Callable[[float], None
     probe = dial or Prober(policy or HostPolicy(), estate.guest_addresses(), resolve)
     report = CheckReport()
     for ref in queries.all_guests(estate):
-        guest = queries.effective(estate, ref)
+        guest = ref.guest  # what is read here (template, health checks, address) takes no defaults
         if guest.is_template or ref.target in left_alone:
             continue
         live_guest = live.guest(ref.vmid)

@@ -41,18 +41,32 @@ class Detail(BaseModel):
 
 
 # Each description's stored form by the description (its id, the description kept with it so that the id stays
-# its own): descriptions are kept from one drift report to the next (`proxmox.describing`), and so are these.
-_DUMPED: BoundedMemo[int, tuple[Detail, dict[str, Any]]] = BoundedMemo(30_000)
+# its own): descriptions are kept from one drift report to the next (`proxmox.describing`), and so are these,
+# with their JSON text (`dumped_json`), once made.
+_DUMPED: BoundedMemo[int, tuple[Detail, dict[str, Any], list[str]]] = BoundedMemo(30_000)
+
+
+def _entry(detail: Detail) -> tuple[Detail, dict[str, Any], list[str]]:
+    found = _DUMPED.get(id(detail))
+    if found is not None and found[0] is detail:
+        return found
+    made: tuple[Detail, dict[str, Any], list[str]] = (detail, detail.model_dump(exclude_defaults=True), [])
+    _DUMPED.put(id(detail), made)
+    return made
 
 
 def dumped(detail: Detail) -> dict[str, Any]:
     """`detail` as the drift report stores it (`model_dump(exclude_defaults=True)`); not to be changed."""
-    found = _DUMPED.get(id(detail))
-    if found is not None and found[0] is detail:
-        return found[1]
-    out = detail.model_dump(exclude_defaults=True)
-    _DUMPED.put(id(detail), (detail, out))
-    return out
+    return _entry(detail)[1]
+
+
+def dumped_json(detail: Detail) -> str:
+    """`dumped(detail)` as compact JSON with sorted keys (`json.dumps(..., separators=(",", ":"),
+    sort_keys=True)`): the drift report packs its descriptions from these (`gitops.planner.drift`)."""
+    entry = _entry(detail)
+    if not entry[2]:
+        entry[2].append(json.dumps(entry[1], separators=(",", ":"), sort_keys=True))
+    return entry[2][0]
 
 
 def text(value: Any, *, secret: bool = False) -> str | None:

@@ -3,7 +3,10 @@ against live, with a hand edit shown as the one differing field and secrets mask
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import zlib
 from typing import Any
 
 from hypothesis import given, settings
@@ -71,6 +74,16 @@ def test_the_descriptions_are_kept_packed_and_read_back() -> None:
     assert drift.DriftReport.details_of(stored) == report.details
     assert drift.DriftReport.details_of({"details": "not base64!"}) == {}
     assert drift.DriftReport.details_of({"details": "eJzLSM3JyQcABiwCFQ=="}) == {}  # text, not a mapping
+
+
+def test_the_packed_text_is_the_json_of_every_description_and_resources_dump_as_models_do() -> None:
+    report = checked(edit_live=True)
+    stored = report.to_dict()
+    whole = json.dumps({t: d.model_dump(exclude_defaults=True) for t, d in report.details.items()},
+                       separators=(",", ":"), sort_keys=True)
+    assert zlib.decompress(base64.b64decode(stored["details"])).decode() == whole
+    assert stored["resources"] == [r.model_dump() for r in report.resources]
+    assert report.to_dict()["details"] == stored["details"]  # again, from the texts kept
 
 
 # --- the descriptions kept from one report to the next (`describing.DESCRIBED`, `details.dumped`) ---------

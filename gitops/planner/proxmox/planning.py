@@ -236,6 +236,8 @@ def _recreate(d: DesiredGuest, live: LiveGuest, fixed: list[FieldChange], state:
 
 def _order_starts(starts: list[tuple[DesiredGuest, Action]], estate: Estate) -> list[Action]:
     """Starts in `boot_order` groups; each group waits for the previous one (and its `boot_delay`)."""
+    if not starts:
+        return []
     edges = graph.guest_graph(estate)
     chains: dict[int, set[int]] = {}
     starts.sort(key=lambda pair: pair[0].boot_order)
