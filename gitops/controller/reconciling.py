@@ -224,8 +224,7 @@ class Reconciler:
             return steps.run_steps(self._step_context(), attempt, policy,
                                    lambda a: self.recorder.begin(a, policy))
         finally:
-            if attempt.session is not None:
-                attempt.session.close()
+            steps.release(attempt)
             self.stats["last_reconcile_s"] = time.monotonic() - started
 
     def _previous_of(self, sha: str) -> str | None:

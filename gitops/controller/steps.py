@@ -22,6 +22,7 @@ from gitops import errors
 from gitops.config.estate import Estate
 from gitops.config.validation import validate_directory
 from gitops.controller import checks, converging, rollback
+from gitops.controller.connecting import Ahead
 from gitops.controller.policy import Policy
 from gitops.controller.systems import Convergence, LiveCache, Session, data_rollback_warning, ran_folder
 from gitops.drivers.executing import ApplyEvent, ApplyResult
@@ -59,6 +60,7 @@ class Attempt:
     estate: Estate | None = None
     validation: ValidationReport | None = None
     session: Session | None = None  # the systems' drivers, connected for this attempt
+    connecting: Ahead[Session] | None = None  # the session being opened while the revision is validated
     run: converging.PlanRun | None = None
     plan: PlanDocument | None = None  # the plan as shown and kept
     restore: ApplyResult | None = None
@@ -156,8 +158,30 @@ def validate(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
 def connect(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     if not policy.self_heal:
         ctx.phase("planning")
-    attempt.session = ctx.convergence.open(cancel=ctx.cancel, cache=ctx.live_cache)
+    if attempt.connecting is not None:  # opened ahead (`connecting`): its session, or the error opening it gave
+        connecting, attempt.connecting = attempt.connecting, None
+        attempt.session = connecting.take()
+    else:
+        attempt.session = ctx.convergence.open(cancel=ctx.cancel, cache=ctx.live_cache)
     return None
+
+
+def connect_ahead(ctx: StepContext, attempt: Attempt, policy: Policy) -> None:
+    """The controller's revisions (not a drift check: its read is the sweep) connect while they are checked
+    out and validated, and read `cluster/resources` for the plan (`gitops.controller.connecting`)."""
+    if ctx.live_cache is None or policy.self_heal or attempt.connecting is not None or attempt.session is not None:
+        return
+    convergence, cancel, cache = ctx.convergence, ctx.cancel, ctx.live_cache
+    attempt.connecting = Ahead(lambda: convergence.open(cancel=cancel, cache=cache, prefetch=True))
+
+
+def release(attempt: Attempt) -> None:
+    """The attempt is over: its session closed, and one opened ahead but never taken closed once open."""
+    if attempt.session is not None:
+        attempt.session.close()
+    if attempt.connecting is not None:
+        attempt.connecting.release()
+        attempt.connecting = None
 
 
 def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
@@ -254,7 +278,9 @@ ACT: tuple[Step, ...] = (restore_data, apply, verify)
 
 def run_steps(ctx: StepContext, attempt: Attempt, policy: Policy, begin: Callable[[Attempt], None]) -> Stop | None:
     """PREPARE, then `begin` (the recorder opens the run: nothing was applied before), then ACT. A step's
-    error becomes a Stop by its type: transient -> pending, any other -> failed."""
+    error becomes a Stop by its type: transient -> pending, any other -> failed. The caller `release`s the
+    attempt after."""
+    connect_ahead(ctx, attempt, policy)
     for step in PREPARE:
         stop = _run(step, ctx, attempt, policy)
         if stop is not None:

@@ -107,11 +107,17 @@ class Convergence:
         """A live system to read is configured (otherwise plans are config to config)."""
         return bool(self.settings.pve_host)
 
-    def open(self, *, cancel: CancelToken | None = None, cache: LiveCache | None = None) -> Session:
+    def open(self, *, cancel: CancelToken | None = None, cache: LiveCache | None = None,
+             prefetch: bool = False) -> Session:
         """Connect every configured system's driver; Proxmox reads through the controller's `cache` when given
-        (the command line reads everything fresh)."""
+        (the command line reads everything fresh). `prefetch`: Proxmox reads `cluster/resources` now, for the
+        session's first read (`ProxmoxDriver.prefetch`)."""
         client = self._proxmox() if self._proxmox else connect_proxmox(self.settings, sleep=self.sleep)
-        return Session(self, drivers_for(self.settings, client, cancel=cancel, cache=cache))
+        session = Session(self, drivers_for(self.settings, client, cancel=cancel, cache=cache))
+        keeper = session.drivers.get(PROXMOX)
+        if prefetch and isinstance(keeper, ProxmoxDriver):
+            keeper.prefetch()
+        return session
 
     def plan_options(self, node: str, *, revision: str | None, estate: Estate | None,
                      allow_destroy: bool = False, earlier: Path | None = None) -> PlanOptions:

@@ -123,3 +123,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+LOGIN = ("POST", "/api2/json/access/ticket")
+
+
+def changes_sent(pve: Any) -> list[tuple[Any, ...]]:
+    """The requests the simulated PVE received that could change something: not a GET, not the login (the
+    controller logs in while it validates a revision: `gitops.controller.connecting`)."""
+    return [r for r in pve.requests if r[0] != "GET" and tuple(r[:2]) != LOGIN]

@@ -17,6 +17,7 @@ from gitops import logs, secretvalues
 from gitops.config.validation import validate_directory
 from gitops.settings import Settings
 from tests.controller.conftest import Ctl
+from tests.controller.support import changes_sent
 from tests.controller.test_hostile_commits import with_web
 
 LXC = "phoenix_lxc_configs.json"
@@ -37,7 +38,7 @@ def test_a_reference_to_a_controller_credential_is_rejected_and_nothing_reaches_
     bad = ctl.remote.commit(describing(f"key: ${{secret:{name}}}"), f"exfiltrate {name}")
     pve.requests.clear()
     assert ctl.run().action == "rejected"
-    assert [r for r in pve.requests if r[0] != "GET"] == []
+    assert changes_sent(pve) == []
     record = ctl.store.get_revision(bad)
     assert [(e["code"], e["path"]) for e in record.validation.stored()["errors"]] == [
         ("secret-reserved", "lxc_configs.101.description")]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitops import errors, privatefiles, retrying, secretvalues
 from gitops.config.estate import Estate
-from gitops.drivers.proxmox import clonelocks, cluster_reading, digests, live_cache, tasks
+from gitops.drivers.proxmox import clonelocks, cluster_reading, digests, live_cache, reading, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
@@ -39,6 +39,7 @@ class ProxmoxDriver:
         self.policy = policy
         self.task_timeout = task_timeout
         self.concurrency = max(1, concurrency or client.concurrency)
+        self._prefetched: live_cache.Prefetched | None = None  # for the first cached read (`prefetch`)
 
     @property
     def node(self) -> str:
@@ -56,11 +57,12 @@ class ProxmoxDriver:
         guests = desired_mod.desired_guests(estate, options.node)
         ids = {d.vmid for d in guests}
         with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
+        prefetched, self._prefetched = self._prefetched, None
         if self.cache is not None and not full:
             read = live_cache.read_cached(
                 self.client, self.cache, guests, firewall=with_firewall, cluster_key=repr(estate.hypervisor),
                 read_cluster_extra=lambda client, state: self._read_cluster_level(estate, state, client),
-                keys=desired_mod.desired_keys(estate, options.node))
+                keys=desired_mod.desired_keys(estate, options.node), prefetched=prefetched)
         else:
             if self.cache is not None:
                 self.cache.expire()  # a full read (a data rollback) goes on to change guests: start afresh
@@ -72,6 +74,19 @@ class ProxmoxDriver:
         live.memo = read.memo
         for name in live_cache.CLUSTER_FIELDS:
             setattr(live, name, getattr(read, name))
+
+    def prefetch(self) -> None:
+        """Read `GET cluster/resources` now, for this driver's next read through the cache (the plan's): the
+        controller connects and asks while it checks out and validates a revision. A read that fails here is
+        left to that read, which asks again and says why."""
+        if self.cache is None:
+            return
+        round_trips: list[float] = []
+        try:
+            answer = reading.fetch_resources(self.client, round_trips)
+        except errors.PhoenixError:
+            return
+        self._prefetched = live_cache.Prefetched(answer, tuple(round_trips))
 
     def _read_cluster_level(self, estate: Estate, live: LiveState, client: ProxmoxClient | None = None) -> None:
         """What the hypervisor file's blocks need: networks, access, firewalls (each only when configured);

@@ -59,6 +59,14 @@ class CachedGuest:
     read_at: float
 
 
+@dataclass(frozen=True)
+class Prefetched:
+    """A `GET cluster/resources` answer read ahead of the plan (`ProxmoxDriver.prefetch`), with its round trip."""
+
+    resources: list[dict[str, Any]]
+    round_trips: tuple[float, ...]
+
+
 @dataclass
 class ReadCounts:
     """What the last read did: guests read fresh, guests served from the cache, cluster part fresh."""
@@ -150,13 +158,17 @@ def kept_line(line: tuple[Any, ...]) -> tuple[Any, ...]:
 def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGuest], *,
                 firewall: Collection[int], cluster_key: str,
                 read_cluster_extra: Callable[[ProxmoxClient, LiveState], None],
-                keys: Mapping[int, str] | None = None) -> LiveState:
+                keys: Mapping[int, str] | None = None, prefetched: Prefetched | None = None) -> LiveState:
     """The live state for `desired`, read fresh where the module docstring says, the rest from `cache` (the
     same `LiveGuest` objects, with the cache's memo: `LiveState.memo`). `keys`: each desired guest's
-    `desired_key`, when the caller has them (`desired.desired_keys`). The sweep reads everything fresh."""
+    `desired_key`, when the caller has them (`desired.desired_keys`). `prefetched`: this read's `cluster/resources`
+    answer, read ahead by the same session. The sweep reads everything fresh, that answer too."""
     client, sweeping = cache.take_sweep(client)
     round_trips: list[float] = []
-    resources = reading.fetch_resources(client, round_trips)
+    if prefetched is not None and not sweeping:
+        resources, round_trips = prefetched.resources, list(prefetched.round_trips)
+    else:
+        resources = reading.fetch_resources(client, round_trips)
     lines = {int(item["vmid"]): line_of(item) for item in resources if item.get("vmid") is not None}
     if keys is None:
         keys = {d.vmid: desired_key(d) for d in desired}

@@ -1,0 +1,69 @@
+"""Connecting ahead (gitops/controller/connecting.py): the session a revision's plan needs is opened, and
+`cluster/resources` read, while the revision is checked out and validated; a revision stopped before its
+plan closes it, and an error opening it counts only when the plan gets there."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from gitops.controller.connecting import Ahead
+from tests.controller.conftest import Ctl
+from tests.controller.support import invalid_estate, small_estate
+
+
+class Thing:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_take_gives_what_was_made_in_the_thread_or_raises_its_error() -> None:
+    made = Thing()
+    assert Ahead(lambda: made).take() is made
+
+    def fails() -> Thing:
+        raise ValueError("no route to host")
+
+    with pytest.raises(ValueError, match="no route to host"):
+        Ahead(fails).take()
+
+
+def test_release_closes_what_is_made_now_or_later() -> None:
+    made, later, go = Thing(), Thing(), threading.Event()
+    early = Ahead(lambda: made)
+    early.take()
+    early.release()
+    assert made.closed
+
+    def slow() -> Thing:
+        go.wait(5)
+        return later
+
+    pending = Ahead(slow)
+    pending.release()
+    assert not later.closed
+    go.set()
+    pending._thread.join(5)
+    assert later.closed
+
+
+def test_a_revision_reads_resources_once_for_its_plan_while_it_is_validated(ctl: Ctl, pve: Any) -> None:
+    ctl.remote.commit(small_estate(memory=512), "first")
+    assert ctl.run().action == "applied"
+    pve.requests.clear()
+    ctl.remote.commit(small_estate(memory=1024), "more memory")
+    assert ctl.run().action == "applied"
+    reads = [r[1] for r in pve.requests if r[0] == "GET" and r[1].endswith("/cluster/resources")]
+    assert len(reads) == 2  # the plan's (read ahead) and the verify's
+
+
+def test_a_rejected_revision_is_rejected_even_with_proxmox_unreachable(ctl: Ctl) -> None:
+    sha = ctl.remote.commit(invalid_estate(), "broken")
+    ctl.reconciler.settings = ctl.settings.model_copy(update={"pve_host": "127.0.0.1:1", "pve_timeout": 2.0})
+    assert ctl.run().action == "rejected"  # not `waiting`: the connection's error belongs to the plan
+    assert ctl.status(sha) == "rejected"
