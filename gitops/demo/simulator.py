@@ -36,6 +36,8 @@
 - vzdump backups over the API (fakepve has only a Python `backup()`): `gitops.demo.backups`.
 - The guest agent: fakepve's writes no file and runs nothing; `gitops.demo.guest_agent` keeps files and
   asks the caller what a command does.
+- Guest statistics in `cluster/resources` (status, name, template, sizes) as late as pvestatd's broadcast
+  makes them, when a test asks (`stats_interval`): `gitops.demo.guest_stats`.
 - A container config write that allocates no volume lists no volume (fakepve lists every container's on
   every write, a walk of the whole cluster): `gitops.demo.volume_index`.
 The controller relies on all of these, so this subclass adds them. Everything else is fakepve's,
@@ -68,6 +70,7 @@ from fakepve.routing import split_list
 from gitops.demo.backups import VzdumpBackups
 from gitops.demo.config_digests import PendingDigests
 from gitops.demo.guest_agent import GuestAgentFiles
+from gitops.demo.guest_stats import GuestStatsLag
 from gitops.demo.permissions import Pve9DownloadPermission
 from gitops.demo.pve_rules import PveRules
 from gitops.demo.request_log import RequestLog
@@ -106,7 +109,7 @@ APPLIANCES: dict[str, dict[str, Any]] = {
 
 
 class PhoenixFakePve(RequestLog, PveRules, VzdumpBackups, PendingDigests, GuestAgentFiles, Pve9DownloadPermission,
-                     AccessControl, NodeNetwork, LazyTakenVolumes, FakePve):  # type: ignore[misc]
+                     AccessControl, NodeNetwork, GuestStatsLag, LazyTakenVolumes, FakePve):  # type: ignore[misc]
     """fakepve with VM disk resize, `import-from` disks, the appliance index, PVE 9's download permission,
     VM migration, config digests in the pending view, access control (`simulated_access`), node networks
     (`simulated_network`), vzdump backups (`gitops.demo.backups`) and a guest agent that keeps files

@@ -40,6 +40,8 @@ class ProxmoxDriver:
         self.task_timeout = task_timeout
         self.concurrency = max(1, concurrency or client.concurrency)
         self._prefetched: live_cache.Prefetched | None = None  # for the first cached read (`prefetch`)
+        # Guests this driver acted on: their status is read from the guest, `cluster/resources` lags (`reading`)
+        self._acted: set[int] = set()
 
     @property
     def node(self) -> str:
@@ -62,11 +64,12 @@ class ProxmoxDriver:
             read = live_cache.read_cached(
                 self.client, self.cache, guests, firewall=with_firewall, cluster_key=repr(estate.hypervisor),
                 read_cluster_extra=lambda client, state: self._read_cluster_level(estate, state, client),
-                keys=desired_mod.desired_keys(estate, options.node), prefetched=prefetched)
+                keys=desired_mod.desired_keys(estate, options.node), prefetched=prefetched, current=self._acted)
         else:
             if self.cache is not None:
                 self.cache.expire()  # a full read (a data rollback) goes on to change guests: start afresh
-            read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None)
+            read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None,
+                                   current=self._acted)
             self._read_cluster_level(estate, read)
         # The Proxmox part of the snapshot; other systems' fields are theirs to fill.
         live.node, live.nodes, live.guests = read.node, read.nodes, read.guests
@@ -125,6 +128,9 @@ class ProxmoxDriver:
             for call in action.calls:
                 self._call(action, call, context)
         finally:
+            kind, _, ident = action.target.partition("/")
+            if kind in ("lxc", "vm") and ident.isdigit():
+                self._acted.add(int(ident))
             if self.cache is not None:  # whatever happened, what it knew of the target is old now
                 self.cache.invalidate(action.target)
 

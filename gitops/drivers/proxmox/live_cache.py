@@ -158,11 +158,13 @@ def kept_line(line: tuple[Any, ...]) -> tuple[Any, ...]:
 def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGuest], *,
                 firewall: Collection[int], cluster_key: str,
                 read_cluster_extra: Callable[[ProxmoxClient, LiveState], None],
-                keys: Mapping[int, str] | None = None, prefetched: Prefetched | None = None) -> LiveState:
+                keys: Mapping[int, str] | None = None, prefetched: Prefetched | None = None,
+                current: Collection[int] = ()) -> LiveState:
     """The live state for `desired`, read fresh where the module docstring says, the rest from `cache` (the
     same `LiveGuest` objects, with the cache's memo: `LiveState.memo`). `keys`: each desired guest's
     `desired_key`, when the caller has them (`desired.desired_keys`). `prefetched`: this read's `cluster/resources`
-    answer, read ahead by the same session. The sweep reads everything fresh, that answer too."""
+    answer, read ahead by the same session. `current`: guests whose status is asked of the guest, not taken
+    from `cluster/resources` (`reading.read_guests`). The sweep reads everything fresh, that answer too."""
     client, sweeping = cache.take_sweep(client)
     round_trips: list[float] = []
     if prefetched is not None and not sweeping:
@@ -190,7 +192,7 @@ def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGu
                        key=lambda guest: guest.vmid)
         cluster = cache.cluster if (not sweeping and cache.cluster_key == cluster_key
                                     and now - cache.cluster_read_at <= cache.max_age) else None
-    reading.read_guests(client, fresh, round_trips or [1.0], firewall=firewall, snapshots=None)
+    reading.read_guests(client, fresh, round_trips or [1.0], firewall=firewall, snapshots=None, current=current)
     if cluster is None:
         reading.read_cluster(client, state, round_trips)
         read_cluster_extra(client, state)

@@ -4,6 +4,10 @@ Called by the controller and the CLI before planning (and for drift checks). The
 
 - one `GET cluster/resources`: every guest's kind, node, name, status, template flag, tags and lock;
   the nodes;
+- per guest the caller names in `current` (those it acted on since its last read) and per guest whose line
+  says `unknown` (created since pvestatd's last broadcast), one `GET .../status/current`: `cluster/resources`
+  takes a guest's status, name and template flag from the statistics pvestatd broadcasts every 10 seconds,
+  so right after a start it may still say `stopped`; `status/current` asks the guest;
 - per managed guest, one `GET .../pending`: it carries the current value of every key *and* what is
   pending, so it replaces `GET .../config` (PVE's `config` shows pending values merged in for
   containers, so it could not tell them apart anyway), and the config's `digest` (kept on the guest:
@@ -65,6 +69,7 @@ def read_live_state(
     *,
     firewall: Collection[int] = (),
     snapshots: Collection[int] | None = (),
+    current: Collection[int] = (),
 ) -> LiveState:
     """The cluster as the planner sees it; details (config, pending, firewall, snapshots) for `vmids`
     (every guest when None). `firewall` and `snapshots` name guests whose firewall or snapshot list is
@@ -75,7 +80,7 @@ def read_live_state(
     managed = [g for vmid, g in sorted(state.guests.items())
                if (vmids is None or vmid in vmids) and g.node not in state.offline_nodes]
     read_cluster(client, state, round_trips)
-    read_guests(client, managed, round_trips, firewall=firewall, snapshots=snapshots)
+    read_guests(client, managed, round_trips, firewall=firewall, snapshots=snapshots, current=current)
     return state
 
 
@@ -127,8 +132,10 @@ def read_cluster(client: ProxmoxClient, state: LiveState, round_trips: list[floa
 
 
 def read_guests(client: ProxmoxClient, managed: list[LiveGuest], round_trips: list[float], *,
-                firewall: Collection[int] = (), snapshots: Collection[int] | None = ()) -> None:
+                firewall: Collection[int] = (), snapshots: Collection[int] | None = (),
+                current: Collection[int] = ()) -> None:
     """Each guest's details (see `read_live_state`), in threads when a round trip takes long enough."""
+    current_for = set(current)
     firewall_for = set(firewall)
     snapshots_for: set[int] | None = None if snapshots is None else set(snapshots)
     # Threads pay when each round trip waits on the server (a real PVE takes 10-50 ms to read a config);
@@ -137,11 +144,12 @@ def read_guests(client: ProxmoxClient, managed: list[LiveGuest], round_trips: li
     workers = 1 if per_call < PARALLEL_ABOVE else max(1, client.read_concurrency)
     if workers == 1 or len(managed) < 2:
         for g in managed:
-            _read_guest(client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for))
+            _read_guest(client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for),
+                        _now_wish(g, current_for))
         return
     with ThreadPoolExecutor(max_workers=min(workers, len(managed)), thread_name_prefix="pve-read") as pool:
-        jobs = [pool.submit(_read_guest, client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for))
-                for g in managed]
+        jobs = [pool.submit(_read_guest, client, g, g.vmid in firewall_for, _snapshot_wish(g, snapshots_for),
+                            _now_wish(g, current_for)) for g in managed]
         for job in jobs:
             job.result()
 
@@ -198,10 +206,22 @@ def _read_snapshot_list(client: ProxmoxClient, guest: LiveGuest) -> None:
     guest.snapshots = [str(s["name"]) for s in listed if s.get("name") and s["name"] != "current"]
 
 
-def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, want_snapshots: bool | None) -> int:
+def _now_wish(guest: LiveGuest, current: set[int]) -> bool:
+    """Whether the guest's status is asked of the guest itself (see the module docstring)."""
+    return guest.vmid in current or guest.status == "unknown"
+
+
+def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, want_snapshots: bool | None,
+                want_current: bool = False) -> int:
     """Fill in the guest's details; returns the number of calls made."""
     base = guest_path(guest)
     calls = 1
+    if want_current:
+        now = _get(client, f"{base}/status/current") or {}
+        guest.status = shared(str(now.get("status") or guest.status))
+        guest.name = str(now.get("name") or guest.name)
+        guest.template = bool(int(now.get("template") or 0))  # PVE gives it only when it is 1
+        calls += 1
     guest.config, guest.pending = parse_pending(_get(client, f"{base}/pending") or [])
     guest.digest = str(guest.config.pop("digest", "") or "")  # PVE lists the config's digest as an item
     if want_firewall or has_firewall_nic(guest.config, guest.pending):
