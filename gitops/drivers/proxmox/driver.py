@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gitops import errors, privatefiles, retrying, secretvalues
 from gitops.config.estate import Estate
-from gitops.drivers.proxmox import clonelocks, cluster_reading, digests, live_cache, reading, tasks
+from gitops.drivers.proxmox import clonelocks, cluster_reading, digests, live_cache, power, reading, tasks
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.drivers.proxmox.reading import read_live_state, read_snapshots
 from gitops.drivers.seam import ActionContext
@@ -126,7 +126,10 @@ class ProxmoxDriver:
         try:
             digests.check_before(self.client, action)
             for call in action.calls:
-                self._call(action, call, context)
+                def stop(guest: str) -> None:  # a destroy of a guest found running (`power`)
+                    self._call(action, ApiCall("POST", f"{guest}/status/stop", wait=True), context)
+                if power.before(self.client, call, stop):
+                    self._call(action, call, context)
         finally:
             kind, _, ident = action.target.partition("/")
             if kind in ("lxc", "vm") and ident.isdigit():
