@@ -40,33 +40,27 @@ class Detail(BaseModel):
     fields: list[FieldValue] = Field(default_factory=list)
 
 
-# Each description's stored form by the description (its id, the description kept with it so that the id stays
-# its own): descriptions are kept from one drift report to the next (`proxmox.describing`), and so are these,
-# with their JSON text (`dumped_json`), once made.
-_DUMPED: BoundedMemo[int, tuple[Detail, dict[str, Any], list[str]]] = BoundedMemo(30_000)
-
-
-def _entry(detail: Detail) -> tuple[Detail, dict[str, Any], list[str]]:
-    found = _DUMPED.get(id(detail))
-    if found is not None and found[0] is detail:
-        return found
-    made: tuple[Detail, dict[str, Any], list[str]] = (detail, detail.model_dump(exclude_defaults=True), [])
-    _DUMPED.put(id(detail), made)
-    return made
+# Each description's stored form, as JSON text, by the description (its id, the description kept with it so
+# that the id stays its own): descriptions are kept from one drift report to the next (`proxmox.describing`),
+# and so are these. Only the text is kept (a dict per description held 10,000 more small objects).
+_DUMPED: BoundedMemo[int, tuple[Detail, str]] = BoundedMemo(30_000)
 
 
 def dumped(detail: Detail) -> dict[str, Any]:
-    """`detail` as the drift report stores it (`model_dump(exclude_defaults=True)`); not to be changed."""
-    return _entry(detail)[1]
+    """`detail` as the drift report stores it (`model_dump(exclude_defaults=True)`)."""
+    return detail.model_dump(exclude_defaults=True)
 
 
 def dumped_json(detail: Detail) -> str:
     """`dumped(detail)` as compact JSON with sorted keys (`json.dumps(..., separators=(",", ":"),
-    sort_keys=True)`): the drift report packs its descriptions from these (`gitops.planner.drift`)."""
-    entry = _entry(detail)
-    if not entry[2]:
-        entry[2].append(json.dumps(entry[1], separators=(",", ":"), sort_keys=True))
-    return entry[2][0]
+    sort_keys=True)`), made once per description: the drift report packs its descriptions from these
+    (`gitops.planner.drift`)."""
+    found = _DUMPED.get(id(detail))
+    if found is not None and found[0] is detail:
+        return found[1]
+    text = json.dumps(dumped(detail), separators=(",", ":"), sort_keys=True)
+    _DUMPED.put(id(detail), (detail, text))
+    return text
 
 
 def text(value: Any, *, secret: bool = False) -> str | None:
