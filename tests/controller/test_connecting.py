@@ -11,7 +11,7 @@ import pytest
 
 from gitops.controller.connecting import Ahead
 from tests.controller.conftest import Ctl
-from tests.controller.support import invalid_estate, small_estate
+from tests.controller.support import estate_with_api, invalid_estate, small_estate
 
 
 class Thing:
@@ -52,14 +52,14 @@ def test_release_closes_what_is_made_now_or_later() -> None:
     assert later.closed
 
 
-def test_a_revision_reads_resources_once_for_its_plan_while_it_is_validated(ctl: Ctl, pve: Any) -> None:
+def test_a_revision_reads_resources_once_while_it_is_validated(ctl: Ctl, pve: Any) -> None:
     ctl.remote.commit(small_estate(memory=512), "first")
     assert ctl.run().action == "applied"
     pve.requests.clear()
     ctl.remote.commit(small_estate(memory=1024), "more memory")
     assert ctl.run().action == "applied"
     reads = [r[1] for r in pve.requests if r[0] == "GET" and r[1].endswith("/cluster/resources")]
-    assert len(reads) == 2  # the plan's (read ahead) and the verify's
+    assert len(reads) == 1  # the plan's, read ahead; the verify takes it again (the apply moved no guest)
 
 
 def test_a_rejected_revision_is_rejected_even_with_proxmox_unreachable(ctl: Ctl) -> None:
@@ -67,3 +67,14 @@ def test_a_rejected_revision_is_rejected_even_with_proxmox_unreachable(ctl: Ctl)
     ctl.reconciler.settings = ctl.settings.model_copy(update={"pve_host": "127.0.0.1:1", "pve_timeout": 2.0})
     assert ctl.run().action == "rejected"  # not `waiting`: the connection's error belongs to the plan
     assert ctl.status(sha) == "rejected"
+
+
+def test_a_revision_that_creates_a_guest_reads_resources_again_for_its_verify(ctl: Ctl, pve: Any) -> None:
+    ctl.remote.commit(small_estate(), "first")
+    assert ctl.run().action == "applied"
+    pve.requests.clear()
+    ctl.remote.commit(estate_with_api(), "a second container")
+    assert ctl.run().action == "applied"
+    reads = [r[1] for r in pve.requests if r[0] == "GET" and r[1].endswith("/cluster/resources")]
+    assert len(reads) == 2  # a clone adds a guest: the verify cannot take the plan's answer
+    assert pve.ct(102) is not None and pve.ct(102).status == "running"

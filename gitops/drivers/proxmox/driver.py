@@ -23,6 +23,11 @@ from gitops.planner.plan import PROXMOX, Action, ApiCall, Plan, Problem, System
 from gitops.planner.proxmox import cluster_firewall, network
 from gitops.planner.proxmox import desired as desired_mod
 
+# What an action on a guest may be and leave the guest where it was, and the cluster's guests the same ones:
+# after others (create, clone, delete, migrate, a restore...), the next read asks `cluster/resources` again.
+KEEPS_PLACE = frozenset({"update", "resize", "start", "stop", "restart", "snapshot", "convert-to-template",
+                         "firewall", "backup", "provision", "host-config"})
+
 
 class ProxmoxDriver:
     """The Proxmox system: guests, storages, templates on one cluster, through one client."""
@@ -42,6 +47,11 @@ class ProxmoxDriver:
         self._prefetched: live_cache.Prefetched | None = None  # for the first cached read (`prefetch`)
         # Guests this driver acted on: their status is read from the guest, `cluster/resources` lags (`reading`)
         self._acted: set[int] = set()
+        # The `cluster/resources` answer of the last read through the cache, and whether an action since may
+        # have changed which guests there are or where (`REREAD`): if not, the next read (the verify) takes it
+        # again, and reads fresh only the guests acted on.
+        self._answer: live_cache.Prefetched | None = None
+        self._moved = False
 
     @property
     def node(self) -> str:
@@ -59,13 +69,15 @@ class ProxmoxDriver:
         guests = desired_mod.desired_guests(estate, options.node)
         ids = {d.vmid for d in guests}
         with_firewall = {d.vmid for d in guests if d.firewall.enabled or d.firewall.rules}
-        prefetched, self._prefetched = self._prefetched, None
         if self.cache is not None and not full:
+            answer = None if self.cache.sweeping else self._resources()  # a sweep reads its own, paced
             read = live_cache.read_cached(
                 self.client, self.cache, guests, firewall=with_firewall, cluster_key=repr(estate.hypervisor),
                 read_cluster_extra=lambda client, state: self._read_cluster_level(estate, state, client),
-                keys=desired_mod.desired_keys(estate, options.node), prefetched=prefetched, current=self._acted)
+                keys=desired_mod.desired_keys(estate, options.node), prefetched=answer, current=self._acted)
+            self._answer, self._moved = answer, False
         else:
+            self._answer = None
             if self.cache is not None:
                 self.cache.expire()  # a full read (a data rollback) goes on to change guests: start afresh
             read = read_live_state(self.client, ids, firewall=with_firewall, snapshots=ids if full else None,
@@ -77,6 +89,18 @@ class ProxmoxDriver:
         live.memo = read.memo
         for name in live_cache.CLUSTER_FIELDS:
             setattr(live, name, getattr(read, name))
+
+    def _resources(self) -> live_cache.Prefetched:
+        """The `cluster/resources` answer a read through the cache starts from: the one read ahead (`prefetch`),
+        else the last read's when no action since can have added, removed or moved a guest (the guests acted on
+        are read fresh, their status from the guest: `reading`), else a new one."""
+        answer, self._prefetched = self._prefetched, None
+        if answer is None and not self._moved:
+            answer = self._answer
+        if answer is None:
+            round_trips: list[float] = []
+            answer = live_cache.Prefetched(reading.fetch_resources(self.client, round_trips), tuple(round_trips))
+        return answer
 
     def prefetch(self) -> None:
         """Read `GET cluster/resources` now, for this driver's next read through the cache (the plan's): the
@@ -134,6 +158,7 @@ class ProxmoxDriver:
             kind, _, ident = action.target.partition("/")
             if kind in ("lxc", "vm") and ident.isdigit():
                 self._acted.add(int(ident))
+                self._moved = self._moved or action.action not in KEEPS_PLACE
             if self.cache is not None:  # whatever happened, what it knew of the target is old now
                 self.cache.invalidate(action.target)
 

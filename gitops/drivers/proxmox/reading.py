@@ -7,7 +7,8 @@ Called by the controller and the CLI before planning (and for drift checks). The
 - per guest the caller names in `current` (those it acted on since its last read) and per guest whose line
   says `unknown` (created since pvestatd's last broadcast), one `GET .../status/current`: `cluster/resources`
   takes a guest's status, name and template flag from the statistics pvestatd broadcasts every 10 seconds,
-  so right after a start it may still say `stopped`; `status/current` asks the guest;
+  so right after a start it may still say `stopped`; `status/current` asks the guest (its tags and lock
+  too: a caller may hand in an answer of `cluster/resources` read before it acted);
 - per managed guest, one `GET .../pending`: it carries the current value of every key *and* what is
   pending, so it replaces `GET .../config` (PVE's `config` shows pending values merged in for
   containers, so it could not tell them apart anyway), and the config's `digest` (kept on the guest:
@@ -220,7 +221,9 @@ def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, wa
         now = _get(client, f"{base}/status/current") or {}
         guest.status = shared(str(now.get("status") or guest.status))
         guest.name = str(now.get("name") or guest.name)
-        guest.template = bool(int(now.get("template") or 0))  # PVE gives it only when it is 1
+        guest.template = bool(int(now.get("template") or 0))  # PVE gives these three only when set
+        guest.tags = [shared(t) for t in split_tags(str(now.get("tags") or ""))]
+        guest.lock = str(now.get("lock") or "")
         calls += 1
     guest.config, guest.pending = parse_pending(_get(client, f"{base}/pending") or [])
     guest.digest = str(guest.config.pop("digest", "") or "")  # PVE lists the config's digest as an item

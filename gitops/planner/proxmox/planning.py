@@ -321,10 +321,10 @@ def destroy_actions(guest: LiveGuest, live: LiveState, options: PlanOptions, pla
             calls=[ApiCall("POST", pve_paths.node_path(guest.node, "vzdump"),
                            {"vmid": str(guest.vmid), "storage": options.backup_storage,
                             "mode": options.backup_mode, "compress": "zstd"}, wait=True)]))
-    if guest.status == "running":
+    if guest.status in ("running", "unknown"):  # `unknown`: PVE has no statistics of it yet; it may run
         actions.append(Action(target=guest.target, action="stop", node=guest.node,
                               summary=f"stop {label} (it is destroyed next)",
-                              changes=[FieldChange("status", "running", "stopped")],
+                              changes=[FieldChange("status", guest.status, "stopped")],
                               calls=[ApiCall("POST", pve_paths.guest_path(guest.kind, guest.node, guest.vmid,
                                                                           "status/stop"), wait=True)]))
     actions.append(Action(
