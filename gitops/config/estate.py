@@ -5,14 +5,17 @@ Made by `gitops.config.loading.load_estate`; read by the checks, the queries and
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 from gitops.config.hypervisor import HypervisorConfig
 from gitops.config.lxc import LxcFile, LxcGuest
 from gitops.config.stacks import StacksFile
 from gitops.config.vm import Vm, VmFile
+
+T = TypeVar("T")
 
 HYPERVISOR_FILE = "phoenix_hypervisor_config.json"
 LXC_FILE = "phoenix_lxc_configs.json"
@@ -51,6 +54,13 @@ class Estate:
     # guests per default node): an estate is not changed once loaded, and one commit plans it several times.
     derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
+    def derive(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What `make()` derives from this estate, made at the first ask for `key` and kept (`derived`); those
+        who get it do not change it."""
+        if key not in self.derived:
+            self.derived[key] = make()
+        return cast(T, self.derived[key])
+
     def unknown(self, file: str, key: object) -> bool:
         """True when `key` may be in `file` but did not load (its entry is invalid, or the whole file
         did not load): references to it cannot be judged, so checks stay quiet rather than cry "missing"."""
@@ -78,13 +88,10 @@ class Estate:
 
     def guest_addresses(self) -> frozenset[str]:
         """Every guest's static address (what its health checks dial by default); made once (`derived`)."""
-        key = ("guest_addresses", id(self.lxc), id(self.vms))
-        made = self.derived.get(key)
-        if made is None:
+        def made() -> frozenset[str]:
             guests: list[object] = [*self.lxc.lxc_configs.values(), *self.vms.vms]
-            made = self.derived[key] = frozenset(ip for guest in guests if (ip := static_ip(guest)) is not None)
-        assert isinstance(made, frozenset)
-        return made
+            return frozenset(ip for guest in guests if (ip := static_ip(guest)) is not None)
+        return self.derive(("guest_addresses", id(self.lxc), id(self.vms)), made)
 
     def lxc_guest(self, ctid: int | str) -> LxcGuest | None:
         return self.lxc.lxc_configs.get(str(ctid))

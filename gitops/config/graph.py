@@ -14,12 +14,7 @@ from gitops.config.estate import Estate
 def guest_graph(estate: Estate) -> Mapping[int, list[int]]:
     """guest id -> ids it needs first (only ids that exist in the estate). Made once per estate
     (`Estate.derived`: validation, the plan and the verify ask for it); never changed by its readers."""
-    key = ("guest_graph", id(estate.lxc), id(estate.vms))
-    made = estate.derived.get(key)
-    if made is None:
-        made = estate.derived[key] = _guest_graph(estate)
-    assert isinstance(made, dict)
-    return made
+    return estate.derive(("guest_graph", id(estate.lxc), id(estate.vms)), lambda: _guest_graph(estate))
 
 
 def _guest_graph(estate: Estate) -> dict[int, list[int]]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gitops import errors, retrying
+from gitops import errors
+from gitops.drivers.proxmox import reading
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner.plan import Action, ApiCall
 
@@ -31,8 +32,7 @@ def check_before(client: ProxmoxClient, action: Action) -> None:
         if not call.digest or send_digest(action, call):
             continue
         pending = f"{call.path.rsplit('/', 1)[0]}/pending"
-        items = retrying.call_with_retries(lambda path=pending: client.request("GET", path),  # type: ignore[misc]
-                                           sleep=client.sleep, what=f"GET {pending}")
+        items = reading.get(client, pending)
         current = next((str(i.get("value", "")) for i in items or [] if i.get("key") == "digest"), "")
         if current and current != call.digest:
             raise errors.StaleError(f"{call.method} {call.path}: the config changed since it was planned "

@@ -48,8 +48,8 @@ class ProxmoxDriver:
         # Guests this driver acted on: their status is read from the guest, `cluster/resources` lags (`reading`)
         self._acted: set[int] = set()
         # The `cluster/resources` answer of the last read through the cache, and whether an action since may
-        # have changed which guests there are or where (`REREAD`): if not, the next read (the verify) takes it
-        # again, and reads fresh only the guests acted on.
+        # have changed which guests there are or where (one not in `KEEPS_PLACE`): if not, the next read (the
+        # verify) takes it again, and reads fresh only the guests acted on.
         self._answer: live_cache.Prefetched | None = None
         self._moved = False
 
@@ -97,10 +97,11 @@ class ProxmoxDriver:
         answer, self._prefetched = self._prefetched, None
         if answer is None and not self._moved:
             answer = self._answer
-        if answer is None:
-            round_trips: list[float] = []
-            answer = live_cache.Prefetched(reading.fetch_resources(self.client, round_trips), tuple(round_trips))
-        return answer
+        return answer if answer is not None else self._fetch_resources()
+
+    def _fetch_resources(self) -> live_cache.Prefetched:
+        round_trips: list[float] = []
+        return live_cache.Prefetched(reading.fetch_resources(self.client, round_trips), tuple(round_trips))
 
     def prefetch(self) -> None:
         """Read `GET cluster/resources` now, for this driver's next read through the cache (the plan's): the
@@ -108,12 +109,10 @@ class ProxmoxDriver:
         left to that read, which asks again and says why."""
         if self.cache is None:
             return
-        round_trips: list[float] = []
         try:
-            answer = reading.fetch_resources(self.client, round_trips)
+            self._prefetched = self._fetch_resources()
         except errors.PhoenixError:
             return
-        self._prefetched = live_cache.Prefetched(answer, tuple(round_trips))
 
     def _read_cluster_level(self, estate: Estate, live: LiveState, client: ProxmoxClient | None = None) -> None:
         """What the hypervisor file's blocks need: networks, access, firewalls (each only when configured);

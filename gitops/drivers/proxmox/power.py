@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from gitops import retrying
+from gitops.drivers.proxmox import reading
 from gitops.drivers.proxmox.connection import ProxmoxClient
 from gitops.planner.plan import ApiCall
 
@@ -30,9 +30,7 @@ _POWER = re.compile(rf"^(?P<guest>{_GUEST})/status/(?P<verb>start|stop|shutdown)
 
 def status_now(client: ProxmoxClient, guest: str) -> str:
     """The guest's status as the guest says it (`running`, `stopped`, ...)."""
-    path = f"{guest}/status/current"
-    answer = retrying.call_with_retries(lambda: client.request("GET", path), sleep=client.sleep, what=f"GET {path}")
-    return str((answer or {}).get("status") or "")
+    return str((reading.get(client, f"{guest}/status/current") or {}).get("status") or "")
 
 
 def before(client: ProxmoxClient, call: ApiCall, stop: Callable[[str], None]) -> bool:

@@ -112,7 +112,7 @@ def read_resources(client: ProxmoxClient, round_trips: list[float] | None = None
             name=str(item.get("name") or ""),
             status=shared(str(item.get("status") or "stopped")),
             template=bool(int(item.get("template") or 0)),
-            tags=[shared(t) for t in split_tags(str(item.get("tags") or ""))],
+            tags=tags_of(item.get("tags")),
             lock=str(item.get("lock") or ""),
         )
         state.guests[guest.vmid] = guest
@@ -121,12 +121,12 @@ def read_resources(client: ProxmoxClient, round_trips: list[float] | None = None
 
 def fetch_resources(client: ProxmoxClient, round_trips: list[float] | None = None) -> list[dict[str, Any]]:
     """`GET cluster/resources`: one line per node, guest and storage of the cluster."""
-    return list(_get(client, "cluster/resources", round_trips) or [])
+    return list(get(client, "cluster/resources", round_trips) or [])
 
 
 def read_cluster(client: ProxmoxClient, state: LiveState, round_trips: list[float]) -> None:
     """The storages (with the template content of those that hold templates) and the appliance index."""
-    for item in _get(client, pve_paths.storage_path(), round_trips) or []:
+    for item in get(client, pve_paths.storage_path(), round_trips) or []:
         storage = _read_storage(client, item, round_trips, _online(state))
         state.storages[storage.storage] = storage
     state.appliances = _read_appliances(client, round_trips, _online(state))
@@ -153,6 +153,12 @@ def read_guests(client: ProxmoxClient, managed: list[LiveGuest], round_trips: li
                             _now_wish(g, current_for)) for g in managed]
         for job in jobs:
             job.result()
+
+
+def tags_of(value: Any) -> list[str]:
+    """A guest's tags as PVE lists them (`tags` of a `cluster/resources` line or of `status/current`), each
+    kept once for all guests (`shared`)."""
+    return [shared(t) for t in split_tags(str(value or ""))]
 
 
 def split_tags(text: str) -> list[str]:
@@ -203,7 +209,7 @@ def read_snapshots(client: ProxmoxClient, guests: Iterable[LiveGuest]) -> None:
 
 
 def _read_snapshot_list(client: ProxmoxClient, guest: LiveGuest) -> None:
-    listed = _get(client, f"{guest_path(guest)}/snapshot") or []
+    listed = get(client, f"{guest_path(guest)}/snapshot") or []
     guest.snapshots = [str(s["name"]) for s in listed if s.get("name") and s["name"] != "current"]
 
 
@@ -218,20 +224,20 @@ def _read_guest(client: ProxmoxClient, guest: LiveGuest, want_firewall: bool, wa
     base = guest_path(guest)
     calls = 1
     if want_current:
-        now = _get(client, f"{base}/status/current") or {}
+        now = get(client, f"{base}/status/current") or {}
         guest.status = shared(str(now.get("status") or guest.status))
         guest.name = str(now.get("name") or guest.name)
         guest.template = bool(int(now.get("template") or 0))  # PVE gives these three only when set
-        guest.tags = [shared(t) for t in split_tags(str(now.get("tags") or ""))]
+        guest.tags = tags_of(now.get("tags"))
         guest.lock = str(now.get("lock") or "")
         calls += 1
-    guest.config, guest.pending = parse_pending(_get(client, f"{base}/pending") or [])
+    guest.config, guest.pending = parse_pending(get(client, f"{base}/pending") or [])
     guest.digest = str(guest.config.pop("digest", "") or "")  # PVE lists the config's digest as an item
     if want_firewall or has_firewall_nic(guest.config, guest.pending):
-        options = dict(_get(client, f"{base}/firewall/options") or {})
+        options = dict(get(client, f"{base}/firewall/options") or {})
         options.pop("digest", None)
         rules = [{k: v for k, v in r.items() if k != "digest"}
-                 for r in _get(client, f"{base}/firewall/rules") or []]
+                 for r in get(client, f"{base}/firewall/rules") or []]
         guest.firewall = LiveFirewall(options=options, rules=rules)
         calls += 2
     if want_snapshots or (want_snapshots is not None and guest.config.get("parent")):
@@ -256,7 +262,7 @@ def _read_storage(client: ProxmoxClient, item: dict[str, Any], round_trips: list
     nodes = nodes[:1] if storage.shared else nodes
 
     def listing(node: str) -> set[str]:
-        listed = _get(client, pve_paths.node_storage_path(node, storage.storage, "content"), round_trips) or []
+        listed = get(client, pve_paths.node_storage_path(node, storage.storage, "content"), round_trips) or []
         return {str(v["volid"]) for v in listed if v.get("volid") and str(v.get("content", "")) in TEMPLATE_CONTENT}
     for node, volumes in zip(nodes, per_node(client, listing, nodes), strict=True):
         storage.volumes |= volumes
@@ -289,14 +295,15 @@ def _read_appliances(client: ProxmoxClient, round_trips: list[float], online: li
     if not node:
         return set()
     try:
-        listed = _get(client, pve_paths.node_path(node, "aplinfo"), round_trips) or []
+        listed = get(client, pve_paths.node_path(node, "aplinfo"), round_trips) or []
     except PermanentError:
         return set()
     return {str(a["template"]) for a in listed if a.get("template") and a.get("type", "lxc") in ("lxc", "openvz")}
 
 
-def _get(client: ProxmoxClient, path: str, round_trips: list[float] | None = None) -> Any:
-    """GET with retries; when `round_trips` is given, the time of the call that answered goes there."""
+def get(client: ProxmoxClient, path: str, round_trips: list[float] | None = None) -> Any:
+    """GET with retries (every read of the driver's goes through it); when `round_trips` is given, the time
+    of the call that answered goes there."""
     def call() -> Any:
         started = time.perf_counter()
         answer = client.request("GET", path)

@@ -7,7 +7,6 @@ and drift.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -15,7 +14,7 @@ from gitops.config import queries
 from gitops.config.common import FirewallRule
 from gitops.config.estate import Estate
 from gitops.config.lxc import LxcGuest, LxcNetwork
-from gitops.config.memo import digest
+from gitops.config.memo import BoundedMemo, digest
 from gitops.config.templates import cloud_image_url, template_volid
 from gitops.config.vm import Vm
 from gitops.planner.proxmox import pve_paths
@@ -126,9 +125,7 @@ class _Made(NamedTuple):
 # changes one guest makes that one anew and takes the others as they were: an entry counts only while its
 # guest's model is that same object, under the same defaults. Replaced whole by each estate made: one
 # estate's worth per node, for the last few nodes asked for.
-_LAST: dict[str, dict[tuple[str, int], _Made]] = {}
-_LAST_NODES = 4
-_LAST_LOCK = threading.Lock()
+_LAST: BoundedMemo[str, dict[tuple[str, int], _Made]] = BoundedMemo(4)
 
 
 def _contexts(estate: Estate) -> dict[str, str]:
@@ -141,18 +138,14 @@ def _contexts(estate: Estate) -> dict[str, str]:
 
 
 def _made(estate: Estate, node: str) -> tuple[list[DesiredGuest], dict[int, str]]:
-    key = ("desired_guests", node, id(estate.hypervisor), id(estate.lxc), id(estate.vms))
-    made = estate.derived.get(key)
-    if made is None:
-        made = estate.derived[key] = _desired_guests(estate, node)
-    assert isinstance(made, tuple)
-    return made
+    return estate.derive(("desired_guests", node, id(estate.hypervisor), id(estate.lxc), id(estate.vms)),
+                         lambda: _desired_guests(estate, node))
 
 
 def _desired_guests(estate: Estate, node: str) -> tuple[list[DesiredGuest], dict[int, str]]:
     node = estate.hypervisor.node or node
     contexts = _contexts(estate)
-    last = _LAST.get(node, {})
+    last = _LAST.get(node) or {}
     made: dict[tuple[str, int], _Made] = {}
     entries: list[_Made] = []
     for ref in queries.all_guests(estate):
@@ -165,11 +158,7 @@ def _desired_guests(estate: Estate, node: str) -> tuple[list[DesiredGuest], dict
             entry = _Made(ref.guest, context, desired, desired_key(desired))
         made[(ref.kind, ref.vmid)] = entry
         entries.append(entry)
-    with _LAST_LOCK:  # PR reviews make estates in other threads
-        _LAST.pop(node, None)
-        _LAST[node] = made
-        while len(_LAST) > _LAST_NODES:
-            _LAST.pop(next(iter(_LAST)))
+    _LAST.put(node, made)
     return [e.guest for e in entries], {e.guest.vmid: e.key for e in entries}
 
 

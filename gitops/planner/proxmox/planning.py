@@ -89,12 +89,8 @@ def plan_guests(estate: Estate, live: LiveState, options: PlanOptions, plan: Pla
 
 def _guest_order(estate: Estate) -> list[int]:
     """The guests in the order of the guest graph, made once per estate (`Estate.derived`)."""
-    key = ("guest_order", id(estate.lxc), id(estate.vms))
-    order = estate.derived.get(key)
-    if order is None:
-        order = estate.derived[key] = graph.topological_order(graph.guest_graph(estate))
-    assert isinstance(order, list)
-    return order
+    return estate.derive(("guest_order", id(estate.lxc), id(estate.vms)),
+                         lambda: graph.topological_order(graph.guest_graph(estate)))
 
 
 def guest_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
