@@ -29,6 +29,9 @@ MODELS: dict[str, type[HypervisorConfig | LxcFile | VmFile | StacksFile]] = {
     VM_FILE: VmFile,
     STACKS_FILE: StacksFile,
 }
+# Where each file keeps its guests (or stacks), entry by entry: loading drops a bad entry and keeps the
+# others; parsing (`gitops.config.documents`) reads each entry's text on its own.
+COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
 
 Kind = Literal["lxc", "vm"]
 

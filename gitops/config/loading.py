@@ -7,6 +7,7 @@ still run) and a report of the file-level problems. Called by `gitops.config.val
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from pathlib import Path
@@ -14,9 +15,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from gitops.config import hostoptions
+from gitops.config import documents, hostoptions
 from gitops.config.common import strip_extensions
-from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, LXC_FILE, MODELS, STACKS_FILE, VM_FILE, Estate
+from gitops.config.estate import (
+    COLLECTIONS,
+    CONFIG_FILES,
+    HYPERVISOR_FILE,
+    LXC_FILE,
+    MODELS,
+    STACKS_FILE,
+    VM_FILE,
+    Estate,
+)
 from gitops.config.hypervisor import FIREWALL_TAG, VOLUME_TAG
 from gitops.config.lxc import LxcGuest
 from gitops.config.memo import BoundedMemo, digest
@@ -25,19 +35,14 @@ from gitops.config.stacks import Stack
 from gitops.config.vm import Vm
 from gitops.errors import ConfigError
 
-# Where each file keeps its guests (or stacks): a bad entry is dropped, the others still load.
-_COLLECTIONS: dict[str, str] = {LXC_FILE: "lxc_configs", VM_FILE: "vms", STACKS_FILE: "docker_stacks"}
 MAX_DEPTH = 64  # the real files nest 6 deep; the checks and the models recurse over what they read
 # Top-level maps of named entries: an entry with an error is left out, not the whole map.
 _ENTRY_MAPS: dict[str, set[str]] = {HYPERVISOR_FILE: {"shared_volumes", "storages"}}
 UNION_TAGS = {VOLUME_TAG, FIREWALL_TAG}  # tagged-union members pydantic names in error paths
 _ATTR = {HYPERVISOR_FILE: "hypervisor", LXC_FILE: "lxc", VM_FILE: "vms", STACKS_FILE: "stacks"}
-# The model of one entry of each file's collection (`_COLLECTIONS`): what `_EntryMemo` validates alone.
+# The model of one entry of each file's collection (`COLLECTIONS`): what `_EntryMemo` validates alone.
 _ENTRY_MODELS: dict[str, type[BaseModel]] = {LXC_FILE: LxcGuest, VM_FILE: Vm, STACKS_FILE: Stack}
 MEMO_ENTRIES = 30_000  # validated entries kept across loads (10,000 guests, and a commit's changes, fit)
-# Texts (by file name and digest) already found within MAX_DEPTH: the walk over every value of an unchanged
-# file is not redone by each commit (0.13 s of a commit at 10,000 guests).
-SHALLOW: BoundedMemo[tuple[str, bytes], bool] = BoundedMemo(16)
 
 
 def load_estate(directory: Path | str, report: Report | None = None, *, memo: bool = True) -> tuple[Estate, Report]:
@@ -62,14 +67,13 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
         except (OSError, UnicodeDecodeError) as exc:
             report.error(name, (), "file-unreadable", f"cannot read {name}: {exc}")
             continue
-        estate.texts[name] = text
         data: Any = None
         try:
-            data = json.loads(text)
-            text_key = (name, digest(text))
-            deep = SHALLOW.get(text_key) is None and too_deep(data, MAX_DEPTH)
-            if not deep:
-                SHALLOW.put(text_key, True)
+            # Parsed entry by entry against the file's last text (the checkout parsed this very text already).
+            document = documents.parse(name, text, COLLECTIONS.get(name))
+            text = document.text
+            data = document.data
+            deep = document.derive(("too_deep", MAX_DEPTH), functools.partial(_document_too_deep, document, MAX_DEPTH))
         except json.JSONDecodeError as exc:
             report.problems.append(_syntax_problem(name, exc, report))
             continue
@@ -80,6 +84,8 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
             continue
         except RecursionError:
             deep = True
+        finally:
+            estate.texts[name] = text
         if deep:
             _file_problem(report, name, "json-too-deep", f"arrays or objects are nested more than {MAX_DEPTH} deep",
                           _deep_position(text, MAX_DEPTH))
@@ -87,9 +93,13 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
         estate.raw[name] = data
         dropped: set[PathPart] = set()
         partial: set[str] = set()
-        validate = _validate_memo if memo else _validate
-        model = validate(name, strip_extensions(data, MODELS[name]) if '"x-' in text else data, report, dropped,
-                         partial)
+        if '"x-' in text:
+            data = strip_extensions(data, MODELS[name])
+            model = (_validate_memo if memo else _validate)(name, data, report, dropped, partial)
+        elif memo:
+            model = _validate_memo(name, data, report, dropped, partial, document)
+        else:
+            model = _validate(name, data, report, dropped, partial)
         estate.dropped[name] = _dropped_keys(data, name, dropped)
         estate.partial[name] = partial
         if name == VM_FILE:
@@ -98,6 +108,15 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
             setattr(estate, _ATTR[name], model)
             estate.loaded.add(name)
     return estate, report
+
+
+def _document_too_deep(document: documents.Document, limit: int) -> bool:
+    """`too_deep` of the document's data, from each entry's own height (kept with the entry)."""
+    if not document.entries:
+        return too_deep(document.data, limit)
+    if any(1 + documents.height(value) > limit for _key, value in document.rest()):
+        return True
+    return any(2 + entry.derive("height", documents.height) > limit for entry in document.entries.values())
 
 
 def too_deep(data: Any, limit: int) -> bool:
@@ -160,18 +179,22 @@ ENTRY_MEMO: BoundedMemo[tuple[str, bytes], BaseModel] = BoundedMemo(MEMO_ENTRIES
 
 
 def _validate_memo(name: str, data: Any, report: Report, bad_entries: set[PathPart],
-                   partial: set[str]) -> BaseModel | None:
+                   partial: set[str], document: documents.Document | None = None) -> BaseModel | None:
     """`_validate`, with each entry of the file's collection taken from `ENTRY_MEMO` when the same text
     was validated before. Any error anywhere in the file: the whole file is validated afresh by
-    `_validate`, so problems (codes, messages, paths) and the rebuilt model are exactly its own."""
-    collection, entry_model = _COLLECTIONS.get(name), _ENTRY_MODELS.get(name)
+    `_validate`, so problems (codes, messages, paths) and the rebuilt model are exactly its own.
+    `document`: the parse `data` is the value of; each entry's memo key is kept with its entry there."""
+    collection, entry_model = COLLECTIONS.get(name), _ENTRY_MODELS.get(name)
     entries = data.get(collection) if isinstance(data, dict) and collection else None
     if entry_model is None or not isinstance(entries, dict | list):
         return _validate(name, data, report, bad_entries, partial)
     pairs = entries.items() if isinstance(entries, dict) else enumerate(entries)
+    parsed = document.entries if document is not None and document.data is data else {}
     built: dict[Any, BaseModel] = {}
     for key, entry in pairs:
-        memo_key = (name, digest(json.dumps(entry)))
+        kept = parsed.get(key)
+        memo_key = (name, kept.derive("memo_key", _entry_digest) if kept is not None and kept.value is entry
+                    else _entry_digest(entry))
         model = ENTRY_MEMO.get(memo_key)
         if model is None:
             try:
@@ -187,6 +210,11 @@ def _validate_memo(name: str, data: Any, report: Report, bad_entries: set[PathPa
         return _validate(name, data, report, bad_entries, partial)
 
 
+def _entry_digest(entry: Any) -> bytes:
+    """The memo key of an entry: the digest of its JSON (the same value, however the file formats it)."""
+    return digest(json.dumps(entry))
+
+
 def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
               partial: set[str]) -> BaseModel | None:
     """The file's model; on errors, every error is reported and the model is rebuilt from what is
@@ -199,7 +227,7 @@ def _validate(name: str, data: Any, report: Report, bad_entries: set[PathPart],
         return model_cls.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    collection = _COLLECTIONS.get(name)
+    collection = COLLECTIONS.get(name)
     unknown: list[tuple[PathPart, ...]] = []
     bad_map_entries: list[tuple[PathPart, ...]] = []
     bad_keys: set[str] = set()

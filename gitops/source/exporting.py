@@ -12,29 +12,21 @@ code `file-too-large`). Used by `gitops.source.repository` (checkouts, pull-requ
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import git
 
 from gitops import errors
-from gitops.config.estate import CONFIG_FILES
-from gitops.config.memo import BoundedMemo, digest
+from gitops.config import documents
+from gitops.config.estate import COLLECTIONS, CONFIG_FILES
 from gitops.config.scripts import LXC_FEATURE, VM_FEATURE
 
 SYMLINK_MODE = 0o120000
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 _FEATURE_KEYS = ("features",)
-# The strings and feature names of a config file, by its name and the digest of its bytes: a commit that
-# changes one file (or one guest of it) parses that file, not the other three (0.4 s of a commit at 10,000
-# guests went to parsing all four and walking their strings). Digests, not texts, as keys: a file can be
-# megabytes. Five entries: the four files of the revision in hand and one more (a big estate's container
-# file holds some 200,000 strings, ~20 MB as a set: older versions are not worth keeping).
-STRINGS_MEMO: BoundedMemo[tuple[str, bytes], tuple[frozenset[str], frozenset[str]]] = BoundedMemo(5)
-
-
 def export_tree(tree: git.Tree, into: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                 script_folders: Iterable[str] = ("bin",), commit: str = "") -> None:
     """Write the files the controller reads of `tree` under `into` (symlinks, submodules and paths that
@@ -81,24 +73,41 @@ def named_files(directory: Path, script_folders: Iterable[str], among: Collectio
 
 
 def _file_strings(path: Path, name: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """The strings of one config file and those under a `features` key; None when it does not parse."""
+    """The strings of one config file and those under a `features` key; None when it does not parse.
+
+    The file is parsed by `documents.parse` (validation takes that parse), and each entry's strings are
+    kept with the entry: a commit that changes one guest walks that guest's strings, not 10,000 guests'."""
     try:
-        content = path.read_bytes()
-    except OSError:
-        return None
-    key = (name, digest(content))
-    found = STRINGS_MEMO.get(key)
-    if found is None:
-        try:
-            data = json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            return None  # validation says what is wrong with it
-        strings: set[str] = set()
-        features: set[str] = set()
-        _strings(data, strings, features)
-        found = (frozenset(strings), frozenset(features))
-        STRINGS_MEMO.put(key, found)
-    return found
+        document = documents.parse(name, path.read_text(encoding="utf-8"), COLLECTIONS.get(name))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None  # validation says what is wrong with it
+    return document.derive("strings", lambda: _document_strings(document))
+
+
+def _document_strings(document: documents.Document) -> tuple[frozenset[str], frozenset[str]]:
+    strings: set[str] = set()
+    features: set[str] = set()
+    if not document.entries:
+        _strings(document.data, None, strings, features)
+        return frozenset(strings), frozenset(features)
+    for top, value in document.rest():
+        _strings(value, top, strings, features)
+    # An entry's key names its strings only when the entry is itself a string or a list (a map's children
+    # are named by their own keys): entries of a list are named by the collection.
+    is_map = isinstance(document.data.get(document.collection), dict)
+    for position, entry in document.entries.items():
+        named = position if is_map else document.collection
+        found, featured = entry.derive(("strings", named), partial(_entry_strings, key=named))
+        strings.update(found)
+        features.update(featured)
+    return frozenset(strings), frozenset(features)
+
+
+def _entry_strings(value: Any, key: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    strings: set[str] = set()
+    features: set[str] = set()
+    _strings(value, key, strings, features)
+    return tuple(strings), tuple(features)
 
 
 def _clean(text: str, folders: list[str]) -> set[str]:
@@ -111,10 +120,10 @@ def _clean(text: str, folders: list[str]) -> set[str]:
     return {plain, *(f"{folder}/{plain}" for folder in folders)}
 
 
-def _strings(data: Any, strings: set[str], features: set[str]) -> None:
-    """Every string in `data` into `strings`, and those under a `features` key (at any depth below it)
-    into `features` too. Iterative: no recursion to exhaust."""
-    stack: list[tuple[Any, str | None]] = [(data, None)]
+def _strings(data: Any, key: object, strings: set[str], features: set[str]) -> None:
+    """Every string in `data` (found under `key`) into `strings`, and those under a `features` key (at any
+    depth below it) into `features` too. Iterative: no recursion to exhaust."""
+    stack: list[tuple[Any, object]] = [(data, key)]
     while stack:
         node, key = stack.pop()
         if isinstance(node, str):
