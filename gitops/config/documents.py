@@ -46,7 +46,7 @@ class Entry:
         """`make(value)`, made at the first ask for `key` and kept with the entry (and so with the same entry of
         later documents whose text is the same); `make` must depend on the value alone."""
         try:
-            return cast(T, self.derived[key])
+            return self.derived[key]  # type: ignore[no-any-return]
         except KeyError:
             made = self.derived[key] = make(self.value)
             return made
@@ -190,9 +190,9 @@ def _collection(text: str, at: int, previous: Document | None) -> tuple[Any, dic
             value, end = _DECODER.raw_decode(text, at)
             entry = Entry(value, at, end)
         if is_map:
-            cast(dict[str, Any], values)[cast(str, key)] = entry.value
+            values[key] = entry.value  # type: ignore[index]
         else:
-            cast(list[Any], values).append(entry.value)
+            values.append(entry.value)  # type: ignore[union-attr]
         entries[key] = entry  # a repeated key: the last one counts, as in json.loads
         position += 1
         at = _ws(text, entry.end)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast
 
+from gitops.config.documents import Document
 from gitops.config.hypervisor import HypervisorConfig
 from gitops.config.lxc import LxcFile, LxcGuest
 from gitops.config.stacks import StacksFile
@@ -56,6 +57,8 @@ class Estate:
     # What later layers derive from the loaded files, kept for the estate's life (the planner's desired
     # guests per default node): an estate is not changed once loaded, and one commit plans it several times.
     derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    # Each file's parse (`gitops.config.documents`): what the checks of one guest alone keep with its entry.
+    documents: dict[str, Document] = field(default_factory=dict, repr=False, compare=False)
 
     def derive(self, key: Hashable, make: Callable[[], T]) -> T:
         """What `make()` derives from this estate, made at the first ask for `key` and kept (`derived`); those
@@ -82,12 +85,14 @@ class Estate:
         return ("vms", self.vm_index[position] if position < len(self.vm_index) else position)
 
     def lxc_items(self) -> list[tuple[tuple[str, str], LxcGuest]]:
-        """Every container with its JSON path."""
-        return [(("lxc_configs", key), ct) for key, ct in self.lxc.lxc_configs.items()]
+        """Every container with its JSON path (made once: a dozen checks walk it)."""
+        return self.derive(("lxc_items", id(self.lxc)),
+                           lambda: [(("lxc_configs", key), ct) for key, ct in self.lxc.lxc_configs.items()])
 
     def vm_items(self) -> list[tuple[tuple[str, int], Vm]]:
-        """Every VM with its JSON path."""
-        return [(self.vm_path(i), vm) for i, vm in enumerate(self.vms.vms)]
+        """Every VM with its JSON path (made once)."""
+        return self.derive(("vm_items", id(self.vms)),
+                           lambda: [(self.vm_path(i), vm) for i, vm in enumerate(self.vms.vms)])
 
     def guest_addresses(self) -> frozenset[str]:
         """Every guest's static address (what its health checks dial by default); made once (`derived`)."""

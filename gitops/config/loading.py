@@ -73,6 +73,7 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
             document = documents.parse(name, text, COLLECTIONS.get(name))
             text = document.text
             data = document.data
+            estate.documents[name] = document
             deep = document.derive(("too_deep", MAX_DEPTH), functools.partial(_document_too_deep, document, MAX_DEPTH))
         except json.JSONDecodeError as exc:
             report.problems.append(_syntax_problem(name, exc, report))

@@ -2,7 +2,8 @@
 validated before is not validated again, and the result is exactly a full validation's: the same
 problems (codes, messages, paths, lines), the same models, the same dropped entries. Random edits of
 configs-example (the property tests' `_mutate`), each validated with the memo (warm from the example and
-from the examples before) and without it."""
+from the examples before) and without it. Without it means from nothing: the file's last parse is
+forgotten too, and with it what each entry's own checks found (`documents`, `checks.local`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gitops.config import documents
 from gitops.config.estate import LXC_FILE, Estate
 from gitops.config.lxc import LxcGuest
 from gitops.config.memo import BoundedMemo
@@ -38,7 +40,9 @@ def _both(files: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         write_estate(directory, files)
-        _same(validate_directory(directory), validate_directory(directory, memo=False))
+        memoized = validate_directory(directory)
+        documents.forget()
+        _same(memoized, validate_directory(directory, memo=False))
 
 
 @SETTINGS
@@ -84,3 +88,33 @@ def test_the_memo_keeps_at_most_its_limit() -> None:
     memo.get((LXC_FILE, "2"))  # used: kept over "3"
     memo.put((LXC_FILE, "5"), models[0])
     assert memo.get((LXC_FILE, "3")) is None and memo.get((LXC_FILE, "2")) is models[2]
+
+
+def test_what_a_guest_was_found_to_be_is_judged_again_under_another_host_policy(tmp_path: Path) -> None:
+    """The findings kept with an entry are kept under the host policy they were judged by."""
+    from gitops.settings import HostPolicy
+
+    files = json.loads(json.dumps(ORIGINAL))
+    guests = files[LXC_FILE]["lxc_configs"]
+    guests[sorted(guests)[0]]["unprivileged"] = False
+    write_estate(tmp_path, files)
+    codes = [p.code for p in validate_directory(tmp_path)[1].errors]
+    assert codes == ["policy-privileged"]
+    assert validate_directory(tmp_path, HostPolicy(allow_privileged=True))[1].valid
+    assert [p.code for p in validate_directory(tmp_path)[1].errors] == codes
+
+
+def test_an_address_taken_twice_is_found_whichever_guest_changed(tmp_path: Path) -> None:
+    """The addresses each guest's own check claims are matched across guests at every validation, though
+    the check itself ran once for each entry's text."""
+    files = json.loads(json.dumps(ORIGINAL))
+    guests = files[LXC_FILE]["lxc_configs"]
+    with_ip = [k for k in sorted(guests) if "/" in str((guests[k].get("network_config") or {}).get("ip", ""))]
+    first, second = with_ip[:2]
+    write_estate(tmp_path, files)
+    assert validate_directory(tmp_path)[1].valid
+    guests[second]["network_config"]["ip"] = guests[first]["network_config"]["ip"]
+    write_estate(tmp_path, files)
+    errors = validate_directory(tmp_path)[1].errors
+    assert [(p.code, p.path) for p in errors] == [("ip-duplicate", ("lxc_configs", second, "network_config", "ip"))]
+    assert f"CT {first}" in errors[0].message

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import re
 
+from gitops.config.checks.local import each_guest
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
+from gitops.config.lxc import LxcGuest
 from gitops.config.problems import PathPart, Report, shorten
 from gitops.config.templates import template_storage
+from gitops.config.vm import Vm
 
 NODE = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")
 STORAGE_ID = re.compile(r"[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]")
@@ -37,31 +40,10 @@ def check_identifiers(estate: Estate, report: Report) -> None:
         _storage(report, HYPERVISOR_FILE, ("proxmox_storage_ids", key), sid)
     for sid in estate.hypervisor.storages:
         _storage(report, HYPERVISOR_FILE, ("storages", sid), sid)
-    for path, ct in estate.lxc_items():
-        _node(report, LXC_FILE, (*path, "node"), ct.node)
-        _storage(report, LXC_FILE, (*path, "storage_pool"), ct.storage_pool)
-        for i, vol in enumerate(ct.zfs_volumes):
-            _storage(report, LXC_FILE, (*path, "zfs_volumes", i, "pool"), vol.pool)
-            _mount_path(report, (*path, "zfs_volumes", i, "mount_point"), vol.mount_point)
-        if ct.template and ct.clone_from_ctid is None:
-            _storage(report, LXC_FILE, (*path, "template"), template_storage(ct.template))
-        _snapshot(report, LXC_FILE, (*path, "template_snapshot_name"), ct.template_snapshot_name)
-        for name, net in (("network_config", ct.network_config), ("secondary_network_config",
-                                                                  ct.secondary_network_config)):
-            if net is not None:
-                _bridge(report, LXC_FILE, (*path, name, "bridge"), net.bridge)
-        for i, mp in enumerate(ct.mount_points):
-            _mount_path(report, (*path, "mount_points", i, "host_path"), mp.host_path)
-            _mount_path(report, (*path, "mount_points", i, "container_path"), mp.container_path)
+    each_guest(estate, report, LXC_FILE, _container, "identifiers")
     _storage(report, VM_FILE, ("vm_defaults", "storage_pool"), estate.vms.vm_defaults.storage_pool)
     _bridge(report, VM_FILE, ("vm_defaults", "network_bridge"), estate.vms.vm_defaults.network_bridge)
-    for vpath, vm in estate.vm_items():
-        _node(report, VM_FILE, (*vpath, "node"), vm.node)
-        _storage(report, VM_FILE, (*vpath, "storage_pool"), vm.storage_pool)
-        _snapshot(report, VM_FILE, (*vpath, "template_snapshot_name"), vm.template_snapshot_name)
-        _bridge(report, VM_FILE, (*vpath, "network_bridge"), vm.network_bridge)
-        if vm.network_config is not None:
-            _bridge(report, VM_FILE, (*vpath, "network_config", "bridge"), vm.network_config.bridge)
+    each_guest(estate, report, VM_FILE, _vm, "identifiers")
     for name, stack in estate.stacks.docker_stacks.items():
         if not STACK.fullmatch(name):
             report.error(STACKS_FILE, ("docker_stacks", name), "stack-name-invalid",
@@ -72,6 +54,33 @@ def check_identifiers(estate: Estate, report: Report) -> None:
                 report.error(STACKS_FILE, ("docker_stacks", name, "environments", env), "stack-name-invalid",
                              f"environment name '{shorten(env)}' is not valid (lower-case letters, digits, "
                              "'-' and '_', starting with a letter or digit)")
+
+
+def _container(report: Report, path: _Path, ct: LxcGuest) -> None:
+    _node(report, LXC_FILE, (*path, "node"), ct.node)
+    _storage(report, LXC_FILE, (*path, "storage_pool"), ct.storage_pool)
+    for i, vol in enumerate(ct.zfs_volumes):
+        _storage(report, LXC_FILE, (*path, "zfs_volumes", i, "pool"), vol.pool)
+        _mount_path(report, (*path, "zfs_volumes", i, "mount_point"), vol.mount_point)
+    if ct.template and ct.clone_from_ctid is None:
+        _storage(report, LXC_FILE, (*path, "template"), template_storage(ct.template))
+    _snapshot(report, LXC_FILE, (*path, "template_snapshot_name"), ct.template_snapshot_name)
+    for name, net in (("network_config", ct.network_config), ("secondary_network_config",
+                                                              ct.secondary_network_config)):
+        if net is not None:
+            _bridge(report, LXC_FILE, (*path, name, "bridge"), net.bridge)
+    for i, mp in enumerate(ct.mount_points):
+        _mount_path(report, (*path, "mount_points", i, "host_path"), mp.host_path)
+        _mount_path(report, (*path, "mount_points", i, "container_path"), mp.container_path)
+
+
+def _vm(report: Report, vpath: _Path, vm: Vm) -> None:
+    _node(report, VM_FILE, (*vpath, "node"), vm.node)
+    _storage(report, VM_FILE, (*vpath, "storage_pool"), vm.storage_pool)
+    _snapshot(report, VM_FILE, (*vpath, "template_snapshot_name"), vm.template_snapshot_name)
+    _bridge(report, VM_FILE, (*vpath, "network_bridge"), vm.network_bridge)
+    if vm.network_config is not None:
+        _bridge(report, VM_FILE, (*vpath, "network_config", "bridge"), vm.network_config.bridge)
 
 
 def _node(report: Report, file: str, path: _Path, value: str | None) -> None:

@@ -9,10 +9,12 @@ to the controller. Called by `gitops.config.validation`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from gitops.config.checks.local import each_guest
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
 from gitops.config.hypervisor import HostFirewall
 from gitops.config.problems import PathPart, Report
@@ -66,12 +68,10 @@ STACK_LEGACY = (
 
 
 def check_legacy(estate: Estate, report: Report) -> None:
-    for path, ct in estate.lxc_items():
-        _warn(report, LXC_FILE, path, ct, LXC_LEGACY)
-    for vpath, vm in estate.vm_items():
-        _warn(report, VM_FILE, vpath, vm, VM_LEGACY)
+    each_guest(estate, report, LXC_FILE, functools.partial(_warn, file=LXC_FILE, table=LXC_LEGACY), "legacy")
+    each_guest(estate, report, VM_FILE, functools.partial(_warn, file=VM_FILE, table=VM_LEGACY), "legacy")
     for name, stack in estate.stacks.docker_stacks.items():
-        _warn(report, STACKS_FILE, ("docker_stacks", name), stack, STACK_LEGACY)
+        _warn(report, ("docker_stacks", name), stack, file=STACKS_FILE, table=STACK_LEGACY)
     if isinstance(estate.hypervisor.shared_volumes.get("firewall"), HostFirewall):
         moved = ("the host firewall moved upstream to top-level `firewall` (2025-11-16); read as the host "
                  "firewall, validated, not converged")
@@ -80,7 +80,7 @@ def check_legacy(estate: Estate, report: Report) -> None:
         report.warning(HYPERVISOR_FILE, ("shared_volumes", "firewall"), "deprecated-field", moved)
 
 
-def _warn(report: Report, file: str, where: tuple[PathPart, ...], model: BaseModel,
+def _warn(report: Report, where: tuple[PathPart, ...], model: BaseModel, *, file: str,
           table: tuple[Legacy, ...]) -> None:
     for legacy in table:
         value: object = model

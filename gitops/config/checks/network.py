@@ -9,10 +9,13 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from typing import cast
 
+from gitops.config.checks.local import Findings, each_guest
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
-from gitops.config.lxc import LxcNetwork
+from gitops.config.lxc import LxcGuest, LxcNetwork
 from gitops.config.problems import PathPart, Report
+from gitops.config.vm import Vm
 
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -49,74 +52,84 @@ def is_ip(value: str) -> bool:
 
 
 class _Seen:
-    """Static IPs and MACs by owner, to report each one used twice."""
+    """Static IPs and MACs by owner, to report each one used twice: the claims of each guest's own check
+    (`local.each_guest`), matched in the order the guests come."""
 
     def __init__(self, report: Report) -> None:
         self.report = report
         self.ips: dict[str, str] = {}
         self.macs: dict[str, str] = {}
 
-    def ip(self, file: str, path: Path, ip: str, owner: str) -> None:
-        other = self.ips.setdefault(ip, owner)
-        if other != owner:
-            self.report.error(file, path, "ip-duplicate", f"IP {ip} is also given to {other}")
-
-    def mac(self, file: str, path: Path, mac: str, owner: str) -> None:
-        if not _MAC.match(mac):
-            self.report.error(file, path, "mac-invalid", f"'{mac}' is not a MAC address (aa:bb:cc:dd:ee:ff)")
-            return
-        if int(mac[:2], 16) & 1:
-            self.report.error(file, path, "mac-invalid", f"{mac} is a multicast address; PVE refuses it")
-            return
-        other = self.macs.setdefault(mac.lower(), owner)
-        if other != owner:
-            self.report.error(file, path, "mac-duplicate", f"MAC {mac} is also used by {other}")
+    def claim(self, kind: str, where: Path, value: str, path: Path, guest: LxcGuest | Vm) -> None:
+        lxc = isinstance(guest, LxcGuest)
+        file, owner = (LXC_FILE, f"CT {path[1]}") if lxc else (VM_FILE, f"VM {cast(Vm, guest).vmid}")
+        if kind == "ip":
+            other = self.ips.setdefault(value, owner)
+            if other != owner:
+                self.report.error(file, where, "ip-duplicate", f"IP {value} is also given to {other}")
+        else:
+            other = self.macs.setdefault(value.lower(), owner)
+            if other != owner:
+                self.report.error(file, where, "mac-duplicate", f"MAC {value} is also used by {other}")
 
 
 def check_network(estate: Estate, report: Report) -> None:
     seen = _Seen(report)
-    for path, ct in estate.lxc_items():
-        owner = f"CT {path[1]}"
-        _hostname(report, LXC_FILE, (*path, "name"), ct.name)
-        _gpus(report, (*path, "gpu_assignment"), ct.gpu_assignment)
-        for key, net in (("network_config", ct.network_config), ("secondary_network_config",
-                                                                    ct.secondary_network_config)):
-            if net is not None:
-                _lxc_net(report, seen, (*path, key), net, owner)
-        if ct.mac_address:
-            net0 = ct.network_config
-            if net0 is not None and net0.hwaddr and net0.hwaddr.lower() != ct.mac_address.lower():
-                report.error(LXC_FILE, (*path, "mac_address"), "mac-conflict",
-                             f"mac_address {ct.mac_address} differs from network_config.hwaddr {net0.hwaddr}")
-            else:
-                seen.mac(LXC_FILE, (*path, "mac_address"), ct.mac_address, owner)
-    for vpath, vm in estate.vm_items():
-        owner = f"VM {vm.vmid}"
-        _hostname(report, VM_FILE, (*vpath, "name"), vm.name)
-        vnet = vm.network_config
-        if vnet is None:
-            continue
-        _address(report, seen, VM_FILE, (*vpath, "network_config"), vnet.ip, vnet.gw, owner)
-        if vnet.nameserver:
-            _ips(report, VM_FILE, (*vpath, "network_config", "nameserver"), vnet.nameserver)
-        if vnet.mac_address:
-            seen.mac(VM_FILE, (*vpath, "network_config", "mac_address"), vnet.mac_address, owner)
+    each_guest(estate, report, LXC_FILE, _container, "network", seen.claim)
+    each_guest(estate, report, VM_FILE, _vm, "network", seen.claim)
     if not estate.incomplete(HYPERVISOR_FILE, "network"):
         _hypervisor(estate, report)
 
 
-def _lxc_net(report: Report, seen: _Seen, path: Path, net: LxcNetwork, owner: str) -> None:
-    _address(report, seen, LXC_FILE, path, net.ip, net.gw, owner)
+def _container(report: Findings, path: Path, ct: LxcGuest) -> None:
+    _hostname(report, LXC_FILE, (*path, "name"), ct.name)
+    _gpus(report, (*path, "gpu_assignment"), ct.gpu_assignment)
+    for key, net in (("network_config", ct.network_config), ("secondary_network_config",
+                                                                ct.secondary_network_config)):
+        if net is not None:
+            _lxc_net(report, (*path, key), net)
+    if ct.mac_address:
+        net0 = ct.network_config
+        if net0 is not None and net0.hwaddr and net0.hwaddr.lower() != ct.mac_address.lower():
+            report.error(LXC_FILE, (*path, "mac_address"), "mac-conflict",
+                         f"mac_address {ct.mac_address} differs from network_config.hwaddr {net0.hwaddr}")
+        else:
+            _mac(report, LXC_FILE, (*path, "mac_address"), ct.mac_address)
+
+
+def _vm(report: Findings, vpath: Path, vm: Vm) -> None:
+    _hostname(report, VM_FILE, (*vpath, "name"), vm.name)
+    vnet = vm.network_config
+    if vnet is None:
+        return
+    _address(report, VM_FILE, (*vpath, "network_config"), vnet.ip, vnet.gw)
+    if vnet.nameserver:
+        _ips(report, VM_FILE, (*vpath, "network_config", "nameserver"), vnet.nameserver)
+    if vnet.mac_address:
+        _mac(report, VM_FILE, (*vpath, "network_config", "mac_address"), vnet.mac_address)
+
+
+def _mac(report: Findings, file: str, path: Path, mac: str) -> None:
+    if not _MAC.match(mac):
+        report.error(file, path, "mac-invalid", f"'{mac}' is not a MAC address (aa:bb:cc:dd:ee:ff)")
+        return
+    if int(mac[:2], 16) & 1:
+        report.error(file, path, "mac-invalid", f"{mac} is a multicast address; PVE refuses it")
+        return
+    report.claim("mac", path, mac)
+
+
+def _lxc_net(report: Findings, path: Path, net: LxcNetwork) -> None:
+    _address(report, LXC_FILE, path, net.ip, net.gw)
     if net.hwaddr:
-        seen.mac(LXC_FILE, (*path, "hwaddr"), net.hwaddr, owner)
+        _mac(report, LXC_FILE, (*path, "hwaddr"), net.hwaddr)
     for key in ("nameserver", "nameservers"):
         value = getattr(net, key)
         if value:
             _ips(report, LXC_FILE, (*path, key), value)
 
 
-def _address(report: Report, seen: _Seen, file: str, path: Path, ip: str | None, gw: str | None,
-             owner: str) -> None:
+def _address(report: Findings, file: str, path: Path, ip: str | None, gw: str | None) -> None:
     iface = None
     if ip and ip not in ("dhcp", "manual", "auto"):
         iface = parse_interface(ip)
@@ -124,7 +137,7 @@ def _address(report: Report, seen: _Seen, file: str, path: Path, ip: str | None,
             report.error(file, (*path, "ip"), "cidr-invalid",
                          f"'{ip}' is not `dhcp` or an address with its prefix (e.g. 10.0.0.5/24)")
         else:
-            seen.ip(file, (*path, "ip"), str(iface.ip), owner)
+            report.claim("ip", (*path, "ip"), str(iface.ip))
     if gw:
         if not is_ip(gw):
             report.error(file, (*path, "gw"), "ip-invalid", f"gateway '{gw}' is not an IP address")

@@ -12,14 +12,18 @@ onto host uid/gid 0). The lines arrive parsed (`gitops.config.hostoptions`); not
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from fnmatch import fnmatchcase
 
 from gitops.config.checks.access import check_access_policy
+from gitops.config.checks.local import each_guest
 from gitops.config.checks.urls import check_urls
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, VM_FILE, Estate
 from gitops.config.hostoptions import VALUE_RULES, KeyValueOption, LxcOption, mount_entry_problem
+from gitops.config.lxc import LxcGuest
 from gitops.config.problems import PathPart, Report, shorten
+from gitops.config.vm import Vm
 from gitops.settings import HostPolicy
 
 _Path = tuple[PathPart, ...]
@@ -27,37 +31,45 @@ _CGROUP_ALLOW = ("lxc.cgroup2.devices.allow", "lxc.cgroup.devices.allow")
 
 
 def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
-    for path, ct in estate.lxc_items():
-        if not ct.unprivileged and not policy.allow_privileged:
-            report.error(LXC_FILE, (*path, "unprivileged"), "policy-privileged",
-                         "privileged containers are not allowed by the host policy (root in the container is "
-                         "root on the host); set `policy.allow_privileged` in the controller's settings to allow")
-        for i, mp in enumerate(ct.mount_points):
-            _host_path(report, LXC_FILE, (*path, "mount_points", i, "host_path"), mp.host_path, policy)
-        for i, option in enumerate(ct.lxc_options):
-            _lxc_option(report, (*path, "lxc_options", i), option, policy, ct.unprivileged)
-        for i, pct in enumerate(ct.pct_options):
-            _keyed_option(report, LXC_FILE, (*path, "pct_options", i), pct, "pct", policy.pct_option_keys)
-        if ct.gpu_assignment != "none":
-            for dev in (f"/dev/nvidia{g.strip()}" for g in ct.gpu_assignment.split(",") if g.strip().isdigit()):
-                _device(report, LXC_FILE, (*path, "gpu_assignment"), dev, policy)
-        for i, idmap in enumerate(ct.id_maps):
-            if idmap.host_id == 0 and not policy.allow_root_id_maps:
-                report.error(LXC_FILE, (*path, "id_maps", i, "host_id"), "policy-id-map-root",
-                             f"an id map onto host {idmap.type} 0 (root) is not allowed by the host policy")
-    for vpath, vm in estate.vm_items():
-        for i, qm in enumerate(vm.qm_options):
-            _keyed_option(report, VM_FILE, (*vpath, "qm_options", i), qm, "qm", policy.qm_option_keys)
-        # Upstream 2025-10 put `mount_points` on a VM; nothing reads it, but a host path is a host path.
-        for i, mp in enumerate(getattr(vm, "mount_points", None) or []):
-            host = mp.get("host_path") if isinstance(mp, dict) else getattr(mp, "host_path", None)
-            if isinstance(host, str):
-                _host_path(report, VM_FILE, (*vpath, "mount_points", i, "host_path"), host, policy)
+    # Each guest's findings are kept with its entry, under the policy they were judged by (`local`).
+    judged_by = policy.model_dump_json()
+    each_guest(estate, report, LXC_FILE, functools.partial(_container, policy=policy), ("policy", judged_by))
+    each_guest(estate, report, VM_FILE, functools.partial(_vm, policy=policy), ("policy", judged_by))
     for sid, storage in estate.hypervisor.storages.items():
         if storage.path is not None:
             _host_path(report, HYPERVISOR_FILE, ("storages", sid, "path"), storage.path, policy)
     check_access_policy(estate, report, policy)
     check_urls(estate, report, policy)
+
+
+def _container(report: Report, path: _Path, ct: LxcGuest, *, policy: HostPolicy) -> None:
+    if not ct.unprivileged and not policy.allow_privileged:
+        report.error(LXC_FILE, (*path, "unprivileged"), "policy-privileged",
+                     "privileged containers are not allowed by the host policy (root in the container is "
+                     "root on the host); set `policy.allow_privileged` in the controller's settings to allow")
+    for i, mp in enumerate(ct.mount_points):
+        _host_path(report, LXC_FILE, (*path, "mount_points", i, "host_path"), mp.host_path, policy)
+    for i, option in enumerate(ct.lxc_options):
+        _lxc_option(report, (*path, "lxc_options", i), option, policy, ct.unprivileged)
+    for i, pct in enumerate(ct.pct_options):
+        _keyed_option(report, LXC_FILE, (*path, "pct_options", i), pct, "pct", policy.pct_option_keys)
+    if ct.gpu_assignment != "none":
+        for dev in (f"/dev/nvidia{g.strip()}" for g in ct.gpu_assignment.split(",") if g.strip().isdigit()):
+            _device(report, LXC_FILE, (*path, "gpu_assignment"), dev, policy)
+    for i, idmap in enumerate(ct.id_maps):
+        if idmap.host_id == 0 and not policy.allow_root_id_maps:
+            report.error(LXC_FILE, (*path, "id_maps", i, "host_id"), "policy-id-map-root",
+                         f"an id map onto host {idmap.type} 0 (root) is not allowed by the host policy")
+
+
+def _vm(report: Report, vpath: _Path, vm: Vm, *, policy: HostPolicy) -> None:
+    for i, qm in enumerate(vm.qm_options):
+        _keyed_option(report, VM_FILE, (*vpath, "qm_options", i), qm, "qm", policy.qm_option_keys)
+    # Upstream 2025-10 put `mount_points` on a VM; nothing reads it, but a host path is a host path.
+    for i, mp in enumerate(getattr(vm, "mount_points", None) or []):
+        host = mp.get("host_path") if isinstance(mp, dict) else getattr(mp, "host_path", None)
+        if isinstance(host, str):
+            _host_path(report, VM_FILE, (*vpath, "mount_points", i, "host_path"), host, policy)
 
 
 def allowed_host_path(value: str, prefixes: list[str]) -> bool:

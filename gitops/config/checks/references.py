@@ -13,7 +13,11 @@ mount-not-shared.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Collection
+
 from gitops.config import graph
+from gitops.config.checks.local import each_guest
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
 from gitops.config.lxc import LxcGuest
 from gitops.config.problems import Report
@@ -142,23 +146,10 @@ def _check_storages(estate: Estate, report: Report) -> None:
     defined = estate.hypervisor.storage_ids()
     known = ", ".join(sorted(defined)) or "none"
     lxc_default = estate.hypervisor.default_lxc_storage()
-    for path, ct in estate.lxc_items():
-        pool = ct.storage_pool or lxc_default
-        if pool and pool not in defined:
-            where = (*path, "storage_pool") if ct.storage_pool else path
-            report.warning(LXC_FILE, where, "storage-undeclared",
-                         f"storage '{pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
-        for field, i, vol in [*(("zfs_volumes", i, v) for i, v in enumerate(ct.zfs_volumes)),
-                              *(("volumes", i, v) for i, v in enumerate(ct.volumes))]:
-            if vol.pool not in defined:
-                report.warning(LXC_FILE, (*path, field, i, "pool"), "storage-undeclared",
-                             f"storage '{vol.pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
-        if ct.template and ct.clone_from_ctid is None:
-            storage = template_storage(ct.template)
-            if storage is not None and storage not in defined and not storage.startswith("local"):
-                report.warning(LXC_FILE, (*path, "template"), "storage-undeclared",
-                               f"the template lies on storage '{storage}', which is not defined "
-                               f"(known: {known}){_ON_NODE}")
+    # Each container judged alone against the storages defined (kept with its entry under them: `local`).
+    each_guest(estate, report, LXC_FILE, functools.partial(_container_storages, defined=defined, known=known,
+                                                           lxc_default=lxc_default),
+               ("storages", tuple(sorted(defined)), lxc_default))
     default_vm_pool = estate.vms.vm_defaults.storage_pool
     if default_vm_pool and default_vm_pool not in defined:
         report.warning(VM_FILE, ("vm_defaults", "storage_pool"), "storage-undeclared",
@@ -167,6 +158,26 @@ def _check_storages(estate: Estate, report: Report) -> None:
         if vm.storage_pool and vm.storage_pool not in defined:
             report.warning(VM_FILE, (*vpath, "storage_pool"), "storage-undeclared",
                          f"storage '{vm.storage_pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
+
+
+def _container_storages(report: Report, path: tuple[str | int, ...], ct: LxcGuest, *, defined: Collection[str],
+                        known: str, lxc_default: str | None) -> None:
+    pool = ct.storage_pool or lxc_default
+    if pool and pool not in defined:
+        where = (*path, "storage_pool") if ct.storage_pool else path
+        report.warning(LXC_FILE, where, "storage-undeclared",
+                       f"storage '{pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
+    for field, i, vol in [*(("zfs_volumes", i, v) for i, v in enumerate(ct.zfs_volumes)),
+                          *(("volumes", i, v) for i, v in enumerate(ct.volumes))]:
+        if vol.pool not in defined:
+            report.warning(LXC_FILE, (*path, field, i, "pool"), "storage-undeclared",
+                           f"storage '{vol.pool}' is not defined in {HYPERVISOR_FILE} (known: {known}){_ON_NODE}")
+    if ct.template and ct.clone_from_ctid is None:
+        storage = template_storage(ct.template)
+        if storage is not None and storage not in defined and not storage.startswith("local"):
+            report.warning(LXC_FILE, (*path, "template"), "storage-undeclared",
+                           f"the template lies on storage '{storage}', which is not defined "
+                           f"(known: {known}){_ON_NODE}")
 
 
 # PVE storage types every node mounts at the same place (`/mnt/pve/ID` unless `path` says otherwise).
@@ -188,18 +199,22 @@ def _check_shared_mounts(estate: Estate, report: Report) -> None:
     """A bind mount marked `shared` must lie on storage every node has: PVE then migrates the container
     without it and the other node must show the same files at the same path."""
     roots = _shared_roots(estate)
-    for path, ct in estate.lxc_items():
-        for i, mp in enumerate(ct.mount_points):
-            if not mp.shared:
-                continue
-            host = mp.host_path.rstrip("/")
-            if any(host == root.rstrip("/") or host.startswith(root.rstrip("/") + "/") for root in roots.values()):
-                continue
-            known = ", ".join(f"{sid} ({root})" for sid, root in sorted(roots.items())) or "none"
-            report.error(LXC_FILE, (*path, "mount_points", i, "shared"), "mount-not-shared",
-                         f"{mp.host_path} is on no storage the hypervisor file defines as shared between nodes "
-                         f"(nfs, cifs, cephfs, glusterfs, or `shared: 1`; defined: {known}), so it would not be "
-                         "there after a move")
+    each_guest(estate, report, LXC_FILE, functools.partial(_shared_mounts, roots=roots),
+               ("shared-mounts", tuple(sorted(roots.items()))))
+
+
+def _shared_mounts(report: Report, path: tuple[str | int, ...], ct: LxcGuest, *, roots: dict[str, str]) -> None:
+    for i, mp in enumerate(ct.mount_points):
+        if not mp.shared:
+            continue
+        host = mp.host_path.rstrip("/")
+        if any(host == root.rstrip("/") or host.startswith(root.rstrip("/") + "/") for root in roots.values()):
+            continue
+        known = ", ".join(f"{sid} ({root})" for sid, root in sorted(roots.items())) or "none"
+        report.error(LXC_FILE, (*path, "mount_points", i, "shared"), "mount-not-shared",
+                     f"{mp.host_path} is on no storage the hypervisor file defines as shared between nodes "
+                     f"(nfs, cifs, cephfs, glusterfs, or `shared: 1`; defined: {known}), so it would not be "
+                     "there after a move")
 
 
 def _check_stacks(estate: Estate, report: Report) -> None:

@@ -7,12 +7,15 @@ reference to one of the controller's own credentials, `gitops.secretvalues.reser
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from gitops import secretvalues
+from gitops.config.checks.local import Finding, Findings
+from gitops.config.documents import Document
 from gitops.config.estate import CONFIG_FILES, HYPERVISOR_FILE, Estate
 from gitops.config.problems import PathPart, Report
 from gitops.config.secretrefs import REF, is_reference
@@ -29,26 +32,71 @@ _PLACEHOLDERS = frozenset({"", "not_set", "none", "null", "changeme", "todo", "-
 def check_secrets(estate: Estate, report: Report) -> None:
     for name in CONFIG_FILES:
         data = estate.raw.get(name)
-        if data is None or not _may_hold_secrets(estate.texts.get(name)):
+        document = estate.documents.get(name)
+        if data is None:
             continue
-        for path, key, value in _strings(data, ()):
-            if "${secret:" in value:
-                rest = REF.sub("", value)
-                if "${secret:" in rest:
-                    report.error(name, path, "secret-ref-invalid",
-                                 "malformed secret reference: write ${secret:NAME} with NAME made of "
-                                 "letters, digits, '_', '.' or '-'")
-                for ref in REF.findall(value):
-                    if secretvalues.reserved(ref) and not _for_upstream_scripts(name, path):
-                        report.error(name, path, "secret-reserved",
-                                     f"${{secret:{ref}}} names one of the controller's own credentials (PVE, "
-                                     "Portainer, SSH, forge and API secrets, and the API token secrets it writes); "
-                                     "a config may reference only the secrets meant for it")
+        if document is not None and document.entries and document.data is data and isinstance(data, dict):
+            _by_entry(report, name, document)
+        elif _may_hold_secrets(estate.texts.get(name)):
+            for path, key, value in _strings(data, ()):
+                _judge(report, name, path, key, value)
+
+
+def _by_entry(report: Report, name: str, document: Document) -> None:
+    """The walk of `_strings` over the file, each entry of its collection judged once for its text (its
+    findings kept with the entry, `documents.Entry.derive`): the same problems, in the same order."""
+    data = document.data
+    named = data.get("name") if isinstance(data.get("value"), str) else None
+    for k, v in data.items():
+        if k != document.collection:
+            if isinstance(v, str):
+                _judge(report, name, (k,), named if k == "value" and isinstance(named, str) else k, v)
+            else:
+                for path, key, value in _strings(v, (k,)):
+                    _judge(report, name, path, key, value)
+            continue
+        in_map = isinstance(v, dict)
+        if in_map:
+            named = v.get("name") if isinstance(v.get("value"), str) else None
+        for position, entry in document.entries.items():
+            where = (k, position)
+            if isinstance(entry.value, str):  # an entry that is a bare string (invalid, reported elsewhere)
+                said: object = (named if position == "value" and isinstance(named, str) else position) if in_map \
+                    else None
+                _judge(report, name, where, said if isinstance(said, str) else None, entry.value)
                 continue
-            if _looks_secret(key, value):
-                report.warning(name, path, "plaintext-secret",
-                               "a plaintext secret is committed to Git; replace it with ${secret:NAME} "
-                               "and put the value in PHOENIX_SECRETS_DIR/NAME")
+            text = document.text[entry.start:entry.end]
+            found = entry.derive(("secrets", name), functools.partial(_entry_findings, name, text))
+            for severity, below, code, message in found:
+                (report.error if severity == "error" else report.warning)(name, (*where, *below), code, message)
+
+
+def _entry_findings(name: str, text: str, value: Any) -> tuple[Finding, ...]:
+    findings = Findings()
+    if _may_hold_secrets(text):
+        for path, key, found in _strings(value, ()):
+            _judge(findings, name, path, key, found)
+    return tuple(findings.found)
+
+
+def _judge(report: Report, name: str, path: tuple[PathPart, ...], key: str | None, value: str) -> None:
+    if "${secret:" in value:
+        rest = REF.sub("", value)
+        if "${secret:" in rest:
+            report.error(name, path, "secret-ref-invalid",
+                         "malformed secret reference: write ${secret:NAME} with NAME made of "
+                         "letters, digits, '_', '.' or '-'")
+        for ref in REF.findall(value):
+            if secretvalues.reserved(ref) and not _for_upstream_scripts(name, path):
+                report.error(name, path, "secret-reserved",
+                             f"${{secret:{ref}}} names one of the controller's own credentials (PVE, "
+                             "Portainer, SSH, forge and API secrets, and the API token secrets it writes); "
+                             "a config may reference only the secrets meant for it")
+        return
+    if _looks_secret(key, value):
+        report.warning(name, path, "plaintext-secret",
+                       "a plaintext secret is committed to Git; replace it with ${secret:NAME} "
+                       "and put the value in PHOENIX_SECRETS_DIR/NAME")
 
 
 def _for_upstream_scripts(name: str, path: tuple[PathPart, ...]) -> bool:

@@ -1,0 +1,75 @@
+"""Checks of one guest alone, their findings kept with the guest's parsed entry.
+
+A check of one guest alone reads that guest's model and nothing else of the estate (what it is given
+besides, such as the host policy, is part of its `key`). Its findings are the same for the same entry
+text, so `each_guest` keeps them with the entry (`documents.Entry.derive`): a commit that changes one
+guest of 10,000 runs such checks on that guest, and replays what the others' entries found. A finding is
+a problem (with its path below the guest's) or a claim (an address the guest takes, which the caller
+matches across guests in the order the guests come, as if the check had run on each). Used by the checks
+in `gitops.config.checks`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from gitops.config.estate import LXC_FILE, Estate
+from gitops.config.problems import PathPart, Report
+
+Path = tuple[PathPart, ...]
+# (kind, path below the guest, code or claimed value, message): kind is "error", "warning" or a claim's name.
+Finding = tuple[str, Path, str, str]
+LocalCheck = Callable[["Findings", Path, Any], None]
+# claim(kind, path of the claim, value, path of the guest, guest)
+Claim = Callable[[str, Path, str, Path, Any], None]
+
+
+class Findings(Report):
+    """What a check of one guest found, as it said it: paths and messages are kept whole (the report they
+    are replayed into shortens them, once)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[Finding] = []
+
+    def error(self, file: str, path: Path, code: str, message: str) -> None:
+        self.found.append(("error", path, code, message))
+
+    def warning(self, file: str, path: Path, code: str, message: str) -> None:
+        self.found.append(("warning", path, code, message))
+
+    def claim(self, kind: str, path: Path, value: str) -> None:
+        """The guest takes `value` (an address, say) at `path`: matched across guests by the caller."""
+        self.found.append((kind, path, value, ""))
+
+
+def each_guest(estate: Estate, report: Report, file: str, check: LocalCheck, key: Hashable,
+               claim: Claim | None = None) -> None:
+    """`check(findings, (), guest)` for each guest of `file` (the LXC or the VM file), its problems put in
+    `report` under the guest's path and its claims passed to `claim` (with the guest), in order. `key`
+    names the check and everything it reads besides the guest; findings are kept under it."""
+    items: Sequence[tuple[Path, Any]] = estate.lxc_items() if file == LXC_FILE else estate.vm_items()
+    document = estate.documents.get(file)
+    entries = document.entries if document is not None else {}
+    for path, guest in items:
+        entry = entries.get(path[1])
+        found = entry.derived.get(key) if entry is not None else None
+        if found is None:
+            found = entry.derive(key, functools.partial(_run, check, guest)) if entry is not None else \
+                _run(check, guest, None)
+        for kind, below, code, message in found:
+            where = (*path, *below)
+            if kind == "error":
+                report.error(file, where, code, message)
+            elif kind == "warning":
+                report.warning(file, where, code, message)
+            elif claim is not None:
+                claim(kind, where, code, path, guest)
+
+
+def _run(check: LocalCheck, guest: Any, _value: Any) -> tuple[Finding, ...]:
+    findings = Findings()
+    check(findings, (), guest)
+    return tuple(findings.found)
