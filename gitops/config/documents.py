@@ -63,6 +63,10 @@ class Document:
     collection: str | None = None
     entries: dict[Key, Entry] = field(default_factory=dict)
     derived: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+    # The collection as walked: each entry with where its key (a map) or value (a list) starts, in the order
+    # of the text (a repeated key twice), and where the collection starts and ends.
+    walked: list[tuple[Key, Entry, int]] = field(default_factory=list, repr=False)
+    span: tuple[int, int] = (0, 0)
 
     def derive(self, key: Hashable, make: Callable[[], T]) -> T:
         """`make()` for this document, made once (the same text gives the same document)."""
@@ -85,7 +89,8 @@ def parse(name: str, text: str, collection: str | None = None) -> Document:
         previous = _LAST.get(name)
     if previous is not None and previous.text == text and previous.collection == collection:
         return previous
-    document = _split(name, text, collection, previous) if collection else None
+    document = _split(name, text, collection, previous if previous is not None and previous.walked else None) \
+        if collection else None
     if document is None:
         document = Document(name, text, json.loads(text), collection)
     with _LOCK:
@@ -125,7 +130,7 @@ def _split(name: str, text: str, collection: str, previous: Document | None) -> 
         if text[at:at + 1] != "{":
             return None
         data: dict[str, Any] = {}
-        entries: dict[Key, Entry] | None = None
+        walk: _Walk | None = None
         at = _ws(text, at + 1)
         if text[at:at + 1] == "}":
             return None
@@ -137,8 +142,10 @@ def _split(name: str, text: str, collection: str, previous: Document | None) -> 
             if text[at:at + 1] != ":":
                 return None
             at = _ws(text, at + 1)
-            if key == collection and text[at:at + 1] in ("{", "[") and entries is None:
-                data[key], entries, at = _collection(text, at, previous)
+            if key == collection and text[at:at + 1] in ("{", "[") and walk is None:
+                walk = _Walk(text, at, previous)
+                data[key] = walk.values
+                at = walk.end
             else:
                 data[key], at = _DECODER.raw_decode(text, at)
                 if key == collection:
@@ -150,55 +157,132 @@ def _split(name: str, text: str, collection: str, previous: Document | None) -> 
             if text[at:at + 1] != "}":
                 return None
             break
-        if _ws(text, at + 1) != len(text) or entries is None:
+        if _ws(text, at + 1) != len(text) or walk is None:
             return None
     except (ValueError, RecursionError, StopIteration, IndexError):
         return None
-    return Document(name, text, data, collection, entries)
+    return Document(name, text, data, collection, walk.entries, walked=walk.walked, span=(walk.start, walk.end))
 
 
-def _collection(text: str, at: int, previous: Document | None) -> tuple[Any, dict[Key, Entry], int]:
-    """The map or list at `at`, each entry taken from `previous` when its text is the same."""
-    is_map = text[at] == "{"
-    closing = "}" if is_map else "]"
-    before = previous.entries if previous is not None else {}
-    old_text = previous.text if previous is not None else ""
-    entries: dict[Key, Entry] = {}
-    values: dict[str, Any] | list[Any] = {} if is_map else []
-    at = _ws(text, at + 1)
-    if text[at:at + 1] == closing:
-        return values, entries, at + 1
-    position = 0
-    while True:
-        key: Key
-        if is_map:
-            if text[at:at + 1] != '"':
-                raise ValueError("expected a key")
-            key, at = scanstring(text, at + 1)
-            at = _ws(text, at)
-            if text[at:at + 1] != ":":
-                raise ValueError("expected ':'")
-            at = _ws(text, at + 1)
+class _Walk:
+    """The map or list at `start` of `text`, entry by entry. With the previous document of the file: its
+    entries in the text both share at their start (the common prefix) are taken as they are, unwalked; so
+    are those in the text both share at their end, from the first entry of the new text that starts where
+    an entry of the old one did (the parse from there on is the old one's, moved); an entry between them
+    whose text is the old entry's (same key, or same position in a list) keeps its value."""
+
+    def __init__(self, text: str, start: int, previous: Document | None) -> None:
+        self.text, self.start = text, start
+        self.is_map = text[start] == "{"
+        self.entries: dict[Key, Entry] = {}
+        self.walked: list[tuple[Key, Entry, int]] = []
+        self.values: Any = {} if self.is_map else []
+        self.end = self._walk(previous)
+
+    def _take(self, key: Key, entry: Entry, begins: int) -> None:
+        if self.is_map:
+            self.values[key] = entry.value
         else:
-            key = position
-        old = before.get(key)
-        span = old.end - old.start if old is not None else 0
-        if old is not None and old_text[old.start] in '{["' and text.startswith(old_text[old.start:old.end], at):
-            # An object, an array or a string ends where its text does: the same text is the same value.
-            entry = Entry(old.value, at, at + span, old.derived)
-        else:
-            value, end = _DECODER.raw_decode(text, at)
-            entry = Entry(value, at, end)
-        if is_map:
-            values[key] = entry.value  # type: ignore[index]
-        else:
-            values.append(entry.value)  # type: ignore[union-attr]
-        entries[key] = entry  # a repeated key: the last one counts, as in json.loads
-        position += 1
-        at = _ws(text, entry.end)
+            self.values.append(entry.value)
+        self.entries[key] = entry  # a repeated key: the last one counts, as in json.loads
+        self.walked.append((key, entry, begins))
+
+    def _walk(self, previous: Document | None) -> int:
+        text, is_map = self.text, self.is_map
+        closing = "}" if is_map else "]"
+        old_text = previous.text if previous is not None else ""
+        before = previous.entries if previous is not None else {}
+        old_walked = previous.walked if previous is not None else []
+        prefix = suffix = 0
+        if previous is not None:
+            prefix = _common_prefix(old_text, text)
+            suffix = min(_common_suffix(old_text, text), min(len(old_text), len(text)) - prefix)
+        moved = len(text) - len(old_text)
+        old_starts = {begins: i for i, (_key, _entry, begins) in enumerate(old_walked)} if suffix else {}
+        at = _ws(text, self.start + 1)
+        if text[at:at + 1] == closing:
+            return at + 1
+        taken = 0
+        while taken < len(old_walked) and old_walked[taken][1].end <= prefix:
+            self._take(*old_walked[taken])
+            taken += 1
+        if taken:
+            at = self._after(self.walked[-1][1].end, closing)
+            if at < 0:
+                return -at
+        while True:
+            begins = at
+            j = old_starts.get(at - moved) if at >= len(text) - suffix else None
+            if j is not None:  # from here on the text is the old one's: so is the rest of the collection
+                for named, kept, old_begins in old_walked[j:]:
+                    moved_entry = Entry(kept.value, kept.start + moved, kept.end + moved, kept.derived)
+                    self._take(named if is_map else len(self.walked), moved_entry, old_begins + moved)
+                return previous.span[1] + moved if previous is not None else 0
+            key: Key
+            if is_map:
+                if text[at:at + 1] != '"':
+                    raise ValueError("expected a key")
+                key, at = scanstring(text, at + 1)
+                at = _ws(text, at)
+                if text[at:at + 1] != ":":
+                    raise ValueError("expected ':'")
+                at = _ws(text, at + 1)
+            else:
+                key = len(self.walked)
+            old = before.get(key)
+            if old is not None and old_text[old.start] in '{["' and text.startswith(old_text[old.start:old.end], at):
+                # An object, an array or a string ends where its text does: the same text is the same value.
+                entry = Entry(old.value, at, at + old.end - old.start, old.derived)
+            else:
+                value, end = _DECODER.raw_decode(text, at)
+                entry = Entry(value, at, end)
+            self._take(key, entry, begins)
+            at = self._after(entry.end, closing)
+            if at < 0:
+                return -at
+
+    def _after(self, end: int, closing: str) -> int:
+        """Where the next entry starts after an entry ending at `end`, or minus where the collection ends."""
+        text = self.text
+        at = _ws(text, end)
         if text[at:at + 1] == ",":
-            at = _ws(text, at + 1)
-            continue
+            return _ws(text, at + 1)
         if text[at:at + 1] != closing:
             raise ValueError(f"expected ',' or '{closing}'")
-        return values, entries, at + 1
+        return -(at + 1)
+
+
+_CHUNK = 1 << 16
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest text both `a` and `b` start with (compared a chunk at a time)."""
+    n = min(len(a), len(b))
+    lo = 0
+    while lo + _CHUNK <= n and a[lo:lo + _CHUNK] == b[lo:lo + _CHUNK]:
+        lo += _CHUNK
+    hi = min(lo + _CHUNK, n)
+    while lo < hi:  # a[:lo] == b[:lo]; the first difference, if any, is before hi
+        mid = (lo + hi + 1) // 2
+        if a[lo:mid] == b[lo:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: str, b: str) -> int:
+    """The length of the longest text both `a` and `b` end with."""
+    n = min(len(a), len(b))
+    la, lb = len(a), len(b)
+    lo = 0
+    while lo + _CHUNK <= n and a[la - lo - _CHUNK:la - lo] == b[lb - lo - _CHUNK:lb - lo]:
+        lo += _CHUNK
+    hi = min(lo + _CHUNK, n)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[la - mid:la - lo] == b[lb - mid:lb - lo]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo

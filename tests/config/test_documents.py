@@ -106,3 +106,84 @@ def test_height() -> None:
     assert documents.height(1) == 0
     assert documents.height({}) == 1
     assert documents.height([[], {"a": [1]}]) == 3
+
+
+entry_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(
+    st.sampled_from(["a", "b", "memory_mb"]), inner, max_size=2), max_leaves=4)
+
+
+@settings(max_examples=400, deadline=None)
+@given(collection=st.sampled_from(["lxc_configs", "vms"]),
+       entries=st.lists(st.tuples(st.sampled_from(["100", "101", "102", "103", "104"]), entry_values), max_size=8),
+       edits=st.lists(st.tuples(st.sampled_from(["set", "insert", "delete", "before", "after", "space"]),
+                                st.integers(0, 9), entry_values), min_size=1, max_size=3),
+       before=values, after=values)
+def test_a_file_edited_here_and_there_parses_as_json_loads(collection: str, entries: list, edits: list,
+                                                            before: object, after: object) -> None:
+    """A file of entries (keys repeated, for a map) edited in one place or a few, each text parsed after the
+    last: entries taken from the shared start, the shared end and the old entries give json.loads's value."""
+    name = f"phoenix_{collection}.json"
+
+    def text_of(items: list, head: object, tail: object, spaced: bool) -> str:
+        sep = ", " if spaced else ","
+        body = (sep.join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in items) if collection == "lxc_configs"
+                else sep.join(json.dumps(v) for _k, v in items))
+        wrapped = "{" + body + "}" if collection == "lxc_configs" else "[" + body + "]"
+        return "{" + f'"head": {json.dumps(head)}, "{collection}": {wrapped}, "tail": {json.dumps(tail)}' + "}"
+
+    items, head, tail, spaced = list(entries), before, after, False
+    documents.parse(name, text_of(items, head, tail, spaced), collection)
+    for kind, where, value in edits:
+        at = where % (len(items) + 1)
+        if kind == "set" and items:
+            items[at % len(items)] = (items[at % len(items)][0], value)
+        elif kind == "insert":
+            items.insert(at, (str(100 + where), value))
+        elif kind == "delete" and items:
+            del items[at % len(items)]
+        elif kind == "before":
+            head = value
+        elif kind == "after":
+            tail = value
+        else:
+            spaced = not spaced
+        text = text_of(items, head, tail, spaced)
+        document = documents.parse(name, text, collection)
+        assert json.dumps(document.data) == json.dumps(json.loads(text))
+        for key, entry in document.entries.items():
+            assert json.loads(text[entry.start:entry.end]) == entry.value or entry.value != entry.value
+            assert json.dumps(document.data[collection][key]) == json.dumps(entry.value)
+
+
+class _Counting(json.JSONDecoder):
+    decoded = 0
+
+    def raw_decode(self, s: str, idx: int = 0) -> tuple[object, int]:
+        _Counting.decoded += 1
+        return super().raw_decode(s, idx)
+
+
+@pytest.mark.parametrize("collection", ["lxc_configs", "vms"])
+def test_a_change_to_one_entry_of_a_thousand_decodes_that_entry(monkeypatch: pytest.MonkeyPatch,
+                                                                collection: str) -> None:
+    """The entries before the change and after it are taken from the last document, not walked."""
+    monkeypatch.setattr(documents, "_DECODER", _Counting())
+    guests = {str(1000 + i): {"memory_mb": 512, "name": f"ct{i}", "tags": ["a"]} for i in range(1000)}
+
+    def text() -> str:
+        inner = guests if collection == "lxc_configs" else list(guests.values())
+        return json.dumps({"defaults": {"cores": 2}, collection: inner, "x-note": "n"})
+
+    first = documents.parse("f.json", text(), collection)
+    guests["1500"]["memory_mb"] = 1024
+    guests["1500"]["name"] = "a longer name"
+    _Counting.decoded = 0
+    second = documents.parse("f.json", text(), collection)
+    assert _Counting.decoded == 3  # the changed entry, and the two small keys around the collection
+    key: object = "1500" if collection == "lxc_configs" else 500
+    assert second.data == json.loads(text())
+    assert second.entries[key].value["name"] == "a longer name"  # type: ignore[index]
+    unchanged = "1999" if collection == "lxc_configs" else 999
+    assert second.entries[unchanged].value is first.entries[unchanged].value  # type: ignore[index]
+    assert text()[second.entries[unchanged].start:second.entries[unchanged].end] == json.dumps(
+        guests["1999"])
