@@ -39,7 +39,7 @@ def rollback_refusal(store: Store, record: RevisionRecord) -> str | None:
 def rollback_offer(store: Store, record: RevisionRecord) -> str | None:
     """Why the dashboard offers no rollback button for `record` (None: it offers one). A rollback to the
     applied revision is accepted (it pins it), but offers nothing to go back to."""
-    state = store.get_state()
+    state = store.get_state(drift=False)
     if record.sha == state.applied_revision and state.pinned_revision in (None, record.sha):
         return f"{record.short_sha} is the applied revision: there is nothing to roll back to"
     return rollback_refusal(store, record)
@@ -56,7 +56,7 @@ def never_applied(store: Store, record: RevisionRecord) -> str | None:
 def _applied_chain(store: Store) -> set[str]:
     """The applied revision and every revision applied before it, by `previous_sha`."""
     chain: set[str] = set()
-    current = store.get_state().applied_revision
+    current = store.get_state(drift=False).applied_revision
     for _ in range(MAX_CHAIN):
         if current is None or current in chain:
             break

@@ -39,7 +39,7 @@ class Intake:
             self.recorder.commit(Patch(suspended=True, phase="suspended"))
             self.recorder.event(events.EventKind.SUSPEND, "automatic applies suspended", events.Suspended())
         else:
-            pinned = self.store.get_state().pinned_revision
+            pinned = self.store.get_state(drift=False).pinned_revision
             self.recorder.commit(Patch(suspended=False, pinned_revision=None, phase="idle"))
             self.recorder.event(events.EventKind.RESUME, "automatic applies resumed; any pin lifted",
                                 events.Resumed(unpinned=pinned))
@@ -50,7 +50,7 @@ class Intake:
         self.recorder.phase("fetching")
         fetched = self.repo.fetch()
         head = fetched.head
-        state = self.store.get_state()
+        state = self.store.get_state(drift=False)
         try:
             self.store.get_revision(head.sha)
             known = True
@@ -97,7 +97,7 @@ class Intake:
     def _prune(self, head: str) -> None:
         """Keep the exported config folders still needed: the head, the applied, pinned and target
         revisions (a long-running controller otherwise keeps one folder per commit it ever saw)."""
-        state = self.store.get_state()
+        state = self.store.get_state(drift=False)
         keep = {head, *(s for s in (state.applied_revision, state.pinned_revision, state.target_revision) if s)}
         self.repo.prune_checkouts(keep)
 
@@ -128,7 +128,7 @@ class Intake:
                     requested, requested_error = None, refusal
                     self.recorder.event(events.EventKind.ROLLBACK_ERROR, refusal,
                                         events.RequestFailed(ref=work.revision, error=refusal), level="error")
-        state = self.store.get_state()
+        state = self.store.get_state(drift=False)
         head_sha = head.sha if head is not None else state.branch_head
         statuses: dict[str, str] = {}
         for sha in {requested, state.pinned_revision, head_sha} - {None}:

@@ -149,7 +149,7 @@ class PullRequestReviews:
 
     def _applied(self) -> str | None:
         try:
-            return self.store.get_state().applied_revision
+            return self.store.get_state(drift=False).applied_revision
         except errors.StoreError:
             return None
 

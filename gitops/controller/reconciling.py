@@ -156,7 +156,7 @@ class Reconciler:
             self.recorder.retrying_done()
         if outcome.action in ("failed", "rolled_back"):
             self._schedule_retry(decision.target)
-        elif outcome.action == "applied" and self.store.get_state().retry is not None:
+        elif outcome.action == "applied" and self.store.get_state(drift=False).retry is not None:
             self.recorder.commit(Patch(retry=None))
         if outcome.action == "rejected" and decision.unpin_if_rejected:
             self.recorder.commit(Patch(pinned_revision=None))
@@ -168,19 +168,19 @@ class Reconciler:
     # -- failed revisions, tried again ------------------------------------------------------
 
     def _scheduled(self, sha: str) -> bool:
-        schedule = self.store.get_state().retry
+        schedule = self.store.get_state(drift=False).retry
         return schedule is not None and schedule.sha == sha
 
     def _schedule_retry(self, sha: str) -> None:
         """Back off before trying the failed `sha` again (a newer head makes the schedule moot)."""
-        schedule = backoff.after_failure(self.store.get_state().retry, sha, self.clock(),
+        schedule = backoff.after_failure(self.store.get_state(drift=False).retry, sha, self.clock(),
                                          self.settings.retry_interval, self.settings.retry_max_interval)
         self.recorder.commit(Patch(retry=schedule))
         log.info("%s failed: trying again after %s", sha[:12], schedule.due_at.isoformat(), extra={"revision": sha})
 
     def _announce_retry(self, sha: str) -> int:
         """The retry event; returns how many attempts failed before this one."""
-        schedule = self.store.get_state().retry
+        schedule = self.store.get_state(drift=False).retry
         failures = schedule.attempt if schedule is not None else 1
         error = self.store.get_revision(sha).error or ""
         self.recorder.event(events.EventKind.RETRY,
@@ -192,7 +192,7 @@ class Reconciler:
     # -- converge one revision ---------------------------------------------------------------
 
     def _converge(self, sha: str, policy: policies.Policy) -> Outcome:
-        state = self.store.get_state()
+        state = self.store.get_state(drift=False)
         previous = state.applied_revision if state.applied_revision != sha else self._previous_of(sha)
         attempt = Attempt(sha, policy.trigger, previous, restore_data=policy.restore_data)
         self.recorder.commit(Patch(target_revision=sha))

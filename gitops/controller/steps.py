@@ -187,7 +187,7 @@ def release(attempt: Attempt) -> None:
 def plan(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | None:
     """Read and plan, with every secret the plan would send checked; a plan with errors stops here."""
     assert attempt.session is not None and attempt.estate is not None
-    earlier = ran_folder(ctx.settings, ctx.repo, ctx.store.get_state().applied_revision,
+    earlier = ran_folder(ctx.settings, ctx.repo, ctx.store.get_state(drift=False).applied_revision,
                          attempt.sha) if ctx.settings.provisioning else None
     options = attempt.session.options(attempt.estate, revision=attempt.sha, earlier=earlier)
     attempt.snapshot = options.snapshot_name
@@ -228,7 +228,7 @@ def restore_data(ctx: StepContext, attempt: Attempt, policy: Policy) -> Stop | N
     if not (policy.restore_data and attempt.restore_data):
         return None
     assert attempt.session is not None and attempt.estate is not None and attempt.run is not None
-    snap = rollback.snapshot_for(ctx.store, ctx.store.get_state().applied_revision, attempt.sha)
+    snap = rollback.snapshot_for(ctx.store, ctx.store.get_state(drift=False).applied_revision, attempt.sha)
     if snap is None:
         return Stop("failed", f"no pre-apply snapshot leads back to {attempt.sha[:12]}: data not restored")
     options = attempt.run.options

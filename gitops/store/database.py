@@ -18,6 +18,7 @@ import datetime as dt
 import enum
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,30 @@ def _json_default(value: Any) -> Any:
 
 
 def json_dumps(value: Any) -> str:
+    """`value` as JSON text: what the engine writes to a JSON column (its `json_serializer`). A text handed
+    over by `dumped` for this very object, in this thread, is taken instead of serializing it again."""
+    handed = getattr(_HANDED, "texts", None)
+    if handed:
+        found = handed.pop(id(value), None)
+        if found is not None and found[0] is value:
+            return str(found[1])
     return json.dumps(value, default=_json_default)
+
+
+def dumped(value: Any) -> str:
+    """`json_dumps(value)`, also handed to the next `json_dumps` of the same object in this thread: the
+    ledger serializes a document to scrub it, then writes that very object (a run's result at 10,000 guests
+    is a megabyte of JSON, not to be made twice). The caller does not change `value` meanwhile."""
+    text = json.dumps(value, default=_json_default)
+    handed = getattr(_HANDED, "texts", None)
+    if handed is None or len(handed) >= _HANDED_MAX:  # texts no write took (an error came between) go
+        handed = _HANDED.texts = {}
+    handed[id(value)] = (value, text)
+    return text
+
+
+_HANDED = threading.local()
+_HANDED_MAX = 4
 
 
 def make_engine(url: str | URL, instance: str = instances.DEFAULT) -> Engine:

@@ -32,6 +32,9 @@ JSON_FIELDS = frozenset({"validation", "plan", "result", "last_drift", "data", "
 # The typed documents a revision or a run keeps (`gitops.planner.documents`): written as their model stores
 # them (a dict given instead is validated first), read back with `model_validate`.
 DOCUMENTS: dict[str, type[Document]] = {"validation": ValidationReport, "plan": PlanDocument, "result": RunResult}
+# JSON fields whose values arrive as JSON values already (a document's `stored()`, `DriftReport.to_dict()`):
+# dicts, lists, strings, numbers, booleans and None, as `json.loads` would give them back.
+_JSON_NATIVE = frozenset({*DOCUMENTS, "last_drift"})
 TIME_FIELDS = frozenset({"started_at", "finished_at", "committed_at", "last_drift_at", "last_poll_at",
                          "leader_heartbeat_at"})
 _FULL_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
@@ -455,10 +458,12 @@ class Store:
 
     # -- controller state --------------------------------------------------------------------
 
-    def get_state(self) -> records.ControllerState:
+    def get_state(self, *, drift: bool = True) -> records.ControllerState:
+        """The controller state. `drift=False`: without the stored drift report (`last_drift` is None), which
+        is then not read: at 10,000 guests it is a megabyte of JSON, and the reconcile reads the state often."""
         with self._read() as session:
-            row = session.get(tables.State, 1)
-            return _state(row) if row is not None else records.ControllerState()
+            row = session.get(tables.State, 1, options=[] if drift else [defer(tables.State.last_drift)])
+            return _state(row, drift) if row is not None else records.ControllerState()
 
     def update_state(self, **fields: Any) -> None:
         """Write some fields of the controller state; `extra` is merged key by key (None deletes)."""
@@ -590,7 +595,12 @@ def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
         if name in DOCUMENTS and value is not None:
             value = _stored(DOCUMENTS[name], name, value)
         if name in JSON_FIELDS and value is not None:
-            cleaned[name] = json.loads(_scrubbed(database.json_dumps(value)))
+            native = name in _JSON_NATIVE
+            text = database.dumped(value) if native else database.json_dumps(value)
+            scrubbed = _scrubbed(text)
+            # A document (or the drift report) is JSON already: read back, it is itself, unless scrubbed; the
+            # write then takes the text made here (`database.dumped`).
+            cleaned[name] = value if scrubbed == text and native else json.loads(scrubbed)
         elif isinstance(value, str):
             cleaned[name] = _scrubbed(value)
         elif name in TIME_FIELDS and value is not None and (
@@ -653,11 +663,11 @@ def _retry(row: tables.State) -> RetrySchedule | None:
     return RetrySchedule(sha=row.retry_revision, attempt=row.retry_attempt or 1, due_at=row.retry_due_at)
 
 
-def _state(row: tables.State) -> records.ControllerState:
+def _state(row: tables.State, drift: bool = True) -> records.ControllerState:
     return records.ControllerState(
         applied_revision=row.applied_revision, target_revision=row.target_revision,
         pinned_revision=row.pinned_revision, suspended=row.suspended, drift=row.drift,
-        last_drift=row.last_drift, last_drift_at=row.last_drift_at, phase=row.phase,
+        last_drift=row.last_drift if drift else None, last_drift_at=row.last_drift_at, phase=row.phase,
         last_error=row.last_error, last_poll_at=row.last_poll_at, leader_id=row.leader_id,
         leader_heartbeat_at=row.leader_heartbeat_at, updated_at=row.updated_at, branch_head=row.branch_head,
         retry=_retry(row), extra=dict(row.extra or {}),
