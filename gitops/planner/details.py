@@ -87,6 +87,8 @@ def from_actions(actions: list[Action]) -> list[FieldValue]:
 def merged(detail: Detail | None, actions: list[Action]) -> Detail:
     """`detail` (or an empty one) with the changed fields it does not list added, marked as differing."""
     base = detail or Detail()
+    if not actions:
+        return base
     known = {f.field for f in base.fields}
     extra = [f for f in from_actions(actions) if f.field not in known]
     return base.model_copy(update={"fields": [*base.fields, *extra]}) if extra else base

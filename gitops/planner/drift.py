@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import zlib
 from collections.abc import Iterable
@@ -136,15 +137,37 @@ class DriftReport(BaseModel):
             return None
 
 
+@functools.lru_cache(maxsize=30_000)
+def _in_sync(target: str) -> Resource:
+    """A resource in sync (frozen, so shared from one report to the next: most of 10,000 are)."""
+    return Resource(target=target, state="in_sync")
+
+
 def _pack(details: dict[str, Detail]) -> str:
     """The descriptions as the ledger keeps them: compressed JSON text (base64), so that the controller
     state row, read and written often, stays small (1,000 guests: some 20 kB instead of 850 kB). The text is
     `json.dumps({target: dumped(detail)}, separators=(",", ":"), sort_keys=True)`, joined from each
     description's own text, kept with it (`details.dumped_json`): a report after a one-guest commit dumps
-    that guest's description, not 10,000."""
-    text = "{" + ",".join(f"{json.dumps(target)}:{described.dumped_json(detail)}"
-                          for target, detail in sorted(details.items())) + "}"
-    return base64.b64encode(zlib.compress(text.encode(), 6)).decode("ascii")
+    that guest's description, not 10,000. Each `"target":{...}` piece is kept from the last report while its
+    description is the same object (`_PIECES`). Compressed fast (level 1: at 10,000 guests, 3 MB in some
+    15 ms against 75 ms at the default level, for a tenth more bytes)."""
+    global _PIECES
+    kept = _PIECES
+    pieces: dict[int, tuple[Detail, str, str]] = {}
+    parts: list[str] = []
+    for target, detail in sorted(details.items()):
+        found = kept.get(id(detail))
+        if found is None or found[0] is not detail or found[1] != target:
+            found = (detail, target, f"{json.dumps(target)}:{described.dumped_json(detail)}")
+        pieces[id(detail)] = found
+        parts.append(found[2])
+    _PIECES = pieces  # only the last report's: each holds its description (so an id is not reused meanwhile)
+    text = "{" + ",".join(parts) + "}"
+    return base64.b64encode(zlib.compress(text.encode(), 1)).decode("ascii")
+
+
+# The pieces of the last packed report, by the id of their description (see `_pack`); replaced whole.
+_PIECES: dict[int, tuple[Detail, str, str]] = {}
 
 
 def _unpack(value: Any) -> dict[str, Any]:
@@ -188,7 +211,8 @@ def compare(estate: Estate, live: LiveState, plan: Plan, *, revision: str | None
             state = "missing"
         else:
             state = "drifted"
-        resources.append(Resource(target=target, state=state, actions=actions))
+        resources.append(_in_sync(target) if state == "in_sync" else Resource(target=target, state=state,
+                                                                              actions=actions))
     # Stacks no registered system converges (no Portainer configured) are shown, as waiting.
     waiting = ["not converged: PHOENIX_PORTAINER_URL is not set"]
     resources += [Resource(target=f"stack/{name}", state="pending", actions=waiting)

@@ -95,6 +95,7 @@ LIVE_VALUES = st.sampled_from([1, True, 1.0, -0.0, 0.0, "1", "3000", 3000, None,
 def _fresh(estate: Any, live: Any) -> dict[str, Any]:
     describing.DESCRIBED.clear()
     details._DUMPED.clear()
+    drift._PIECES.clear()
     return drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW).to_dict()
 
 

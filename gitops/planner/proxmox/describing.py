@@ -16,7 +16,7 @@ from gitops.planner.details import Detail, FieldValue, text
 from gitops.planner.live import LiveGuest, LiveState, LiveStorage
 from gitops.planner.options import PlanOptions
 from gitops.planner.proxmox.comparing import same
-from gitops.planner.proxmox.desired import DesiredGuest, desired_guests
+from gitops.planner.proxmox.desired import DesiredGuest, desired_guests, desired_keys
 from gitops.planner.proxmox.hypervisor import storage_definitions
 
 DESCRIBED: BoundedMemo[Hashable, Detail] = BoundedMemo(30_000)  # 10,000 guests, and what changes, fit
@@ -29,9 +29,10 @@ def describe(estate: Estate, live: LiveState, options: PlanOptions) -> dict[str,
     for sid, params in sorted(definitions.items()):
         out[f"storage/{sid}"] = _storage(params, live.storages.get(sid))
     desired = desired_guests(estate, options.node)
+    keys = desired_keys(estate, options.node)
     by_id = {d.vmid: d for d in desired}
     for d in desired:
-        out[d.target] = _guest(d, live, by_id, definitions)
+        out[d.target] = _guest(d, keys.get(d.vmid), live, by_id, definitions)
     return out
 
 
@@ -51,23 +52,24 @@ def _storage(params: dict[str, object], have: LiveStorage | None) -> Detail:
     return Detail(role="storage", health="defined" if have else "absent", fields=fields)
 
 
-def _guest(d: DesiredGuest, live: LiveState, by_id: dict[int, DesiredGuest],
+def _guest(d: DesiredGuest, desired: str | None, live: LiveState, by_id: dict[int, DesiredGuest],
            storages: dict[str, dict[str, object]]) -> Detail:
     guest = live.guest(d.vmid)
     have = guest.config if guest is not None else {}
-    wanted = sorted(d.config.items())
-    role = "template" if d.template else "clone" if d.clone_from is not None else "guest"
     needs = [by_id[n].target for n in d.needs if n in by_id]
     if d.storage and d.storage in storages:
         needs.append(f"storage/{d.storage}")
-    # Everything the description is made of: the live values of the desired keys only (the others are not
-    # shown), each a string or its type and repr (1, 1.0 and True are equal keys but shown differently).
-    key = (d.kind, d.node, role, tuple(needs), d.secret_keys, tuple(wanted), guest is not None,
-           guest.node if guest else None, guest.status if guest else None,
-           tuple(v if type(v) is str else (type(v), repr(v)) for v in (have.get(k) for k, _ in wanted)))
+    # Everything the description is made of: the desired guest (its `desired_key`, a digest of all of it, or
+    # the parts the description reads), the live values of the desired keys only (the others are not shown),
+    # each a string or its type and repr (1, 1.0 and True are equal keys but shown differently).
+    mine = desired if desired is not None else (d.kind, d.node, d.template, d.clone_from, d.secret_keys,
+                                                tuple(d.config.items()))
+    key = (mine, tuple(needs), guest is not None, guest.node if guest else None, guest.status if guest else None,
+           tuple(v if type(v) is str else (type(v), repr(v)) for v in [have.get(k) for k in d.config]))
     found = DESCRIBED.get(key)
     if found is None:
-        found = _described(d, guest, have, wanted, role, needs)
+        role = "template" if d.template else "clone" if d.clone_from is not None else "guest"
+        found = _described(d, guest, have, sorted(d.config.items()), role, needs)
         DESCRIBED.put(key, found)
     return found
 
