@@ -28,7 +28,7 @@ def load(directory: Path | str) -> Estate:
     return estate
 
 
-@dataclass
+@dataclass(frozen=True)
 class GuestRef:
     kind: Kind
     vmid: int
@@ -48,10 +48,12 @@ def find_guest(estate: Estate, guest_id: int | str) -> GuestRef:
 
 
 def all_guests(estate: Estate) -> list[GuestRef]:
-    """Every guest, containers then VMs, each by id."""
-    out = [GuestRef("lxc", int(k), ct) for k, ct in estate.lxc.lxc_configs.items() if k.isascii() and k.isdigit()]
-    out += [GuestRef("vm", vm.vmid, vm) for vm in estate.vms.vms]
-    return out
+    """Every guest, containers then VMs, each by id: a new list of the refs made once per estate."""
+    def made() -> list[GuestRef]:
+        out = [GuestRef("lxc", int(k), ct) for k, ct in estate.lxc.lxc_configs.items() if k.isascii() and k.isdigit()]
+        out += [GuestRef("vm", vm.vmid, vm) for vm in estate.vms.vms]
+        return out
+    return list(estate.derive(("all_guests", id(estate.lxc), id(estate.vms)), made))
 
 
 def effective_lxc(estate: Estate, ct: LxcGuest) -> LxcGuest:
