@@ -194,15 +194,20 @@ def _validate_memo(name: str, data: Any, report: Report, bad_entries: set[PathPa
     built: dict[Any, BaseModel] = {}
     for key, entry in pairs:
         kept = parsed.get(key)
-        memo_key = (name, kept.derive("memo_key", _entry_digest) if kept is not None and kept.value is entry
-                    else _entry_digest(entry))
-        model = ENTRY_MEMO.get(memo_key)
+        if kept is not None and kept.value is not entry:
+            kept = None
+        model = kept.derived.get(("model", name)) if kept is not None else None
         if model is None:
-            try:
-                model = entry_model.model_validate(entry)
-            except ValidationError:
-                return _validate(name, data, report, bad_entries, partial)
-            ENTRY_MEMO.put(memo_key, model)
+            memo_key = (name, kept.derive("memo_key", _entry_digest) if kept is not None else _entry_digest(entry))
+            model = ENTRY_MEMO.get(memo_key)
+            if model is None:
+                try:
+                    model = entry_model.model_validate(entry)
+                except ValidationError:
+                    return _validate(name, data, report, bad_entries, partial)
+                ENTRY_MEMO.put(memo_key, model)
+            if kept is not None:  # the same model for the same entry text, without asking the memo again
+                kept.derived[("model", name)] = model
         built[key] = model
     whole = {**data, collection: built if isinstance(entries, dict) else list(built.values())}
     try:
