@@ -235,7 +235,7 @@ class _Walk:
                 entry = Entry(old.value, at, at + old.end - old.start, old.derived)
             else:
                 value, end = _DECODER.raw_decode(text, at)
-                entry = Entry(value, at, end)
+                entry = Entry(_shared_keys(value), at, end)
             self._take(key, entry, begins)
             at = self._after(entry.end, closing)
             if at < 0:
@@ -250,6 +250,32 @@ class _Walk:
         if text[at:at + 1] != closing:
             raise ValueError(f"expected ',' or '{closing}'")
         return -(at + 1)
+
+
+# The keys of the objects entries hold, one string for each (`json.loads` shares them within one call; an entry
+# decoded alone would have its own copies: at 10,000 guests some 12 MB). Emptied when it grows past its bound.
+_KEYS: dict[str, str] = {}
+_KEYS_MAX = 100_000
+
+
+def _shared_keys(value: Any) -> Any:
+    """`value` with the keys of its objects taken from `_KEYS` (objects made anew, in place in their parents)."""
+    if not isinstance(value, dict | list):
+        return value
+    keys = _KEYS
+    if len(keys) > _KEYS_MAX:
+        keys.clear()
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]
+    while stack:
+        parent, slot = stack.pop()
+        node = parent[slot]
+        if isinstance(node, dict):
+            node = parent[slot] = {keys.setdefault(k, k): v for k, v in node.items()}
+            stack.extend((node, k) for k, v in node.items() if isinstance(v, dict | list))
+        else:
+            stack.extend((node, i) for i, v in enumerate(node) if isinstance(v, dict | list))
+    return root[0]
 
 
 _CHUNK = 1 << 16

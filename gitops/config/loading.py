@@ -184,7 +184,7 @@ def _validate_memo(name: str, data: Any, report: Report, bad_entries: set[PathPa
     """`_validate`, with each entry of the file's collection taken from `ENTRY_MEMO` when the same text
     was validated before. Any error anywhere in the file: the whole file is validated afresh by
     `_validate`, so problems (codes, messages, paths) and the rebuilt model are exactly its own.
-    `document`: the parse `data` is the value of; each entry's memo key is kept with its entry there."""
+    `document`: the parse `data` is the value of; each entry's model is kept with its entry there."""
     collection, entry_model = COLLECTIONS.get(name), _ENTRY_MODELS.get(name)
     entries = data.get(collection) if isinstance(data, dict) and collection else None
     if entry_model is None or not isinstance(entries, dict | list):
@@ -198,7 +198,7 @@ def _validate_memo(name: str, data: Any, report: Report, bad_entries: set[PathPa
             kept = None
         model = kept.derived.get(("model", name)) if kept is not None else None
         if model is None:
-            memo_key = (name, kept.derive("memo_key", _entry_digest) if kept is not None else _entry_digest(entry))
+            memo_key = (name, _entry_digest(entry))  # once per entry text: the model is kept with it below
             model = ENTRY_MEMO.get(memo_key)
             if model is None:
                 try:
