@@ -12,7 +12,7 @@ code `file-too-large`). Used by `gitops.source.repository` (checkouts, pull-requ
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Hashable, Iterable
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,11 +22,14 @@ import git
 from gitops import errors
 from gitops.config import documents
 from gitops.config.estate import COLLECTIONS, CONFIG_FILES
+from gitops.config.memo import digest
 from gitops.config.scripts import LXC_FEATURE, VM_FEATURE
 
 SYMLINK_MODE = 0o120000
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 _FEATURE_KEYS = ("features",)
+
+
 def export_tree(tree: git.Tree, into: Path, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
                 script_folders: Iterable[str] = ("bin",), commit: str = "") -> None:
     """Write the files the controller reads of `tree` under `into` (symlinks, submodules and paths that
@@ -48,18 +51,46 @@ def named_files(directory: Path, script_folders: Iterable[str], among: Collectio
     scripts folder, and the feature scripts. With `among` (the paths there are), only the named paths that
     can be among them: a string none of whose `/`-separated parts is the last part of one of those paths
     names none of them (a path's last part is one of its string's parts), and is passed over unparsed."""
-    strings: set[str] = set()
-    features: set[str] = set()
+    folders = [f.strip("/") for f in script_folders if f and f.strip("/") not in ("", ".")]
+    last_parts = None if among is None else frozenset(p.rsplit("/", 1)[-1] for p in among)
+    # What a file's strings name depends on these alone: each entry keeps what its own strings name under them.
+    under = (tuple(folders), None if last_parts is None else digest("\0".join(sorted(last_parts))))
+    wanted: set[str] = set()
     for name in CONFIG_FILES:
         path = directory / name
         if not path.is_file():
             continue
-        found = _file_strings(path, name)
-        if found is not None:
-            strings |= found[0]
-            features |= found[1]
-    folders = [f.strip("/") for f in script_folders if f and f.strip("/") not in ("", ".")]
-    last_parts = None if among is None else {p.rsplit("/", 1)[-1] for p in among}
+        try:
+            document = documents.parse(name, path.read_text(encoding="utf-8"), COLLECTIONS.get(name))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            continue  # validation says what is wrong with it
+        wanted |= document.derive(("named", under), partial(_document_named, document, last_parts, folders, under))
+    return wanted
+
+
+def _document_named(document: documents.Document, last_parts: frozenset[str] | None, folders: list[str],
+                    under: Hashable) -> frozenset[str]:
+    """What one parsed file names, each entry of its collection judged once for its text (kept with it): a
+    commit that changes one guest walks that guest's strings, not 10,000 guests'."""
+    if not document.entries:
+        return _named(document.data, None, last_parts, folders)
+    wanted: set[str] = set()
+    for top, value in document.rest():
+        wanted |= _named(value, top, last_parts, folders)
+    # An entry's key names its strings only when the entry is itself a string or a list (a map's children
+    # are named by their own keys): entries of a list are named by the collection.
+    is_map = isinstance(document.data.get(document.collection), dict)
+    for position, entry in document.entries.items():
+        key = position if is_map else document.collection
+        wanted |= entry.derive(("named", key, under), partial(_named, key=key, last_parts=last_parts, folders=folders))
+    return frozenset(wanted)
+
+
+def _named(value: Any, key: object, last_parts: frozenset[str] | None, folders: list[str]) -> frozenset[str]:
+    """The paths the strings of `value` (found under `key`) name, and the scripts of its features."""
+    strings: set[str] = set()
+    features: set[str] = set()
+    _strings(value, key, strings, features)
     wanted: set[str] = set()
     for text in strings:
         if last_parts is None or not last_parts.isdisjoint(text.split("/")):
@@ -69,45 +100,7 @@ def named_files(directory: Path, script_folders: Iterable[str], among: Collectio
             script = pattern.format(name=feature)
             if last_parts is None or not last_parts.isdisjoint(script.split("/")):
                 wanted |= _clean(script, folders)
-    return wanted
-
-
-def _file_strings(path: Path, name: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """The strings of one config file and those under a `features` key; None when it does not parse.
-
-    The file is parsed by `documents.parse` (validation takes that parse), and each entry's strings are
-    kept with the entry: a commit that changes one guest walks that guest's strings, not 10,000 guests'."""
-    try:
-        document = documents.parse(name, path.read_text(encoding="utf-8"), COLLECTIONS.get(name))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None  # validation says what is wrong with it
-    return document.derive("strings", lambda: _document_strings(document))
-
-
-def _document_strings(document: documents.Document) -> tuple[frozenset[str], frozenset[str]]:
-    strings: set[str] = set()
-    features: set[str] = set()
-    if not document.entries:
-        _strings(document.data, None, strings, features)
-        return frozenset(strings), frozenset(features)
-    for top, value in document.rest():
-        _strings(value, top, strings, features)
-    # An entry's key names its strings only when the entry is itself a string or a list (a map's children
-    # are named by their own keys): entries of a list are named by the collection.
-    is_map = isinstance(document.data.get(document.collection), dict)
-    for position, entry in document.entries.items():
-        named = position if is_map else document.collection
-        found, featured = entry.derive(("strings", named), partial(_entry_strings, key=named))
-        strings.update(found)
-        features.update(featured)
-    return frozenset(strings), frozenset(features)
-
-
-def _entry_strings(value: Any, key: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    strings: set[str] = set()
-    features: set[str] = set()
-    _strings(value, key, strings, features)
-    return tuple(strings), tuple(features)
+    return frozenset(wanted)
 
 
 def _clean(text: str, folders: list[str]) -> set[str]:

@@ -55,3 +55,18 @@ def test_spellings_that_end_in_a_slash_or_a_dot_are_found(tmp_path: Path) -> Non
     (tmp_path / LXC_FILE).write_text(json.dumps(lxc))
     among = ["x.sh", "bin/app.sh", "bin/y.sh"]
     assert named_files(tmp_path, ("bin",), among=among) & set(among) == set(among)
+
+
+def test_what_an_entry_names_is_judged_again_when_the_paths_or_the_entry_change(tmp_path: Path) -> None:
+    """Each entry keeps what its strings name, under the commit's paths and folders it was judged by."""
+    guests = {str(100 + i): {"name": f"g{i}", "application_script": "none"} for i in range(50)}
+    (tmp_path / LXC_FILE).write_text(json.dumps({"lxc_configs": guests}))
+    assert named_files(tmp_path, ("bin",), among=["bin/app.sh"]) == set()
+    guests["130"]["application_script"] = "app.sh"
+    (tmp_path / LXC_FILE).write_text(json.dumps({"lxc_configs": guests}))
+    assert named_files(tmp_path, ("bin",), among=["bin/app.sh"]) == {"app.sh", "bin/app.sh"}
+    assert named_files(tmp_path, ("scripts",), among=["scripts/app.sh"]) == {"app.sh", "scripts/app.sh"}
+    assert named_files(tmp_path, ("bin",), among=["other.sh"]) == set()
+    guests["130"]["application_script"] = "none"
+    (tmp_path / LXC_FILE).write_text(json.dumps({"lxc_configs": guests}))
+    assert named_files(tmp_path, ("bin",), among=["bin/app.sh"]) == set()
