@@ -199,8 +199,7 @@ class Reconciler:
         stop = self._run(attempt, policy)
         if stop is None:
             self.recorder.finish(attempt, policy, "applied")
-            self.recorder.phase("idle", last_error=None)
-            self.recorder.drift(attempt.drift)
+            self.recorder.drift(attempt.drift, phase="idle", last_error=None)  # one write
             if policy.kind == "rollback" and state.applied_revision and state.applied_revision != sha:
                 self._mark_left(state.applied_revision, sha)
             self._count("applied")

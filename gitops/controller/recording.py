@@ -116,8 +116,13 @@ class Recorder:
         self.liveness.beat()
         self.commit(Patch(phase=phase, last_error=last_error))
 
-    def drift(self, report: DriftReport | None) -> None:
-        if report is not None:
+    def drift(self, report: DriftReport | None, *, phase: str | None = None,
+              last_error: str | Keep | None = KEEP) -> None:
+        """The drift report, with the phase (and error) that follows it in the same write when given."""
+        if phase is not None:
+            self.liveness.beat()
+            self.commit(Patch(phase=phase, last_error=last_error, drift=report if report is not None else KEEP))
+        elif report is not None:
             self.commit(Patch(drift=report))
 
     # -- revisions seen ----------------------------------------------------------------------
@@ -140,11 +145,11 @@ class Recorder:
         if policy.writes_status:
             self.store.set_status(attempt.sha, "applying", validation=attempt.validation, plan=attempt.plan,
                                   previous_sha=attempt.previous, snapshot=attempt.snapshot)
-        self.phase("applying")
         count = len(attempt.run.plan.actions) if attempt.run else 0
         self.progress = {"revision": attempt.sha, "run": run.id, "kind": policy.kind, "total": count, "done": 0,
                          "current": None}
-        self.commit(Patch(progress=self.progress))
+        self.liveness.beat()
+        self.commit(Patch(phase="applying", progress=self.progress))  # one write: the phase and its progress
         log.info("applying %d actions (%s)", count, policy.kind,
                  extra={"revision": attempt.sha, "trigger": attempt.trigger})
 
@@ -165,8 +170,9 @@ class Recorder:
                quiet: bool = False) -> None:
         """The end of an attempt: its run closed, and (apply-type runs) the revision's status written once,
         with one event."""
-        if self.progress is not None:
-            self.progress = None
+        ended = self.progress is not None  # the progress goes with the status's write, or alone
+        self.progress = None
+        if ended and not policy.writes_status:
             self.commit(Patch(progress=None))
         result = attempt.result_document()  # one document for the run and the revision (10,000 checks: 0.1 s)
         if attempt.run_id is not None:
@@ -175,7 +181,8 @@ class Recorder:
             if attempt.run is not None and attempt.result is not None:
                 self.store.record_steps(attempt.run_id, provisioned.step_records(attempt.run.plan, attempt.result))
         if policy.writes_status:
-            self.status(attempt, status, error=error, quiet=quiet, result=result)
+            self.status(attempt, status, error=error, quiet=quiet, result=result,
+                        state=Patch(progress=None).fields() if ended else None)
 
     def interrupted(self, run: RunRecord, error: str) -> None:
         """A run whose process is gone (found running at start-up): closed as interrupted, its result kept."""
@@ -188,13 +195,15 @@ class Recorder:
         self.finish(attempt, policy, "not-corrected", error)
 
     def status(self, attempt: Attempt | str, status: str, *, error: str | None = None, quiet: bool = False,
-               result: RunResult | None = None, **extra: Any) -> RevisionRecord:
+               result: RunResult | None = None, state: dict[str, Any] | None = None,
+               **extra: Any) -> RevisionRecord:
         """The one place that writes a revision's status (and the controller state that goes with it).
         `attempt` is the attempt that ends, or just a sha when only the status and error change; `result`:
-        the attempt's result document when the caller made it already."""
+        the attempt's result document when the caller made it already; `state`: more controller state
+        fields to write in the same transaction."""
         sha = attempt if isinstance(attempt, str) else attempt.sha
         fields: dict[str, Any] = dict(extra)
-        state: dict[str, Any] = {}
+        state = dict(state or {})
         payload = events.StatusChanged(status=status, error=error)
         if isinstance(attempt, Attempt):
             if attempt.validation is not None:
@@ -208,7 +217,7 @@ class Recorder:
                                            errors=attempt.validation_errors(), quiet=quiet or None)
         fields["error"] = error
         if status == "applied":
-            state = {"applied_revision": sha}
+            state["applied_revision"] = sha
         record = self.store.set_status(sha, status, state=state, **fields)
         level: events.Level = ("error" if status == "failed"
                                else "warning" if status in ("rejected", "rolled_back") else "info")
