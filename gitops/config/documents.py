@@ -33,7 +33,7 @@ _LOCK = threading.Lock()
 _LAST: dict[str, Document] = {}
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Entry:
     """One entry of a collection: its value, where its text lies in its document, what was derived of it."""
 
