@@ -73,7 +73,7 @@ def test_an_unchanged_entry_is_the_same_value_and_keeps_what_was_derived() -> No
 def test_values_python_finds_equal_are_not_taken_for_each_other(changed: str) -> None:
     """`1`, `1.0` and `true` are equal in Python: an entry is matched by its text, never by equality."""
     documents.parse(NAME, '{"lxc_configs": {"100": {"unprivileged": 1}}}', "lxc_configs")
-    text = '{"lxc_configs": {"100": {"unprivileged": %s}}}' % changed
+    text = '{"lxc_configs": {"100": {"unprivileged": ' + changed + "}}}"
     assert json.dumps(documents.parse(NAME, text, "lxc_configs").data) == json.dumps(json.loads(text))
 
 

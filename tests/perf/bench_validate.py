@@ -123,6 +123,11 @@ def grow(guests: int, target: Path) -> dict[str, int]:
                     v["clone_from_vmid"] = int(new_id(v["clone_from_vmid"]))
                 v["dependencies"] = [new_id(d) for d in v.get("dependencies", [])]
                 _renumber_nic(v.get("network_config"), numbers, PRIMARY, "primary")
+                role = str(v.get("portainer_role") or "").strip().lower()
+                if role in ("agent", "primary"):  # each copy its own Portainer environment (one provider each)
+                    environment = v.get("portainer_environment_name") or (v.get("name") if role == "agent"
+                                                                          else "local")
+                    v["portainer_environment_name"] = f"{environment}-{base}"
                 vm_out.append(v)
                 total += 1
                 continue
