@@ -4,8 +4,10 @@
 `Document`: the value, and each entry of the file's collection (`lxc_configs`, `vms`, `docker_stacks`)
 with the text it was parsed from. An entry whose text is the same as the same entry's (by key, or by
 position in a list) in the previous document of that file is not parsed again: the previous entry, its
-value and what was derived from it (`Entry.derive`) are taken as they are. A commit changing one guest of
-10,000 parses that guest; its checkout and its validation share the one parse.
+value and what was derived from it (`Entry.derive`) are taken as they are; the entries in the text the old
+and the new text share at their start and at their end are not even walked. A commit changing one guest of
+10,000 decodes that guest; its checkout and its validation share the one parse. An entry decoded alone
+shares its objects' keys with the others' (`_shared_keys`), as one `json.loads` would.
 
 Values are shared between documents: nobody changes them. Entries are matched by their exact text, so two
 texts that parse to equal values in Python (`1`, `1.0`, `true`) are never taken for each other. Only the
