@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -68,3 +69,22 @@ def test_upid_node() -> None:
     assert tasks.upid_node("UPID:pve2:0000:0000:0000:vzstart:101:root@pam:") == "pve2"
     with pytest.raises(errors.PermanentError):
         tasks.upid_node("nonsense")
+
+
+def test_each_poll_of_a_long_task_is_a_sign_of_progress(pve: Any, pve_client: ProxmoxClient) -> None:
+    """The driver passes `polling` on to the executor's progress events: the loop's liveness probe is beaten
+    while a task runs, however long it takes."""
+    pve.time_scale = 1.0
+    ct = pve.add_ct(101, "web")
+    ct.start_secs = 3600
+    now = [0.0]
+    polls: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    upid = pve_client.request("POST", "nodes/pve1/lxc/101/status/start")
+    with pytest.raises(tasks.TaskWaitError):
+        tasks.wait_for_task(pve_client, upid, target="lxc/101", timeout=10, sleep=sleep, clock=lambda: now[0],
+                            polling=lambda: polls.append(now[0]))
+    assert len(polls) >= 5 and all(b - a <= 2.0 for a, b in itertools.pairwise(polls))

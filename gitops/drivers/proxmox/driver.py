@@ -173,7 +173,8 @@ class ProxmoxDriver:
                 _write_secret(secret_file, answer, action.target)
             if call.wait and tasks.is_upid(answer):
                 context.task(answer)
-                result = tasks.wait_for_task(self.client, answer, target=action.target, timeout=self.task_timeout)
+                result = tasks.wait_for_task(self.client, answer, target=action.target, timeout=self.task_timeout,
+                                             polling=lambda: context.calling(f"GET tasks/{answer}/status"))
                 context.task(answer, result.warnings)
 
         policy = self.policy

@@ -56,8 +56,11 @@ def wait_for_task(
     max_poll: float = 2.0,
     sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] | None = None,
+    polling: Callable[[], None] | None = None,
 ) -> TaskResult:
-    """Poll until the task stops; its result, or TaskFailedError naming `target` and the task's message."""
+    """Poll until the task stops; its result, or TaskFailedError naming `target` and the task's message.
+    `polling()` is called before each poll: a sign of progress while a long task runs (a clone of a large
+    disk takes minutes, and the loop's liveness probe counts the silence)."""
     sleep = sleep or client.sleep
     clock = clock or client.clock
     node = upid_node(upid)
@@ -65,6 +68,8 @@ def wait_for_task(
     interval = poll
     failures = 0
     while True:
+        if polling is not None:
+            polling()
         try:
             status = client.request("GET", pve_paths.node_path(node, f"tasks/{upid}/status"), target=target) or {}
             failures = 0
