@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from gitops import errors, secretvalues
 from gitops.config.secretrefs import SECRET_MASK
@@ -459,11 +459,15 @@ class Store:
     # -- controller state --------------------------------------------------------------------
 
     def get_state(self, *, drift: bool = True) -> records.ControllerState:
-        """The controller state. `drift=False`: without the stored drift report (`last_drift` is None), which
-        is then not read: at 10,000 guests it is a megabyte of JSON, and the reconcile reads the state often."""
+        """The controller state. `drift=False`: without the stored drift report (`last_drift` is None; a table of
+        its own, then not read): at 10,000 guests it is a megabyte of JSON, and the reconcile reads the state
+        often."""
         with self._read() as session:
-            row = session.get(tables.State, 1, options=[] if drift else [defer(tables.State.last_drift)])
-            return _state(row, drift) if row is not None else records.ControllerState()
+            row = session.get(tables.State, 1)
+            report = session.get(tables.DriftReportRow, 1) if drift else None
+            if row is None:
+                return records.ControllerState()
+            return _state(row, report.report if report is not None else None)
 
     def update_state(self, **fields: Any) -> None:
         """Write some fields of the controller state; `extra` is merged key by key (None deletes)."""
@@ -529,9 +533,15 @@ class Store:
 
     @staticmethod
     def _write_state(session: Session, values: dict[str, Any], now: dt.datetime) -> tables.State:
-        # the stored drift report (the whole estate's descriptions, compressed) is not read to write a phase:
-        # a commit writes the state a dozen times
-        row = session.get(tables.State, 1, with_for_update=True, options=[defer(tables.State.last_drift)])
+        # the stored drift report (the whole estate's descriptions, compressed) has a row of its own: it is
+        # neither read nor rewritten to write a phase (a commit writes the state a dozen times)
+        if "last_drift" in values:
+            report = session.get(tables.DriftReportRow, 1, with_for_update=True)
+            if report is None:
+                report = tables.DriftReportRow(id=1)
+                session.add(report)
+            report.report, report.updated_at = values.pop("last_drift"), now
+        row = session.get(tables.State, 1, with_for_update=True)
         if row is None:  # the migration inserts it; this only guards against a hand-emptied table
             row = tables.State(id=1, suspended=False, drift=False, phase="idle", extra={})
             session.add(row)
@@ -663,11 +673,11 @@ def _retry(row: tables.State) -> RetrySchedule | None:
     return RetrySchedule(sha=row.retry_revision, attempt=row.retry_attempt or 1, due_at=row.retry_due_at)
 
 
-def _state(row: tables.State, drift: bool = True) -> records.ControllerState:
+def _state(row: tables.State, last_drift: Any = None) -> records.ControllerState:
     return records.ControllerState(
         applied_revision=row.applied_revision, target_revision=row.target_revision,
         pinned_revision=row.pinned_revision, suspended=row.suspended, drift=row.drift,
-        last_drift=row.last_drift if drift else None, last_drift_at=row.last_drift_at, phase=row.phase,
+        last_drift=last_drift, last_drift_at=row.last_drift_at, phase=row.phase,
         last_error=row.last_error, last_poll_at=row.last_poll_at, leader_id=row.leader_id,
         leader_heartbeat_at=row.leader_heartbeat_at, updated_at=row.updated_at, branch_head=row.branch_head,
         retry=_retry(row), extra=dict(row.extra or {}),

@@ -1,4 +1,5 @@
-"""The ORM mapping of the ledger's tables: revisions, runs, events, requests, controller_state, outbox_cursors.
+"""The ORM mapping of the ledger's tables: revisions, runs, events, requests, controller_state, drift_report,
+outbox_cursors.
 
 Used only inside `gitops.store` (the ledger and the migrations' metadata); nothing outside this
 package sees these classes. Times are stored in UTC and always come back timezone-aware.
@@ -173,7 +174,6 @@ class State(Base):
     pinned_revision: Mapped[str | None] = mapped_column(String(SHA_LENGTH))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     drift: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_drift: Mapped[Any | None] = mapped_column(JsonData)
     last_drift_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     phase: Mapped[str] = mapped_column(String(32), default="idle")
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -187,6 +187,17 @@ class State(Base):
     retry_attempt: Mapped[int | None] = mapped_column(Integer)
     retry_due_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     extra: Mapped[Any | None] = mapped_column(JsonData)
+
+
+class DriftReportRow(Base):
+    """The last drift report (`DriftReport.to_dict()`), one row (id 1), apart from the controller state: a
+    megabyte at 10,000 guests, it is not rewritten with every write of the phase (migration 0010)."""
+
+    __tablename__ = "drift_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    report: Mapped[Any | None] = mapped_column(JsonData)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class OutboxCursor(Base):

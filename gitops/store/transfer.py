@@ -34,6 +34,9 @@ FORMAT_VERSION = 1
 BATCH = 1000
 # Tables whose rows a fresh ledger already has (made by a migration): an import replaces them.
 SEEDED_TABLES = frozenset({"controller_state"})
+# Columns a later migration moved to a table of their own, as (table, column) -> (table, column): an export of
+# an older schema still imports (0010: the drift report left the controller state, which keeps its id).
+MOVED_COLUMNS = {("controller_state", "last_drift"): ("drift_report", "report")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,11 +185,14 @@ def _load(connection: Connection, lines: Iterator[tuple[int, dict[str, Any]]]) -
     counts = dict.fromkeys(by_name, 0)
     batch: list[dict[str, Any]] = []
     batch_table: Table | None = None
+    moved: dict[str, list[dict[str, Any]]] = {}
     for number, record in lines:
         if record.get("end") is True:
             if batch_table is not None:
                 _insert(connection, batch_table, batch)
             _check_end(record, counts)
+            for name, rows in moved.items():
+                _insert(connection, by_name[name], [_decode_row(by_name[name], row, 0) for row in rows])
             return counts
         table = by_name.get(str(record.get("table")))
         row = record.get("row")
@@ -199,9 +205,21 @@ def _load(connection: Connection, lines: Iterator[tuple[int, dict[str, Any]]]) -
             _insert(connection, batch_table, batch)
             batch = []
         batch_table = table
-        batch.append(_decode_row(table, row, number))
+        batch.append(_decode_row(table, _move_columns(table.name, row, moved), number))
         counts[table.name] += 1
     raise errors.StoreError("the export ends before its last line: the file is incomplete; nothing was imported")
+
+
+def _move_columns(table: str, row: dict[str, Any], moved: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """`row` without the columns a later migration moved (`MOVED_COLUMNS`); each moved value that is set goes
+    to a row of its new table, under the same id."""
+    kept = dict(row)
+    for (source, column), (target, to) in MOVED_COLUMNS.items():
+        if source == table and column in kept:
+            value = kept.pop(column)
+            if value is not None:
+                moved.setdefault(target, []).append({"id": row.get("id"), to: value})
+    return kept
 
 
 def _check_end(record: dict[str, Any], counts: dict[str, int]) -> None:

@@ -41,11 +41,11 @@ def test_migrates_an_empty_database_to_head(store: Store) -> None:
     engine = database.make_engine(store_url_of(store))
     try:
         names = set(inspect(engine).get_table_names())
-        assert {"revisions", "runs", "events", "controller_state", "outbox_cursors", "provisioning_steps",
-                "alembic_version"} <= names
+        assert {"revisions", "runs", "events", "controller_state", "drift_report", "outbox_cursors",
+                "provisioning_steps", "alembic_version"} <= names
         head = ScriptDirectory.from_config(database.alembic_config()).get_current_head()
         with engine.connect() as conn:
-            assert MigrationContext.configure(conn).get_current_revision() == head == "0009"
+            assert MigrationContext.configure(conn).get_current_revision() == head == "0010"
     finally:
         engine.dispose()
 

@@ -120,7 +120,8 @@ def test_the_cli_round_trip(sqlite_url: str, tmp_path: Path) -> None:
     backup = tmp_path / "ledger.jsonl"
     result = runner.invoke(app, ["ledger", "export", str(backup), "--database", sqlite_url])
     assert result.exit_code == 0, result.output
-    assert "exported 9 rows" in result.stderr and not (tmp_path / "ledger.jsonl.partial").exists()
+    # the first release's nine rows, its drift report now in a row of its own (0010)
+    assert "exported 10 rows" in result.stderr and not (tmp_path / "ledger.jsonl.partial").exists()
     assert backup.stat().st_mode & 0o777 == 0o600
     restored = tmp_path / "restored" / "phoenix.db"
     result = runner.invoke(app, ["ledger", "import", str(backup)],
@@ -201,3 +202,27 @@ def test_the_sqlite_ledger_is_owner_only_whatever_existed(tmp_path: Path) -> Non
     with open_store(url):
         pass
     assert stat.S_IMODE((folder / "phoenix.db").stat().st_mode) == 0o600
+
+
+def test_an_export_of_the_older_schema_brings_its_drift_report(sqlite_url: str, tmp_path: Path) -> None:
+    """An export made before 0010 keeps the drift report in `controller_state.last_drift`: it imports into the
+    table of its own (`transfer.MOVED_COLUMNS`)."""
+    v1.make_first_release_ledger(sqlite_url)
+    lines = [json.loads(line) for line in export_text(sqlite_url).splitlines()]
+    report = next(r["row"]["report"] for r in lines if r.get("table") == "drift_report")
+    older: list[dict[str, Any]] = []
+    for record in lines:
+        if record.get("table") == "drift_report":
+            continue
+        if record.get("table") == "controller_state":
+            record["row"]["last_drift"] = report
+        if "schema" in record:
+            record["schema"] = "0009"
+        if record.get("end"):
+            record["rows"] = {k: v for k, v in record["rows"].items() if k != "drift_report"}
+        older.append(record)
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    transfer.import_ledger(copy, io.StringIO("\n".join(json.dumps(r) for r in older) + "\n"))
+    with open_store(copy) as store, open_store(sqlite_url) as source:
+        assert store.get_state().last_drift == report == v1.STATE["last_drift"]
+        assert snapshot(store) == snapshot(source)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import Engine, inspect, text
 from typer.testing import CliRunner
 
 from gitops import errors
@@ -95,6 +95,7 @@ def assert_first_release_history(store: Store) -> None:
     # the branch head the first release kept in `extra` (a later schema may give it a column of its own)
     head = getattr(state, "branch_head", None) or state.extra.get("last_seen")
     assert head == v1.SHA_SUPERSEDED
+    assert state.last_drift == v1.STATE["last_drift"]  # 0010 moved it to a table of its own
     rejected = store.get_revision(v1.SHA_REJECTED[:8]).validation
     assert rejected is not None and rejected.stored() == v1.REVISIONS[1]["validation"]
 
@@ -144,11 +145,18 @@ def test_serve_refuses_to_start_on_a_newer_ledger(sqlite_url: str, tmp_path: Pat
     assert "error: the ledger at" in result.stderr and "newer than this phoenix-gitops" in result.stderr
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    config = database.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
 def test_the_retry_schedule_moves_from_extra_to_its_columns_and_back(store_url: str) -> None:
     """0009: the schedule 0008 kept in `extra["retry"]` becomes the `retry` columns, other keys untouched;
     a schedule that does not parse is dropped (tried at the next poll, as before); a downgrade puts it back."""
-    from alembic import command
-
     from gitops.planner.documents import RetrySchedule
 
     sha, due = "7" * 40, "2026-12-06T06:30:00+00:00"
@@ -169,10 +177,7 @@ def test_the_retry_schedule_moves_from_extra_to_its_columns_and_back(store_url: 
 
     engine = database.make_engine(store_url)
     try:
-        config = database.alembic_config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0008")
+        downgrade(engine, "0008")
         with engine.connect() as connection:
             extra = connection.execute(text("SELECT extra FROM controller_state WHERE id = 1")).scalar_one()
         extra = extra if isinstance(extra, dict) else json.loads(extra)
@@ -184,3 +189,35 @@ def test_the_retry_schedule_moves_from_extra_to_its_columns_and_back(store_url: 
         engine.dispose()
     with open_store(store_url) as store:
         assert store.get_state().retry is None and store.get_state().extra == {}
+
+
+def test_the_drift_report_moves_to_its_own_table_and_back(store_url: str) -> None:
+    """0010: the report 0009 kept in `controller_state.last_drift` becomes `drift_report.report`; writes of the
+    state leave it alone; a downgrade puts it back."""
+
+    report = {"revision": "8" * 40, "counts": {"in_sync": 2}, "resources": [], "details": "eJwDAAAAAAE="}
+    engine = database.make_engine(store_url)
+    try:
+        database.migrate(engine, "0009")
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE controller_state SET last_drift = :report WHERE id = 1"),
+                               {"report": database.json_dumps(report)})
+    finally:
+        engine.dispose()
+    with open_store(store_url) as store:
+        assert store.get_state().last_drift == report and store.get_state(drift=False).last_drift is None
+        store.update_state(phase="applying")
+        assert store.get_state().last_drift == report
+        newer = {**report, "counts": {"in_sync": 3}}
+        store.update_state(last_drift=newer, phase="idle")
+        assert store.get_state().last_drift == newer and store.get_state().phase == "idle"
+
+    engine = database.make_engine(store_url)
+    try:
+        downgrade(engine, "0009")
+        with engine.connect() as connection:
+            kept = connection.execute(text("SELECT last_drift FROM controller_state WHERE id = 1")).scalar_one()
+            assert "drift_report" not in inspect(connection).get_table_names()
+        assert (kept if isinstance(kept, dict) else json.loads(kept)) == {**report, "counts": {"in_sync": 3}}
+    finally:
+        engine.dispose()
