@@ -122,6 +122,8 @@ class PlanMemo:
     redacted_with: dict[int, tuple[LiveGuest, str]] = field(default_factory=dict)
     # vmid -> (the guest, its desired key, the cluster it was planned on): planned with nothing to do
     quiet: dict[int, tuple[LiveGuest, str, Hashable]] = field(default_factory=dict)
+    # vmid -> (the guest, what else its description is made of, the description): the drift report's
+    described: dict[int, tuple[LiveGuest, Hashable, Any]] = field(default_factory=dict)
 
     def is_redacted(self, guest: LiveGuest, mark: str) -> bool:
         entry = self.redacted_with.get(guest.vmid)
@@ -131,6 +133,7 @@ class PlanMemo:
         """`guest` was redacted (in place) with the secret values `mark` stands for: planned anew."""
         self.redacted_with[guest.vmid] = (guest, mark)
         self.quiet.pop(guest.vmid, None)
+        self.described.pop(guest.vmid, None)
 
     def is_quiet(self, guest: LiveGuest, desired: str, cluster: Hashable) -> bool:
         """This very `guest`, desired as `desired`, on `cluster`, was planned with nothing to do."""
@@ -143,13 +146,23 @@ class PlanMemo:
         else:
             self.quiet.pop(guest.vmid, None)
 
+    def description(self, guest: LiveGuest, key: Hashable) -> Any:
+        """The description made of this very `guest` and `key` (the desired guest, what it needs), or None."""
+        entry = self.described.get(guest.vmid)
+        return entry[2] if entry is not None and entry[0] is guest and entry[1] == key else None
+
+    def describe(self, guest: LiveGuest, key: Hashable, description: Any) -> None:
+        self.described[guest.vmid] = (guest, key, description)
+
     def forget(self, vmid: int) -> None:
         self.redacted_with.pop(vmid, None)
         self.quiet.pop(vmid, None)
+        self.described.pop(vmid, None)
 
     def clear(self) -> None:
         self.redacted_with.clear()
         self.quiet.clear()
+        self.described.clear()
 
 
 @dataclass
