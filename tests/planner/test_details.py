@@ -9,6 +9,7 @@ import json
 import zlib
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,8 +71,11 @@ def test_secrets_are_masked() -> None:
 def test_the_descriptions_are_kept_packed_and_read_back() -> None:
     report = checked(edit_live=True)
     stored = report.to_dict()
-    assert isinstance(stored["details"], str)  # compressed: the state row stays small
+    assert all(isinstance(part, str) for part in stored["details"])  # compressed: the stored report stays small
     assert drift.DriftReport.details_of(stored) == report.details
+    older = base64.b64encode(zlib.compress(json.dumps(drift._unpack(stored["details"])).encode())).decode()
+    assert drift.DriftReport.details_of({"details": older}) == report.details  # one text, as 0.1 packed it
+    assert drift.DriftReport.details_of({"details": [stored["details"][0], "not base64!"]}) == {}
     assert drift.DriftReport.details_of({"details": "not base64!"}) == {}
     assert drift.DriftReport.details_of({"details": "eJzLSM3JyQcABiwCFQ=="}) == {}  # text, not a mapping
 
@@ -79,9 +83,13 @@ def test_the_descriptions_are_kept_packed_and_read_back() -> None:
 def test_the_packed_text_is_the_json_of_every_description_and_resources_dump_as_models_do() -> None:
     report = checked(edit_live=True)
     stored = report.to_dict()
-    whole = json.dumps({t: d.model_dump(exclude_defaults=True) for t, d in report.details.items()},
-                       separators=(",", ":"), sort_keys=True)
-    assert zlib.decompress(base64.b64decode(stored["details"])).decode() == whole
+    dumped = {t: d.model_dump(exclude_defaults=True) for t, d in report.details.items()}
+    targets = sorted(dumped)
+    parts = [targets[i:i + drift.PART] for i in range(0, len(targets), drift.PART)]
+    assert len(stored["details"]) == len(parts)
+    for part, packed in zip(parts, stored["details"], strict=True):
+        whole = json.dumps({t: dumped[t] for t in part}, separators=(",", ":"), sort_keys=True)
+        assert zlib.decompress(base64.b64decode(packed)).decode() == whole
     assert stored["resources"] == [r.model_dump() for r in report.resources]
     assert report.to_dict()["details"] == stored["details"]  # again, from the texts kept
 
@@ -96,6 +104,7 @@ def _fresh(estate: Any, live: Any) -> dict[str, Any]:
     describing.DESCRIBED.clear()
     details._DUMPED.clear()
     drift._PIECES.clear()
+    drift._PARTS.clear()
     return drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW).to_dict()
 
 
@@ -148,3 +157,21 @@ def test_live_values_equal_in_python_but_shown_apart_are_described_apart() -> No
         report = drift.compare(estate, live, plan_changes(estate, live, OPTIONS), revision="abc", now=NOW)
         shown.append(next(f.live for f in report.details["lxc/102"].fields if f.field == "memory"))
     assert shown == ["1", "true", "1.0", "0.0", "-0.0", "1"]
+
+
+def test_a_changed_description_packs_its_part_again_and_keeps_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drift, "PART", 2)
+    drift._PIECES.clear()
+    drift._PARTS.clear()
+    described = {f"lxc/{100 + i}": Detail(node=f"pve{i}", role="guest") for i in range(7)}
+    first = drift._pack(described)
+    assert len(first) == 4 and drift._unpack(first) == {t: d.model_dump(exclude_defaults=True)
+                                                         for t, d in described.items()}
+    described["lxc/103"] = Detail(node="elsewhere", role="guest")
+    second = drift._pack(described)
+    assert [a is b for a, b in zip(first, second, strict=True)] == [True, False, True, True]
+    assert drift._unpack(second)["lxc/103"] == {"node": "elsewhere", "role": "guest"}
+    described["lxc/099"] = Detail(role="guest")  # a new first target moves every part on: all packed again
+    third = drift._pack(described)
+    assert len(third) == 4 and not any(a is b for a, b in zip(second, third, strict=True))
+    assert sorted(drift._unpack(third)) == sorted(described)
