@@ -111,11 +111,16 @@ def dumped(value: Any) -> str:
     ledger serializes a document to scrub it, then writes that very object (a run's result at 10,000 guests
     is a megabyte of JSON, not to be made twice). The caller does not change `value` meanwhile."""
     text = json.dumps(value, default=_json_default)
+    hand(value, text)
+    return text
+
+
+def hand(value: Any, text: str) -> None:
+    """Hand `text`, the JSON of `value` made earlier, to the next `json_dumps` of `value` in this thread."""
     handed = getattr(_HANDED, "texts", None)
     if handed is None or len(handed) >= _HANDED_MAX:  # texts no write took (an error came between) go
         handed = _HANDED.texts = {}
     handed[id(value)] = (value, text)
-    return text
 
 
 _HANDED = threading.local()
