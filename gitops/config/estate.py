@@ -59,6 +59,9 @@ class Estate:
     derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     # Each file's parse (`gitops.config.documents`): what the checks of one guest alone keep with its entry.
     documents: dict[str, Document] = field(default_factory=dict, repr=False, compare=False)
+    # Whether checks may replay what an earlier validation found when what they read is the same (False:
+    # `validate_directory(memo=False)`, which validates everything).
+    reuse: bool = field(default=True, repr=False, compare=False)
 
     def derive(self, key: Hashable, make: Callable[[], T]) -> T:
         """What `make()` derives from this estate, made at the first ask for `key` and kept (`derived`); those

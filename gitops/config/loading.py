@@ -53,7 +53,7 @@ def load_estate(directory: Path | str, report: Report | None = None, *, memo: bo
     if not root.is_dir():
         raise ConfigError(f"{root}: not a directory")
     report = report if report is not None else Report()
-    estate = Estate(directory=root)
+    estate = Estate(directory=root, reuse=memo)
     for name in CONFIG_FILES:
         path = root / name
         if not path.is_file():

@@ -13,10 +13,10 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import CursorResult, Engine, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -539,7 +539,8 @@ class Store:
         if "last_drift" in values:  # written, never read to be written (it would decode a megabyte)
             report = {"report": values.pop("last_drift"), "updated_at": now}
             table = tables.DriftReportRow
-            if not session.execute(update(table).where(table.id == 1).values(**report)).rowcount:
+            written = cast("CursorResult[Any]", session.execute(update(table).where(table.id == 1).values(**report)))
+            if not written.rowcount:
                 session.add(table(id=1, **report))
         row = session.get(tables.State, 1, with_for_update=True)
         if row is None:  # the migration inserts it; this only guards against a hand-emptied table

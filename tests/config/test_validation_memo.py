@@ -118,3 +118,30 @@ def test_an_address_taken_twice_is_found_whichever_guest_changed(tmp_path: Path)
     errors = validate_directory(tmp_path)[1].errors
     assert [(p.code, p.path) for p in errors] == [("ip-duplicate", ("lxc_configs", second, "network_config", "ip"))]
     assert f"CT {first}" in errors[0].message
+
+
+def test_the_checks_across_guests_run_again_only_when_what_they_read_changed(tmp_path: Path,
+                                                                            monkeypatch: Any) -> None:
+    """`references._reads`: a memory change replays the last problems of ids, clones, dependencies and stacks;
+    a dependency changed to a guest that does not exist is found at once."""
+    from gitops.config.checks import references
+
+    runs: list[str] = []
+    monkeypatch.setattr(references, "_LAST", None)  # the same estate was validated by the tests before
+    original = references._check_dependencies
+    monkeypatch.setattr(references, "_check_dependencies",
+                        lambda estate, report: (runs.append("ran"), original(estate, report)))
+    files = json.loads(json.dumps(ORIGINAL))
+    guests = files[LXC_FILE]["lxc_configs"]
+    ctid = sorted(guests)[-1]
+    write_estate(tmp_path, files)
+    assert validate_directory(tmp_path)[1].valid and runs == ["ran"]
+    guests[ctid]["memory_mb"] = 4321
+    write_estate(tmp_path, files)
+    assert validate_directory(tmp_path)[1].valid and runs == ["ran"]  # replayed
+    guests[ctid]["dependencies"] = [*guests[ctid].get("dependencies", []), "4242"]
+    write_estate(tmp_path, files)
+    errors = validate_directory(tmp_path)[1].errors
+    assert runs == ["ran", "ran"]
+    assert [p.code for p in errors] == ["dependency-missing"]
+    _same(validate_directory(tmp_path), validate_directory(tmp_path, memo=False))

@@ -7,6 +7,9 @@ guest of 10,000 runs such checks on that guest, and replays what the others' ent
 a problem (with its path below the guest's) or a claim (an address the guest takes, which the caller
 matches across guests in the order the guests come, as if the check had run on each). Used by the checks
 in `gitops.config.checks`.
+
+Checks across guests (`references`) keep what they read of each guest the same way (`guest_reads`), and
+replay their last problems (`Recorded`) when nothing they read changed.
 """
 
 from __future__ import annotations
@@ -73,3 +76,42 @@ def _run(check: LocalCheck, guest: Any, _value: Any) -> tuple[Finding, ...]:
     findings = Findings()
     check(findings, (), guest)
     return tuple(findings.found)
+
+
+class Recorded(Report):
+    """The problems a check reported, in order, to be replayed into another report (`replay`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said: list[tuple[str, str, Path, str, str]] = []
+
+    def error(self, file: str, path: Path, code: str, message: str) -> None:
+        self.said.append(("error", file, path, code, message))
+
+    def warning(self, file: str, path: Path, code: str, message: str) -> None:
+        self.said.append(("warning", file, path, code, message))
+
+    def replay(self, report: Report) -> None:
+        for kind, file, path, code, message in self.said:
+            (report.error if kind == "error" else report.warning)(file, path, code, message)
+
+
+def guest_reads(estate: Estate, file: str, reads: Callable[[Any], Hashable],
+                key: Hashable) -> tuple[tuple[Path, Hashable], ...]:
+    """Each guest of `file` with its path and what a check across guests reads of it (`reads(guest)`), kept
+    with the guest's entry under `key`: the caller compares the whole with what it read last time."""
+    items: Sequence[tuple[Path, Any]] = estate.lxc_items() if file == LXC_FILE else estate.vm_items()
+    document = estate.documents.get(file)
+    entries = document.entries if document is not None else {}
+    out: list[tuple[Path, Hashable]] = []
+    for path, guest in items:
+        entry = entries.get(path[1])
+        found = entry.derived.get(key) if entry is not None else None
+        if found is None:
+            found = entry.derive(key, functools.partial(_read, reads, guest)) if entry is not None else reads(guest)
+        out.append((path, found))
+    return tuple(out)
+
+
+def _read(reads: Callable[[Any], Hashable], guest: Any, _value: Any) -> Hashable:
+    return reads(guest)

@@ -9,15 +9,18 @@ Called by `gitops.config.validation`. Codes: guest-id-invalid, duplicate-id, clo
 clone-source-not-template, clone-source-kind, clone-source-bind-mount, dependency-missing,
 dependency-cycle, storage-undeclared, template-missing, stack-missing, stack-environment-missing,
 mount-not-shared.
+
+The checks of ids, clones, dependencies and stacks read every guest: their problems are replayed from the
+last validation when what they read is the same (`_reads`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 
 from gitops.config import graph
-from gitops.config.checks.local import each_guest
+from gitops.config.checks.local import Recorded, each_guest, guest_reads
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
 from gitops.config.lxc import LxcGuest
 from gitops.config.problems import Report
@@ -28,13 +31,49 @@ MIN_ID, MAX_ID = 100, 999_999_999
 
 
 def check_references(estate: Estate, report: Report) -> None:
-    _check_ids(estate, report)
-    _check_clones(estate, report)
-    _check_dependencies(estate, report)
+    global _LAST
+    key = _reads(estate) if estate.reuse else None
+    last = _LAST
+    if last is not None and key is not None and last[0] == key:
+        across, stacks = last[1], last[2]
+    else:
+        across, stacks = Recorded(), Recorded()
+        _check_ids(estate, across)
+        _check_clones(estate, across)
+        _check_dependencies(estate, across)
+        _check_stacks(estate, stacks)
+        if key is not None:
+            _LAST = (key, across, stacks)
+    across.replay(report)
     if not estate.incomplete(HYPERVISOR_FILE, "zfs", "storages", "proxmox_storage_ids", "proxmox_defaults"):
         _check_storages(estate, report)
         _check_shared_mounts(estate, report)
-    _check_stacks(estate, report)
+    stacks.replay(report)
+
+
+def _reads(estate: Estate) -> Hashable:
+    """Everything the checks of ids, clones, dependencies and stacks read: their problems are the last
+    validation's when this is the same (a commit that changes a guest's memory among 10,000 does not check
+    the references of 10,000 again). What they read of each guest is kept with its entry (`guest_reads`)."""
+    dropped = tuple(sorted((name, tuple(sorted(keys))) for name, keys in estate.dropped.items()))
+    stacks = tuple((name, tuple(stack.environments)) for name, stack in estate.stacks.docker_stacks.items())
+    return (guest_reads(estate, LXC_FILE, _container_reads, "reference-reads"),
+            guest_reads(estate, VM_FILE, _vm_reads, "reference-reads"),
+            stacks, estate.vms.vm_defaults.disk_size_gb, tuple(sorted(estate.loaded)), dropped)
+
+
+def _container_reads(ct: LxcGuest) -> Hashable:
+    return (ct.clone_from_ctid, ct.template, ct.is_template, ct.template_snapshot_name, bool(ct.mount_points),
+            ct.storage_size_gb, tuple(ct.dependencies))
+
+
+def _vm_reads(vm: Vm) -> Hashable:
+    return (vm.vmid, vm.clone_from_vmid, vm.is_template, vm.disk_size_gb, tuple(vm.dependencies),
+            tuple((ref.name, ref.environment) for ref in vm.docker_stacks))
+
+
+# The last validation's: what the checks across guests read, and the problems they found (`check_references`).
+_LAST: tuple[Hashable, Recorded, Recorded] | None = None
 
 
 def _check_ids(estate: Estate, report: Report) -> None:
