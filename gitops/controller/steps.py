@@ -171,8 +171,13 @@ def connect_ahead(ctx: StepContext, attempt: Attempt, policy: Policy) -> None:
     out and validated, and read `cluster/resources` for the plan (`gitops.controller.connecting`)."""
     if ctx.live_cache is None or policy.self_heal or attempt.connecting is not None or attempt.session is not None:
         return
+    attempt.connecting = open_ahead(ctx)
+
+
+def open_ahead(ctx: StepContext) -> Ahead[Session]:
+    """The systems' session, opened in a thread of its own, reading `cluster/resources` for the first plan."""
     convergence, cancel, cache = ctx.convergence, ctx.cancel, ctx.live_cache
-    attempt.connecting = Ahead(lambda: convergence.open(cancel=cancel, cache=cache, prefetch=True))
+    return Ahead(lambda: convergence.open(cancel=cancel, cache=cache, prefetch=True))
 
 
 def release(attempt: Attempt) -> None:

@@ -265,14 +265,17 @@ class Store:
 
     def record_steps(self, run_id: int, steps: Iterable[records.StepRecord]) -> None:
         """The scripts run `run_id` ran in guests (already scrubbed of secrets by the executor)."""
-        with self._write() as session:
-            run = session.get(tables.Run, run_id)
-            if run is None:
+        steps = list(steps)
+        if not steps:
+            return
+        with self._write() as session:  # the run's sha only: not its plan and result (a megabyte at 10,000 guests)
+            sha = session.scalar(select(tables.Run.revision_sha).where(tables.Run.id == run_id))
+            if sha is None:
                 raise errors.NotFoundError(f"run {run_id} is not in the ledger")
             now = self._clock()
             for s in steps:
                 session.add(tables.ProvisioningStep(
-                    run_id=run_id, revision_sha=run.revision_sha, target=s.target, step=s.step, script=s.script,
+                    run_id=run_id, revision_sha=sha, target=s.target, step=s.step, script=s.script,
                     identity=s.identity, status=s.status, exit_status=s.exit_status, output_tail=s.output_tail,
                     at=s.at or now))
 

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from gitops.controller.connecting import Ahead
+from gitops.controller.systems import Session
+from gitops.controller.triggers import Trigger
 from tests.controller.conftest import Ctl
-from tests.controller.support import estate_with_api, invalid_estate, small_estate
+from tests.controller.support import LOGIN, estate_with_api, invalid_estate, small_estate
 
 
 class Thing:
@@ -78,3 +80,40 @@ def test_a_revision_that_creates_a_guest_reads_resources_again_for_its_verify(ct
     reads = [r[1] for r in pve.requests if r[0] == "GET" and r[1].endswith("/cluster/resources")]
     assert len(reads) == 2  # a clone adds a guest: the verify cannot take the plan's answer
     assert pve.ct(102) is not None and pve.ct(102).status == "running"
+
+
+def _logins(pve: Any) -> int:
+    return sum(1 for r in pve.requests if tuple(r[:2]) == LOGIN)
+
+
+def test_a_pushed_revision_connects_while_it_is_fetched_and_logs_in_once(ctl: Ctl, pve: Any) -> None:
+    ctl.remote.commit(small_estate(memory=512), "first")
+    assert ctl.run(Trigger("webhook")).action == "applied"
+    pve.requests.clear()
+    ctl.remote.commit(small_estate(memory=1024), "more memory")
+    assert ctl.run(Trigger("webhook")).action == "applied"
+    reads = [r[1] for r in pve.requests if r[0] == "GET" and r[1].endswith("/cluster/resources")]
+    assert _logins(pve) == 1 and len(reads) == 1  # the session opened at the webhook is the plan's
+
+
+def test_a_webhook_with_nothing_to_apply_closes_its_session_unused(ctl: Ctl, pve: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ctl.remote.commit(small_estate(memory=512), "first")
+    assert ctl.run().action == "applied"
+    closed = threading.Semaphore(0)
+    close = Session.close
+    monkeypatch.setattr(Session, "close", lambda self: (close(self), closed.release()))
+    pve.requests.clear()
+    assert ctl.run(Trigger("webhook")).action == "none"  # nothing new: the early session goes unused
+    assert closed.acquire(timeout=5)  # closed once open
+    assert _logins(pve) == 1 and not [r for r in pve.requests if r[0] != "GET" and tuple(r[:2]) != LOGIN]
+
+
+def test_a_webhook_while_suspended_does_not_connect(ctl: Ctl, pve: Any) -> None:
+    ctl.remote.commit(small_estate(memory=512), "first")
+    assert ctl.run().action == "applied"
+    assert ctl.run(Trigger("suspend")).action in ("none", "skipped")
+    pve.requests.clear()
+    ctl.remote.commit(small_estate(memory=1024), "more memory")
+    assert ctl.run(Trigger("webhook")).action in ("none", "skipped")
+    assert _logins(pve) == 0 and not pve.requests

@@ -95,6 +95,17 @@ class LiveCache:
     # What was redacted and planned of the guests it serves (`PlanMemo`): handed to every state it reads.
     memo: PlanMemo = field(default_factory=PlanMemo)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lines: tuple[list[dict[str, Any]], dict[int, tuple[Any, ...]]] | None = field(default=None, repr=False)
+
+    def lines_of(self, resources: list[dict[str, Any]]) -> dict[int, tuple[Any, ...]]:
+        """Each guest's `cluster/resources` line in `resources`, by id; the last answer's are kept while it is
+        that same answer (the verify reads from the plan's: 10,000 lines made once, not twice)."""
+        kept = self._lines
+        if kept is not None and kept[0] is resources:
+            return kept[1]
+        lines = {int(item["vmid"]): line_of(item) for item in resources if item.get("vmid") is not None}
+        self._lines = (resources, lines)
+        return lines
 
     def invalidate(self, target: str) -> None:
         """Forget what an action changed: a guest (`lxc/101`, `vm/1001`), or else the cluster part."""
@@ -171,7 +182,7 @@ def read_cached(client: ProxmoxClient, cache: LiveCache, desired: list[DesiredGu
         resources, round_trips = prefetched.resources, list(prefetched.round_trips)
     else:
         resources = reading.fetch_resources(client, round_trips)
-    lines = {int(item["vmid"]): line_of(item) for item in resources if item.get("vmid") is not None}
+    lines = cache.lines_of(resources)
     if keys is None:
         keys = {d.vmid: desired_key(d) for d in desired}
     now = cache.clock()

@@ -59,7 +59,7 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
     out = HypervisorPlan()
     definitions = storage_definitions(estate)
     import_sid = _import_storage(desired, creating, definitions, live)
-    used = _used_storages(desired, creating) | ({import_sid} if import_sid else set())
+    used = _used_storages(estate, node, desired, creating) | ({import_sid} if import_sid else set())
     for sid in sorted(used | set(definitions)):
         _storage(sid, definitions, live, out)
     for d in creating:  # each on the node the guest goes to
@@ -70,16 +70,23 @@ def plan_hypervisor(estate: Estate, live: LiveState, desired: list[DesiredGuest]
     return out
 
 
-def _used_storages(desired: list[DesiredGuest], creating: list[DesiredGuest]) -> set[str]:
+def _used_storages(estate: Estate, node: str, desired: list[DesiredGuest], creating: list[DesiredGuest]) -> set[str]:
+    """The storages the guests use (`desired`: the estate's desired guests on `node`, whose part is made once
+    per estate: the plan and the verify both ask), and those the OS templates of the guests to create lie on."""
+    used = set(estate.derive(("desired-storages", node), lambda: _desired_storages(desired)))
+    for d in creating:
+        if d.ostemplate:
+            used.add(d.ostemplate.split(":", 1)[0])
+    return used
+
+
+def _desired_storages(desired: list[DesiredGuest]) -> frozenset[str]:
     used: set[str] = set()
     for d in desired:
         if d.storage:
             used.add(d.storage)
         used |= {m.storage for m in d.mounts if m.storage}
-    for d in creating:
-        if d.ostemplate:
-            used.add(d.ostemplate.split(":", 1)[0])
-    return used
+    return frozenset(used)
 
 
 def _storage(sid: str, definitions: dict[str, dict[str, object]], live: LiveState, out: HypervisorPlan) -> None:
