@@ -5,10 +5,11 @@ Made by `gitops.config.loading.load_estate`; read by the checks, the queries and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from gitops.config.documents import Document
 from gitops.config.hypervisor import HypervisorConfig
@@ -69,6 +70,23 @@ class Estate:
         if key not in self.derived:
             self.derived[key] = make()
         return cast(T, self.derived[key])
+
+    def reads(self, file: str, read: Callable[[Any], Hashable], key: Hashable) -> tuple[tuple[object, Hashable], ...]:
+        """Each guest of `file` (the LXC or the VM file) as (its JSON path, `read(guest)`), what was read kept with
+        the guest's parsed entry under `key` (`documents.Entry.derive`): what a check or a structure across
+        guests reads of each, to compare with what it read last time (`read` takes the guest alone)."""
+        items: list[tuple[tuple[str, str], LxcGuest]] | list[tuple[tuple[str, int], Vm]] = \
+            self.lxc_items() if file == LXC_FILE else self.vm_items()
+        document = self.documents.get(file)
+        entries = document.entries if document is not None else {}
+        out: list[tuple[object, Hashable]] = []
+        for path, guest in items:
+            entry = entries.get(path[1])
+            found = entry.derived.get(key) if entry is not None else None
+            if found is None:
+                found = entry.derive(key, functools.partial(_read, read, guest)) if entry is not None else read(guest)
+            out.append((path, found))
+        return tuple(out)
 
     def unknown(self, file: str, key: object) -> bool:
         """True when `key` may be in `file` but did not load (its entry is invalid, or the whole file
@@ -141,6 +159,10 @@ class Estate:
         for v in self.vms.vms:
             ids.setdefault(v.vmid, "vm")
         return ids
+
+
+def _read(read: Callable[[Any], Hashable], guest: object, _value: object) -> Hashable:
+    return read(guest)
 
 
 def static_ip(guest: object) -> str | None:

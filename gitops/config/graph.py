@@ -6,15 +6,50 @@ and the planner (ordering).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 
-from gitops.config.estate import Estate
+from gitops.config.estate import LXC_FILE, VM_FILE, Estate
 
 
 def guest_graph(estate: Estate) -> Mapping[int, list[int]]:
     """guest id -> ids it needs first (only ids that exist in the estate). Made once per estate
-    (`Estate.derived`: validation, the plan and the verify ask for it); never changed by its readers."""
-    return estate.derive(("guest_graph", id(estate.lxc), id(estate.vms)), lambda: _guest_graph(estate))
+    (`Estate.derived`: validation, the plan and the verify ask for it), and taken from the last estate's
+    when what it is made of is the same (`_needs`: a commit that changes a guest's memory among 10,000
+    keeps the graph); never changed by its readers."""
+    return estate.derive(("guest_graph", id(estate.lxc), id(estate.vms)), lambda: _kept_graph(estate))
+
+
+def guest_order(estate: Estate) -> list[int]:
+    """`topological_order` of the guest graph, made once per graph (a new list each call)."""
+    global _ORDER
+    edges = guest_graph(estate)
+    last = _ORDER
+    if last is None or last[0] is not edges:
+        last = _ORDER = (edges, topological_order(edges))
+    return list(last[1])
+
+
+def _kept_graph(estate: Estate) -> Mapping[int, list[int]]:
+    global _LAST
+    key = _needs(estate) if estate.reuse else None
+    last = _LAST
+    if key is not None and last is not None and last[0] == key:
+        return last[1]
+    made = _guest_graph(estate)
+    if key is not None:
+        _LAST = (key, made)
+    return made
+
+
+def _needs(estate: Estate) -> Hashable:
+    """What the graph is made of: each guest's path and id, its clone source and its dependencies."""
+    return (estate.reads(LXC_FILE, lambda ct: (ct.clone_from_ctid, tuple(ct.dependencies)), "graph-needs"),
+            estate.reads(VM_FILE, lambda vm: (vm.vmid, vm.clone_from_vmid, tuple(vm.dependencies)), "graph-needs"))
+
+
+# The last graph made, with what it was made of; the last order, with its graph (`guest_graph`, `guest_order`).
+_LAST: tuple[Hashable, dict[int, list[int]]] | None = None
+_ORDER: tuple[Mapping[int, list[int]], list[int]] | None = None
 
 
 def _guest_graph(estate: Estate) -> dict[int, list[int]]:

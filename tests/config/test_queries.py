@@ -169,3 +169,30 @@ def test_load_allows_warnings(example_dir: Path) -> None:
 def test_load_of_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         queries.load(tmp_path / "nowhere")
+
+
+def test_the_guest_graph_is_kept_while_what_it_is_made_of_is_the_same(example_dir: Path, tmp_path: Path) -> None:
+    """`graph._needs`: a memory change keeps the last estate's graph (and its order); a dependency makes a new
+    one with the edge; a validation from nothing (`memo=False`) makes its own."""
+    import shutil
+
+    from gitops.config.estate import LXC_FILE
+    from gitops.config.validation import validate_directory
+
+    shutil.copytree(example_dir, tmp_path, dirs_exist_ok=True)
+    first = graph.guest_graph(validate_directory(tmp_path)[0])
+    lxc = json.loads((tmp_path / LXC_FILE).read_text())
+    ctids = sorted(lxc["lxc_configs"])
+    lxc["lxc_configs"][ctids[-1]]["memory_mb"] = 4321
+    (tmp_path / LXC_FILE).write_text(json.dumps(lxc))
+    estate = validate_directory(tmp_path)[0]
+    assert graph.guest_graph(estate) is first
+    assert graph.guest_order(estate) == graph.topological_order(first)
+    lxc["lxc_configs"][ctids[-1]]["dependencies"] = [ctids[0]]
+    (tmp_path / LXC_FILE).write_text(json.dumps(lxc))
+    estate = validate_directory(tmp_path)[0]
+    edges = graph.guest_graph(estate)
+    assert edges is not first and int(ctids[0]) in edges[int(ctids[-1])]
+    assert graph.guest_order(estate).index(int(ctids[0])) < graph.guest_order(estate).index(int(ctids[-1]))
+    fresh = graph.guest_graph(validate_directory(tmp_path, memo=False)[0])
+    assert fresh is not edges and fresh == edges

@@ -8,7 +8,7 @@ a problem (with its path below the guest's) or a claim (an address the guest tak
 matches across guests in the order the guests come, as if the check had run on each). Used by the checks
 in `gitops.config.checks`.
 
-Checks across guests (`references`) keep what they read of each guest the same way (`guest_reads`), and
+Checks across guests (`references`) keep what they read of each guest the same way (`Estate.reads`), and
 replay their last problems (`Recorded`) when nothing they read changed.
 """
 
@@ -94,24 +94,3 @@ class Recorded(Report):
     def replay(self, report: Report) -> None:
         for kind, file, path, code, message in self.said:
             (report.error if kind == "error" else report.warning)(file, path, code, message)
-
-
-def guest_reads(estate: Estate, file: str, reads: Callable[[Any], Hashable],
-                key: Hashable) -> tuple[tuple[Path, Hashable], ...]:
-    """Each guest of `file` with its path and what a check across guests reads of it (`reads(guest)`), kept
-    with the guest's entry under `key`: the caller compares the whole with what it read last time."""
-    items: Sequence[tuple[Path, Any]] = estate.lxc_items() if file == LXC_FILE else estate.vm_items()
-    document = estate.documents.get(file)
-    entries = document.entries if document is not None else {}
-    out: list[tuple[Path, Hashable]] = []
-    for path, guest in items:
-        entry = entries.get(path[1])
-        found = entry.derived.get(key) if entry is not None else None
-        if found is None:
-            found = entry.derive(key, functools.partial(_read, reads, guest)) if entry is not None else reads(guest)
-        out.append((path, found))
-    return tuple(out)
-
-
-def _read(reads: Callable[[Any], Hashable], guest: Any, _value: Any) -> Hashable:
-    return reads(guest)

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Collection, Hashable
 
 from gitops.config import graph
-from gitops.config.checks.local import Recorded, each_guest, guest_reads
+from gitops.config.checks.local import Recorded, each_guest
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
 from gitops.config.lxc import LxcGuest
 from gitops.config.problems import Report
@@ -54,11 +54,11 @@ def check_references(estate: Estate, report: Report) -> None:
 def _reads(estate: Estate) -> Hashable:
     """Everything the checks of ids, clones, dependencies and stacks read: their problems are the last
     validation's when this is the same (a commit that changes a guest's memory among 10,000 does not check
-    the references of 10,000 again). What they read of each guest is kept with its entry (`guest_reads`)."""
+    the references of 10,000 again). What they read of each guest is kept with its entry (`Estate.reads`)."""
     dropped = tuple(sorted((name, tuple(sorted(keys))) for name, keys in estate.dropped.items()))
     stacks = tuple((name, tuple(stack.environments)) for name, stack in estate.stacks.docker_stacks.items())
-    return (guest_reads(estate, LXC_FILE, _container_reads, "reference-reads"),
-            guest_reads(estate, VM_FILE, _vm_reads, "reference-reads"),
+    return (estate.reads(LXC_FILE, _container_reads, "reference-reads"),
+            estate.reads(VM_FILE, _vm_reads, "reference-reads"),
             stacks, estate.vms.vm_defaults.disk_size_gb, tuple(sorted(estate.loaded)), dropped)
 
 

@@ -89,8 +89,7 @@ def plan_guests(estate: Estate, live: LiveState, options: PlanOptions, plan: Pla
 
 def _guest_order(estate: Estate) -> list[int]:
     """The guests in the order of the guest graph, made once per estate (`Estate.derived`)."""
-    return estate.derive(("guest_order", id(estate.lxc), id(estate.vms)),
-                         lambda: graph.topological_order(graph.guest_graph(estate)))
+    return estate.derive(("guest_order", id(estate.lxc), id(estate.vms)), lambda: graph.guest_order(estate))
 
 
 def guest_targets(estate: Estate, live: LiveState, options: PlanOptions) -> list[str]:
