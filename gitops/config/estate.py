@@ -117,9 +117,9 @@ class Estate:
 
     def guest_addresses(self) -> frozenset[str]:
         """Every guest's static address (what its health checks dial by default); made once (`derived`)."""
-        def made() -> frozenset[str]:
-            guests: list[object] = [*self.lxc.lxc_configs.values(), *self.vms.vms]
-            return frozenset(ip for guest in guests if (ip := static_ip(guest)) is not None)
+        def made() -> frozenset[str]:  # each guest's kept with its entry (`reads`)
+            found = [*self.reads(LXC_FILE, static_ip, "static-ip"), *self.reads(VM_FILE, static_ip, "static-ip")]
+            return frozenset(cast(str, ip) for _path, ip in found if ip is not None)
         return self.derive(("guest_addresses", id(self.lxc), id(self.vms)), made)
 
     def lxc_guest(self, ctid: int | str) -> LxcGuest | None:

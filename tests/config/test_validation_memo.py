@@ -145,3 +145,23 @@ def test_the_checks_across_guests_run_again_only_when_what_they_read_changed(tmp
     assert runs == ["ran", "ran"]
     assert [p.code for p in errors] == ["dependency-missing"]
     _same(validate_directory(tmp_path), validate_directory(tmp_path, memo=False))
+
+
+def test_a_health_check_on_another_guest_is_judged_again_when_that_guest_moves(tmp_path: Path) -> None:
+    """What each guest's URLs and health checks were found to be is kept under every guest's address: a check
+    that dials another guest's address is allowed while it is one, and refused once that guest moved."""
+    files = json.loads(json.dumps(ORIGINAL))
+    guests = files[LXC_FILE]["lxc_configs"]
+    with_ip = [k for k in sorted(guests) if "/" in str((guests[k].get("network_config") or {}).get("ip", ""))]
+    dialer, dialed = with_ip[:2]
+    address = guests[dialed]["network_config"]["ip"].split("/")[0]
+    guests[dialer]["health_checks"] = [{"type": "tcp", "host": address, "port": 22}]
+    write_estate(tmp_path, files)
+    assert validate_directory(tmp_path)[1].valid
+    prefix = guests[dialed]["network_config"]["ip"].split("/")[1]
+    moved = address.rsplit(".", 1)[0] + (".251" if not address.endswith(".251") else ".252")
+    guests[dialed]["network_config"]["ip"] = f"{moved}/{prefix}"  # same subnet, another address
+    write_estate(tmp_path, files)
+    errors = validate_directory(tmp_path)[1].errors
+    assert [(p.code, p.path) for p in errors] == [("policy-url", ("lxc_configs", dialer, "health_checks", 0))]
+    _same(validate_directory(tmp_path), validate_directory(tmp_path, memo=False))

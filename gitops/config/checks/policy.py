@@ -39,7 +39,7 @@ def check_policy(estate: Estate, report: Report, policy: HostPolicy) -> None:
         if storage.path is not None:
             _host_path(report, HYPERVISOR_FILE, ("storages", sid, "path"), storage.path, policy)
     check_access_policy(estate, report, policy)
-    check_urls(estate, report, policy)
+    check_urls(estate, report, policy, judged_by)
 
 
 def _container(report: Report, path: _Path, ct: LxcGuest, *, policy: HostPolicy) -> None:

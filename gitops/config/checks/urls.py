@@ -20,32 +20,36 @@ resolved here: for a download URL, `policy.url_hosts` is the defense against a n
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from gitops.config.checks.local import each_guest
 from gitops.config.common import HealthCheck
 from gitops.config.estate import LXC_FILE, STACKS_FILE, VM_FILE, Estate, static_ip
 from gitops.config.hostoptions import control_characters
+from gitops.config.lxc import LxcGuest
+from gitops.config.memo import digest
 from gitops.config.problems import PathPart, Report, shorten
 from gitops.config.templates import cloud_image_url
+from gitops.config.vm import Vm
 from gitops.settings import HostPolicy
 
 _INWARD_NAMES = ("localhost", "localhost.localdomain", "metadata", "metadata.google.internal", "instance-data")
 
 
-def check_urls(estate: Estate, report: Report, policy: HostPolicy) -> None:
-    for path, ct in estate.lxc_items():
-        if ct.template_url:
-            _judge(report, LXC_FILE, (*path, "template_url"), ct.template_url, policy)
+def check_urls(estate: Estate, report: Report, policy: HostPolicy, judged_by: str | None = None) -> None:
+    """Each guest's URLs and health checks judged alone, the findings kept with its entry (`local.each_guest`)
+    under the policy (`judged_by`: its JSON), the release and every guest's address they were judged by."""
+    judged_by = judged_by if judged_by is not None else policy.model_dump_json()
     release = estate.hypervisor.vm_defaults.ubuntu_release if estate.hypervisor.vm_defaults else None
-    for vpath, vm in estate.vm_items():
-        if vm.template_image_url:
-            _judge(report, VM_FILE, (*vpath, "template_image_url"), vm.template_image_url, policy)
-        elif vm.is_template and vm.template_image:
-            derived = cloud_image_url(release, vm.template_image)
-            if derived:
-                _judge(report, VM_FILE, (*vpath, "template_image"), derived, policy)
+    own = estate.guest_addresses()
+    own_key = estate.derive(("guest_addresses_digest", id(own)), lambda: digest("\n".join(sorted(own))))
+    each_guest(estate, report, LXC_FILE, functools.partial(_container, policy=policy, own=own),
+               ("urls", judged_by, own_key))
+    each_guest(estate, report, VM_FILE, functools.partial(_vm, policy=policy, own=own, release=release),
+               ("urls", judged_by, own_key, release))
     for name, stack in estate.stacks.docker_stacks.items():
         if stack.git_url:
             problem = url_problem(stack.git_url, policy)
@@ -53,16 +57,34 @@ def check_urls(estate: Estate, report: Report, policy: HostPolicy) -> None:
                 report.error(STACKS_FILE, ("docker_stacks", name, "git_url"), "policy-url",
                              f"Portainer would clone '{shorten(stack.git_url)}' from its host; not allowed by the "
                              f"host policy: {problem}")
-    own = estate.guest_addresses()
-    guests: list[tuple[str, tuple[PathPart, ...], object]] = [(LXC_FILE, p, ct) for p, ct in estate.lxc_items()]
-    guests += [(VM_FILE, vp, vm) for vp, vm in estate.vm_items()]
-    for file, gpath, guest in guests:
-        for i, check in enumerate(getattr(guest, "health_checks", None) or []):
-            problem = health_check_problem(check, static_ip(guest), policy, own)
-            if problem is not None:
-                report.error(file, (*gpath, "health_checks", i), "policy-url",
-                             f"the controller would dial this health check; not allowed by the host policy: "
-                             f"{problem}")
+
+
+def _container(report: Report, path: tuple[PathPart, ...], ct: LxcGuest, *, policy: HostPolicy,
+               own: frozenset[str]) -> None:
+    if ct.template_url:
+        _judge(report, LXC_FILE, (*path, "template_url"), ct.template_url, policy)
+    _health_checks(report, LXC_FILE, path, ct, policy, own)
+
+
+def _vm(report: Report, vpath: tuple[PathPart, ...], vm: Vm, *, policy: HostPolicy, own: frozenset[str],
+        release: str | None) -> None:
+    if vm.template_image_url:
+        _judge(report, VM_FILE, (*vpath, "template_image_url"), vm.template_image_url, policy)
+    elif vm.is_template and vm.template_image:
+        derived = cloud_image_url(release, vm.template_image)
+        if derived:
+            _judge(report, VM_FILE, (*vpath, "template_image"), derived, policy)
+    _health_checks(report, VM_FILE, vpath, vm, policy, own)
+
+
+def _health_checks(report: Report, file: str, gpath: tuple[PathPart, ...], guest: LxcGuest | Vm,
+                   policy: HostPolicy, own: frozenset[str]) -> None:
+    for i, check in enumerate(getattr(guest, "health_checks", None) or []):
+        problem = health_check_problem(check, static_ip(guest), policy, own)
+        if problem is not None:
+            report.error(file, (*gpath, "health_checks", i), "policy-url",
+                         f"the controller would dial this health check; not allowed by the host policy: "
+                         f"{problem}")
 
 
 def health_check_problem(check: HealthCheck, default_host: str | None, policy: HostPolicy,
