@@ -7,6 +7,7 @@ and drift.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
@@ -81,8 +82,10 @@ class DesiredGuest:
     snapshots: bool = True
     secret_keys: frozenset[str] = frozenset()
 
-    @property
+    @functools.cached_property
     def target(self) -> str:
+        """`lxc/101`, `vm/9000` (made once: desired guests are shared and never changed, and it is asked for
+        every guest by each plan, description and check)."""
         return f"{self.kind}/{self.vmid}"
 
     def path(self, suffix: str = "") -> str:
