@@ -225,7 +225,7 @@ class Store:
         _check(kind, records.RUN_KINDS, "run kind")
         _check(trigger, records.TRIGGERS, "trigger")
         with self._write() as session:
-            row = tables.Run(revision_sha=self._revision_row(session, sha).sha, kind=kind, trigger=trigger,
+            row = tables.Run(revision_sha=self._revision_sha(session, sha), kind=kind, trigger=trigger,
                              status="running", started_at=self._clock(), plan=_clean({"plan": plan})["plan"])
             session.add(row)
             session.flush()
@@ -255,7 +255,7 @@ class Store:
             query = query.where(tables.Run.status == status)
         with self._read() as session:
             if revision is not None:
-                query = query.where(tables.Run.revision_sha == self._revision_row(session, revision).sha)
+                query = query.where(tables.Run.revision_sha == self._revision_sha(session, revision))
             if kind is not None:
                 query = query.where(tables.Run.kind == kind)
             query = query.order_by(tables.Run.started_at.desc(), tables.Run.id.desc())
@@ -374,7 +374,7 @@ class Store:
         if not kind or len(kind) > 64:
             raise ValueError("an event kind is 1 to 64 characters")
         with self._write() as session:
-            sha = self._revision_row(session, revision).sha if revision else None
+            sha = self._revision_sha(session, revision) if revision else None
             row = tables.Event(
                 at=self._clock(), revision_sha=sha, level=level, kind=kind, message=_cap(_scrubbed(message), MAX_EVENT),
                 data=_clean({"data": data})["data"],
@@ -397,7 +397,7 @@ class Store:
         query = select(tables.Event)
         with self._read() as session:
             if revision is not None:
-                query = query.where(tables.Event.revision_sha == self._revision_row(session, revision).sha)
+                query = query.where(tables.Event.revision_sha == self._revision_sha(session, revision))
             if kind is not None:
                 query = query.where(tables.Event.kind == kind)
             if level is not None:
@@ -521,19 +521,12 @@ class Store:
         self.write_version += 1
 
     def _revision_row(self, session: Session, ref: str) -> tables.Revision:
-        ref = ref.strip().lower()
-        if not _SHA_PREFIX.match(ref):
-            raise errors.NotFoundError(f"revision {ref!r}: not a sha or a sha prefix of 4+ hex digits")
-        row = session.scalar(select(tables.Revision).where(tables.Revision.sha == ref))
-        if row is not None:
-            return row
-        by_prefix = select(tables.Revision).where(tables.Revision.sha.startswith(ref)).limit(2)
-        rows = list(session.scalars(by_prefix))
-        if not rows:
-            raise errors.NotFoundError(f"revision {ref} is not in the ledger")
-        if len(rows) > 1:
-            raise errors.NotFoundError(f"revision prefix {ref} is ambiguous: give more digits")
-        return rows[0]
+        return cast(tables.Revision, _find_revision(session, ref, tables.Revision))
+
+    def _revision_sha(self, session: Session, ref: str) -> str:
+        """The full sha of the revision `ref` names, read without its documents (a run's result is a megabyte
+        at 10,000 guests, and each event and run of a revision names it)."""
+        return str(_find_revision(session, ref, tables.Revision.sha))
 
     @staticmethod
     def _write_state(session: Session, values: dict[str, Any], now: dt.datetime) -> tables.State:
@@ -566,6 +559,23 @@ class Store:
             setattr(row, name, value)
         row.updated_at = now
         return row
+
+
+def _find_revision(session: Session, ref: str, what: Any) -> Any:
+    """`what` (the row, or one of its columns) of the revision `ref` names: a sha, or a prefix of 4+ hex digits
+    naming one revision."""
+    ref = ref.strip().lower()
+    if not _SHA_PREFIX.match(ref):
+        raise errors.NotFoundError(f"revision {ref!r}: not a sha or a sha prefix of 4+ hex digits")
+    found = session.scalar(select(what).where(tables.Revision.sha == ref))
+    if found is not None:
+        return found
+    found_all = list(session.scalars(select(what).where(tables.Revision.sha.startswith(ref)).limit(2)))
+    if not found_all:
+        raise errors.NotFoundError(f"revision {ref} is not in the ledger")
+    if len(found_all) > 1:
+        raise errors.NotFoundError(f"revision prefix {ref} is ambiguous: give more digits")
+    return found_all[0]
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
