@@ -6,7 +6,7 @@ Made by `gitops.config.loading.load_estate`; read by the checks, the queries and
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -18,6 +18,7 @@ from gitops.config.stacks import StacksFile
 from gitops.config.vm import Vm, VmFile
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 HYPERVISOR_FILE = "phoenix_hypervisor_config.json"
 LXC_FILE = "phoenix_lxc_configs.json"
@@ -71,22 +72,26 @@ class Estate:
             self.derived[key] = make()
         return cast(T, self.derived[key])
 
-    def reads(self, file: str, read: Callable[[Any], Hashable], key: Hashable) -> tuple[tuple[object, Hashable], ...]:
-        """Each guest of `file` (the LXC or the VM file) as (its JSON path, `read(guest)`), what was read kept with
-        the guest's parsed entry under `key` (`documents.Entry.derive`): what a check or a structure across
-        guests reads of each, to compare with what it read last time (`read` takes the guest alone)."""
+    def kept(self, file: str, make: Callable[[Any], R], key: Hashable) -> Iterator[tuple[Any, Any, R]]:
+        """Each guest of `file` (the LXC or the VM file) as (its JSON path, the guest, `make(guest)`), what was
+        made kept with the guest's parsed entry under `key` (`documents.Entry.derive`): made again only for an
+        entry whose text changed. `make` takes the guest alone (what else it reads belongs in `key`)."""
         items: list[tuple[tuple[str, str], LxcGuest]] | list[tuple[tuple[str, int], Vm]] = \
             self.lxc_items() if file == LXC_FILE else self.vm_items()
         document = self.documents.get(file)
         entries = document.entries if document is not None else {}
-        out: list[tuple[object, Hashable]] = []
         for path, guest in items:
             entry = entries.get(path[1])
             found = entry.derived.get(key) if entry is not None else None
             if found is None:
-                found = entry.derive(key, functools.partial(_read, read, guest)) if entry is not None else read(guest)
-            out.append((path, found))
-        return tuple(out)
+                found = entry.derive(key, functools.partial(_made_of, make, guest)) if entry is not None \
+                    else make(guest)
+            yield path, guest, found
+
+    def reads(self, file: str, read: Callable[[Any], Hashable], key: Hashable) -> tuple[tuple[object, Hashable], ...]:
+        """Each guest of `file` as (its JSON path, `read(guest)`), kept as `kept` keeps it: what a check or a
+        structure across guests reads of each, to compare with what it read last time."""
+        return tuple((path, found) for path, _guest, found in self.kept(file, read, key))
 
     def unknown(self, file: str, key: object) -> bool:
         """True when `key` may be in `file` but did not load (its entry is invalid, or the whole file
@@ -161,8 +166,8 @@ class Estate:
         return ids
 
 
-def _read(read: Callable[[Any], Hashable], guest: object, _value: object) -> Hashable:
-    return read(guest)
+def _made_of(make: Callable[[Any], R], guest: object, _value: object) -> R:
+    return make(guest)
 
 
 def static_ip(guest: object) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 
 from gitops.config.estate import LXC_FILE, VM_FILE, Estate
+from gitops.config.memo import Last
 
 
 def guest_graph(estate: Estate) -> Mapping[int, list[int]]:
@@ -30,15 +31,7 @@ def guest_order(estate: Estate) -> list[int]:
 
 
 def _kept_graph(estate: Estate) -> Mapping[int, list[int]]:
-    global _LAST
-    key = _needs(estate) if estate.reuse else None
-    last = _LAST
-    if key is not None and last is not None and last[0] == key:
-        return last[1]
-    made = _guest_graph(estate)
-    if key is not None:
-        _LAST = (key, made)
-    return made
+    return _LAST.get(_needs(estate) if estate.reuse else None, lambda: _guest_graph(estate))
 
 
 def _needs(estate: Estate) -> Hashable:
@@ -48,7 +41,7 @@ def _needs(estate: Estate) -> Hashable:
 
 
 # The last graph made, with what it was made of; the last order, with its graph (`guest_graph`, `guest_order`).
-_LAST: tuple[Hashable, dict[int, list[int]]] | None = None
+_LAST: Last[dict[int, list[int]]] = Last()
 _ORDER: tuple[Mapping[int, list[int]], list[int]] | None = None
 
 

@@ -18,7 +18,6 @@ import datetime as dt
 import enum
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from gitops import errors, privatefiles
+from gitops.config.memo import PerObject
 from gitops.store import compatibility, instances
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -98,12 +98,8 @@ def _json_default(value: Any) -> Any:
 def json_dumps(value: Any) -> str:
     """`value` as JSON text: what the engine writes to a JSON column (its `json_serializer`). A text handed
     over by `dumped` for this very object, in this thread, is taken instead of serializing it again."""
-    handed = getattr(_HANDED, "texts", None)
-    if handed:
-        found = handed.pop(id(value), None)
-        if found is not None and found[0] is value:
-            return str(found[1])
-    return json.dumps(value, default=_json_default)
+    handed = _HANDED.take(value)
+    return handed if handed is not None else json.dumps(value, default=_json_default)
 
 
 def dumped(value: Any) -> str:
@@ -117,14 +113,10 @@ def dumped(value: Any) -> str:
 
 def hand(value: Any, text: str) -> None:
     """Hand `text`, the JSON of `value` made earlier, to the next `json_dumps` of `value` in this thread."""
-    handed = getattr(_HANDED, "texts", None)
-    if handed is None or len(handed) >= _HANDED_MAX:  # texts no write took (an error came between) go
-        handed = _HANDED.texts = {}
-    handed[id(value)] = (value, text)
+    _HANDED.put(value, text)
 
 
-_HANDED = threading.local()
-_HANDED_MAX = 4
+_HANDED: PerObject[str] = PerObject(4)
 
 
 def make_engine(url: str | URL, instance: str = instances.DEFAULT) -> Engine:

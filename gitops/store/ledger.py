@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gitops import errors, secretvalues
+from gitops.config.memo import PerObject
 from gitops.config.secretrefs import SECRET_MASK
 from gitops.planner.documents import Document, PlanDocument, RetrySchedule, RunResult, ValidationReport
 from gitops.store import database, instances, leadership, records, tables
@@ -618,7 +618,7 @@ def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in cleaned.items():
         made = None
         if name in DOCUMENTS and value is not None:
-            made = _made(value)
+            made = _MADE.get(value)
             value = made[0] if made is not None else _stored(DOCUMENTS[name], name, value)
         if name in JSON_FIELDS and value is not None:
             native = name in _JSON_NATIVE
@@ -628,7 +628,7 @@ def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 text = database.dumped(value) if native else database.json_dumps(value)
                 if name in DOCUMENTS and isinstance(fields[name], Document):
-                    _keep_made(fields[name], value, text)
+                    _MADE.put(fields[name], (value, text))
             scrubbed = _scrubbed(text)
             # A document (or the drift report) is JSON already: read back, it is itself, unless scrubbed; the
             # write then takes the text made here (`database.dumped`).
@@ -642,23 +642,10 @@ def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _made(document: Any) -> tuple[Any, str] | None:
-    """What `_clean` made of this very document in this thread (its stored JSON and text), or None: a run's
-    result goes to its run and to its revision, a plan to four writes (10,000 checks: 40 ms to make)."""
-    found = getattr(_MADE, "documents", {}).get(id(document))
-    return (found[1], found[2]) if found is not None and found[0] is document else None
-
-
-def _keep_made(document: Document, stored: Any, text: str) -> None:
-    """Keep what was made of `document` (the ledger's writers never change a document they handed in)."""
-    kept = getattr(_MADE, "documents", None)
-    if kept is None or len(kept) >= _MADE_MAX:
-        kept = _MADE.documents = {}
-    kept[id(document)] = (document, stored, text)
-
-
-_MADE = threading.local()
-_MADE_MAX = 4
+# What `_clean` made of a document in this thread, its stored JSON and its text: a run's result goes to its run
+# and to its revision, a plan to four writes (10,000 checks: 40 ms to make). The ledger's writers never change a
+# document they handed in.
+_MADE: PerObject[tuple[Any, str]] = PerObject(4)
 
 
 def _stored(model: type[Document], name: str, value: Any) -> Any:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from gitops.config import documents
 from gitops.config.estate import LXC_FILE, Estate
 from gitops.config.lxc import LxcGuest
-from gitops.config.memo import BoundedMemo
+from gitops.config.memo import BoundedMemo, Last
 from gitops.config.problems import Report
 from gitops.config.validation import validate_directory
 from tests.config.test_properties import ORIGINAL, SETTINGS, _mutate, write_estate
@@ -127,7 +127,7 @@ def test_the_checks_across_guests_run_again_only_when_what_they_read_changed(tmp
     from gitops.config.checks import references
 
     runs: list[str] = []
-    monkeypatch.setattr(references, "_LAST", None)  # the same estate was validated by the tests before
+    monkeypatch.setattr(references, "_LAST", Last())  # the same estate was validated by the tests before
     original = references._check_dependencies
     monkeypatch.setattr(references, "_check_dependencies",
                         lambda estate, report: (runs.append("ran"), original(estate, report)))

@@ -2,7 +2,7 @@
 
 A check of one guest alone reads that guest's model and nothing else of the estate (what it is given
 besides, such as the host policy, is part of its `key`). Its findings are the same for the same entry
-text, so `each_guest` keeps them with the entry (`documents.Entry.derive`): a commit that changes one
+text, so `each_guest` keeps them with the entry (`Estate.kept`): a commit that changes one
 guest of 10,000 runs such checks on that guest, and replays what the others' entries found. A finding is
 a problem (with its path below the guest's) or a claim (an address the guest takes, which the caller
 matches across guests in the order the guests come, as if the check had run on each). Used by the checks
@@ -15,10 +15,10 @@ replay their last problems (`Recorded`) when nothing they read changed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from typing import Any
 
-from gitops.config.estate import LXC_FILE, Estate
+from gitops.config.estate import Estate
 from gitops.config.problems import PathPart, Report
 
 Path = tuple[PathPart, ...]
@@ -53,15 +53,7 @@ def each_guest(estate: Estate, report: Report, file: str, check: LocalCheck, key
     """`check(findings, (), guest)` for each guest of `file` (the LXC or the VM file), its problems put in
     `report` under the guest's path and its claims passed to `claim` (with the guest), in order. `key`
     names the check and everything it reads besides the guest; findings are kept under it."""
-    items: Sequence[tuple[Path, Any]] = estate.lxc_items() if file == LXC_FILE else estate.vm_items()
-    document = estate.documents.get(file)
-    entries = document.entries if document is not None else {}
-    for path, guest in items:
-        entry = entries.get(path[1])
-        found = entry.derived.get(key) if entry is not None else None
-        if found is None:
-            found = entry.derive(key, functools.partial(_run, check, guest)) if entry is not None else \
-                _run(check, guest, None)
+    for path, guest, found in estate.kept(file, functools.partial(_run, check), key):
         for kind, below, code, message in found:
             where = (*path, *below)
             if kind == "error":
@@ -72,7 +64,7 @@ def each_guest(estate: Estate, report: Report, file: str, check: LocalCheck, key
                 claim(kind, where, code, path, guest)
 
 
-def _run(check: LocalCheck, guest: Any, _value: Any) -> tuple[Finding, ...]:
+def _run(check: LocalCheck, guest: Any) -> tuple[Finding, ...]:
     findings = Findings()
     check(findings, (), guest)
     return tuple(findings.found)

@@ -23,6 +23,7 @@ from gitops.config import graph
 from gitops.config.checks.local import Recorded, each_guest
 from gitops.config.estate import HYPERVISOR_FILE, LXC_FILE, STACKS_FILE, VM_FILE, Estate
 from gitops.config.lxc import LxcGuest
+from gitops.config.memo import Last
 from gitops.config.problems import Report
 from gitops.config.templates import template_storage
 from gitops.config.vm import Vm
@@ -31,24 +32,22 @@ MIN_ID, MAX_ID = 100, 999_999_999
 
 
 def check_references(estate: Estate, report: Report) -> None:
-    global _LAST
-    key = _reads(estate) if estate.reuse else None
-    last = _LAST
-    if last is not None and key is not None and last[0] == key:
-        across, stacks = last[1], last[2]
-    else:
-        across, stacks = Recorded(), Recorded()
-        _check_ids(estate, across)
-        _check_clones(estate, across)
-        _check_dependencies(estate, across)
-        _check_stacks(estate, stacks)
-        if key is not None:
-            _LAST = (key, across, stacks)
+    across, stacks = _LAST.get(_reads(estate) if estate.reuse else None, lambda: _across_guests(estate))
     across.replay(report)
     if not estate.incomplete(HYPERVISOR_FILE, "zfs", "storages", "proxmox_storage_ids", "proxmox_defaults"):
         _check_storages(estate, report)
         _check_shared_mounts(estate, report)
     stacks.replay(report)
+
+
+def _across_guests(estate: Estate) -> tuple[Recorded, Recorded]:
+    """The problems of ids, clones and dependencies, and those of stacks (reported after the storages')."""
+    across, stacks = Recorded(), Recorded()
+    _check_ids(estate, across)
+    _check_clones(estate, across)
+    _check_dependencies(estate, across)
+    _check_stacks(estate, stacks)
+    return across, stacks
 
 
 def _reads(estate: Estate) -> Hashable:
@@ -73,7 +72,7 @@ def _vm_reads(vm: Vm) -> Hashable:
 
 
 # The last validation's: what the checks across guests read, and the problems they found (`check_references`).
-_LAST: tuple[Hashable, Recorded, Recorded] | None = None
+_LAST: Last[tuple[Recorded, Recorded]] = Last()
 
 
 def _check_ids(estate: Estate, report: Report) -> None:

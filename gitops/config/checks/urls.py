@@ -39,10 +39,9 @@ from gitops.settings import HostPolicy
 _INWARD_NAMES = ("localhost", "localhost.localdomain", "metadata", "metadata.google.internal", "instance-data")
 
 
-def check_urls(estate: Estate, report: Report, policy: HostPolicy, judged_by: str | None = None) -> None:
+def check_urls(estate: Estate, report: Report, policy: HostPolicy, judged_by: str) -> None:
     """Each guest's URLs and health checks judged alone, the findings kept with its entry (`local.each_guest`)
     under the policy (`judged_by`: its JSON), the release and every guest's address they were judged by."""
-    judged_by = judged_by if judged_by is not None else policy.model_dump_json()
     release = estate.hypervisor.vm_defaults.ubuntu_release if estate.hypervisor.vm_defaults else None
     own = estate.guest_addresses()
     own_key = estate.derive(("guest_addresses_digest", id(own)), lambda: digest("\n".join(sorted(own))))
